@@ -1,0 +1,37 @@
+"""Captions, region labels and text-query heatmaps for scientific images in napari.
+
+The public Python API is importable without Qt or napari::
+
+    from napari_clipcap import load_clip, score_regions, text_heatmap, load_captioner
+
+Names are imported lazily, so ``import napari_clipcap`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+#: Public name -> module that defines it.
+_API: dict[str, str] = {
+    "load_clip": "napari_clipcap.core.clip",
+    "score_regions": "napari_clipcap.core.zeroshot",
+    "text_heatmap": "napari_clipcap.core.heatmap",
+    "load_captioner": "napari_clipcap.core.captioning",
+    "read_fits": "napari_clipcap.core.fits",
+    "to_model_input": "napari_clipcap.core.scaling",
+}
+
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'napari_clipcap' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

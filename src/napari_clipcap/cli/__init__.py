@@ -1,0 +1,51 @@
+"""The ``napari-clipcap`` command.
+
+Each subcommand lives in its own module of this package, which defines
+
+``register(subparsers) -> argparse.ArgumentParser``
+    adds the subcommand's parser (use :func:`napari_clipcap.cli._common.add_common`
+    for ``--json`` and ``--device``) and sets ``func`` to a ``run(args) -> int``.
+
+Errors derived from :class:`~napari_clipcap.core.errors.ClipcapError` become one line on
+stderr and exit status 2; nothing else is caught.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..core.errors import ClipcapError
+
+#: Subcommand modules, in the order ``--help`` lists them.
+COMMANDS: tuple[str, ...] = ("info", "view")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="napari-clipcap",
+        description="Captions, region labels and text heatmaps for scientific images.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"{__name__}.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ClipcapError as exc:
+        print(f"napari-clipcap {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"napari-clipcap {args.command}: interrupted", file=sys.stderr)
+        return 130

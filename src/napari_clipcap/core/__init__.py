@@ -1,0 +1,1 @@
+"""Pure numpy / torch / astropy computations; never imports Qt or napari."""
