@@ -1,0 +1,75 @@
+"""A row with a progress bar, a Cancel button and a status line, for one job at a time."""
+
+from __future__ import annotations
+
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from .worker import Job
+
+
+class JobPanel(QWidget):
+    """Shows the running :class:`~napari_clipcap._qt.worker.Job` and lets the user cancel it."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.job: Job | None = None
+        self.bar = QProgressBar()
+        self.bar.setTextVisible(True)
+        self.bar.setMaximumHeight(18)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.setToolTip("Stop the running job after the current batch")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.bar, 1)
+        row.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.status)
+        self.bar.hide()
+
+    @property
+    def busy(self) -> bool:
+        """True while a job runs."""
+        return self.job is not None and self.job.running
+
+    def watch(self, job: Job) -> Job:
+        """Follow ``job``: progress, cancel button and final status."""
+        self.job = job
+        self.bar.setRange(0, 0)
+        self.bar.show()
+        self.cancel_button.setEnabled(True)
+        self.set_status(f"{job.label}…")
+        job.progressed.connect(self._on_progress)
+        job.failed.connect(lambda msg: self.set_status(f"Failed: {msg}", error=True))
+        job.cancelled.connect(lambda: self.set_status("Cancelled."))
+        job.ended.connect(self._on_ended)
+        return job
+
+    def cancel(self) -> None:
+        """Cancel the running job, if any."""
+        if self.job is not None:
+            self.job.cancel()
+            self.cancel_button.setEnabled(False)
+            self.set_status("Cancelling…")
+
+    def set_status(self, text: str, *, error: bool = False) -> None:
+        """Show one line of status text (red for errors)."""
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #e05050;" if error else "")
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if total > 0:
+            self.bar.setRange(0, total)
+            self.bar.setValue(done)
+
+    def _on_ended(self) -> None:
+        self.bar.hide()
+        self.cancel_button.setEnabled(False)
+        if self.job is not None and not (self.job.error or self.job.was_cancelled):
+            if self.status.text().endswith("…"):
+                self.set_status("Done.")

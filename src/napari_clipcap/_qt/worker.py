@@ -1,0 +1,188 @@
+"""Run core computations in a napari thread worker with progress and cancel.
+
+A job is a plain function ``fn(progress, cancel) -> result`` that calls core functions
+with those two arguments. :func:`start_job` runs it in a napari thread worker:
+
+- each ``progress(done, total)`` call from the worker thread crosses to the Qt thread
+  as a queued signal and advances a :class:`napari.utils.progress` bar, shown in
+  napari's activity dock (and in any :class:`~napari_clipcap._qt.job_panel.JobPanel`);
+- :meth:`Job.cancel` (the widgets' Cancel button, or napari's own task-cancel button,
+  which calls ``worker.quit``) sets the job's :class:`threading.Event`; core functions
+  check it between batches and raise :class:`~napari_clipcap.core.errors.Cancelled`,
+  so the job stops within one batch and its result callback is never called: no
+  partial layer is ever made;
+- any other error becomes one napari error notification with the message of the
+  :class:`~napari_clipcap.core.errors.ClipcapError` (or the exception type and text).
+
+Results reach the Qt thread only through the worker's ``returned`` signal.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from napari.qt.threading import FunctionWorker, create_worker
+from napari.utils import progress as napari_progress
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtCore import QObject, Signal
+
+from ..core.errors import Cancelled, ClipcapError
+from ..core.jobs import ProgressCallback
+
+log = logging.getLogger(__name__)
+
+JobFunction = Callable[[ProgressCallback, threading.Event], Any]
+
+
+class _CancellableWorker(FunctionWorker):
+    """A function worker whose ``quit()`` also sets the job's cancel flag."""
+
+    cancel_event: threading.Event | None = None
+
+    def quit(self) -> None:
+        if self.cancel_event is not None:
+            self.cancel_event.set()
+        super().quit()
+
+
+def describe_error(exc: BaseException) -> str:
+    """One-line message for a failed job: the ClipcapError text, or type and text."""
+    if isinstance(exc, ClipcapError):
+        return str(exc)
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class Job(QObject):
+    """One background computation: its worker, progress bar and cancel flag.
+
+    Signals
+    -------
+    progressed(int, int)
+        ``(done, total)`` after each batch, in the Qt thread.
+    succeeded(object)
+        The result, in the Qt thread.
+    failed(str)
+        The error message (not emitted for a cancelled job).
+    cancelled()
+        The job stopped because it was cancelled.
+    ended()
+        The job is over, whatever the outcome.
+    """
+
+    progressed = Signal(int, int)
+    succeeded = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    ended = Signal()
+    _progress_from_thread = Signal(int, int)
+
+    def __init__(self, fn: JobFunction, label: str, parent: QObject | None = None):
+        super().__init__(parent)
+        self.label = label
+        self.cancel_event = threading.Event()
+        self.error: str | None = None
+        self.was_cancelled = False
+        self.running = False
+        self._pbar: napari_progress | None = None
+        self._fn = fn
+        # queued across threads: the slot runs in the thread that owns this object
+        self._progress_from_thread.connect(self._on_progress)
+        self.worker = create_worker(
+            self._run,
+            _worker_class=_CancellableWorker,
+            _ignore_errors=True,
+            _start_thread=False,
+        )
+        self.worker.cancel_event = self.cancel_event
+        self.worker.returned.connect(self._on_returned)
+        self.worker.errored.connect(self._on_errored)
+        self.worker.finished.connect(self._on_finished)
+
+    # -- worker thread ------------------------------------------------------------
+    def _run(self) -> Any:
+        def progress(done: int, total: int) -> None:
+            self._progress_from_thread.emit(int(done), int(total))
+
+        return self._fn(progress, self.cancel_event)
+
+    # -- Qt thread ----------------------------------------------------------------
+    def start(self) -> Job:
+        """Start the worker; returns ``self``."""
+        self._pbar = napari_progress(total=0, desc=self.label)
+        self.running = True
+        self.worker.start()
+        return self
+
+    def cancel(self) -> None:
+        """Ask the job to stop after the current batch."""
+        if self.running:
+            self.worker.quit()
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if self._pbar is not None:
+            if self._pbar.total != total:
+                self._pbar.total = total
+            if done != self._pbar.n:
+                self._pbar.update(done - self._pbar.n)
+        self.progressed.emit(done, total)
+
+    def _on_returned(self, result: Any) -> None:
+        if self.cancel_event.is_set():
+            self._mark_cancelled()
+            return
+        self.succeeded.emit(result)
+
+    def _on_errored(self, exc: BaseException) -> None:
+        if isinstance(exc, Cancelled) or self.cancel_event.is_set():
+            self._mark_cancelled()
+            return
+        self.error = describe_error(exc)
+        if not isinstance(exc, ClipcapError):
+            log.error("%s failed", self.label, exc_info=exc)
+        show_error(f"{self.label}: {self.error}")
+        self.failed.emit(self.error)
+
+    def _mark_cancelled(self) -> None:
+        self.was_cancelled = True
+        show_info(f"{self.label}: cancelled")
+        self.cancelled.emit()
+
+    def _on_finished(self) -> None:
+        self.running = False
+        if self._pbar is not None:
+            self._pbar.close()
+            self._pbar = None
+        self.ended.emit()
+
+
+def start_job(
+    fn: JobFunction,
+    label: str,
+    on_result: Callable[[Any], None],
+    *,
+    parent: QObject | None = None,
+) -> Job:
+    """Run ``fn(progress, cancel)`` in a thread worker and hand its result to ``on_result``.
+
+    Parameters
+    ----------
+    fn : callable
+        The computation; it runs off the Qt thread and must not touch Qt or napari.
+    label : str
+        Shown in the activity dock and in notifications.
+    on_result : callable
+        Called in the Qt thread with the result, only when the job succeeded.
+    parent : QObject, optional
+        Owner of the job object.
+
+    Returns
+    -------
+    Job
+    """
+    job = Job(fn, label, parent=parent)
+    job.succeeded.connect(on_result)
+    return job.start()

@@ -1,0 +1,114 @@
+"""The worker helper: progress, cancel within one batch, errors as one notification."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from napari_clipcap._qt import worker as worker_mod
+from napari_clipcap._qt.job_panel import JobPanel
+from napari_clipcap._qt.worker import Job, start_job
+from napari_clipcap.core.errors import InvalidInputError
+from napari_clipcap.core.jobs import check_cancel
+
+
+@pytest.fixture
+def errors(monkeypatch):
+    shown: list[str] = []
+    monkeypatch.setattr(worker_mod, "show_error", shown.append)
+    monkeypatch.setattr(worker_mod, "show_info", lambda msg: None)
+    return shown
+
+
+def batches(n, delay=0.0):
+    def fn(progress, cancel):
+        done = []
+        for i in range(n):
+            check_cancel(cancel)
+            time.sleep(delay)
+            done.append(i)
+            progress(i + 1, n)
+        return done
+
+    return fn
+
+
+def test_result_and_progress_reach_the_qt_thread(qtbot, errors):
+    results, steps, threads = [], [], []
+    job = Job(batches(4), "count")
+
+    def on_progress(done, total):
+        steps.append((done, total))
+        threads.append(threading.get_ident())
+
+    job.progressed.connect(on_progress)
+    job.succeeded.connect(results.append)
+    with qtbot.waitSignal(job.ended, timeout=5000):
+        job.start()
+    assert results == [[0, 1, 2, 3]]
+    assert steps == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert set(threads) == {threading.get_ident()}
+    assert errors == []
+
+
+def test_cancel_stops_within_one_batch_and_never_delivers(qtbot, errors):
+    results = []
+    calls = []
+
+    def fn(progress, cancel):
+        for i in range(200):
+            check_cancel(cancel)
+            calls.append(i)
+            time.sleep(0.01)
+            progress(i + 1, 200)
+        return "finished"
+
+    panel = JobPanel()
+    qtbot.addWidget(panel)
+    job = panel.watch(start_job(fn, "slow", results.append))
+    qtbot.waitUntil(lambda: len(calls) >= 3, timeout=5000)
+    with qtbot.waitSignal(job.ended, timeout=5000):
+        panel.cancel()
+    n = len(calls)
+    time.sleep(0.05)
+    assert len(calls) == n < 200
+    assert results == []
+    assert job.was_cancelled
+    assert errors == []
+    assert panel.status.text() == "Cancelled."
+
+
+def test_napari_quit_sets_the_cancel_flag(qtbot, errors):
+    job = Job(batches(500, delay=0.005), "quit me")
+    with qtbot.waitSignal(job.ended, timeout=5000):
+        job.start()
+        qtbot.wait(30)
+        job.worker.quit()
+    assert job.cancel_event.is_set() and job.was_cancelled
+
+
+def test_clipcap_error_becomes_one_notification(qtbot, errors):
+    def fn(progress, cancel):
+        raise InvalidInputError("labels are empty")
+
+    panel = JobPanel()
+    qtbot.addWidget(panel)
+    results = []
+    job = panel.watch(start_job(fn, "Labels", results.append))
+    with qtbot.waitSignal(job.ended, timeout=5000):
+        pass
+    assert errors == ["Labels: labels are empty"]
+    assert results == []
+    assert "labels are empty" in panel.status.text()
+
+
+def test_unexpected_error_names_its_type(qtbot, errors):
+    def fn(progress, cancel):
+        raise RuntimeError("CUDA out of memory")
+
+    job = Job(fn, "Heatmap")
+    with qtbot.waitSignal(job.ended, timeout=5000):
+        job.start()
+    assert errors == ["Heatmap: RuntimeError: CUDA out of memory"]
