@@ -1,0 +1,311 @@
+"""GeoTIFF and Cloud-Optimised GeoTIFF scenes as lazy band stacks with georeferencing.
+
+A scene is read with rasterio into a :class:`GeoScene`: one ``(bands, rows, cols)`` dask
+array per resolution level (the full image first, then each overview), read window by
+window only when a slice is computed, so a 10,000 x 10,000 scene opens at once. Band
+names come from band descriptions, band tags or colour interpretation; nodata becomes NaN
+in a float array so that display and scaling ignore it; the CRS and affine transform go
+into :meth:`GeoScene.metadata`.
+
+Pixel coordinates follow the package contract (``x`` = column, ``y`` = row). The affine
+transform maps pixel *edges*: ``transform * (col, row)`` is the upper-left corner of
+pixel ``(row, col)`` (GDAL's convention).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import FileFormatError
+
+#: File name endings this module claims.
+GEOTIFF_SUFFIXES: tuple[str, ...] = (".tif", ".tiff")
+#: Chunk edge (pixels) of the lazy arrays; a multiple of common COG block sizes.
+CHUNK = 1024
+#: Band tag keys that may hold a band's name, tried in order.
+_NAME_TAGS = ("BANDNAME", "BAND_NAME", "NAME", "band_name", "name", "band")
+
+
+def _rasterio_open(path: str | os.PathLike, **kwargs: Any):
+    """Open ``path`` with rasterio, silencing the plain-TIFF georeferencing warning."""
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        return rasterio.open(path, **kwargs)
+
+
+def _has_tiff_suffix(path: str | os.PathLike) -> bool:
+    return str(path).lower().endswith(GEOTIFF_SUFFIXES)
+
+
+def is_geospatial_tiff(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a TIFF that carries georeferencing or more than four bands.
+
+    Plain TIFFs (no CRS, transform or ground control points, at most four bands) return
+    False so they stay with napari's own reader; so do files rasterio cannot open.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File to test; only ``.tif`` / ``.tiff`` names are opened.
+
+    Returns
+    -------
+    bool
+    """
+    if not _has_tiff_suffix(path) or not Path(path).is_file():
+        return False
+    try:
+        with _rasterio_open(path) as src:
+            if src.driver not in ("GTiff", "COG"):
+                return False
+            gcps, _ = src.gcps
+            georeferenced = src.crs is not None or not src.transform.is_identity or bool(gcps)
+            return bool(georeferenced or src.count > 4)
+    except Exception:  # any failure to open means "not ours"
+        return False
+
+
+@dataclass
+class GeoScene:
+    """A GeoTIFF read lazily: bands, levels and georeferencing.
+
+    Attributes
+    ----------
+    path : str
+        The file read.
+    levels : list of dask.array.Array
+        ``(bands, rows, cols)`` arrays, full resolution first, then each overview.
+    band_names : list of str
+        One name per band.
+    crs : str or None
+        The coordinate reference system as WKT, or None when the file has none.
+    epsg : int or None
+        The EPSG code of ``crs`` when it has one.
+    transform : tuple of float
+        Affine coefficients ``(a, b, c, d, e, f)``: ``x = a*col + b*row + c`` and
+        ``y = d*col + e*row + f`` at pixel edges of the full-resolution level.
+    nodata : list of float or None
+        The nodata value of each band (None where a band has none).
+    source_dtype : str
+        The data type stored in the file; ``levels`` are float when nodata is set.
+    colorinterp : list of str
+        GDAL colour interpretation of each band (``"red"``, ``"gray"``, ...).
+    transform_from_gcps : bool
+        True when ``transform`` was fitted to ground control points.
+    """
+
+    path: str
+    levels: list[Any]
+    band_names: list[str]
+    crs: str | None
+    epsg: int | None
+    transform: tuple[float, ...]
+    nodata: list[float | None]
+    source_dtype: str
+    colorinterp: list[str] = field(default_factory=list)
+    transform_from_gcps: bool = False
+
+    @property
+    def data(self) -> Any:
+        """The full-resolution ``(bands, rows, cols)`` dask array."""
+        return self.levels[0]
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(bands, rows, cols)`` of the full-resolution level."""
+        return tuple(int(s) for s in self.levels[0].shape)  # type: ignore[return-value]
+
+    def metadata(self) -> dict[str, Any]:
+        """Plain metadata for a napari layer: CRS, transform, band names, nodata, source."""
+        return {
+            "crs": self.crs,
+            "epsg": self.epsg,
+            "transform": list(self.transform),
+            "transform_from_gcps": self.transform_from_gcps,
+            "shape": list(self.shape[1:]),
+            "band_names": list(self.band_names),
+            "nodata": list(self.nodata),
+            "source_dtype": self.source_dtype,
+            "source_path": self.path,
+        }
+
+
+class _WindowReader:
+    """Array-like over one level of a GeoTIFF that reads only the windows asked for.
+
+    The file is opened for each read, so the object is thread-safe and picklable (dask
+    threads and distributed workers can share it) and keeps no file handle open.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        level: int,
+        shape: tuple[int, int, int],
+        dtype: np.dtype,
+        nodata: Sequence[float | None],
+    ):
+        self.path = path
+        self.level = level  # 0 = full resolution, k = overview k-1
+        self.shape = shape
+        self.dtype = np.dtype(dtype)
+        self.ndim = 3
+        self.nodata = list(nodata)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+
+        key = key if isinstance(key, tuple) else (key,)
+        key = key + (slice(None),) * (3 - len(key))
+        ranges, drop = [], []
+        for axis, (k, n) in enumerate(zip(key, self.shape)):
+            if isinstance(k, (int, np.integer)):
+                drop.append(axis)
+                k = slice(int(k) % n, int(k) % n + 1)
+            ranges.append(range(*k.indices(n)))
+        out = self._read(*ranges)
+        return out.squeeze(axis=tuple(drop)) if drop else out
+
+    def _read(self, bands: range, rows: range, cols: range) -> np.ndarray:
+        from rasterio.windows import Window
+
+        if not len(bands) or not len(rows) or not len(cols):
+            return np.empty((len(bands), len(rows), len(cols)), self.dtype)
+        # read the bounding window with unit step, then apply any step
+        r0, r1 = min(rows), max(rows) + 1
+        c0, c1 = min(cols), max(cols) + 1
+        kwargs = {} if self.level == 0 else {"overview_level": self.level - 1}
+        try:
+            with _rasterio_open(self.path, **kwargs) as src:
+                out = src.read([b + 1 for b in bands], window=Window(c0, r0, c1 - c0, r1 - r0))
+        except Exception as exc:
+            raise FileFormatError(f"{self.path}: cannot read pixels: {exc}") from exc
+        if rows.step != 1 or cols.step != 1:
+            out = out[:, :: abs(rows.step), :: abs(cols.step)]
+            out = out[:, :: -1 if rows.step < 0 else 1, :: -1 if cols.step < 0 else 1]
+        valid = out
+        out = out.astype(self.dtype)
+        for i, b in enumerate(bands):
+            nd = self.nodata[b]
+            if nd is not None and not np.isnan(nd):
+                out[i][valid[i] == nd] = np.nan
+        return out
+
+
+def _band_names(src: Any) -> list[str]:
+    names = []
+    for i in range(1, src.count + 1):
+        name = src.descriptions[i - 1]
+        if not name:
+            tags = src.tags(i)
+            name = next((tags[k] for k in _NAME_TAGS if tags.get(k)), None)
+        if not name:
+            ci = src.colorinterp[i - 1].name
+            name = ci if ci in ("red", "green", "blue", "alpha") and src.count <= 4 else None
+        names.append(str(name) if name else f"band {i}")
+    # duplicate names would make band lookup ambiguous: number the repeats
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):
+        if n in seen:
+            names[i] = f"{n} ({i + 1})"
+        seen[n] = i
+    return names
+
+
+def _display_dtype(source: np.dtype, nodata: Sequence[float | None]) -> np.dtype:
+    if source.kind == "f":
+        return source
+    if any(nd is not None for nd in nodata):
+        return np.dtype(np.float64) if source.itemsize >= 4 else np.dtype(np.float32)
+    return source
+
+
+def read_geotiff(path: str | os.PathLike, *, chunk: int = CHUNK) -> GeoScene:
+    """Open a GeoTIFF or COG as a lazy :class:`GeoScene`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    chunk : int
+        Edge of the square windows the lazy arrays read at once.
+
+    Returns
+    -------
+    GeoScene
+        Bands, resolution levels (full first, then overviews) and georeferencing.
+
+    Raises
+    ------
+    FileFormatError
+        When the file does not exist, is not a TIFF, is broken, or holds complex data.
+    """
+    import dask.array as da
+    from rasterio.transform import from_gcps
+
+    path = os.fspath(path)
+    if not Path(path).is_file():
+        raise FileFormatError(f"{path}: no such file")
+    try:
+        with _rasterio_open(path) as src:
+            if src.driver not in ("GTiff", "COG"):
+                raise FileFormatError(f"{path}: not a GeoTIFF (GDAL reads it as {src.driver})")
+            dtypes = set(src.dtypes)
+            if len(dtypes) != 1:
+                raise FileFormatError(f"{path}: bands of mixed data types {sorted(dtypes)}")
+            source = np.dtype(src.dtypes[0])
+            if source.kind == "c":
+                raise FileFormatError(f"{path}: complex-valued bands are not supported")
+            nodata = [None if v is None else float(v) for v in src.nodatavals]
+            gcps, gcp_crs = src.gcps
+            from_gcp = src.transform.is_identity and bool(gcps)
+            transform = from_gcps(gcps) if from_gcp else src.transform
+            crs = gcp_crs if from_gcp else src.crs
+            shapes = [(src.count, src.height, src.width)]
+            factors = src.overviews(1)
+            names = _band_names(src)
+            colorinterp = [c.name for c in src.colorinterp]
+            epsg = crs.to_epsg() if crs is not None else None
+            wkt = crs.to_wkt() if crs is not None else None
+        for k in range(len(factors)):
+            with _rasterio_open(path, overview_level=k) as ov:
+                shapes.append((ov.count, ov.height, ov.width))
+    except FileFormatError:
+        raise
+    except Exception as exc:
+        raise FileFormatError(f"{path}: cannot read as GeoTIFF: {exc}") from exc
+    dtype = _display_dtype(source, nodata)
+    levels = []
+    for level, shape in enumerate(shapes):
+        reader = _WindowReader(path, level, shape, dtype, nodata)
+        levels.append(
+            da.from_array(
+                reader,
+                chunks=(1, chunk, chunk),
+                asarray=False,
+                lock=False,
+                fancy=False,
+                name=f"geotiff-{level}-{Path(path).name}-{id(reader)}",
+            )
+        )
+    return GeoScene(
+        path=path,
+        levels=levels,
+        band_names=names,
+        crs=wkt,
+        epsg=epsg,
+        transform=tuple(float(v) for v in tuple(transform)[:6]),
+        nodata=nodata,
+        source_dtype=str(source),
+        colorinterp=colorinterp,
+        transform_from_gcps=from_gcp,
+    )
