@@ -1,0 +1,372 @@
+"""An on-disk image collection: SQLite for metadata and vectors, FAISS for search.
+
+A collection is a folder::
+
+    DIR/collection.sqlite       metadata, vectors and thumbnails (the source of truth)
+    DIR/vectors.faiss(.json)    the search index, derived from the SQLite vectors
+
+SQLite holds everything in transactions: an item's metadata row, its vector and its
+thumbnail are written (or deleted) together, so a crash or Ctrl-C between batches loses
+nothing already committed and leaves no half-written item; ``UNIQUE(path, hdu)`` rules
+out duplicates. The FAISS file carries the collection's *generation* (a counter bumped by
+every write); when it does not match, the index is rebuilt from the SQLite vectors on
+first use. So FAISS can never disagree with the metadata for long, and deleting the
+``.faiss`` file is always safe.
+
+Each collection belongs to one embedding model; adding vectors from another model raises
+:class:`ModelMismatchError`.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import FileFormatError, InvalidInputError
+from .vectorindex import APPROX_THRESHOLD, VectorIndex, build_index
+
+DB_NAME = "collection.sqlite"
+INDEX_NAME = "vectors.faiss"
+FORMAT_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files(
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    hash TEXT NOT NULL, error TEXT);
+CREATE TABLE IF NOT EXISTS items(
+    id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL, hdu INTEGER NOT NULL,
+    width INTEGER NOT NULL, height INTEGER NOT NULL, model TEXT NOT NULL,
+    UNIQUE(path, hdu));
+CREATE TABLE IF NOT EXISTS vectors(id INTEGER PRIMARY KEY, v BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS thumbs(id INTEGER PRIMARY KEY, png BLOB NOT NULL);
+"""
+
+
+class ModelMismatchError(InvalidInputError):
+    """Vectors from one model were about to be mixed with another model's collection."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One indexed image: a file, or one image HDU of a FITS file."""
+
+    id: int
+    path: str
+    hdu: int | None
+    width: int
+    height: int
+    size: int
+    mtime_ns: int
+    hash: str
+    model: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """What the collection remembers of a file it has seen."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    hash: str
+    error: str | None
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """An item about to be written: metadata, its vector and thumbnail."""
+
+    hdu: int | None
+    width: int
+    height: int
+    vector: np.ndarray
+    thumbnail: bytes
+
+
+class Collection:
+    """A collection folder, opened for reading and writing.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The collection folder.
+    create : bool
+        Create the folder and an empty collection if there is none; otherwise a missing
+        collection raises :class:`InvalidInputError`.
+    """
+
+    def __init__(self, folder: str | os.PathLike, *, create: bool = False):
+        self.folder = Path(folder).expanduser()
+        db = self.folder / DB_NAME
+        if not db.exists():
+            if not create:
+                raise InvalidInputError(
+                    f"{self.folder} is not a collection (no {DB_NAME}); "
+                    "build one with `napari-clipcap index PATH... --index DIR`"
+                )
+            self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(db, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise FileFormatError(f"{db}: not a readable collection database: {exc}") from exc
+        version = self.meta.get("format_version")
+        if version is None:
+            self._set_meta(format_version=FORMAT_VERSION, generation="0")
+        elif version != FORMAT_VERSION:
+            raise FileFormatError(f"{db}: collection format {version} is not supported")
+        self._index: VectorIndex | None = None
+        self._index_generation = -1
+
+    # -- metadata -----------------------------------------------------------------------
+    @property
+    def meta(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+
+    def _set_meta(self, **values: str) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+            [(k, str(v)) for k, v in values.items()],
+        )
+
+    @property
+    def generation(self) -> int:
+        return int(self.meta.get("generation", "0"))
+
+    @property
+    def model_id(self) -> str | None:
+        return self.meta.get("model_id")
+
+    @property
+    def model_spec(self) -> tuple[str | None, str | None]:
+        """``(model, weights)`` the collection was built with, for ``load_clip``."""
+        meta = self.meta
+        return meta.get("clip_model"), meta.get("clip_weights") or None
+
+    def bind_model(
+        self, model_id: str, model: str | None = None, weights: str | None = None
+    ) -> None:
+        """Record the collection's model, or check that ``model_id`` is the recorded one.
+
+        Raises
+        ------
+        ModelMismatchError
+            If the collection was built with another model.
+        """
+        current = self.model_id
+        if current is None:
+            self._set_meta(model_id=model_id, clip_model=model or "", clip_weights=weights or "")
+        elif current != model_id:
+            cm, cw = self.model_spec
+            hint = f"--clip {cm}" + (f" --clip-weights {cw}" if cw else "") if cm else ""
+            raise ModelMismatchError(
+                f"collection {self.folder} was built with model {current!r}, not "
+                f"{model_id!r}; its vectors cannot be compared. Use the same model"
+                + (f" ({hint})" if hint else "")
+                + " or another --index folder."
+            )
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+
+    @property
+    def dim(self) -> int | None:
+        value = self.meta.get("dim")
+        return int(value) if value else None
+
+    def file_record(self, path: str) -> FileRecord | None:
+        row = self._db.execute(
+            "SELECT path, size, mtime_ns, hash, error FROM files WHERE path = ?", (path,)
+        ).fetchone()
+        return FileRecord(*row) if row else None
+
+    def file_paths(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT path FROM files ORDER BY path")]
+
+    def items(self, ids: list[int] | None = None) -> list[Item]:
+        """Items by id (in the order given), or all items ordered by id."""
+        sql = (
+            "SELECT i.id, i.path, i.hdu, i.width, i.height, f.size, f.mtime_ns, f.hash, "
+            "i.model FROM items i JOIN files f ON f.path = i.path"
+        )
+        if ids is None:
+            rows = self._db.execute(sql + " ORDER BY i.id").fetchall()
+        else:
+            marks = ",".join("?" * len(ids))
+            found = {
+                r[0]: r
+                for r in self._db.execute(f"{sql} WHERE i.id IN ({marks})", [int(i) for i in ids])
+            }
+            rows = [found[int(i)] for i in ids if int(i) in found]
+        return [Item(r[0], r[1], None if r[2] < 0 else r[2], *r[3:]) for r in rows]
+
+    def thumbnail(self, item_id: int) -> bytes | None:
+        row = self._db.execute("SELECT png FROM thumbs WHERE id = ?", (int(item_id),)).fetchone()
+        return row[0] if row else None
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """All ``(ids, vectors)``, ordered by id, as ``(N,) int64`` and ``(N, D) float32``."""
+        n = self._db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+        dim = self.dim or 0
+        ids = np.empty(n, dtype=np.int64)
+        out = np.empty((n, dim), dtype=np.float32)
+        for i, (item_id, blob) in enumerate(
+            self._db.execute("SELECT id, v FROM vectors ORDER BY id")
+        ):
+            ids[i] = item_id
+            out[i] = np.frombuffer(blob, dtype=np.float32)
+        return ids, out
+
+    # -- writing ------------------------------------------------------------------------
+    def write_files(self, records: list[tuple[FileRecord, list[NewItem]]]) -> None:
+        """Replace the given files' items with new ones in one transaction."""
+        model = self.model_id or ""
+        with self._transaction():
+            for rec, new in records:
+                self._delete_path(rec.path, keep_file=True)
+                self._db.execute(
+                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+                    (rec.path, rec.size, rec.mtime_ns, rec.hash, rec.error),
+                )
+                for it in new:
+                    vec = np.ascontiguousarray(it.vector, dtype=np.float32).ravel()
+                    self._check_dim(len(vec))
+                    cur = self._db.execute(
+                        "INSERT INTO items(path, hdu, width, height, model) VALUES (?,?,?,?,?)",
+                        (rec.path, -1 if it.hdu is None else it.hdu, it.width, it.height, model),
+                    )
+                    self._db.execute(
+                        "INSERT INTO vectors VALUES (?, ?)", (cur.lastrowid, vec.tobytes())
+                    )
+                    self._db.execute(
+                        "INSERT INTO thumbs VALUES (?, ?)", (cur.lastrowid, it.thumbnail)
+                    )
+
+    def touch_file(self, path: str, size: int, mtime_ns: int) -> None:
+        """Record a new size and time for a file whose content hash did not change."""
+        with self._transaction(bump=False):
+            self._db.execute(
+                "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (size, mtime_ns, path)
+            )
+
+    def remove_files(self, paths: list[str]) -> None:
+        """Drop files and their items, vectors and thumbnails."""
+        if paths:
+            with self._transaction():
+                for p in paths:
+                    self._delete_path(p, keep_file=False)
+
+    def _check_dim(self, dim: int) -> None:
+        current = self.dim
+        if current is None:
+            self._set_meta(dim=str(dim))
+        elif current != dim:
+            raise ModelMismatchError(
+                f"collection {self.folder} holds {current}-d vectors, got {dim}-d ones"
+            )
+
+    def _delete_path(self, path: str, keep_file: bool) -> None:
+        sub = "(SELECT id FROM items WHERE path = ?)"
+        self._db.execute(f"DELETE FROM vectors WHERE id IN {sub}", (path,))
+        self._db.execute(f"DELETE FROM thumbs WHERE id IN {sub}", (path,))
+        self._db.execute("DELETE FROM items WHERE path = ?", (path,))
+        if not keep_file:
+            self._db.execute("DELETE FROM files WHERE path = ?", (path,))
+
+    def _transaction(self, bump: bool = True):
+        return _Transaction(self, bump)
+
+    # -- search index -------------------------------------------------------------------
+    @property
+    def index_path(self) -> Path:
+        return self.folder / INDEX_NAME
+
+    def vector_index(
+        self,
+        *,
+        approximate: bool | str = "auto",
+        threshold: int = APPROX_THRESHOLD,
+        rebuild: bool = False,
+    ) -> VectorIndex:
+        """The FAISS index, loaded from disk or rebuilt from the SQLite vectors if stale."""
+        gen = self.generation
+        if not rebuild and self._index is not None and self._index_generation == gen:
+            return self._index
+        path = self.index_path
+        if not rebuild and path.exists():
+            try:
+                index, info = VectorIndex.load(path)
+                if info.get("generation") == gen and index.ntotal == len(self):
+                    self._index, self._index_generation = index, gen
+                    return index
+            except FileFormatError:
+                pass
+        ids, vecs = self.vectors()
+        index = build_index(vecs, ids, approximate=approximate, threshold=threshold)
+        del vecs
+        try:
+            index.save(path, {"generation": gen})
+        except OSError:
+            pass  # a read-only collection still searches; it rebuilds next time
+        self._index, self._index_generation = index, gen
+        return index
+
+    def search(self, queries: np.ndarray, k: int = 10) -> list[list[tuple[Item, float]]]:
+        """Top ``k`` items for each query vector, best first, with cosine scores."""
+        if k < 1:
+            raise InvalidInputError(f"k must be positive, got {k}")
+        if len(self) == 0:
+            return [[] for _ in np.atleast_2d(queries)]
+        q = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+        if self.dim is not None and q.shape[1] != self.dim:
+            raise ModelMismatchError(
+                f"query vectors are {q.shape[1]}-d but collection {self.folder} holds "
+                f"{self.dim}-d vectors from {self.model_id!r}; use the collection's model"
+            )
+        scores, ids = self.vector_index().search(q, min(k, len(self)))
+        out = []
+        for srow, irow in zip(scores, ids):
+            keep = [(int(i), float(s)) for i, s in zip(irow, srow) if i >= 0]
+            by_id = {it.id: it for it in self.items([i for i, _ in keep])}
+            out.append([(by_id[i], s) for i, s in keep if i in by_id])
+        return out
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Collection:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on any exception)."""
+
+    def __init__(self, col: Collection, bump: bool):
+        self.col, self.bump = col, bump
+
+    def __enter__(self) -> None:
+        self.col._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        db = self.col._db
+        if exc_type is not None:
+            db.execute("ROLLBACK")
+            return
+        if self.bump:
+            db.execute(
+                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
+            )
+        db.execute("COMMIT")
