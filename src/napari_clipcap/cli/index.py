@@ -1,0 +1,82 @@
+"""``napari-clipcap index``: embed image files into an on-disk collection."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import ProgressBar, add_common, emit
+
+DEFAULT_CLIP = ("ViT-B-32", "openai")
+
+
+def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "index",
+        help="embed images (FITS HDUs, PNG, JPEG, TIFF) into a searchable collection",
+        description="Embed every image under PATH... into the collection folder --index. "
+        "Re-running is incremental: unchanged files are skipped, changed ones re-embedded, "
+        "deleted ones dropped.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+    p.add_argument("--index", required=True, metavar="DIR", help="collection folder")
+    p.add_argument(
+        "--clip",
+        default=None,
+        metavar="MODEL",
+        help="CLIP model (default: the collection's, or ViT-B-32 for a new collection)",
+    )
+    p.add_argument("--clip-weights", default=None, metavar="W", help="CLIP weights")
+    p.add_argument("--batch-size", type=int, default=16, help="images per batch (16)")
+    p.add_argument(
+        "--approximate",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="approximate (IVF) index: auto from 100,000 images (default), always, never",
+    )
+    add_common(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def clip_spec(args: argparse.Namespace, folder: str) -> tuple[str, str | None]:
+    """The CLIP ``(model, weights)`` to use: as given, else the collection's, else default."""
+    if args.clip:
+        return args.clip, args.clip_weights
+    from pathlib import Path
+
+    from ..core.collection import DB_NAME, Collection
+
+    if (Path(folder) / DB_NAME).exists():
+        with Collection(folder) as col:
+            model, weights = col.model_spec
+        if model:
+            return model, weights
+    return DEFAULT_CLIP[0], args.clip_weights or DEFAULT_CLIP[1]
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.clip import load_clip
+    from ..core.indexing import index_paths
+
+    model, weights = clip_spec(args, args.index)
+    clip = load_clip(model, weights, device=args.device)
+    approximate = {"auto": "auto", "yes": True, "no": False}[args.approximate]
+    rep = index_paths(
+        args.index,
+        args.paths,
+        clip,
+        model=model,
+        weights=weights,
+        batch_size=args.batch_size,
+        approximate=approximate,
+        progress=ProgressBar("index", quiet=args.json),
+    )
+    data = {"index": args.index, "model": clip.name, **rep.to_dict()}
+    lines = [
+        f"{args.index}: {rep.items} images ({rep.index_kind} index, model {clip.name})",
+        f"  files added {rep.added}, updated {rep.updated}, unchanged {rep.unchanged}, "
+        f"removed {rep.removed}, failed {len(rep.failed)}; images embedded {rep.embedded}",
+    ]
+    lines += [f"  failed: {f['path']}: {f['error']}" for f in rep.failed]
+    emit(args, data, "\n".join(lines))
+    return 0

@@ -1,0 +1,68 @@
+"""``napari-clipcap search``: rank a collection by a text or image query."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import add_common, emit, parse_box
+
+
+def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "search",
+        help="find images in a collection by text or by image",
+        description="Rank the images of a collection (built with `index`) against a text "
+        "or an image query, with the collection's own CLIP model.",
+    )
+    p.add_argument("--index", required=True, metavar="DIR", help="collection folder")
+    query = p.add_mutually_exclusive_group(required=True)
+    query.add_argument("--text", metavar="Q", help='text query, e.g. "a barred spiral galaxy"')
+    query.add_argument("--image", metavar="FILE", help="image query (FITS, PNG, JPEG, TIFF)")
+    p.add_argument("-k", type=int, default=10, help="number of hits (10)")
+    p.add_argument("--hdu", type=int, default=None, help="FITS HDU of --image")
+    p.add_argument("--region", default=None, metavar="x0,y0,x1,y1", help="part of --image")
+    p.add_argument("--template", default="{}", help='text template, e.g. "a photo of {}"')
+    add_common(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.clip import load_clip
+    from ..core.collection import Collection
+    from ..core.errors import InvalidInputError
+    from ..core.search import search_image, search_text
+    from ..core.sources import list_units, load_unit
+
+    with Collection(args.index) as col:
+        model, weights = col.model_spec
+        if not model:
+            raise InvalidInputError(f"collection {args.index} holds no images yet")
+        clip = load_clip(model, weights, device=args.device)
+        if args.text is not None:
+            hits = search_text(col, args.text, clip, args.k, template=args.template)
+            query = {"text": args.text}
+        else:
+            units = [args.hdu] if args.hdu is not None else list_units(args.image)
+            if not units:
+                raise InvalidInputError(f"{args.image} holds no image HDU")
+            hdu = units[0]
+            image = load_unit(args.image, hdu)
+            region = parse_box(args.region) if args.region else None
+            hits = search_image(col, image, clip, args.k, region=region)
+            query = {"image": args.image, "hdu": hdu, "region": region}
+        kind = col.vector_index().kind
+        total = len(col)
+    data = {
+        "query": query,
+        "index": args.index,
+        "index_kind": kind,
+        "items": total,
+        "hits": [h.to_dict() for h in hits],
+    }
+    lines = [f"{len(hits)} of {total} images ({kind} search):"]
+    for h in hits:
+        where = h.item.path + (f"[{h.item.hdu}]" if h.item.hdu is not None else "")
+        lines.append(f"{h.rank:>4}  {h.score:.4f}  {where}")
+    emit(args, data, "\n".join(lines))
+    return 0
