@@ -1,0 +1,291 @@
+"""The model panel: captioner, CLIP model, device, precision; shared by every widget.
+
+All panels of a process edit one :class:`SharedSettings`; a change in one shows in the
+others and is saved at once (JSON in the napari-clipcap cache folder), so choices
+survive between napari sessions. Each preset shows whether it is cached, will be
+downloaded, or misses a file. *Load* downloads (with progress) and loads the chosen
+models ahead of time; *Unload* frees their memory, GPU included.
+"""
+
+from __future__ import annotations
+
+from qtpy.QtCore import QObject, Signal
+from qtpy.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QToolButton,
+    QWidget,
+)
+
+from ..core.registry import presets
+from .job_panel import JobPanel
+from .model_specs import (
+    CAPTIONER_KINDS,
+    CUSTOM,
+    ModelChoice,
+    PanelSettings,
+    cache_status,
+    load_settings,
+    save_settings,
+)
+from .model_store import STORE
+from .worker import start_job
+
+DOMAINS = ("auto", "photo", "satellite", "astronomy")
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+_STATUS_COLOURS = {"ready": "#4caf50", "download": "#e0a030", "missing": "#e05050"}
+
+
+class SharedSettings(QObject):
+    """The one :class:`PanelSettings` of this process, with a ``changed`` signal."""
+
+    changed = Signal()
+    _instance: SharedSettings | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.settings: PanelSettings = load_settings()
+
+    @classmethod
+    def instance(cls) -> SharedSettings:
+        """The shared object (created, from the saved file, on first use)."""
+        if cls._instance is None:
+            cls._instance = cls()
+        return cls._instance
+
+    @classmethod
+    def reset(cls) -> None:
+        """Forget the shared object (tests; a new one re-reads the saved file)."""
+        cls._instance = None
+
+    def update(self, **changes) -> None:
+        """Set fields of the settings, save them and tell every panel."""
+        for name, value in changes.items():
+            setattr(self.settings, name, value)
+        save_settings(self.settings)
+        self.changed.emit()
+
+
+def _devices() -> list[str]:
+    from ..core.devices import available_devices
+
+    return ["auto", *[d.name for d in available_devices()]]
+
+
+class _PathEdit(QWidget):
+    """A line edit with a browse button (file or folder)."""
+
+    def __init__(self, placeholder: str, folder: bool = False):
+        super().__init__()
+        self.edit = QLineEdit()
+        self.edit.setPlaceholderText(placeholder)
+        button = QToolButton()
+        button.setText("…")
+        button.setToolTip("Browse for a folder" if folder else "Browse for a file")
+        button.clicked.connect(self._browse)
+        self._folder = folder
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.edit, 1)
+        row.addWidget(button)
+
+    def _browse(self) -> None:
+        if self._folder:
+            path = QFileDialog.getExistingDirectory(self, "Choose a model folder")
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, "Choose a model file")
+        if path:
+            self.edit.setText(path)
+            self.edit.editingFinished.emit()
+
+
+class ModelPanel(QGroupBox):
+    """Model choices for one dock widget; ``show_captioner`` adds the captioner rows."""
+
+    def __init__(self, *, show_captioner: bool = True, parent: QWidget | None = None):
+        super().__init__("Models", parent)
+        self.shared = SharedSettings.instance()
+        self.show_captioner = show_captioner
+        form = QFormLayout(self)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.captioner_combo = QComboBox()
+        self.captioner_combo.addItems([p.name for p in presets("captioner")] + [CUSTOM])
+        self.captioner_kind = QComboBox()
+        self.captioner_kind.addItems(CAPTIONER_KINDS)
+        self.captioner_path = _PathEdit("checkpoint file or model folder")
+        self.decoder_path = _PathEdit("GPT-2 folder (ClipCap; default gpt2)", folder=True)
+        self.captioner_status = QLabel()
+        self.clip_combo = QComboBox()
+        self.clip_combo.addItems([p.name for p in presets("clip")] + [CUSTOM])
+        self.clip_model = _PathEdit("architecture, config JSON or folder")
+        self.clip_weights = _PathEdit("weights file (.safetensors, .pt)")
+        self.clip_status = QLabel()
+        self.device_combo = QComboBox()
+        self.device_combo.addItems(_devices())
+        self.precision_combo = QComboBox()
+        self.precision_combo.addItems(PRECISIONS)
+        self.domain_combo = QComboBox()
+        self.domain_combo.addItems(DOMAINS)
+        self.domain_combo.setToolTip(
+            "How pixel values are scaled for the models: astronomy uses zscale + asinh; "
+            "auto picks astronomy for FITS layers"
+        )
+        self.load_button = QPushButton("Load")
+        self.load_button.setToolTip("Download (if needed) and load the chosen models now")
+        self.unload_button = QPushButton("Unload")
+        self.unload_button.setToolTip("Free the memory of every loaded model (GPU included)")
+        self.job_panel = JobPanel()
+
+        self._captioner_rows = [self.captioner_combo, self.captioner_status]
+        self._captioner_custom = [self.captioner_kind, self.captioner_path, self.decoder_path]
+        form.addRow("Captioner", self.captioner_combo)
+        form.addRow("", self.captioner_status)
+        form.addRow("Kind", self.captioner_kind)
+        form.addRow("Checkpoint", self.captioner_path)
+        form.addRow("Decoder", self.decoder_path)
+        form.addRow("CLIP", self.clip_combo)
+        form.addRow("", self.clip_status)
+        form.addRow("Model", self.clip_model)
+        form.addRow("Weights", self.clip_weights)
+        row = QHBoxLayout()
+        row.addWidget(self.device_combo, 1)
+        row.addWidget(self.precision_combo)
+        form.addRow("Device", row)
+        form.addRow("Image type", self.domain_combo)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.load_button)
+        buttons.addWidget(self.unload_button)
+        form.addRow(buttons)
+        form.addRow(self.job_panel)
+        self._form = form
+
+        self.captioner_combo.currentTextChanged.connect(self._captioner_edited)
+        self.captioner_kind.currentTextChanged.connect(self._captioner_edited)
+        self.captioner_path.edit.editingFinished.connect(self._captioner_edited)
+        self.decoder_path.edit.editingFinished.connect(self._captioner_edited)
+        self.clip_combo.currentTextChanged.connect(self._clip_edited)
+        self.clip_model.edit.editingFinished.connect(self._clip_edited)
+        self.clip_weights.edit.editingFinished.connect(self._clip_edited)
+        self.device_combo.currentTextChanged.connect(lambda t: self._set(device=t))
+        self.precision_combo.currentTextChanged.connect(lambda t: self._set(precision=t))
+        self.domain_combo.currentTextChanged.connect(lambda t: self._set(domain=t))
+        self.load_button.clicked.connect(self.load_models)
+        self.unload_button.clicked.connect(self.unload_models)
+        self._updating = False
+        self.shared.changed.connect(self.refresh)
+        self.refresh()
+
+    # -- settings <-> widgets ------------------------------------------------------
+    @property
+    def settings(self) -> PanelSettings:
+        return self.shared.settings
+
+    def _set(self, **changes) -> None:
+        if not self._updating:
+            self.shared.update(**changes)
+
+    def _captioner_edited(self, *_) -> None:
+        preset = self.captioner_combo.currentText()
+        kind = self.captioner_kind.currentText() if preset == CUSTOM else ""
+        if preset != CUSTOM:
+            kind = next(p.kind for p in presets("captioner") if p.name == preset)
+        choice = ModelChoice(
+            preset=preset,
+            kind=kind,
+            weights=self.captioner_path.edit.text().strip(),
+            decoder=self.decoder_path.edit.text().strip(),
+            clip_model=self.settings.captioner.clip_model,
+            clip_weights=self.settings.captioner.clip_weights,
+        )
+        self._set(captioner=choice)
+
+    def _clip_edited(self, *_) -> None:
+        choice = ModelChoice(
+            preset=self.clip_combo.currentText(),
+            kind="clip",
+            model=self.clip_model.edit.text().strip(),
+            weights=self.clip_weights.edit.text().strip(),
+        )
+        self._set(clip=choice)
+
+    def refresh(self) -> None:
+        """Show the shared settings (after a change in any panel)."""
+        self._updating = True
+        try:
+            s = self.settings
+            for combo, value in (
+                (self.captioner_combo, s.captioner.preset),
+                (self.captioner_kind, s.captioner.kind or "clipcap"),
+                (self.clip_combo, s.clip.preset),
+                (self.device_combo, s.device),
+                (self.precision_combo, s.precision),
+                (self.domain_combo, s.domain),
+            ):
+                if combo.findText(value) >= 0:
+                    combo.setCurrentText(value)
+            self.captioner_path.edit.setText(s.captioner.weights)
+            self.decoder_path.edit.setText(s.captioner.decoder)
+            self.clip_model.edit.setText(s.clip.model)
+            self.clip_weights.edit.setText(s.clip.weights)
+            self._show_rows()
+            self._show_status(self.clip_status, s.clip, "clip")
+            self._show_status(self.captioner_status, s.captioner, "captioner")
+        finally:
+            self._updating = False
+
+    def _show_rows(self) -> None:
+        s = self.settings
+        cap_custom = s.captioner.preset == CUSTOM
+        needs_path = cap_custom or s.captioner.kind == "clipcap"
+        clipcap = s.captioner.kind == "clipcap"
+        visible = {
+            self.captioner_combo: self.show_captioner,
+            self.captioner_status: self.show_captioner,
+            self.captioner_kind: self.show_captioner and cap_custom,
+            self.captioner_path: self.show_captioner and needs_path,
+            self.decoder_path: self.show_captioner and needs_path and clipcap,
+            self.clip_model: s.clip.preset == CUSTOM,
+            self.clip_weights: s.clip.preset == CUSTOM,
+        }
+        for widget, show in visible.items():
+            widget.setVisible(show)
+            label = self._form.labelForField(widget)
+            if label is not None:
+                label.setVisible(show)
+
+    @staticmethod
+    def _show_status(label: QLabel, choice: ModelChoice, kind: str) -> None:
+        state, text = cache_status(choice, kind)
+        colour = _STATUS_COLOURS.get(state, "")
+        label.setText(f"● {text}")
+        label.setStyleSheet(f"color: {colour};" if colour else "")
+        label.setToolTip(f"{choice.label}: {text}")
+
+    # -- actions -------------------------------------------------------------------
+    def load_models(self) -> None:
+        """Download (if needed) and load the chosen models in a worker."""
+        s = self.settings
+        show_cap = self.show_captioner
+
+        def job(progress, cancel):
+            STORE.clip(s.clip, s.device, s.precision, progress)
+            if show_cap:
+                STORE.captioner(s.captioner, s.device, s.precision, progress)
+            return STORE.loaded()
+
+        def done(names):
+            self.job_panel.set_status("Loaded: " + ", ".join(names))
+            self.refresh()
+
+        self.job_panel.watch(start_job(job, "Loading models", done, parent=self))
+
+    def unload_models(self) -> None:
+        """Free every loaded model."""
+        n = STORE.unload()
+        self.job_panel.set_status(f"Unloaded {n} model{'s' if n != 1 else ''}.")

@@ -1,0 +1,104 @@
+"""The model panel: shared, persisted choices, cache status, load and unload."""
+
+from __future__ import annotations
+
+import pytest
+
+from napari_clipcap._qt.model_panel import ModelPanel, SharedSettings
+from napari_clipcap._qt.model_specs import (
+    CUSTOM,
+    ModelChoice,
+    cache_status,
+    captioner_load_args,
+    clip_load_args,
+    settings_path,
+)
+from napari_clipcap._qt.model_store import STORE
+from napari_clipcap.core.errors import InvalidInputError
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("NAPARI_CLIPCAP_CACHE", str(tmp_path / "cache"))
+    SharedSettings.reset()
+    yield
+    SharedSettings.reset()
+
+
+def test_choices_are_shared_between_panels_and_persist(qtbot):
+    a, b = ModelPanel(), ModelPanel(show_captioner=False)
+    qtbot.addWidget(a)
+    qtbot.addWidget(b)
+    a.clip_combo.setCurrentText("RemoteCLIP-ViT-B-32")
+    a.domain_combo.setCurrentText("astronomy")
+    assert b.clip_combo.currentText() == "RemoteCLIP-ViT-B-32"
+    assert b.domain_combo.currentText() == "astronomy"
+    assert settings_path().is_file()
+    SharedSettings.reset()  # a new napari session reads the file
+    c = ModelPanel()
+    qtbot.addWidget(c)
+    assert c.clip_combo.currentText() == "RemoteCLIP-ViT-B-32"
+    assert c.settings.domain == "astronomy"
+
+
+def test_custom_rows_and_status_follow_the_choice(qtbot, tmp_path):
+    panel = ModelPanel(show_captioner=False)
+    qtbot.addWidget(panel)
+    panel.show()
+    assert not panel.clip_weights.isVisible()
+    assert not panel.captioner_combo.isVisible()
+    panel.clip_combo.setCurrentText(CUSTOM)
+    assert panel.clip_weights.isVisible()
+    missing = tmp_path / "nope.safetensors"
+    panel.clip_weights.edit.setText(str(missing))
+    panel.clip_weights.edit.editingFinished.emit()
+    assert "not found" in panel.clip_status.text()
+    missing.write_bytes(b"x")
+    panel.refresh()
+    assert "local files" in panel.clip_status.text()
+
+
+def test_offline_preset_reports_not_cached(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
+    state, text = cache_status(ModelChoice(preset="blip-base"), "captioner")
+    assert state == "missing" and "offline" in text
+
+
+def test_load_args_for_presets_and_custom_files():
+    assert clip_load_args(ModelChoice(preset="ViT-B-32/openai")) == {
+        "model": "ViT-B-32",
+        "weights": "openai",
+    }
+    args = captioner_load_args(ModelChoice(preset="clipcap-coco-mlp", weights="/m/coco.pt"))
+    assert args["kind"] == "clipcap" and args["weights"] == "/m/coco.pt"
+    assert args["clip_model"] == "ViT-B-32" and args["decoder"] == "gpt2"
+    assert captioner_load_args(ModelChoice(preset="blip-base"))["weights"] == (
+        "Salesforce/blip-image-captioning-base"
+    )
+    with pytest.raises(InvalidInputError, match="checkpoint"):
+        captioner_load_args(ModelChoice(preset="clipcap-coco-mlp"))
+    with pytest.raises(InvalidInputError):
+        clip_load_args(ModelChoice(preset=CUSTOM))
+
+
+def test_load_then_unload_a_local_clip(qtbot, tiny_clip_files):
+    panel = ModelPanel(show_captioner=False)
+    qtbot.addWidget(panel)
+    panel.shared.update(
+        clip=ModelChoice(
+            preset=CUSTOM,
+            model=str(tiny_clip_files.config),
+            weights=str(tiny_clip_files.safetensors),
+        ),
+        device="cpu",
+    )
+    STORE.unload()
+    panel.load_models()
+    with qtbot.waitSignal(panel.job_panel.job.ended, timeout=20000):
+        pass
+    assert "Loaded" in panel.job_panel.status.text()
+    assert any("clipcap-tiny-vit" in n for n in STORE.loaded())
+    panel.unload_button.click()
+    assert STORE.loaded() == []
+    assert "Unloaded" in panel.job_panel.status.text()
