@@ -1,0 +1,121 @@
+"""Evaluation reports: a JSON file with every number and a Markdown page with plots."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def plot_confusion(
+    confusion, class_names: Sequence[str], path, *, title: str = "Zero-shot confusion matrix"
+) -> Path:
+    """Save a confusion matrix (rows true, columns predicted) as a PNG image.
+
+    Parameters
+    ----------
+    confusion : (C, C) array-like of counts
+    class_names : sequence of str
+    path : str or Path
+        The PNG file to write.
+    title : str
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    cm = np.asarray(confusion, dtype=float)
+    n = len(class_names)
+    side = min(4 + 0.3 * n, 30)
+    fig = Figure(figsize=(side, side * 0.9))
+    ax = fig.add_subplot()
+    rows = cm.sum(1, keepdims=True)
+    im = ax.imshow(cm / np.maximum(rows, 1), cmap="Blues", vmin=0, vmax=1)
+    fig.colorbar(im, ax=ax, fraction=0.046, label="share of the true class")
+    ax.set_xticks(range(n), class_names, rotation=90, fontsize=7)
+    ax.set_yticks(range(n), class_names, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    if n <= 20:
+        for i in range(n):
+            for j in range(n):
+                if cm[i, j]:
+                    ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def _fmt(v) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def markdown_report(
+    results: dict, *, title: str = "Evaluation report", plots: dict[str, str] | None = None
+) -> str:
+    """Render results as Markdown: one table of scalar values per section, then plots.
+
+    ``results`` maps section names to dicts; scalar entries go into the table, lists
+    and nested dicts (confusion matrices, per-image values) stay in the JSON only.
+    """
+    lines = [f"# {title}", ""]
+    for section, values in results.items():
+        if not isinstance(values, dict):
+            lines += [f"- **{section}**: {_fmt(values)}"]
+            continue
+        scalars = {
+            k: v for k, v in values.items() if isinstance(v, (int, float, str, bool)) or v is None
+        }
+        if not scalars:
+            continue
+        lines += ["", f"## {section}", "", "| metric | value |", "| --- | --- |"]
+        lines += [f"| {k} | {_fmt(v)} |" for k, v in scalars.items()]
+        samples = values.get("samples")
+        if samples:
+            lines += ["", "| image | generated | reference |", "| --- | --- | --- |"]
+            lines += [
+                f"| {s['image']} | {s['prediction']} | {s['references'][0]} |" for s in samples
+            ]
+    for name, rel in (plots or {}).items():
+        lines += ["", f"## {name}", "", f"![{name}]({rel})"]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(
+    results: dict,
+    out_dir,
+    *,
+    title: str = "Evaluation report",
+    plots: dict[str, str] | None = None,
+) -> dict[str, Path]:
+    """Write ``report.json`` and ``report.md`` into ``out_dir``.
+
+    Parameters
+    ----------
+    results : dict
+        Plain data (numbers, strings, lists, dicts).
+    out_dir : str or Path
+    title : str
+    plots : dict, optional
+        Plot name -> file path relative to ``out_dir`` (shown in the Markdown).
+
+    Returns
+    -------
+    dict
+        ``{"json": path, "markdown": path}``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out / "report.json", out / "report.md"
+    payload = dict(results)
+    if plots:
+        payload["plots"] = dict(plots)
+    json_path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+    md_path.write_text(markdown_report(results, title=title, plots=plots), encoding="utf-8")
+    return {"json": json_path, "markdown": md_path}
