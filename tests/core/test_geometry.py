@@ -82,3 +82,16 @@ def test_plane_affine_takes_trailing_block_and_rejects_oblique():
     m[1, 0] = 0.5
     with pytest.raises(InvalidInputError):
         plane_affine(m)
+
+
+def test_threshold_regions_labels_and_boxes():
+    from napari_clipcap.core.geometry import threshold_regions
+
+    m = np.zeros((20, 30), np.float32)
+    m[2:5, 3:9] = 1.0  # 18 px
+    m[10:12, 20:21] = 0.8  # 2 px, dropped by min_pixels
+    m[15, 25] = np.nan
+    labels, boxes = threshold_regions(m, 0.5, min_pixels=3)
+    assert boxes == [(3, 2, 9, 5)]
+    assert labels.dtype == np.int32 and set(np.unique(labels)) == {0, 1}
+    assert int((labels == 1).sum()) == 18

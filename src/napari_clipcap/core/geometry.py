@@ -202,3 +202,44 @@ def box_area(box: Box) -> int:
     """Number of pixels in a box."""
     x0, y0, x1, y1 = box
     return max(0, x1 - x0) * max(0, y1 - y0)
+
+
+def threshold_regions(
+    values: np.ndarray, threshold: float, *, min_pixels: int = 1
+) -> tuple[np.ndarray, list[Box]]:
+    """Connected regions of a 2D map at or above ``threshold``.
+
+    Parameters
+    ----------
+    values : ndarray, shape (H, W)
+        A score map (e.g. a text heatmap); NaN counts as below.
+    threshold : float
+        Pixels with ``values >= threshold`` belong to regions.
+    min_pixels : int
+        Smaller regions are dropped.
+
+    Returns
+    -------
+    labels : ndarray of int32, shape (H, W)
+        0 for background, 1..N for the regions kept.
+    boxes : list of Box
+        The pixel box of each region, in label order.
+    """
+    from scipy import ndimage
+
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2:
+        raise InvalidInputError(f"expected a 2D map, got shape {values.shape}")
+    mask = np.nan_to_num(values, nan=-np.inf) >= threshold
+    labels, _ = ndimage.label(mask)
+    out = np.zeros(values.shape, np.int32)
+    boxes: list[Box] = []
+    for i, sl in enumerate(ndimage.find_objects(labels), start=1):
+        if sl is None:
+            continue
+        region = labels[sl] == i
+        if int(region.sum()) < min_pixels:
+            continue
+        out[sl][region] = len(boxes) + 1
+        boxes.append((sl[1].start, sl[0].start, sl[1].stop, sl[0].stop))
+    return out, boxes

@@ -1,0 +1,65 @@
+"""A combo box of the viewer's layers of one type, kept in sync with the layer list."""
+
+from __future__ import annotations
+
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import QComboBox, QWidget
+
+
+class LayerCombo(QComboBox):
+    """Choose a layer of ``layer_type`` (e.g. ``napari.layers.Image``) by name.
+
+    When the chosen layer goes away the combo picks another; with ``prefer_active``
+    a newly selected layer of the right type becomes the choice.
+    """
+
+    layer_changed = Signal(object)
+
+    def __init__(
+        self, viewer, layer_type, *, prefer_active: bool = True, parent: QWidget | None = None
+    ):
+        super().__init__(parent)
+        self.viewer = viewer
+        self.layer_type = layer_type
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(12)
+        events = viewer.layers.events
+        events.inserted.connect(self._refill)
+        events.removed.connect(self._refill)
+        events.moved.connect(self._refill)
+        if hasattr(events, "renamed"):  # napari >= 0.5
+            events.renamed.connect(self._refill)
+        if prefer_active:
+            viewer.layers.selection.events.active.connect(self._on_active)
+        self.currentTextChanged.connect(lambda _: self.layer_changed.emit(self.layer()))
+        self._refill()
+
+    def layers(self) -> list:
+        """Layers of the right type, top of the layer list first."""
+        return [ly for ly in reversed(self.viewer.layers) if isinstance(ly, self.layer_type)]
+
+    def layer(self):
+        """The chosen layer, or ``None``."""
+        name = self.currentText()
+        return self.viewer.layers[name] if name in self.viewer.layers else None
+
+    def set_layer(self, layer) -> None:
+        """Choose ``layer``."""
+        self.setCurrentText(layer.name)
+
+    def _refill(self, *_) -> None:
+        current = self.currentText()
+        names = [ly.name for ly in self.layers()]
+        self.blockSignals(True)
+        self.clear()
+        self.addItems(names)
+        if current in names:
+            self.setCurrentText(current)
+        self.blockSignals(False)
+        if self.currentText() != current:
+            self.layer_changed.emit(self.layer())
+
+    def _on_active(self, event) -> None:
+        layer = event.value
+        if isinstance(layer, self.layer_type) and layer.name != self.currentText():
+            self.setCurrentText(layer.name)

@@ -1,0 +1,195 @@
+"""napari layers in and out: the displayed plane, regions in pixels, results placed over.
+
+The maths lives in :mod:`napari_clipcap.core.geometry`; this module reads the napari
+objects (layer transforms, camera, dims) and makes the result layers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.errors import InvalidInputError
+from ..core.geometry import Box, bounding_box, map_points, plane_affine, plane_index, view_box
+
+#: Key of napari-clipcap results in ``layer.metadata``.
+META_KEY = "napari_clipcap"
+
+
+def data_to_world(layer) -> np.ndarray:
+    """The layer's full homogeneous data-to-world matrix."""
+    return np.asarray(layer._data_to_world.affine_matrix, dtype=float)
+
+
+def spatial_shape(layer) -> tuple[int, ...]:
+    """Shape of an image layer without RGB channels (level 0 of a multiscale)."""
+    data = layer.data[0] if layer.multiscale else layer.data
+    shape = tuple(int(n) for n in data.shape)
+    return shape[:-1] if layer.rgb else shape
+
+
+def guess_domain(layer, setting: str = "auto") -> str:
+    """The scaling domain: the panel's setting, or astronomy for FITS layers when auto."""
+    if setting != "auto":
+        return setting
+    keys = " ".join(str(k).lower() for k in (layer.metadata or {}))
+    return "astronomy" if ("fits" in keys or "wcs" in keys or "header" in keys) else "photo"
+
+
+@dataclass
+class Plane:
+    """The 2D plane of an image layer that the canvas shows.
+
+    Made in the Qt thread from the layer (cheap: no pixels are read);
+    :meth:`model_input` reads and scales the pixels, in the worker thread.
+    """
+
+    layer_name: str
+    index: tuple[int, ...]
+    data: object  # the layer's array (numpy, dask, zarr), level 0 of a multiscale
+    rgb: bool
+    domain: str
+    affine: np.ndarray  # 3 x 3 data-to-world of the plane
+    height: int
+    width: int
+
+    def model_input(self) -> np.ndarray:
+        """The plane as float32 ``H x W x 3`` in ``[0, 1]`` (see ``to_model_input``)."""
+        from ..core.scaling import to_model_input
+
+        return to_model_input(
+            self.data, rgb=self.rgb, plane=self.index or None, domain=self.domain
+        )
+
+    def key(self) -> tuple:
+        """Identity of the plane's pixels, for caching results."""
+        return (self.layer_name, id(self.data), self.index, self.domain)
+
+
+def displayed_plane(viewer, layer, domain: str = "auto") -> Plane:
+    """Describe the displayed plane of ``layer`` (3D/time/channel stacks, RGB, multiscale).
+
+    Raises
+    ------
+    InvalidInputError
+        If the layer is not an image or the displayed axes are not its last two.
+    """
+    from napari.layers import Image
+
+    if not isinstance(layer, Image):
+        raise InvalidInputError(f"layer {getattr(layer, 'name', layer)!r} is not an image layer")
+    shape = spatial_shape(layer)
+    world_ndim = viewer.dims.ndim
+    displayed = list(viewer.dims.displayed[-2:])
+    if displayed != [world_ndim - 2, world_ndim - 1]:
+        raise InvalidInputError(
+            "napari-clipcap works on the plane of the last two axes; reset the axis order"
+        )
+    point = layer.world_to_data(viewer.dims.point)
+    data = layer.data[0] if layer.multiscale else layer.data
+    return Plane(
+        layer.name,
+        plane_index(point, shape),
+        data,
+        bool(layer.rgb),
+        guess_domain(layer, domain),
+        plane_affine(data_to_world(layer)),
+        shape[-2],
+        shape[-1],
+    )
+
+
+def shape_regions(shapes_layer, image_layer) -> tuple[list[int], list[Box], list]:
+    """Each shape as a region in ``image_layer``'s pixel data coordinates.
+
+    Returns the indices of the shapes that overlap the image, their pixel boxes, and
+    the regions to score: polygons as ``(N, 2)`` arrays of ``(x, y)`` in the pixel-edge
+    convention of :mod:`napari_clipcap.core.regions`, other shapes as their boxes. The
+    leading (stack) coordinates of the vertices are ignored, so a shape applies to
+    whichever plane is displayed.
+    """
+    shape = spatial_shape(image_layer)
+    height, width = shape[-2:]
+    src, dst = data_to_world(shapes_layer), data_to_world(image_layer)
+    kept, boxes, regions = [], [], []
+    for i, (vertices, kind) in enumerate(zip(shapes_layer.data, shapes_layer.shape_type)):
+        yx = map_points(np.asarray(vertices), src, dst)[:, -2:]
+        try:
+            box = bounding_box(yx, height, width)
+        except InvalidInputError:
+            continue
+        kept.append(i)
+        boxes.append(box)
+        if kind == "polygon" and len(yx) >= 3:
+            # napari puts pixel centres on integers, core.regions on half-integers
+            regions.append(yx[:, ::-1] + 0.5)
+        else:
+            regions.append(box)
+    return kept, boxes, regions
+
+
+def region_key(region) -> tuple:
+    """Hashable identity of a box or polygon (for result caches)."""
+    if isinstance(region, tuple):
+        return region
+    return tuple(np.round(np.asarray(region, dtype=float), 2).ravel().tolist())
+
+
+def field_of_view_box(viewer, image_layer) -> Box:
+    """The box of ``image_layer`` seen in the canvas."""
+    height, width = spatial_shape(image_layer)[-2:]
+    return view_box(
+        viewer.camera.center[-2:],
+        viewer.canvas.size,
+        viewer.camera.zoom,
+        plane_affine(data_to_world(image_layer)),
+        height,
+        width,
+    )
+
+
+def box_to_rectangle(box: Box, image_layer) -> np.ndarray:
+    """A rectangle (4 x 2 vertices in world units of the image) around a pixel box."""
+    x0, y0, x1, y1 = box
+    corners = np.array([[y0, x0], [y0, x1], [y1, x1], [y1, x0]], dtype=float) - 0.5  # pixel edges
+    m = plane_affine(data_to_world(image_layer))
+    return corners @ m[:2, :2].T + m[:2, 2]
+
+
+def placement(image_layer) -> dict:
+    """Keyword arguments that put a 2D layer exactly over the image's displayed plane."""
+    if image_layer.ndim == 2:
+        return {
+            "scale": tuple(image_layer.scale),
+            "translate": tuple(image_layer.translate),
+            "rotate": np.asarray(image_layer.rotate),
+            "shear": np.asarray(image_layer.shear),
+            "affine": np.asarray(image_layer.affine.affine_matrix),
+        }
+    return {"affine": plane_affine(data_to_world(image_layer))}
+
+
+def add_or_update_image(viewer, name: str, data: np.ndarray, source, **kwargs):
+    """Update the data of layer ``name`` in place, or add it over ``source``.
+
+    In-place updates keep the layer object (and the user's display settings).
+    """
+    if name in viewer.layers:
+        layer = viewer.layers[name]
+        layer.data = data
+        for key, value in placement(source).items():
+            setattr(layer, key, value)
+        for key, value in kwargs.items():
+            setattr(layer, key, value)
+        return layer
+    return viewer.add_image(data, name=name, **placement(source), **kwargs)
+
+
+def store_result(layer, key: str, value) -> None:
+    """Store a JSON-able result under ``layer.metadata['napari_clipcap'][key]``."""
+    meta = dict(layer.metadata)
+    entry = dict(meta.get(META_KEY, {}))
+    entry[key] = value
+    meta[META_KEY] = entry
+    layer.metadata = meta
