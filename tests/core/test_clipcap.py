@@ -22,7 +22,12 @@ def _same_weights(model, path):
 def test_original_mlp_checkpoint_loads_strictly(clipcap_mlp_pt, gpt2_dir):
     model = load_clipcap_checkpoint(clipcap_mlp_pt, decoder=gpt2_dir)
     cfg = model.mapping_config
-    assert (cfg.mapping, cfg.prefix_length, cfg.clip_dim, cfg.embed_dim) == ("mlp", 4, 24, 32)
+    assert (cfg.mapping, cfg.prefix_length, cfg.clip_dim, cfg.embed_dim) == (
+        "mlp",
+        4,
+        CLIP_DIM,
+        32,
+    )
     assert cfg.hidden_sizes == (32 * 4 // 2,)
     _same_weights(model, clipcap_mlp_pt)
     # the tied head follows the loaded embeddings

@@ -7,6 +7,7 @@ import threading
 import pytest
 import torch
 
+from fixtures.text_models import CLIP_DIM
 from napari_clipcap.core import decoding
 from napari_clipcap.core.clipcap import load_clipcap_checkpoint
 from napari_clipcap.core.decoding import generate, greedy_reference
@@ -18,7 +19,7 @@ def lm_and_prefix(clipcap_transformer_pt, gpt2_dir):
     model = load_clipcap_checkpoint(clipcap_transformer_pt, decoder=gpt2_dir)
     torch.manual_seed(0)
     with torch.no_grad():
-        prefix = model.prefix_embeddings(torch.randn(5, 24))
+        prefix = model.prefix_embeddings(torch.randn(5, CLIP_DIM))
     return model, prefix
 
 

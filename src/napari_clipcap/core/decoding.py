@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
+from typing import Any, Protocol
 
 import torch
 
@@ -22,15 +23,50 @@ from .errors import InvalidInputError
 from .jobs import CancelFlag, check_cancel
 
 
-def _stepper(lm):
-    keep = "logits_to_keep" in inspect.signature(lm.forward).parameters
-    extra = {"logits_to_keep": 1} if keep else {}
+class Stepper(Protocol):
+    """One decoder's incremental forward pass, as the decoding loops use it.
 
-    def step(embeds, cache):
-        out = lm(inputs_embeds=embeds, past_key_values=cache, use_cache=True, **extra)
-        return out.logits[:, -1].float(), out.past_key_values
+    ``start(prefix)`` and ``step(tokens)`` return ``(rows, vocab)`` float logits for the
+    next token; ``repeat(n)`` repeats every row's state ``n`` times (row-major);
+    ``reorder(index)`` keeps the rows ``index`` picks (beam search).
+    """
 
-    return step
+    def start(self, prefix: Any) -> torch.Tensor: ...
+
+    def step(self, tokens: torch.Tensor) -> torch.Tensor: ...
+
+    def repeat(self, n: int) -> None: ...
+
+    def reorder(self, index: torch.Tensor) -> None: ...
+
+
+class CausalLMStepper:
+    """A transformers causal LM (GPT-2) fed prefix embeddings, with a KV cache."""
+
+    def __init__(self, lm):
+        self.lm, self.embed, self.cache = lm, lm.get_input_embeddings(), None
+        keep = "logits_to_keep" in inspect.signature(lm.forward).parameters
+        self.extra = {"logits_to_keep": 1} if keep else {}
+
+    def _forward(self, embeds):
+        out = self.lm(
+            inputs_embeds=embeds, past_key_values=self.cache, use_cache=True, **self.extra
+        )
+        self.cache = out.past_key_values
+        return out.logits[:, -1].float()
+
+    def start(self, prefix):
+        self.cache = None
+        return self._forward(prefix)
+
+    def step(self, tokens):
+        return self._forward(self.embed(tokens)[:, None])
+
+    def repeat(self, n):
+        self.cache.batch_repeat_interleave(n)
+
+    def reorder(self, index):
+        self.cache.reorder_cache(index)
 
 
 def _trim(seq: list[int], stop: set[int], length: int | None = None) -> list[int]:
@@ -101,10 +137,48 @@ def generate(
         ``[row][caption]`` -> token ids, ending with the stop token when one was reached.
     """
     _check_args(prefix, max_tokens, beam_size, num_captions, top_p, temperature)
-    stop = torch.tensor(list(stop_token_ids), dtype=torch.long, device=prefix.device)
+    return decode(
+        CausalLMStepper(lm),
+        prefix,
+        max_tokens=max_tokens,
+        stop_token_ids=stop_token_ids,
+        beam_size=beam_size,
+        num_captions=num_captions,
+        length_penalty=length_penalty,
+        top_p=top_p,
+        temperature=temperature,
+        seed=seed,
+        check_every=check_every,
+        cancel=cancel,
+    )
+
+
+@torch.inference_mode()
+def decode(
+    stepper: Stepper,
+    start: Any,
+    *,
+    max_tokens: int = 67,
+    stop_token_ids: Sequence[int] = (),
+    beam_size: int = 1,
+    num_captions: int = 1,
+    length_penalty: float = 1.0,
+    top_p: float | None = None,
+    temperature: float = 1.0,
+    seed: int | None = None,
+    check_every: int = 4,
+    cancel: CancelFlag | None = None,
+) -> list[list[list[int]]]:
+    """:func:`generate` for any :class:`Stepper`; ``start`` is what ``stepper.start`` takes
+    (a tensor with the batch on its first axis)."""
+    if start.shape[0] == 0:
+        raise InvalidInputError("nothing to decode: the batch is empty")
+    device = start.device
+    stop = torch.tensor(list(stop_token_ids), dtype=torch.long, device=device)
+    prefix = start
     if top_p is not None:
         return _sample(
-            lm,
+            stepper,
             prefix,
             max_tokens,
             stop,
@@ -117,7 +191,7 @@ def generate(
         )
     if beam_size > 1 or num_captions > 1:
         return _beam(
-            lm,
+            stepper,
             prefix,
             max_tokens,
             stop,
@@ -127,20 +201,19 @@ def generate(
             check_every,
             cancel,
         )
-    return _run(lm, prefix, max_tokens, stop, _greedy, 1, check_every, cancel)
+    return _run(stepper, prefix, max_tokens, stop, _greedy, 1, check_every, cancel)
 
 
 def _greedy(logits: torch.Tensor) -> torch.Tensor:
     return logits.argmax(-1)
 
 
-def _run(lm, prefix, max_tokens, stop, choose, repeats, check_every, cancel):
+def _run(stepper, prefix, max_tokens, stop, choose, repeats, check_every, cancel):
     """Shared loop of greedy and sampling: ``choose(logits) -> (rows,)`` next tokens."""
-    step, embed = _stepper(lm), lm.get_input_embeddings()
-    logits, cache = step(prefix, None)
+    logits = stepper.start(prefix)
     if repeats > 1:
         logits = logits.repeat_interleave(repeats, 0)
-        cache.batch_repeat_interleave(repeats)
+        stepper.repeat(repeats)
     rows = logits.shape[0]
     pad = int(stop[0]) if len(stop) else 0
     tokens = torch.full((rows, max_tokens), pad, dtype=torch.long, device=prefix.device)
@@ -151,7 +224,7 @@ def _run(lm, prefix, max_tokens, stop, choose, repeats, check_every, cancel):
         finished |= torch.isin(nxt, stop)
         if t + 1 == max_tokens or ((t + 1) % check_every == 0 and _done(finished, cancel)):
             break
-        logits, cache = step(embed(nxt)[:, None], cache)
+        logits = stepper.step(nxt)
     stops = set(stop.tolist())
     ids = [_trim(seq, stops) for seq in tokens.tolist()]
     return [ids[i : i + repeats] for i in range(0, rows, repeats)]
@@ -162,9 +235,9 @@ def _done(finished: torch.Tensor, cancel) -> bool:
     return bool(finished.all())
 
 
-def _sample(lm, prefix, max_tokens, stop, n, top_p, temperature, seed, check_every, cancel):
+def _sample(stepper, prefix, max_tokens, stop, n, top_p, temperature, seed, check_every, cancel):
     if temperature == 0:
-        return _run(lm, prefix, max_tokens, stop, _greedy, n, check_every, cancel)
+        return _run(stepper, prefix, max_tokens, stop, _greedy, n, check_every, cancel)
     gen = torch.Generator(device=prefix.device)
     if seed is None:
         gen.seed()
@@ -181,17 +254,16 @@ def _sample(lm, prefix, max_tokens, stop, n, top_p, temperature, seed, check_eve
             logits = logits.scatter(-1, idx, srt.masked_fill(remove, float("-inf")))
         return torch.multinomial(logits.softmax(-1), 1, generator=gen).squeeze(1)
 
-    return _run(lm, prefix, max_tokens, stop, choose, n, check_every, cancel)
+    return _run(stepper, prefix, max_tokens, stop, choose, n, check_every, cancel)
 
 
-def _beam(lm, prefix, max_tokens, stop, k, n, alpha, check_every, cancel):
-    step, embed = _stepper(lm), lm.get_input_embeddings()
+def _beam(stepper, prefix, max_tokens, stop, k, n, alpha, check_every, cancel):
     b, dev = prefix.shape[0], prefix.device
-    logits, cache = step(prefix, None)
+    logits = stepper.start(prefix)
     vocab = logits.shape[-1]
     k = min(k, vocab)
     scores, first = logits.log_softmax(-1).topk(k, -1)  # (B, K)
-    cache.batch_repeat_interleave(k)
+    stepper.repeat(k)
     tokens = torch.zeros((b, k, max_tokens), dtype=torch.long, device=dev)
     tokens[:, :, 0] = first
     lengths = torch.ones((b, k), device=dev)
@@ -203,7 +275,7 @@ def _beam(lm, prefix, max_tokens, stop, k, n, alpha, check_every, cancel):
     for t in range(1, max_tokens):
         if t % check_every == 0 and _done(finished, cancel):
             break
-        logits, cache = step(embed(tokens[:, :, t - 1].reshape(-1))[:, None], cache)
+        logits = stepper.step(tokens[:, :, t - 1].reshape(-1))
         logp = logits.log_softmax(-1).view(b, k, vocab)
         logp = torch.where(finished[..., None], stay, logp)
         cand = scores[..., None] + logp
@@ -216,7 +288,7 @@ def _beam(lm, prefix, max_tokens, stop, k, n, alpha, check_every, cancel):
         tokens = tokens.gather(1, src[..., None].expand(-1, -1, max_tokens))
         tokens[:, :, t] = tok
         finished = finished.gather(1, src) | torch.isin(tok, stop)
-        cache.reorder_cache((src + offsets).reshape(-1))
+        stepper.reorder((src + offsets).reshape(-1))
     order = (scores / lengths**alpha).argsort(-1, descending=True)[:, :n]
     lengths = lengths.gather(1, order).long().tolist()
     tokens = tokens.gather(1, order[..., None].expand(-1, -1, max_tokens)).tolist()
