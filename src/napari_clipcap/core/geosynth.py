@@ -91,7 +91,6 @@ def write_sample_scene(path: str | os.PathLike, size: int = 512, seed: int = 0) 
     """
     import rasterio
     from rasterio.enums import Resampling
-    from rasterio.transform import from_origin
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,7 +105,7 @@ def write_sample_scene(path: str | os.PathLike, size: int = 512, seed: int = 0) 
         count=data.shape[0],
         dtype="uint16",
         crs=CRS,
-        transform=from_origin(*ORIGIN, PIXEL, PIXEL),
+        transform=rasterio.Affine(PIXEL, 0.0, ORIGIN[0], 0.0, -PIXEL, ORIGIN[1]),
         nodata=0,
         tiled=True,
         blockxsize=256,
