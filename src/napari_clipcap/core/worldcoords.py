@@ -1,0 +1,144 @@
+"""World coordinates of a pixel, as text for napari's status bar.
+
+:func:`format_world` tries each registered formatter in turn and returns the first
+text. Celestial WCS (``metadata["wcs"]``) is built in and gives
+``RA 10h12m13.12s Dec +12°03'04.1"``; other modules add their own, e.g. map
+coordinates from ``metadata["crs"]`` and ``metadata["transform"]``::
+
+    from napari_clipcap.core.worldcoords import register_formatter
+
+    @register_formatter("crs")
+    def format_map(metadata, row, col):
+        if "crs" not in metadata:
+            return None
+        ...
+        return f"lon {lon:.5f}° lat {lat:.5f}°"
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "format_celestial",
+    "format_dec",
+    "format_ra",
+    "format_world",
+    "formatters",
+    "register_formatter",
+]
+
+#: ``formatter(metadata, row, col) -> str | None``; ``None`` means "not mine".
+WorldFormatter = Callable[[Mapping[str, Any], float, float], "str | None"]
+_FORMATTERS: dict[str, WorldFormatter] = {}
+
+
+def register_formatter(
+    name: str, func: WorldFormatter | None = None
+) -> WorldFormatter | Callable[[WorldFormatter], WorldFormatter]:
+    """Register ``func(metadata, row, col) -> str | None`` under ``name``.
+
+    Usable as a decorator. Registering a name again replaces the earlier formatter.
+    Formatters are tried in registration order.
+    """
+
+    def add(f: WorldFormatter) -> WorldFormatter:
+        _FORMATTERS[name] = f
+        return f
+
+    return add if func is None else add(func)
+
+
+def formatters() -> dict[str, WorldFormatter]:
+    """The registered formatters, by name, in the order they are tried."""
+    return dict(_FORMATTERS)
+
+
+def format_world(metadata: Mapping[str, Any] | None, row: float, col: float) -> str | None:
+    """Return the world coordinates of pixel ``(row, col)`` as text, or ``None``.
+
+    Parameters
+    ----------
+    metadata : mapping
+        A layer's metadata (``wcs``, ``crs``/``transform``, ...).
+    row, col : float
+        Data (array) coordinates; integers are pixel centres.
+
+    Returns
+    -------
+    str or None
+        Text from the first formatter that understands the metadata; ``None`` when
+        none does or the coordinates have no finite world position. A failing
+        formatter is skipped: the status bar must never raise.
+    """
+    if not metadata:
+        return None
+    for func in list(_FORMATTERS.values()):
+        try:
+            text = func(metadata, float(row), float(col))
+        except Exception:
+            continue
+        if text:
+            return text
+    return None
+
+
+def _sexagesimal(value: float, decimals: int) -> tuple[int, int, float]:
+    """Split a non-negative value into (units, minutes, seconds) rounded at ``decimals``."""
+    scale = 10**decimals
+    total = round(value * 3600 * scale)  # in 1/scale seconds, so rounding carries
+    units, rest = divmod(total, 3600 * scale)
+    minutes, seconds = divmod(rest, 60 * scale)
+    return int(units), int(minutes), seconds / scale
+
+
+def format_ra(ra_deg: float, decimals: int = 2) -> str:
+    """Right ascension in hours: ``10h12m13.12s``."""
+    h, m, s = _sexagesimal((ra_deg % 360.0) / 15.0, decimals)
+    h %= 24
+    width = 3 + decimals if decimals else 2
+    return f"{h:02d}h{m:02d}m{s:0{width}.{decimals}f}s"
+
+
+def format_dec(dec_deg: float, decimals: int = 1) -> str:
+    """Declination with sign: ``+12°03'04.1"``."""
+    sign = "-" if dec_deg < 0 else "+"
+    d, m, s = _sexagesimal(abs(dec_deg), decimals)
+    width = 3 + decimals if decimals else 2
+    return f"{sign}{d:02d}°{m:02d}'{s:0{width}.{decimals}f}\""
+
+
+def _celestial(wcs: Any) -> Any:
+    """The 2D celestial part of a WCS whose celestial axes are the image's x and y."""
+    inner = getattr(wcs, "wcs", None)
+    if inner is None or not getattr(wcs, "has_celestial", False):
+        return None
+    if {inner.lng, inner.lat} != {0, 1}:
+        return None  # celestial axes are not the displayed image plane
+    return wcs.celestial if wcs.naxis > 2 else wcs
+
+
+@register_formatter("wcs")
+def format_celestial(metadata: Mapping[str, Any], row: float, col: float) -> str | None:
+    """RA/Dec (or galactic/ecliptic longitude and latitude) from ``metadata["wcs"]``."""
+    celestial = _celestial(metadata.get("wcs"))
+    if celestial is None:
+        return None
+    world = celestial.wcs_pix2world(np.array([[col, row]]), 0)[0]
+    lon, lat = float(world[celestial.wcs.lng]), float(world[celestial.wcs.lat])
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        return None
+    ctype = celestial.wcs.ctype[celestial.wcs.lng].upper()
+    if ctype.startswith("RA"):
+        return f"RA {format_ra(lon)} Dec {format_dec(lat)}"
+    if ctype.startswith("GLON"):
+        return f"l {lon % 360:.5f}° b {lat:+.5f}°"
+    if ctype.startswith("ELON"):
+        return f"λ {lon % 360:.5f}° β {lat:+.5f}°"
+    lng_name = ctype.split("-")[0] or "lon"
+    lat_name = celestial.wcs.ctype[celestial.wcs.lat].split("-")[0] or "lat"
+    return f"{lng_name} {lon:.5f}° {lat_name} {lat:+.5f}°"
