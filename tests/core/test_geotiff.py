@@ -174,3 +174,11 @@ def test_status_text_geographic_and_unknown(tmp_path):
     assert format_geo({"transform": [1, 0, 0, 0, 1, 0]}, 3, 3) is None
     assert format_geo({}, 0, 0) is None
     assert format_geo(None, 0, 0) is None
+
+
+def test_status_bar_registry_formats_geotiff_metadata(tmp_path):
+    from napari_clipcap.core.worldcoords import format_world, formatters
+
+    assert "crs" in formatters()  # registered when core.geotiff is imported
+    meta = read_geotiff(make_s2_tif(tmp_path)).metadata()
+    assert format_world(meta, 0, 0) == format_geo(meta, 0, 0)

@@ -9,6 +9,10 @@ Pixel-coordinate conventions: region boxes ``x0, y0, x1, y1`` and polygon vertic
 pixel *edges* (the package contract), so they map through the transform as they are.
 A cursor position from napari is a pixel *centre* coordinate (pixel ``i`` spans
 ``i - 0.5 .. i + 0.5``), so :func:`format_geo` adds half a pixel first.
+
+Importing this module registers :func:`format_geo` with
+:mod:`napari_clipcap.core.worldcoords`, so the status bar shows map coordinates of any
+layer whose metadata carries ``crs`` and ``transform`` (reading a GeoTIFF imports it).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InvalidInputError
+from .worldcoords import register_formatter
 
 WGS84 = "EPSG:4326"
 
@@ -139,6 +144,7 @@ def _deg(value: float, pos: str, neg: str) -> str:
     return f"{abs(value):.5f}°{pos if value >= 0 else neg}"
 
 
+@register_formatter("crs")
 def format_geo(metadata: Mapping[str, Any] | None, row: float, col: float) -> str | None:
     """Status-bar text for the cursor at napari data position ``(row, col)``.
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from . import georef  # noqa: F401  (registers the map-coordinate status-bar formatter)
 from .errors import FileFormatError
 
 #: File name endings this module claims.
