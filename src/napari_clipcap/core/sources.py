@@ -95,11 +95,14 @@ def list_units(path: str | os.PathLike) -> list[int | None]:
         raise FileFormatError(f"{path}: cannot read FITS file: {exc}") from exc
 
 
-def load_unit(path: str | os.PathLike, hdu: int | None = None) -> np.ndarray:
+def load_unit(
+    path: str | os.PathLike, hdu: int | None = None, max_side: int | None = MAX_SIDE
+) -> np.ndarray:
     """Read one unit as the ``H x W x 3`` float32 array in ``[0, 1]`` that models take.
 
     FITS data get the astronomy scaling (zscale); 8-bit images become value/255.
-    Images larger than :data:`MAX_SIDE` are shrunk (area average) to bound memory.
+    Images larger than ``max_side`` pixels (default :data:`MAX_SIDE`) are shrunk (area
+    average) to bound memory; ``max_side=None`` keeps the full size.
     """
     from .scaling import to_model_input
 
@@ -123,7 +126,7 @@ def load_unit(path: str | os.PathLike, hdu: int | None = None) -> np.ndarray:
         raise
     except (OSError, ValueError, TypeError, IndexError, InvalidInputError) as exc:
         raise FileFormatError(f"{path}: cannot read image: {exc}") from exc
-    return shrink(image, MAX_SIDE)
+    return image if max_side is None else shrink(image, max_side)
 
 
 def shrink(image: np.ndarray, max_side: int) -> np.ndarray:
