@@ -86,8 +86,8 @@ def scene_image(
     fy, fx = rows / level.shape[1], cols / level.shape[2]
     crop = level[
         :,
-        int(y0 / fy) : max(int(y0 / fy) + 1, int(round(y1 / fy))),
-        int(x0 / fx) : max(int(x0 / fx) + 1, int(round(x1 / fx))),
+        int(y0 / fy) : max(int(y0 / fy) + 1, round(y1 / fy)),
+        int(x0 / fx) : max(int(x0 / fx) + 1, round(x1 / fx)),
     ]
     idx = scene_bands(scene, rgb)
     photo = scene.source_dtype == "uint8" and scene.colorinterp[:3] == ["red", "green", "blue"]
