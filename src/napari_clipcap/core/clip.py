@@ -87,13 +87,16 @@ class ClipModel:
         return f"ClipModel({self.name!r}, device={self.device!r}, dtype={self.dtype})"
 
     # ---------------------------------------------------------------- images
-    def preprocess(self, images: Sequence[np.ndarray] | np.ndarray):
+    def preprocess(
+        self, images: Sequence[np.ndarray] | np.ndarray, resize_mode: str | None = None
+    ):
         """Turn HxWx3 float arrays in [0, 1] into a normalised model-input batch.
 
         Resizing (bicubic, antialiased) and normalisation run in torch on the model's
         device, one call per group of equally sized images. ``resize_mode`` follows the
         model: ``"shortest"`` (resize the short side, centre crop), ``"squash"`` or
-        ``"longest"`` (resize the long side, pad). NaN becomes 0.
+        ``"longest"`` (resize the long side, pad); ``resize_mode`` overrides it. NaN
+        becomes 0.
         """
         import torch
         import torch.nn.functional as F
@@ -107,12 +110,12 @@ class ClipModel:
         for g in _merge_same_shape(groups):
             x = torch.from_numpy(np.ascontiguousarray(g, dtype=np.float32)).to(self.device)
             x = torch.nan_to_num(x.permute(0, 3, 1, 2), nan=0.0)
-            out.append(self._resize(x, F))
+            out.append(self._resize(x, F, resize_mode or self.resize_mode))
         x = torch.cat(out) if len(out) > 1 else out[0]
         x = (x - self._mean) / self._std
         return x.to(self.dtype)
 
-    def _resize(self, x, F):
+    def _resize(self, x, F, resize_mode: str):
         import torch
 
         th, tw = self.image_size
@@ -126,9 +129,9 @@ class ClipModel:
                 t, size=size, mode=mode, antialias=True, align_corners=False
             ).clamp_(0.0, 1.0)
 
-        if self.resize_mode == "squash":
+        if resize_mode == "squash":
             return interp(x, (th, tw))
-        if self.resize_mode == "longest":
+        if resize_mode == "longest":
             s = min(th / h, tw / w)
             nh, nw = max(1, round(h * s)), max(1, round(w * s))
             y = interp(x, (nh, nw))
