@@ -83,3 +83,79 @@ def test_index_with_another_model_is_refused(images, tmp_path, tiny_clip_files, 
 def test_search_errors_are_one_line(tmp_path, capsys):
     assert main(["search", "--index", str(tmp_path / "none"), "--text", "x"]) == 2
     assert "not a collection" in capsys.readouterr().err
+
+
+def test_batch_embed_and_heatmap(images, tmp_path, tiny_clip_files, capsys):
+    out = str(tmp_path / "emb")
+    argv = ["batch", str(images), "--task", "embed", "--out", out, *_clip_args(tiny_clip_files)]
+    rep = _json(capsys, [*argv, "--json", "--device", "cpu"])
+    assert (rep["task"], rep["files"], rep["rows"], rep["errors"]) == ("embed", 6, 7, 0)
+    again = _json(capsys, [*argv, "--json"])
+    assert (again["skipped"], again["processed"]) == (6, 0)
+
+    import numpy as np
+    import pandas as pd
+
+    out = tmp_path / "heat"
+    argv = [
+        "batch",
+        str(images / "red"),
+        str(images / "sky.fits"),
+        "--task",
+        "heatmap",
+        "--query",
+        "red",
+        "--window",
+        "16",
+        "--stride",
+        "8",
+        "--out",
+        str(out),
+        *_clip_args(tiny_clip_files),
+    ]
+    assert main(argv) == 0
+    assert "3 rows, 0 errors" in capsys.readouterr().out
+    df = pd.read_csv(out / "results.csv")
+    for _, row in df.iterrows():
+        heat = np.load(out / row["heatmap"])
+        assert heat.dtype == np.float32 and heat.shape == (row["height"], row["width"])
+        assert heat.max() == np.float32(row["max"])
+
+
+def test_batch_caption_with_clipcap(
+    images, tmp_path, tiny_clip_files, clipcap_mlp_pt, gpt2_dir, capsys
+):
+    out = tmp_path / "cap"
+    argv = [
+        "batch",
+        str(images / "blue"),
+        "--task",
+        "caption",
+        "--weights",
+        str(clipcap_mlp_pt),
+        "--decoder",
+        str(gpt2_dir),
+        "--max-tokens",
+        "5",
+        "--region",
+        "0,0,12,12",
+        "--region",
+        "12,12,24,24",
+        "--out",
+        str(out),
+        *_clip_args(tiny_clip_files),
+        "--json",
+    ]
+    rep = _json(capsys, argv)
+    assert rep["rows"] == 2 and rep["errors"] == 0
+    import pandas as pd
+
+    df = pd.read_parquet(out / "results.parquet")
+    assert list(df["region"]) == ["0,0,12,12", "12,12,24,24"]
+    assert all(isinstance(c, str) for c in df["caption"])
+
+
+def test_batch_bad_options_are_one_line_errors(images, tmp_path, capsys):
+    argv = ["batch", str(images), "--task", "labels", "--labels", "one", "--out", str(tmp_path)]
+    assert main(argv) == 2
+    assert "at least two labels" in capsys.readouterr().err

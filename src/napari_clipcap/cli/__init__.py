@@ -21,7 +21,7 @@ from .. import __version__
 from ..core.errors import ClipcapError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("info", "view", "index", "search")
+COMMANDS: tuple[str, ...] = ("info", "view", "index", "search", "batch")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,102 @@
+"""``napari-clipcap batch``: caption, label, map or embed every image of an archive."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import ProgressBar, add_common, emit, parse_box
+
+
+def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "batch",
+        help="run caption, labels, heatmap or embed over many images (locally or on Dask)",
+        description="Process every image under INPUTS and write OUT/results.parquet and "
+        "OUT/results.csv (heatmaps under OUT/heatmaps). Running the same command again "
+        "resumes; unreadable files get a row with an error instead of stopping the run.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    p.add_argument("--task", required=True, choices=("caption", "labels", "heatmap", "embed"))
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler")
+    where.add_argument("--workers", type=int, metavar="N", help="start N local Dask workers")
+    p.add_argument("--chunk-size", type=int, default=8, help="files per chunk of work (8)")
+    p.add_argument("--batch-size", type=int, default=8, help="images per model call (8)")
+    p.add_argument("--retry-errors", action="store_true", help="redo files that failed")
+    models = p.add_argument_group("models")
+    models.add_argument("--clip", default="ViT-B-32", metavar="MODEL", help="CLIP model")
+    models.add_argument("--clip-weights", default="openai", metavar="W", help="CLIP weights")
+    models.add_argument("--captioner", default="clipcap", help="caption: captioner kind")
+    models.add_argument("--weights", default=None, help="caption: captioner weights")
+    models.add_argument("--decoder", default=None, help="caption: ClipCap GPT-2 decoder")
+    opts = p.add_argument_group("task options")
+    opts.add_argument("--beam", type=int, default=1, help="caption: beam size")
+    opts.add_argument("--num", type=int, default=1, help="caption: captions per image")
+    opts.add_argument("--max-tokens", type=int, default=67, help="caption: longest caption")
+    opts.add_argument("--labels", default=None, help='labels: "a,b,c"')
+    opts.add_argument(
+        "--region",
+        action="append",
+        default=[],
+        metavar="x0,y0,x1,y1",
+        help="caption/labels: a region of every image (repeatable)",
+    )
+    opts.add_argument("--template", default="{}", help='labels/heatmap: e.g. "a photo of {}"')
+    opts.add_argument("--query", default=None, help="heatmap: text query")
+    opts.add_argument("--mode", default="sliding", choices=("sliding", "dense"))
+    opts.add_argument("--window", type=int, default=224, help="heatmap: window (px)")
+    opts.add_argument("--stride", type=int, default=112, help="heatmap: stride (px)")
+    add_common(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def spec_from_args(args: argparse.Namespace):
+    """The :class:`~napari_clipcap.core.batch_tasks.BatchSpec` the flags describe."""
+    from ..core.batch_tasks import BatchSpec
+
+    labels = ()
+    if args.labels:
+        labels = tuple(s.strip() for s in args.labels.split(",") if s.strip())
+    return BatchSpec(
+        task=args.task,
+        clip_model=args.clip,
+        clip_weights=args.clip_weights,
+        captioner=args.captioner,
+        weights=args.weights,
+        decoder=args.decoder,
+        beam=args.beam,
+        num=args.num,
+        max_tokens=args.max_tokens,
+        labels=labels,
+        regions=tuple(parse_box(r) for r in args.region),
+        template=args.template,
+        query=args.query,
+        mode=args.mode,
+        window=args.window,
+        stride=args.stride,
+        batch_size=args.batch_size,
+        device=args.device,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.batch import run_batch
+
+    rep = run_batch(
+        args.inputs,
+        spec_from_args(args),
+        args.out,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        chunk_size=args.chunk_size,
+        retry_errors=args.retry_errors,
+        progress=ProgressBar(f"batch {args.task}", quiet=args.json),
+    )
+    text = (
+        f"{rep.files} files ({rep.skipped} done earlier, {rep.processed} processed): "
+        f"{rep.rows} rows, {rep.errors} errors\n  {rep.parquet}\n  {rep.csv}"
+    )
+    emit(args, {"task": args.task, **rep.to_dict()}, text)
+    return 0
