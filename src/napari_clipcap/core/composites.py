@@ -309,6 +309,13 @@ def composite(
     return out
 
 
+def _unit_block(block: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """One block of one band normalised to [0, 1], NaN -> 0 (for :func:`lazy_composite`)."""
+    out = normalize(block, lo, hi, clip=True)
+    out[~np.isfinite(block)] = 0.0
+    return out
+
+
 def lazy_composite(
     level: Any, indices: Sequence[int], limits: Sequence[tuple[float, float]]
 ) -> Any:
@@ -318,13 +325,8 @@ def lazy_composite(
     """
     import dask.array as da
 
-    def unit(block: np.ndarray, lo: float, hi: float) -> np.ndarray:
-        out = normalize(block, lo, hi, clip=True)
-        out[~np.isfinite(block)] = 0.0
-        return out
-
     planes = [
-        da.map_blocks(unit, level[i], lo, hi, dtype=np.float32)
+        da.map_blocks(_unit_block, level[i], lo, hi, dtype=np.float32)
         for i, (lo, hi) in zip(indices, limits)
     ]
     return da.stack(planes, axis=-1)
