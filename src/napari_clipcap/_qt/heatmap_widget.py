@@ -149,6 +149,7 @@ class HeatmapWidget(QWidget):
         napari_viewer.layers.events.removed.connect(self._refresh_results)
         self._on_mode(self.mode_combo.currentText())
         self._refresh_results()
+        self.validate()
 
     # -- inputs --------------------------------------------------------------------
     def queries(self) -> list[str]:

@@ -120,6 +120,8 @@ class ModelPanel(QGroupBox):
         self.captioner_kind.addItems(CAPTIONER_KINDS)
         self.captioner_path = _PathEdit("checkpoint file or model folder")
         self.decoder_path = _PathEdit("GPT-2 folder (ClipCap; default gpt2)", folder=True)
+        self.encoder_model = _PathEdit("CLIP of the ClipCap: architecture, JSON or folder")
+        self.encoder_weights = _PathEdit("its weights (tag or file; empty: none needed)")
         self.captioner_status = QLabel()
         self.clip_combo = QComboBox()
         self.clip_combo.addItems([p.name for p in presets("clip")] + [CUSTOM])
@@ -142,13 +144,13 @@ class ModelPanel(QGroupBox):
         self.unload_button.setToolTip("Free the memory of every loaded model (GPU included)")
         self.job_panel = JobPanel()
 
-        self._captioner_rows = [self.captioner_combo, self.captioner_status]
-        self._captioner_custom = [self.captioner_kind, self.captioner_path, self.decoder_path]
         form.addRow("Captioner", self.captioner_combo)
         form.addRow("", self.captioner_status)
         form.addRow("Kind", self.captioner_kind)
         form.addRow("Checkpoint", self.captioner_path)
         form.addRow("Decoder", self.decoder_path)
+        form.addRow("Encoder", self.encoder_model)
+        form.addRow("Enc. weights", self.encoder_weights)
         form.addRow("CLIP", self.clip_combo)
         form.addRow("", self.clip_status)
         form.addRow("Model", self.clip_model)
@@ -169,6 +171,8 @@ class ModelPanel(QGroupBox):
         self.captioner_kind.currentTextChanged.connect(self._captioner_edited)
         self.captioner_path.edit.editingFinished.connect(self._captioner_edited)
         self.decoder_path.edit.editingFinished.connect(self._captioner_edited)
+        self.encoder_model.edit.editingFinished.connect(self._captioner_edited)
+        self.encoder_weights.edit.editingFinished.connect(self._captioner_edited)
         self.clip_combo.currentTextChanged.connect(self._clip_edited)
         self.clip_model.edit.editingFinished.connect(self._clip_edited)
         self.clip_weights.edit.editingFinished.connect(self._clip_edited)
@@ -200,8 +204,8 @@ class ModelPanel(QGroupBox):
             kind=kind,
             weights=self.captioner_path.edit.text().strip(),
             decoder=self.decoder_path.edit.text().strip(),
-            clip_model=self.settings.captioner.clip_model,
-            clip_weights=self.settings.captioner.clip_weights,
+            clip_model=self.encoder_model.edit.text().strip(),
+            clip_weights=self.encoder_weights.edit.text().strip(),
         )
         self._set(captioner=choice)
 
@@ -231,6 +235,8 @@ class ModelPanel(QGroupBox):
                     combo.setCurrentText(value)
             self.captioner_path.edit.setText(s.captioner.weights)
             self.decoder_path.edit.setText(s.captioner.decoder)
+            self.encoder_model.edit.setText(s.captioner.clip_model)
+            self.encoder_weights.edit.setText(s.captioner.clip_weights)
             self.clip_model.edit.setText(s.clip.model)
             self.clip_weights.edit.setText(s.clip.weights)
             self._show_rows()
@@ -250,6 +256,8 @@ class ModelPanel(QGroupBox):
             self.captioner_kind: self.show_captioner and cap_custom,
             self.captioner_path: self.show_captioner and needs_path,
             self.decoder_path: self.show_captioner and needs_path and clipcap,
+            self.encoder_model: self.show_captioner and cap_custom and clipcap,
+            self.encoder_weights: self.show_captioner and cap_custom and clipcap,
             self.clip_model: s.clip.preset == CUSTOM,
             self.clip_weights: s.clip.preset == CUSTOM,
         }
@@ -276,7 +284,7 @@ class ModelPanel(QGroupBox):
         def job(progress, cancel):
             STORE.clip(s.clip, s.device, s.precision, progress)
             if show_cap:
-                STORE.captioner(s.captioner, s.device, s.precision, progress)
+                STORE.captioner(s.captioner, s.device, s.precision)
             return STORE.loaded()
 
         def done(names):

@@ -8,21 +8,15 @@ the widgets call it from their job functions, off the Qt thread.
 
 from __future__ import annotations
 
-import inspect
-import threading
-from typing import Any
-
 from ..core.devices import release_memory, resolve_device
 from ..core.jobs import ProgressCallback
 from .model_specs import ModelChoice, captioner_load_args, clip_load_args
 
 
 class ModelStore:
-    """Captioners and CLIP models held in memory, keyed by choice, device and precision."""
+    """Front of the core model caches, keyed by choice, device and precision."""
 
     def __init__(self) -> None:
-        self._captioners: dict[tuple, Any] = {}
-        self._lock = threading.Lock()
         self._devices: set[str] = set()
 
     def clip(
@@ -42,49 +36,30 @@ class ModelStore:
             args["model"], args["weights"], dev, precision=precision, progress=progress
         )
 
-    def captioner(
-        self,
-        choice: ModelChoice,
-        device: str = "auto",
-        precision: str = "auto",
-        progress: ProgressCallback | None = None,
-    ):
+    def captioner(self, choice: ModelChoice, device: str = "auto", precision: str = "auto"):
         """Load (or reuse) the captioner of ``choice``."""
         from ..core.captioning import load_captioner
 
         args = captioner_load_args(choice)
         dev = resolve_device(device)
-        key = (choice.key(), dev, precision)
-        with self._lock:
-            if key in self._captioners:
-                return self._captioners[key]
-        accepted = inspect.signature(load_captioner).parameters
-        extra = {"precision": precision, "progress": progress}
-        kwargs = {k: v for k, v in extra.items() if k in accepted}
-        kind = args.pop("kind")
-        weights = args.pop("weights")
-        model = load_captioner(kind, weights, device=dev, **args, **kwargs)
-        with self._lock:
-            self._captioners[key] = model
-            self._devices.add(dev)
-        return model
+        self._devices.add(dev)
+        return load_captioner(args.pop("kind"), args.pop("weights"), device=dev,
+                              precision=precision, **args)  # fmt: skip
 
     def loaded(self) -> list[str]:
         """Names of the models in memory."""
+        from ..core.captioning import loaded_captioners
         from ..core.clip import loaded_models
 
-        with self._lock:
-            caps = [ModelChoice.from_dict(dict(k[0])).label for k in self._captioners]
-        return [m if w is None else f"{m} ({w})" for m, w, _, _ in loaded_models()] + caps
+        clips = [m if w is None else f"{m} ({w})" for m, w, _, _ in loaded_models()]
+        return clips + [f"{k[0]}:{k[1]}" for k in loaded_captioners()]
 
     def unload(self) -> int:
         """Drop every loaded model and give memory back; returns how many were dropped."""
+        from ..core.captioning import unload_captioners
         from ..core.clip import unload_all
 
-        with self._lock:
-            n = len(self._captioners)
-            self._captioners.clear()
-        n += unload_all()
+        n = unload_captioners() + unload_all()
         for dev in self._devices:
             release_memory(dev)
         return n

@@ -1,0 +1,140 @@
+"""Caption widget on a tiny ClipCap: scopes, side-by-side captioners, shape text,
+metadata, copy, word relevance, validation and errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qtpy.QtGui import QGuiApplication
+
+from napari_clipcap._qt.caption_widget import REGIONS_LAYER, CaptionWidget
+from napari_clipcap._qt.layers import META_KEY
+from napari_clipcap._qt.model_panel import SharedSettings
+from napari_clipcap._qt.model_specs import CUSTOM, ModelChoice
+
+
+def wait_job(qtbot, widget, timeout=30000):
+    qtbot.waitUntil(lambda: widget.job_panel.job is not None, timeout=timeout)
+    qtbot.waitUntil(lambda: not widget.job_panel.busy, timeout=timeout)
+
+
+@pytest.fixture
+def clipcap_choices(tiny_clip_files, gpt2_dir, clipcap_mlp_pt, clipcap_own_dir):
+    """Two tiny ClipCap captioners over the 24-d transformers tiny CLIP."""
+    common = {"preset": CUSTOM, "kind": "clipcap", "decoder": str(gpt2_dir)}
+    enc = {"clip_model": str(tiny_clip_files.hf_dir)}
+    return (
+        ModelChoice(weights=str(clipcap_mlp_pt), **common, **enc),
+        ModelChoice(weights=str(clipcap_own_dir), **common, **enc),
+    )
+
+
+@pytest.fixture
+def captioning(make_napari_viewer, qtbot, scene, tiny_clip_choice, clipcap_choices, notifications):
+    SharedSettings.instance().update(captioner=clipcap_choices[0])
+    viewer = make_napari_viewer()
+    viewer.add_image(scene, name="scene")
+    widget = CaptionWidget(viewer)
+    qtbot.addWidget(widget)
+    widget.max_tokens_spin.setValue(8)
+    return viewer, widget
+
+
+def test_whole_image_caption_listed_stored_and_copied(captioning, qtbot):
+    viewer, w = captioning
+    assert w.caption_button.isEnabled()
+    w.caption_button.click()
+    wait_job(qtbot, w)
+    (result,) = w.results
+    assert result["region"] == "whole image" and result["box"] == [0, 0, 128, 96]
+    assert len(result["captions"]) == 1 and isinstance(result["captions"][0], str)
+    assert viewer.layers["scene"].metadata[META_KEY]["captions"] == w.results
+    assert w.results_view.tree.topLevelItemCount() == 1
+    w.results_view.copy_all()
+    assert QGuiApplication.clipboard().text().startswith("whole image\t")
+    assert list(viewer.layers[REGIONS_LAYER].features["caption"]) == result["captions"][:1]
+
+
+def test_each_shape_with_two_captioners_side_by_side(captioning, qtbot, clipcap_choices):
+    viewer, w = captioning
+    shapes = viewer.add_shapes(
+        [np.array([[10.0, 20.0], [40.0, 60.0]]), np.array([[50.0, 0.0], [90.0, 100.0]])],
+        shape_type="rectangle",
+        scale=(0.5, 0.5),
+    )
+    w.scope_combo.setCurrentText("Each shape")
+    w.shapes_combo.set_layer(shapes)
+    w.add_compared()
+    SharedSettings.instance().update(captioner=clipcap_choices[1])
+    w.add_compared()
+    w.add_compared()  # the same captioner twice is listed once
+    assert w.compare_list.count() == 2
+    w.method_combo.setCurrentText("beam search")
+    w.num_spin.setValue(2)
+    w.caption_button.click()
+    wait_job(qtbot, w)
+    assert [(r["region"], r["captioner"]) for r in w.results] == [
+        ("shape 0", clipcap_choices[0].label),
+        ("shape 1", clipcap_choices[0].label),
+        ("shape 0", clipcap_choices[1].label),
+        ("shape 1", clipcap_choices[1].label),
+    ]
+    # the shapes layer's scale is 0.5: its boxes are half size in image pixels
+    assert w.results[0]["box"] == [10, 5, 30, 20]
+    assert all(len(r["captions"]) == 2 for r in w.results)
+    assert w.results[0]["decoding"]["beam_size"] == 5
+    assert list(shapes.features["caption"]) == [
+        w.results[0]["captions"][0],
+        w.results[1]["captions"][0],
+    ]
+    assert f"caption:{clipcap_choices[1].label}" in shapes.features
+    assert shapes.text.string.format == "{caption}"
+    assert w.results_view.tree.topLevelItemCount() == 8
+
+
+def test_field_of_view_captions_only_what_is_seen(captioning, qtbot):
+    viewer, w = captioning
+    viewer.camera.center = (0, 48, 64)
+    viewer.camera.zoom = viewer.canvas.size[1] / 32  # 32 pixels wide
+    w.scope_combo.setCurrentText("Field of view")
+    w.caption_button.click()
+    wait_job(qtbot, w)
+    x0, y0, x1, y1 = w.results[0]["box"]
+    assert x1 - x0 == pytest.approx(32, abs=1) and x0 == pytest.approx(48, abs=1)
+    half_height = viewer.canvas.size[0] / viewer.camera.zoom / 2
+    assert y0 == pytest.approx(max(0, 48 - half_height), abs=1)
+    assert y1 == pytest.approx(min(96, 48 + half_height), abs=1)
+
+
+def test_clicking_a_word_adds_a_relevance_layer(captioning, qtbot):
+    viewer, w = captioning
+    w.caption_button.click()
+    wait_job(qtbot, w)
+    w.results_view.word_clicked.emit(0, 0, "galaxy")
+    wait_job(qtbot, w)
+    layer = viewer.layers["relevance: galaxy"]
+    assert layer.data.shape == (96, 128) and layer.data.dtype == np.float32
+    assert layer.metadata[META_KEY]["relevance"]["word"] == "galaxy"
+    assert "href" in w.results_view.words.text()
+
+
+def test_each_shape_without_shapes_explains_itself(captioning):
+    viewer, w = captioning
+    w.scope_combo.setCurrentText("Each shape")
+    assert not w.caption_button.isEnabled() and "Shapes" in w.caption_button.toolTip()
+    shapes = viewer.add_shapes(name="empty")
+    w.shapes_combo.set_layer(shapes)
+    assert "Draw at least one shape" in w.caption_button.toolTip()
+    shapes.add_rectangles(np.array([[1.0, 1.0], [20.0, 20.0]]))
+    assert w.caption_button.isEnabled()
+
+
+def test_missing_checkpoint_is_one_notification(captioning, qtbot, tmp_path, notifications):
+    viewer, w = captioning
+    SharedSettings.instance().update(
+        captioner=ModelChoice(preset=CUSTOM, kind="clipcap", weights=str(tmp_path / "no.pt"))
+    )
+    w.caption_button.click()
+    wait_job(qtbot, w)
+    assert len(notifications) == 1 and "no.pt" in notifications[0]
+    assert w.results == [] and REGIONS_LAYER not in viewer.layers
