@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .core.composites import PRESETS, band_limits, default_composite, lazy_composite, resolve_rgb
+from .core.errors import FileFormatError
 from .core.geotiff import GeoScene, is_geospatial_tiff, read_geotiff
 from .core.intervals import PercentileInterval
 
@@ -40,16 +41,24 @@ def get_geotiff_reader(path: str | list[str]) -> Callable[[Any], list[LayerData]
 def read_geotiff_layers(path: str | list[str]) -> list[LayerData]:
     """Read one or more GeoTIFFs into napari layer data tuples (see the module notes).
 
-    Raises
-    ------
-    FileFormatError
-        When a file is broken or unsupported.
+    A broken or unsupported file raises :class:`FileFormatError` naming the file and the
+    problem; inside a napari window it is shown as one error notification instead (as
+    for FITS files) and adds no layer.
     """
+    from ._reader import _install_status, _notify_in_gui
+
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     layers: list[LayerData] = []
     for p in paths:
-        layers.extend(scene_layers(read_geotiff(p)))
-    return layers
+        try:
+            layers.extend(scene_layers(read_geotiff(p)))
+        except FileFormatError as exc:
+            if not _notify_in_gui(str(exc), error=True):
+                raise
+    if layers:
+        _install_status()
+    # npe2's "accepted, nothing to add" value: napari then tries no other reader
+    return layers or [(None,)]
 
 
 def _levels(levels: list[Any]) -> dict[str, Any]:
