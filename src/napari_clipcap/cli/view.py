@@ -34,4 +34,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 #: Dock widgets opened by ``view``, by their display names in napari.yaml.
-_WIDGETS: tuple[str, ...] = ()
+_WIDGETS: tuple[str, ...] = ("Caption", "Region labels", "Text heatmap")
