@@ -11,4 +11,5 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 # Fixture modules (small models built and saved locally) are registered here.
 from fixtures.text_models import *  # noqa: F401,F403, E402
+from fixtures.captioner_models import *  # noqa: F401,F403, E402
 from fixtures.clip_models import *  # noqa: F401,F403, E402

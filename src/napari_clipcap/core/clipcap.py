@@ -265,6 +265,15 @@ def _own(directory: Path, decoder) -> ClipCapModel:
     return model
 
 
+def is_own_format(path: str | Path) -> bool:
+    """Whether ``path`` is (a file in) a folder written by :func:`save_clipcap`."""
+    path = Path(path).expanduser()
+    directory = path if path.is_dir() else path.parent
+    return (path.is_dir() or path.name in (CONFIG_NAME, WEIGHTS_NAME)) and (
+        directory / CONFIG_NAME
+    ).is_file()
+
+
 def load_clipcap_checkpoint(
     path: str | Path, decoder: str | Path | None = None, *, device: str = "cpu", **overrides
 ) -> ClipCapModel:
@@ -295,13 +304,10 @@ def load_clipcap_checkpoint(
         If the file or the decoder cannot be found.
     """
     path = Path(path).expanduser()
-    if path.is_dir() or (
-        path.name in (CONFIG_NAME, WEIGHTS_NAME) and (path.parent / CONFIG_NAME).is_file()
-    ):
-        directory = path if path.is_dir() else path.parent
-        if not (directory / CONFIG_NAME).is_file():
-            raise ModelNotFoundError(f"{str(directory)!r} holds no {CONFIG_NAME}")
-        model = _own(directory, decoder)
+    if path.is_dir() and not (path / CONFIG_NAME).is_file():
+        raise ModelNotFoundError(f"{str(path)!r} is a folder without {CONFIG_NAME}")
+    if is_own_format(path):
+        model = _own(path if path.is_dir() else path.parent, decoder)
     else:
         model = _original(path, decoder, dict(overrides))
     return model.to(device).eval()
