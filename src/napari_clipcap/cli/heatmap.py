@@ -1,0 +1,90 @@
+"""``napari-clipcap heatmap``: a text-match map of an image, written as .npy/.tif/.fits."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._clipargs import add_clip_args, load_model, read_input
+from ._common import ProgressBar, add_common, emit
+
+
+def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "heatmap",
+        help="where an image matches a text query (float32 map)",
+        description="Sliding mode averages each window's cosine with the query over the "
+        "pixels it covers; dense mode uses patch-level CLIP features (ViT models). A FITS "
+        "input written as .fits keeps its WCS.",
+    )
+    p.add_argument("image", metavar="IMAGE", help="PNG, JPEG, TIFF or FITS file")
+    p.add_argument(
+        "--query",
+        action="append",
+        required=True,
+        metavar="Q",
+        help="text query; repeat for a stack of maps (one per query)",
+    )
+    p.add_argument("--mode", choices=("sliding", "dense"), default="sliding")
+    p.add_argument("--window", type=int, default=224, metavar="PX", help="window size (224)")
+    p.add_argument("--stride", type=int, default=112, metavar="PX", help="window step (112)")
+    p.add_argument("--softmax", action="store_true", help="softmax across several queries")
+    p.add_argument("--out", required=True, metavar="FILE", help=".npy, .tif or .fits")
+    add_clip_args(p)
+    add_common(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..core.errors import InvalidInputError
+    from ..core.heatmap import text_heatmap
+    from ..core.imageio import MAP_SUFFIXES, write_map
+
+    if Path(args.out).suffix.lower() not in MAP_SUFFIXES:
+        raise InvalidInputError(f"--out must end in one of {', '.join(MAP_SUFFIXES)}")
+    img = read_input(args)
+    clip = load_model(args)
+    query = args.query[0] if len(args.query) == 1 else args.query
+    result = text_heatmap(
+        img.data,
+        query,
+        clip,
+        mode=args.mode,
+        window=args.window,
+        stride=args.stride,
+        template=args.template,
+        templates=args.templates,
+        softmax=args.softmax,
+        batch_size=args.batch_size,
+        progress=ProgressBar("heatmap", quiet=args.json),
+    )
+    meta = {
+        "query": " | ".join(args.query),
+        "mode": args.mode,
+        "window": args.window,
+        "stride": args.stride,
+        "model": clip.name,
+        "value": "softmax" if args.softmax else "cosine",
+    }
+    wcs = img.wcs if Path(args.out).suffix.lower() in (".fits", ".fit", ".fts") else None
+    out = write_map(args.out, result, wcs=wcs, meta=meta)
+    data = {
+        "image": str(img.path),
+        "out": str(out),
+        "shape": list(result.shape),
+        "queries": args.query,
+        "min": float(result.min()),
+        "max": float(result.max()),
+        "mean": float(result.mean()),
+        "wcs": wcs is not None,
+        **{k: v for k, v in meta.items() if k not in ("query",)},
+    }
+    emit(
+        args,
+        data,
+        f"{out}: {' x '.join(map(str, result.shape))} float32 map of {meta['query']!r} "
+        f"({args.mode}, {data['min']:.3f} .. {data['max']:.3f})",
+    )
+    return 0

@@ -1,0 +1,78 @@
+"""``napari-clipcap labels``: zero-shot label probabilities for an image or its regions."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._clipargs import add_clip_args, load_model, read_input
+from ._common import ProgressBar, add_common, emit, parse_box
+
+
+def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "labels",
+        help="CLIP zero-shot label probabilities per region",
+        description="Per region (or the whole image), a softmax over the labels of "
+        "logit_scale * cosine(image, text); --multi-label scores each label on its own.",
+    )
+    p.add_argument("image", metavar="IMAGE", help="PNG, JPEG, TIFF or FITS file")
+    p.add_argument("--labels", required=True, help='comma-separated, e.g. "forest,river,city"')
+    p.add_argument(
+        "--region",
+        action="extend",
+        nargs="+",
+        default=None,
+        metavar="x0,y0,x1,y1",
+        help="box in pixel coordinates (x = column, end exclusive); repeatable",
+    )
+    p.add_argument("--multi-label", action="store_true", help="independent cosine scores")
+    p.add_argument("--top-k", type=int, default=None, metavar="K", help="show the K best")
+    add_clip_args(p)
+    add_common(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.zeroshot import parse_labels, rank_labels, resolve_templates, score_regions
+
+    labels = parse_labels(args.labels)
+    templates = resolve_templates(args.template, args.templates)
+    boxes = [parse_box(r) for r in args.region] if args.region else None
+    img = read_input(args)
+    clip = load_model(args)
+    scores = score_regions(
+        img.data,
+        boxes,
+        labels,
+        clip,
+        templates=templates,
+        multi_label=args.multi_label,
+        top_k=args.top_k,
+        batch_size=args.batch_size,
+        progress=ProgressBar("labels", quiet=args.json),
+    )
+    h, w = img.data.shape[:2]
+    regions = boxes or [(0, 0, w, h)]
+    ranked = rank_labels(scores, labels, args.top_k)
+    data = {
+        "image": str(img.path),
+        "model": clip.name,
+        "mode": "multi-label cosine" if args.multi_label else "softmax",
+        "labels": labels,
+        "templates": templates,
+        "regions": [
+            {
+                "box": list(box),
+                "scores": {lab: (None if s != s else float(s)) for lab, s in zip(labels, row)},
+                "ranked": [[lab, s] for lab, s in rank],
+            }
+            for box, row, rank in zip(regions, scores, ranked)
+        ],
+    }
+    lines = [f"{img.path.name}  ({clip.name}, {data['mode']})"]
+    for r in data["regions"]:
+        best = ", ".join(f"{lab} {s:.3f}" for lab, s in r["ranked"]) or "(no finite scores)"
+        lines.append(f"  region {','.join(map(str, r['box']))}: {best}")
+    emit(args, data, "\n".join(lines))
+    return 0
