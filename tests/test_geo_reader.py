@@ -21,10 +21,10 @@ def _npe2_read(path):
 def test_npe2_reads_a_sentinel2_scene_as_composite_and_bands(tmp_path):
     layers = _npe2_read(make_s2_tif(tmp_path))
     assert [kw["name"] for _, kw, _ in layers] == [
-        "s2 [Sentinel-2 true colour (B04, B03, B02)]",
         "s2 bands",
+        "s2 [Sentinel-2 true colour (B04, B03, B02)]",  # on top, so it is the active layer
     ]
-    (comp, ckw, ctype), (bands, bkw, btype) = layers
+    (bands, bkw, btype), (comp, ckw, ctype) = layers
     assert ctype == btype == "image"
     # overviews -> multiscale, lazily read
     assert ckw["multiscale"] and bkw["multiscale"]
@@ -68,7 +68,7 @@ def test_uint8_rgb_geotiff_is_one_rgb_layer(tmp_path):
 def test_composite_choice(tmp_path):
     scene = read_geotiff(make_s2_tif(tmp_path))
     layers = scene_layers(scene, composite="s2-swir")
-    assert layers[0][1]["metadata"]["composite"]["bands"] == ["B12", "B8A", "B04"]
+    assert layers[1][1]["metadata"]["composite"]["bands"] == ["B12", "B8A", "B04"]
     assert len(scene_layers(scene, composite=None)) == 1
 
 
@@ -96,8 +96,8 @@ def test_sample_scene_is_written_once_and_read(tmp_path, monkeypatch):
     mtime = path.stat().st_mtime_ns
     layers = _sample_geo.sentinel2_sample()
     assert path.stat().st_mtime_ns == mtime  # cached, not rewritten
-    comp_kw, bands_kw = layers[0][1], layers[1][1]
+    bands_kw, comp_kw = layers[0][1], layers[1][1]
     assert comp_kw["rgb"] and comp_kw["metadata"]["epsg"] == 32633
     assert bands_kw["metadata"]["band_names"][0] == "B01"
     assert bands_kw["metadata"]["source_dtype"] == "uint16"
-    assert layers[1][0][0].shape == (13, 64, 64)
+    assert layers[0][0][0].shape == (13, 64, 64)

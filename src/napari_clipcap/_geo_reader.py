@@ -4,11 +4,11 @@ napari offers this reader every ``.tif`` / ``.tiff``; it claims only files with
 georeferencing or more than four bands (plain TIFFs stay with napari's own reader) and
 returns, lazily and as multiscale layers when the file has overviews:
 
-- a true-colour composite (float RGB in ``[0, 1]``, each band stretched between its
-  2nd and 98th percentiles over the whole scene) when the bands are those of
-  Sentinel-2, Landsat 8/9 or named red/green/blue; this is also what the models see;
-- the band stack ``(band, y, x)`` with the band names in its metadata (hidden when a
-  composite is shown); 8-bit RGB(A) GeoTIFFs become one RGB layer instead.
+- the band stack ``(band, y, x)`` with the band names in its metadata, hidden when a
+  composite is shown (8-bit RGB(A) GeoTIFFs become one RGB layer instead);
+- on top of it, a true-colour composite (float RGB in ``[0, 1]``, each band stretched
+  between its 2nd and 98th percentiles over the whole scene) when the bands are those
+  of Sentinel-2, Landsat 8/9 or named red/green/blue; this is also what the models see.
 
 Every layer's metadata holds ``crs``, ``epsg`` and ``transform``, from which the status
 bar shows longitude/latitude and map ``x, y`` of the pixel under the cursor.
@@ -100,9 +100,24 @@ def scene_layers(scene: GeoScene, composite: str | None = "auto") -> list[LayerD
         return [(data.pop("data"), {**kwargs, **data}, "image")]
     # statistics from the coarsest level: a faithful sample that costs one small read
     coarse = scene.levels[-1]
-    layers: list[LayerData] = []
     key = default_composite(scene.band_names) if composite == "auto" else composite
-    if key and scene.shape[0] >= 3:
+    show_composite = bool(key) and scene.shape[0] >= 3
+    lo, hi = PercentileInterval(lower_percentile=1.0, upper_percentile=99.0).get_limits(
+        np.asarray(coarse)
+    )
+    single = scene.shape[0] == 1
+    stack = [level[0] if single else level for level in scene.levels]
+    data = _levels(stack)
+    kwargs = {
+        "name": f"{name} bands" if show_composite else name,
+        "metadata": meta,
+        "colormap": "gray",
+        "contrast_limits": (lo, hi if hi > lo else lo + 1.0),
+        "visible": not show_composite,
+        "axis_labels": ("y", "x") if single else ("band", "y", "x"),
+    }
+    layers: list[LayerData] = [(data.pop("data"), {**kwargs, **data}, "image")]
+    if show_composite:
         idx = resolve_rgb(key, scene.band_names)
         limits = band_limits(coarse, idx)
         comp_meta = {
@@ -122,19 +137,4 @@ def scene_layers(scene: GeoScene, composite: str | None = "auto") -> list[LayerD
             "metadata": comp_meta,
         }
         layers.append((data.pop("data"), {**kwargs, **data}, "image"))
-    lo, hi = PercentileInterval(lower_percentile=1.0, upper_percentile=99.0).get_limits(
-        np.asarray(coarse)
-    )
-    single = scene.shape[0] == 1
-    stack = [level[0] if single else level for level in scene.levels]
-    data = _levels(stack)
-    kwargs = {
-        "name": f"{name} bands" if layers else name,
-        "metadata": meta,
-        "colormap": "gray",
-        "contrast_limits": (lo, hi if hi > lo else lo + 1.0),
-        "visible": not layers,
-        "axis_labels": ("y", "x") if single else ("band", "y", "x"),
-    }
-    layers.append((data.pop("data"), {**kwargs, **data}, "image"))
     return layers
