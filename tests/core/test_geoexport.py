@@ -25,11 +25,14 @@ def test_heatmap_geotiff_keeps_crs_and_transform(tmp_path):
     src = make_s2_tif(tmp_path)
     meta = read_geotiff(src).metadata()
     heat = np.random.default_rng(0).random((2, 96, 128)).astype(np.float32)
-    out = write_geotiff(tmp_path / "heat.tif", heat, meta, band_names=["river", "town"])
+    out = write_geotiff(
+        tmp_path / "heat.tif", heat, meta, band_names=["river", "town"], tags={"window": 224}
+    )
     with rasterio.open(src) as a, rasterio.open(out) as b:
         assert b.crs == a.crs and b.transform == a.transform
         assert b.count == 2 and b.dtypes[0] == "float32"
         assert b.descriptions == ("river", "town")
+        assert b.tags()["window"] == "224"
         np.testing.assert_array_equal(b.read(), heat)
     # and it reads back as a scene of our own
     assert read_geotiff(out).band_names == ["river", "town"]

@@ -95,6 +95,7 @@ def write_geotiff(
     window: tuple[float, float, float, float] | None = None,
     band_names: Sequence[str] | None = None,
     nodata: float | None = None,
+    tags: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a float map (``H x W``) or maps (``Q x H x W``) as a GeoTIFF.
 
@@ -113,6 +114,8 @@ def write_geotiff(
         Band descriptions, e.g. the queries of a multi-query heatmap.
     nodata : float, optional
         Nodata value to declare (NaN is usual for float maps).
+    tags : mapping, optional
+        Dataset tags (GDAL metadata), e.g. the query and model; values become text.
 
     Returns
     -------
@@ -149,6 +152,8 @@ def write_geotiff(
             dst.write(arr)
             for i, name in enumerate(band_names or (), start=1):
                 dst.set_band_description(i, str(name))
+            if tags:
+                dst.update_tags(**{str(k): str(v) for k, v in tags.items()})
     except rasterio.errors.RasterioError as exc:
         raise FileFormatError(f"{path}: cannot write GeoTIFF: {exc}") from exc
     return path
