@@ -1,0 +1,182 @@
+"""``napari-clipcap evaluate``: caption metrics, zero-shot accuracy and retrieval recall."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ._common import ProgressBar, add_common, emit
+
+
+def _dataset_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dataset", help="dataset file (JSON, CSV, JSONL) or class folders")
+    p.add_argument("--images-dir", default=None, help="folder image paths are relative to")
+    p.add_argument("--split", default="test", help="split to evaluate (test; 'all' for all)")
+    p.add_argument(
+        "--out", default=None, metavar="DIR", help="write report.json, report.md and plots here"
+    )
+    p.add_argument("--clip", default="ViT-B-32", metavar="MODEL", help="CLIP model")
+    p.add_argument("--clip-weights", default=None, metavar="W", help="CLIP weights")
+    add_common(p)
+
+
+def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("evaluate", help="caption metrics, zero-shot accuracy, retrieval recall")
+    kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
+    c = kinds.add_parser("captions", help="BLEU-1..4, METEOR, ROUGE-L, CIDEr, CLIPScore")
+    _dataset_args(c)
+    src = c.add_mutually_exclusive_group(required=True)
+    src.add_argument("--weights", help="ClipCap checkpoint (folder or .pt) to caption with")
+    src.add_argument("--predictions", help="CSV/JSONL with image,caption columns to score")
+    c.add_argument("--decoder", default=None, help="GPT-2 folder or id for --weights")
+    c.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
+    c.add_argument(
+        "--metrics",
+        default="bleu,meteor,rouge,cider,clipscore",
+        help="comma list of bleu, meteor, rouge, cider, clipscore",
+    )
+    c.add_argument(
+        "--tokenizer",
+        choices=("ptb", "simple"),
+        default="ptb",
+        help="ptb: the COCO tools' Java tokenizer; simple: lower-case, no punctuation (no Java)",
+    )
+    c.set_defaults(func=run_captions)
+    z = kinds.add_parser(
+        "zeroshot",
+        help="top-1/top-k accuracy, confusion matrix; "
+        "any-of/all-of top-k for ';'-separated multi-label cells",
+    )
+    _dataset_args(z)
+    z.add_argument("--template", default="{}", help="prompt with {} (default {})")
+    z.add_argument(
+        "--templates",
+        default=None,
+        help="template preset (satellite, astronomy, photo); overrides --template",
+    )
+    z.add_argument("--top-k", type=int, default=5)
+    z.set_defaults(func=run_zeroshot)
+    r = kinds.add_parser("retrieval", help="recall@1/5/10 text-to-image and image-to-image")
+    _dataset_args(r)
+    r.set_defaults(func=run_retrieval)
+    return p
+
+
+def _records(args):
+    from ..core.datasets import read_caption_dataset
+
+    ds = read_caption_dataset(args.dataset, images_dir=args.images_dir)
+    return ds.split(args.split).records, ds.problems
+
+
+def _finish(args, section: str, result: dict, plots: dict, lines: list[str]) -> int:
+    from ..core.report import write_report
+
+    data = {section: result}
+    if args.out:
+        paths = write_report(
+            data, args.out, title=f"{section} evaluation: {args.dataset}", plots=plots
+        )
+        data["report"] = {k: str(v) for k, v in paths.items()}
+        lines.append(f"report: {paths['markdown']}")
+    emit(args, data, "\n".join(lines))
+    return 0
+
+
+def _read_predictions(path: str) -> dict[str, str]:
+    from ..core.errors import FileFormatError
+
+    p = Path(path)
+    if p.suffix.lower() in (".jsonl", ".ndjson"):
+        rows = [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+    else:
+        import csv
+
+        rows = list(csv.DictReader(p.read_text(encoding="utf-8-sig").splitlines()))
+    if not rows or "image" not in rows[0] or "caption" not in rows[0]:
+        raise FileFormatError(f"{p} needs 'image' and 'caption' columns")
+    return {Path(r["image"]).name: r["caption"] for r in rows}
+
+
+def run_captions(args: argparse.Namespace) -> int:
+    from ..core.clip import load_clip
+    from ..core.errors import InvalidInputError
+    from ..core.evaluate import evaluate_captions, generate_captions
+    from ..core.training_data import load_images
+
+    records, problems = _records(args)
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    if args.weights:
+        preds, kept, more = generate_captions(
+            records,
+            args.weights,
+            clip_model=args.clip,
+            clip_weights=args.clip_weights,
+            decoder=args.decoder,
+            device=args.device,
+            beam_size=args.beam,
+            progress=ProgressBar("caption", quiet=args.json),
+        )
+        records, problems = [records[i] for i in kept], problems + more
+    else:
+        given = _read_predictions(args.predictions)
+        missing = [r.image.name for r in records if r.image.name not in given]
+        if missing:
+            raise InvalidInputError(
+                f"{args.predictions} has no caption for {len(missing)} "
+                f"image(s) of the split, e.g. {missing[0]}"
+            )
+        preds = [given[r.image.name] for r in records]
+    clip = images = None
+    if "clipscore" in metrics:
+        clip = load_clip(args.clip, args.clip_weights, args.device)
+        images, kept, more = load_images([r.image for r in records])
+        records, preds = [records[i] for i in kept], [preds[i] for i in kept]
+        problems += more
+    res = evaluate_captions(
+        preds,
+        [r.captions for r in records],
+        metrics=metrics,
+        images=images,
+        clip=clip,
+        tokenizer=args.tokenizer,
+        names=[r.image.name for r in records],
+    )
+    res["problems"] = problems
+    lines = [f"{k}: {v:.4f}" for k, v in res.items() if isinstance(v, float)]
+    lines += [f"  {s['image']}: {s['prediction']!r}" for s in res["samples"][:5]]
+    return _finish(args, "captions", res, {}, lines)
+
+
+def run_zeroshot(args: argparse.Namespace) -> int:
+    from ..core.clip import load_clip
+    from ..core.evaluate import evaluate_zeroshot
+    from ..core.zeroshot import resolve_templates
+
+    records, problems = _records(args)
+    clip = load_clip(args.clip, args.clip_weights, args.device)
+    res, plots = evaluate_zeroshot(
+        records,
+        clip,
+        k=args.top_k,
+        out_dir=args.out,
+        templates=resolve_templates(args.template, args.templates),
+    )
+    res["problems"] = problems + res["problems"]
+    keys = ("top1", "topk", "any_of", "all_of")
+    lines = [f"{res['n_images']} images, {res['n_classes']} classes"]
+    lines += [f"{k}: {res[k]:.4f}" for k in keys if k in res]
+    return _finish(args, "zeroshot", res, plots, lines)
+
+
+def run_retrieval(args: argparse.Namespace) -> int:
+    from ..core.clip import load_clip
+    from ..core.evaluate import evaluate_retrieval
+
+    records, problems = _records(args)
+    clip = load_clip(args.clip, args.clip_weights, args.device)
+    res = evaluate_retrieval(records, clip)
+    res["problems"] = problems + res["problems"]
+    lines = [f"{k}: {v:.4f}" for k, v in res.items() if isinstance(v, float)]
+    return _finish(args, "retrieval", res, {}, lines)

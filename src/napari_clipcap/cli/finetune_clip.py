@@ -1,0 +1,109 @@
+"""``napari-clipcap finetune-clip``: contrastive fine-tuning of an open_clip model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ._common import ProgressBar, add_common, emit
+
+
+def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "finetune-clip",
+        help="fine-tune an open_clip model contrastively on image-caption data",
+        description="Fine-tune on DATASET's train split with crops, flips and 90-degree "
+        "rotations; reports zero-shot accuracy on the test (or val) labels at the end. "
+        "Without --clip-weights the model is trained from scratch.",
+    )
+    p.add_argument("dataset", help="dataset file (or class folders)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--images-dir", default=None, help="folder image paths are relative to")
+    p.add_argument(
+        "--clip",
+        default="ViT-B-32",
+        metavar="MODEL",
+        help="open_clip architecture or model-config JSON",
+    )
+    p.add_argument(
+        "--clip-weights",
+        default=None,
+        metavar="W",
+        help="starting weights (tag, hf-hub: id or file); none: from scratch",
+    )
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-5)
+    p.add_argument("--weight-decay", type=float, default=0.1)
+    p.add_argument("--warmup", type=int, default=100, help="warm-up steps (at most 10%%)")
+    p.add_argument(
+        "--augment",
+        default="crop,flip,rot90",
+        help="comma list of crop, flip, rot90, or 'none' (default all three)",
+    )
+    p.add_argument(
+        "--crop-scale",
+        type=float,
+        default=0.6,
+        help="smallest crop, as a share of the image area (0.6)",
+    )
+    p.add_argument(
+        "--caption-augment",
+        action="store_true",
+        help="also train on labels and on captions wrapped in prompt templates",
+    )
+    p.add_argument("--template", default="{}", help="zero-shot prompt with {} (default {})")
+    p.add_argument("--seed", type=int, default=0)
+    add_common(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.datasets import read_caption_dataset
+    from ..core.finetune_clip import FinetuneConfig, finetune_clip
+
+    ds = read_caption_dataset(args.dataset, images_dir=args.images_dir)
+    augment = (
+        ()
+        if args.augment.strip().lower() == "none"
+        else tuple(a.strip() for a in args.augment.split(",") if a.strip())
+    )
+    cfg = FinetuneConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        warmup_steps=args.warmup,
+        augment=augment,
+        crop_scale=(args.crop_scale, 1.0),
+        caption_augment=args.caption_augment,
+        template=args.template,
+        seed=args.seed,
+    )
+    res = finetune_clip(
+        ds,
+        args.out,
+        clip_model=args.clip,
+        clip_weights=args.clip_weights,
+        config=cfg,
+        device=args.device,
+        progress=ProgressBar("finetune", quiet=args.json),
+        log=None if args.json else (lambda m: print(m, file=sys.stderr)),
+    )
+    data = res.to_dict()
+    if data["zeroshot"]:
+        data["zeroshot"].pop("confusion", None)
+    lines = [f"model: --clip {res.model} --clip-weights {res.weights}"]
+    if res.history:
+        lines.append(f"final contrastive loss {res.history[-1]['loss']:.4f}")
+    if res.zeroshot:
+        z = res.zeroshot
+        lines.append(
+            f"zero-shot on {z['split']} ({z['n_images']} images, "
+            f"{len(z['classes'])} classes): top-1 {z['top1']:.3f}, "
+            f"top-{z['k']} {z['topk']:.3f}"
+        )
+    lines += [f"skipped: {p}" for p in ds.problems + res.problems]
+    emit(args, data, "\n".join(lines))
+    return 0

@@ -1,0 +1,125 @@
+"""``napari-clipcap train-clipcap``: train a ClipCap captioner on image-caption data."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ._common import ProgressBar, add_common, emit
+
+
+def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "train-clipcap",
+        help="train a ClipCap mapping network (and GPT-2) on image-caption data",
+        description="Train on DATASET (Karpathy/RSICD or COCO JSON, CSV, JSONL). CLIP "
+        "embeddings are cached; after each epoch OUT/model holds a checkpoint that the "
+        "caption command loads, and running again with the same --out resumes.",
+    )
+    p.add_argument("dataset", help="dataset file")
+    p.add_argument("--out", required=True, metavar="DIR", help="run folder")
+    p.add_argument("--images-dir", default=None, help="folder image paths are relative to")
+    p.add_argument("--clip", default="ViT-B-32", metavar="MODEL", help="CLIP model")
+    p.add_argument("--clip-weights", default=None, metavar="W", help="CLIP weights")
+    dec = p.add_mutually_exclusive_group()
+    dec.add_argument("--decoder", default="gpt2", help="GPT-2 hub id or folder (gpt2)")
+    dec.add_argument(
+        "--new-decoder",
+        default=None,
+        metavar="LxW",
+        help="build a new GPT-2 with L layers of width W and a tokenizer "
+        "trained on the captions, e.g. 2x64",
+    )
+    p.add_argument("--mapping", choices=("mlp", "transformer"), default="mlp")
+    p.add_argument("--prefix-length", type=int, default=10)
+    p.add_argument("--clip-length", type=int, default=None, help="transformer mapping")
+    p.add_argument("--layers", type=int, default=8, help="transformer mapping layers (8)")
+    p.add_argument("--freeze-gpt", action="store_true", help="train the mapping only")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=40)
+    p.add_argument("--lr", type=float, default=2e-5)
+    p.add_argument("--warmup", type=int, default=5000, help="warm-up steps (at most 10%%)")
+    p.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.1,
+        help="share of train images held out when there is no val split",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-resume", action="store_true", help="refuse to continue a run")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop on missing images or empty captions instead of skipping",
+    )
+    add_common(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.datasets import read_caption_dataset
+    from ..core.decoder_init import make_decoder, parse_decoder_spec
+    from ..core.errors import InvalidInputError
+    from ..core.train_clipcap import STATE_NAME, ClipcapTrainConfig, train_clipcap
+
+    ds = read_caption_dataset(args.dataset, images_dir=args.images_dir, strict=args.strict)
+    out = Path(args.out)
+    if args.no_resume and (out / STATE_NAME).exists():
+        raise InvalidInputError(f"{out} already holds a run; choose another --out")
+    decoder = args.decoder
+    if args.new_decoder:
+        layers, width = parse_decoder_spec(args.new_decoder)
+        decoder = out / "decoder-init"
+        if not (decoder / "config.json").exists():
+            caps = [
+                c
+                for r in ds.split("train" if "train" in ds.splits else "all").records
+                for c in r.captions
+            ]
+            make_decoder(caps, decoder, n_layer=layers, n_embd=width, seed=args.seed)
+    cfg = ClipcapTrainConfig(
+        mapping=args.mapping,
+        prefix_length=args.prefix_length,
+        clip_length=args.clip_length,
+        num_layers=args.layers,
+        freeze_gpt=args.freeze_gpt,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        warmup_steps=args.warmup,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+    )
+    quiet = args.json
+    res = train_clipcap(
+        ds,
+        out,
+        clip_model=args.clip,
+        clip_weights=args.clip_weights,
+        decoder=str(decoder),
+        config=cfg,
+        device=args.device,
+        resume=not args.no_resume,
+        progress=ProgressBar("train", quiet=quiet),
+        log=None if quiet else (lambda m: print(m, file=sys.stderr)),
+    )
+    data = {"dataset": args.dataset, **res.to_dict(), "dataset_problems": ds.problems}
+    last = res.history[-1] if res.history else {}
+    weights = f" --clip-weights {args.clip_weights}" if args.clip_weights else ""
+    lines = [f"model: {res.model_dir}"]
+    if last:
+        lines.append(
+            f"epoch {last['epoch']}: train loss {last['train_loss']:.4f}, "
+            f"val loss {last['val_loss']:.4f}"
+        )
+        lines += [f"  {s['prediction']!r}  (ref: {s['references'][0]!r})" for s in last["samples"]]
+    lines += [f"warning: {w}" for w in res.warnings]
+    lines += [f"skipped: {p}" for p in ds.problems + res.problems]
+    lines.append(
+        f"caption with: napari-clipcap caption IMAGE --captioner clipcap --weights "
+        f"{res.model_dir} --clip {args.clip}{weights}"
+    )
+    emit(args, data, "\n".join(lines))
+    return 0

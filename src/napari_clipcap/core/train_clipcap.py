@@ -1,0 +1,382 @@
+"""Train a ClipCap mapping network (and optionally GPT-2) on image-caption data.
+
+CLIP image embeddings are computed once and cached; each epoch trains on every
+(image, caption) pair of the train split, then reports the validation loss and sample
+captions of held-out images, and warns when different images get the same caption
+(mode collapse). After every epoch ``out_dir/model`` holds the model in napari-clipcap's
+checkpoint format (it loads in the captioning engine) and ``out_dir/train_state.pt``
+the optimizer, scheduler, epoch and random-number state: running again with the same
+``out_dir`` resumes after the last finished epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .datasets import CaptionDataset, normalize_caption
+from .errors import InvalidInputError
+from .jobs import check_cancel, report
+from .training_data import barrier, image_embeddings, init_distributed
+
+STATE_NAME = "train_state.pt"
+#: Settings that must match when a run is resumed (``epochs`` may grow).
+_FIXED = (
+    "mapping",
+    "prefix_length",
+    "clip_length",
+    "num_layers",
+    "freeze_gpt",
+    "normalize_prefix",
+    "max_tokens",
+    "seed",
+)
+
+
+@dataclass
+class ClipcapTrainConfig:
+    """Training settings (defaults follow the original ClipCap MLP recipe)."""
+
+    mapping: str = "mlp"
+    prefix_length: int = 10
+    clip_length: int | None = None
+    num_layers: int = 8
+    freeze_gpt: bool = False
+    normalize_prefix: bool = True
+    epochs: int = 10
+    batch_size: int = 40
+    lr: float = 2e-5
+    warmup_steps: int = 5000
+    weight_decay: float = 0.0
+    max_tokens: int = 67
+    val_fraction: float = 0.1
+    num_samples: int = 4
+    seed: int = 0
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    model_dir: Path
+    history: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    resumed_from_epoch: int = 0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["model_dir"] = str(self.model_dir)
+        return d
+
+
+def split_train_val(dataset: CaptionDataset, val_fraction: float, seed: int):
+    """Train and validation records: the ``val`` split, or a held-out share of train."""
+    splits = dataset.splits
+    train = dataset.split("train").records if "train" in splits else None
+    if train is None:
+        if "all" not in splits:
+            raise InvalidInputError(f"dataset has no 'train' split (it has {', '.join(splits)})")
+        train = dataset.split("all").records
+    if "val" in splits:
+        return train, dataset.split("val").records
+    if len(train) < 2:
+        raise InvalidInputError("need at least two training images to hold one out")
+    order = np.random.default_rng(seed).permutation(len(train))
+    n_val = max(1, round(len(train) * val_fraction))
+    return [train[i] for i in order[n_val:]], [train[i] for i in order[:n_val]]
+
+
+def _tokenize(tokenizer, captions: list[str], max_tokens: int) -> list[list[int]]:
+    ids = tokenizer([normalize_caption(c) for c in captions])["input_ids"]
+    return [seq[:max_tokens] for seq in ids]
+
+
+def _pairs(records, kept, tokenizer, max_tokens):
+    """(embedding row, token ids) for every caption of every readable image."""
+    out = []
+    for row, rec_index in enumerate(kept):
+        for seq in _tokenize(tokenizer, records[rec_index].captions, max_tokens):
+            out.append((row, seq))
+    return out
+
+
+def _batch(pairs, idx, emb, device):
+    import torch
+
+    seqs = [pairs[i][1] for i in idx]
+    width = max(len(s) for s in seqs)
+    tokens = torch.zeros((len(seqs), width), dtype=torch.long)
+    mask = torch.zeros_like(tokens)
+    for r, s in enumerate(seqs):
+        tokens[r, : len(s)] = torch.tensor(s)
+        mask[r, : len(s)] = 1
+    rows = torch.as_tensor(np.array([pairs[i][0] for i in idx]))
+    return emb[rows].to(device), tokens.to(device), mask.to(device)
+
+
+def _loss(model, emb, tokens, mask, amp):
+    import torch.nn.functional as F
+
+    with amp():
+        logits = model(emb, tokens, mask)
+    labels = tokens.masked_fill(mask == 0, -100)
+    return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1))
+
+
+def _build_model(cfg, clip_dim, decoder, meta):
+    from .clipcap import ClipCapModel, load_decoder
+    from .clipcap_mapping import MappingConfig
+
+    gpt, tok = load_decoder(decoder, weights=True)
+    mapping = MappingConfig(
+        cfg.mapping,
+        clip_dim,
+        gpt.config.n_embd,
+        cfg.prefix_length,
+        clip_length=cfg.clip_length,
+        num_layers=cfg.num_layers,
+    )
+    return ClipCapModel(
+        mapping, gpt, tok, normalize_prefix=cfg.normalize_prefix, stop_token=".", meta=meta
+    )
+
+
+def _amp_context(device: str):
+    import contextlib
+
+    import torch
+
+    if not device.startswith("cuda"):
+        return contextlib.nullcontext, None
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
+    return (lambda: torch.autocast("cuda", dtype=dtype)), scaler
+
+
+def sample_captions(model, emb, records, kept, n: int, max_tokens: int = 30) -> list[dict]:
+    """Greedy captions for the first ``n`` held-out images, with their references."""
+    rows = list(range(min(n, len(kept))))
+    if not rows:
+        return []
+    model.eval()
+    caps = model.generate(emb[rows], max_tokens=max_tokens)
+    return [
+        {
+            "image": str(records[kept[r]].image),
+            "prediction": c[0],
+            "references": records[kept[r]].captions,
+        }
+        for r, c in zip(rows, caps)
+    ]
+
+
+def mode_collapse(samples: list[dict]) -> str | None:
+    """A warning when images with different references all got one caption."""
+    preds = {s["prediction"] for s in samples}
+    refs = {tuple(s["references"]) for s in samples}
+    if len(samples) >= 2 and len(preds) == 1 and len(refs) > 1:
+        return (
+            f"mode collapse: {len(samples)} different held-out images all got the caption "
+            f"{next(iter(preds))!r}; train longer, use more or more varied data, lower "
+            "the learning rate, or fine-tune GPT-2 (no --freeze-gpt)"
+        )
+    return None
+
+
+def train_clipcap(
+    dataset: CaptionDataset,
+    out_dir,
+    *,
+    clip_model: str,
+    clip_weights: str | None = None,
+    decoder: str = "gpt2",
+    config: ClipcapTrainConfig | None = None,
+    device: str = "auto",
+    resume: bool = True,
+    cache_dir=None,
+    progress: Callable[[int, int], None] | None = None,
+    cancel=None,
+    log: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Train a ClipCap model; see the module docstring.
+
+    Parameters
+    ----------
+    dataset : CaptionDataset
+        Uses its ``train`` split (or every record) and its ``val`` split (or
+        ``config.val_fraction`` of the training images).
+    out_dir : str or Path
+        Run folder: ``model/``, ``train_state.pt``, ``history.json``, ``cache/``.
+    clip_model, clip_weights : str
+        The CLIP encoder, as :func:`napari_clipcap.core.clip.load_clip` takes them.
+    decoder : str
+        GPT-2 hub id or local folder (see :mod:`napari_clipcap.core.decoder_init`).
+    config : ClipcapTrainConfig, optional
+    device : str
+        ``"auto"``, ``"cpu"``, ``"cuda[:N]"``, ``"mps"``; under ``torchrun`` each
+        process takes ``cuda:LOCAL_RANK``. Mixed precision is used on CUDA.
+    resume : bool
+        Continue a run found in ``out_dir`` (its fixed settings must match).
+    cache_dir : str or Path, optional
+        Where CLIP embeddings are cached; default ``out_dir/cache``.
+    progress, cancel
+        See :mod:`napari_clipcap.core.jobs`; ``progress`` counts optimisation steps.
+    log : callable, optional
+        Receives one line per epoch (losses, sample captions, warnings).
+
+    Returns
+    -------
+    TrainResult
+    """
+    import torch
+
+    from .clip import load_clip
+    from .clipcap import load_clipcap_checkpoint, save_clipcap
+    from .devices import resolve_device
+
+    cfg = config or ClipcapTrainConfig()
+    out = Path(out_dir)
+    dist, dev = init_distributed(resolve_device(device))
+    say = (log or (lambda _m: None)) if dist.is_main else (lambda _m: None)
+    train_recs, val_recs = split_train_val(dataset, cfg.val_fraction, cfg.seed)
+    clip = load_clip(clip_model, clip_weights, dev)
+    wpath = Path(clip_weights) if clip_weights and os.path.exists(clip_weights) else None
+    model_id = f"{clip_model}|{clip_weights}|{wpath.stat().st_mtime_ns if wpath else ''}"
+    cache = Path(cache_dir) if cache_dir else out / "cache"
+    embs = {}
+    for name, recs in (("train", train_recs), ("val", val_recs)):
+        if dist.is_main:
+            embs[name] = image_embeddings(
+                clip, [r.image for r in recs], model_id=model_id, cache_dir=cache, cancel=cancel
+            )
+        barrier(dist)
+        if not dist.is_main:
+            embs[name] = image_embeddings(
+                clip, [r.image for r in recs], model_id=model_id, cache_dir=cache
+            )
+    problems = embs["train"].problems + embs["val"].problems
+    state_file = out / STATE_NAME
+    meta = {"clip_model": clip_model, "clip_weights": clip_weights, "decoder": str(decoder)}
+    start, history, state = 0, [], None
+    if resume and state_file.is_file():
+        state = torch.load(state_file, map_location="cpu", weights_only=True)
+        old = state["config"]
+        diff = [k for k in _FIXED if old.get(k) != getattr(cfg, k)]
+        if diff:
+            raise InvalidInputError(
+                f"{out} holds a run with other settings ({', '.join(diff)}); use another "
+                "output folder or start over without resuming"
+            )
+        model = load_clipcap_checkpoint(out / "model", device="cpu")
+        start, history = int(state["epoch"]), list(state["history"])
+        say(f"resuming after epoch {start}")
+    else:
+        torch.manual_seed(cfg.seed)
+        model = _build_model(cfg, embs["train"].vectors.shape[1], decoder, meta)
+    if cfg.freeze_gpt:
+        model.gpt.requires_grad_(False)
+    model.to(dev)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    pairs = _pairs(train_recs, embs["train"].kept, model.tokenizer, cfg.max_tokens)
+    val_pairs = _pairs(val_recs, embs["val"].kept, model.tokenizer, cfg.max_tokens)
+    per_epoch = -(-len(pairs[dist.rank :: dist.world_size]) // cfg.batch_size)
+    total = per_epoch * cfg.epochs
+    from transformers import get_linear_schedule_with_warmup
+
+    sched = get_linear_schedule_with_warmup(opt, min(cfg.warmup_steps, total // 10 + 1), total)
+    if state is not None:
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+    net = model
+    if dist.enabled:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(
+            model, device_ids=[dist.local_rank] if dev.startswith("cuda") else None
+        )
+    amp, scaler = _amp_context(dev)
+    train_emb = torch.as_tensor(embs["train"].vectors)
+    val_emb = torch.as_tensor(embs["val"].vectors).to(dev)
+    warnings: list[str] = []
+    for epoch in range(start, cfg.epochs):
+        net.train()
+        if cfg.freeze_gpt:
+            model.gpt.eval()
+        order = np.random.default_rng(cfg.seed + epoch).permutation(len(pairs))
+        order = order[dist.rank :: dist.world_size]
+        total_loss = 0.0
+        for b in range(per_epoch):
+            check_cancel(cancel)
+            idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+            loss = _loss(net, *_batch(pairs, idx, train_emb, dev), amp)
+            opt.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+            else:
+                loss.backward()
+                opt.step()
+            sched.step()
+            total_loss += loss.item()
+            report(progress, epoch * per_epoch + b + 1, total)
+        record = {"epoch": epoch + 1, "train_loss": total_loss / max(per_epoch, 1)}
+        if dist.is_main:
+            record.update(
+                _validate(model, val_pairs, val_emb, val_recs, embs["val"].kept, cfg, dev, amp)
+            )
+            warn = mode_collapse(record["samples"])
+            if warn:
+                warnings.append(f"epoch {epoch + 1}: {warn}")
+                say(f"warning: {warn}")
+            history.append(record)
+            say(
+                f"epoch {epoch + 1}/{cfg.epochs}: train loss {record['train_loss']:.4f}, "
+                f"val loss {record['val_loss']:.4f}; e.g. {record['samples'][:1]}"
+            )
+            _save(model, out, opt, sched, epoch + 1, history, cfg, save_clipcap)
+        barrier(dist)
+    return TrainResult(out / "model", history, warnings, problems, start)
+
+
+def _validate(model, val_pairs, val_emb, val_recs, kept, cfg, dev, amp) -> dict:
+    import torch
+
+    model.eval()
+    losses, counts = [], []
+    with torch.no_grad():
+        for b in range(0, len(val_pairs), cfg.batch_size):
+            idx = list(range(b, min(b + cfg.batch_size, len(val_pairs))))
+            batch = _batch(val_pairs, idx, val_emb, dev)
+            losses.append(float(_loss(model, *batch, amp)) * len(idx))
+            counts.append(len(idx))
+    n = max(cfg.num_samples, 2)
+    samples = sample_captions(model, val_emb, val_recs, kept, n)
+    return {"val_loss": sum(losses) / max(sum(counts), 1), "samples": samples}
+
+
+def _save(model, out: Path, opt, sched, epoch, history, cfg, save_clipcap) -> None:
+    import torch
+
+    out.mkdir(parents=True, exist_ok=True)
+    save_clipcap(model, out / "model")
+    state = {
+        "epoch": epoch,
+        "history": history,
+        "config": asdict(cfg),
+        "optimizer": opt.state_dict(),
+        "scheduler": sched.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+    }
+    tmp = out / (STATE_NAME + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, out / STATE_NAME)
+    (out / "history.json").write_text(json.dumps(history, indent=2))
