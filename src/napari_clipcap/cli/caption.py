@@ -1,0 +1,118 @@
+"""``napari-clipcap caption``: captions for images or their regions.
+
+All regions of all images given are captioned as one batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import ProgressBar, add_common, emit, parse_box
+
+
+def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "caption",
+        help="caption images or regions with ClipCap, BLIP, ViT-GPT2, GIT or CoCa",
+        description="Caption each image (or each --region of each image). ClipCap "
+        "checkpoints of the original release load with --weights FILE.pt (GPT-2 config and "
+        "tokenizer from --decoder, default gpt2; CLIP from --clip/--clip-weights, default "
+        "ViT-B-32/openai).",
+    )
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, TIFF or FITS files")
+    p.add_argument(
+        "--captioner",
+        default="clipcap",
+        metavar="KIND",
+        help="clipcap (default), blip, vit-gpt2, git, coca, or a preset name (see `info`)",
+    )
+    p.add_argument(
+        "--weights",
+        default=None,
+        metavar="W",
+        help="ClipCap checkpoint (.pt or napari-clipcap folder); hub id or folder for "
+        "BLIP/ViT-GPT2/GIT; pretrained tag or file for CoCa",
+    )
+    p.add_argument("--clip", default=None, metavar="M", help="CLIP model (CoCa: architecture)")
+    p.add_argument("--clip-weights", default=None, metavar="W", help="CLIP weights")
+    p.add_argument("--decoder", default=None, metavar="D", help="GPT-2 hub id or folder")
+    p.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"))
+    g = p.add_argument_group("decoding")
+    g.add_argument("--beam", type=int, default=1, metavar="N", help="beam size (1: greedy)")
+    g.add_argument("--num", type=int, default=1, metavar="N", help="captions per image/region")
+    g.add_argument("--max-tokens", type=int, default=67, metavar="N")
+    g.add_argument("--length-penalty", type=float, default=1.0, metavar="A")
+    g.add_argument("--top-p", type=float, default=None, metavar="P", help="nucleus sampling")
+    g.add_argument("--temperature", type=float, default=1.0, metavar="T")
+    g.add_argument("--seed", type=int, default=None, help="make sampling repeatable")
+    g.add_argument("--batch-size", type=int, default=32, metavar="N", help="crops per pass")
+    p.add_argument(
+        "--region",
+        action="extend",
+        nargs="+",
+        default=None,
+        metavar="x0,y0,x1,y1",
+        help="box in pixel coordinates (x = column, end exclusive); repeatable",
+    )
+    s = p.add_argument_group("input scaling")
+    s.add_argument("--domain", default=None, help="astronomy, satellite or photo")
+    s.add_argument("--interval", default=None, help="e.g. zscale, minmax, percentile")
+    s.add_argument("--stretch", default=None, help="e.g. asinh, linear, log, sqrt")
+    s.add_argument("--hdu", default=None, help="FITS HDU index or name")
+    add_common(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.captioning import check_images, load_captioner
+    from ..core.imageio import read_image
+    from ..core.regions import crops
+
+    boxes = [parse_box(r) for r in args.region] if args.region else None
+    hdu = int(args.hdu) if args.hdu is not None and args.hdu.isdigit() else args.hdu
+    files = [
+        read_image(path, domain=args.domain, interval=args.interval, stretch=args.stretch, hdu=hdu)
+        for path in args.images
+    ]
+    parts, where = [], []
+    for f in files:
+        h, w = f.data.shape[:2]
+        for box, part in zip(boxes or [(0, 0, w, h)], crops(f.data, boxes)):
+            parts.append(part)
+            where.append((f, box))
+    captioner = load_captioner(
+        args.captioner,
+        args.weights,
+        clip_model=args.clip,
+        clip_weights=args.clip_weights,
+        decoder=args.decoder,
+        device=args.device,
+        precision=args.precision,
+    )
+    captions = captioner.caption(
+        check_images(parts),
+        beam_size=args.beam,
+        num_captions=args.num,
+        max_tokens=args.max_tokens,
+        length_penalty=args.length_penalty,
+        top_p=args.top_p,
+        temperature=args.temperature,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        progress=ProgressBar("caption", quiet=args.json),
+    )
+    data = {"captioner": captioner.name, "images": []}
+    lines = [f"captioner: {captioner.name}"]
+    for f in files:
+        regions = [
+            {"box": list(box), "captions": caps}
+            for (g, box), caps in zip(where, captions)
+            if g is f
+        ]
+        data["images"].append({"image": str(f.path), "regions": regions})
+        for r in regions:
+            label = f"{f.path.name}" + (f" [{','.join(map(str, r['box']))}]" if boxes else "")
+            lines.append(f"{label}: " + " | ".join(r["captions"]))
+    emit(args, data, "\n".join(lines))
+    return 0

@@ -1,0 +1,118 @@
+"""``napari-clipcap caption`` in-process with tiny models."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from napari_clipcap.cli import COMMANDS, main
+from napari_clipcap.core.captioning import caption_regions, load_captioner, unload_captioners
+from napari_clipcap.core.imageio import read_image
+
+
+@pytest.fixture
+def pngs(tmp_path):
+    from PIL import Image
+
+    paths = []
+    for i, shape in enumerate([(48, 64, 3), (40, 40, 3)]):
+        path = tmp_path / f"scene{i}.png"
+        rng = np.random.default_rng(i)
+        Image.fromarray(rng.integers(0, 255, shape, dtype=np.uint8)).save(path)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture
+def clipcap_args(clipcap_for_tiny_clip, tiny_clip_files):
+    yield [
+        "--weights",
+        str(clipcap_for_tiny_clip),
+        "--clip",
+        str(tiny_clip_files.config),
+        "--clip-weights",
+        str(tiny_clip_files.safetensors),
+        "--device",
+        "cpu",
+    ]
+    unload_captioners()
+
+
+def _json(capsys):
+    return json.loads(capsys.readouterr().out)
+
+
+def test_caption_images_and_regions_json(pngs, clipcap_args, capsys):
+    assert "caption" in COMMANDS
+    rc = main(
+        [
+            "caption",
+            *map(str, pngs),
+            "--region",
+            "0,0,20,20",
+            "5,5,40,30",
+            "--max-tokens",
+            "8",
+            "--json",
+            *clipcap_args,
+        ]
+    )
+    assert rc == 0
+    data = _json(capsys)
+    assert data["captioner"].startswith("clipcap:")
+    assert [im["image"] for im in data["images"]] == [str(p) for p in pngs]
+    cap = load_captioner(
+        "clipcap",
+        clipcap_args[1],
+        clip_model=clipcap_args[3],
+        clip_weights=clipcap_args[5],
+        device="cpu",
+    )
+    for path, entry in zip(pngs, data["images"]):
+        assert [r["box"] for r in entry["regions"]] == [[0, 0, 20, 20], [5, 5, 40, 30]]
+        expected = caption_regions(
+            cap, read_image(path).data, [(0, 0, 20, 20), (5, 5, 40, 30)], max_tokens=8
+        )
+        assert [r["captions"] for r in entry["regions"]] == expected
+
+
+def test_caption_text_output_beam_and_num(pngs, clipcap_args, capsys):
+    rc = main(
+        ["caption", str(pngs[0]), "--beam", "3", "--num", "2", "--max-tokens", "5", *clipcap_args]
+    )
+    out = capsys.readouterr().out.strip().splitlines()
+    assert rc == 0 and out[0].startswith("captioner: clipcap:")
+    assert out[1].startswith("scene0.png: ") and out[1].count(" | ") == 1
+
+
+def test_caption_with_a_transformers_captioner(pngs, git_dir, capsys):
+    rc = main(
+        [
+            "caption",
+            str(pngs[1]),
+            "--captioner",
+            "git",
+            "--weights",
+            str(git_dir),
+            "--max-tokens",
+            "4",
+            "--json",
+            "--device",
+            "cpu",
+        ]
+    )
+    assert rc == 0
+    assert _json(capsys)["images"][0]["regions"][0]["box"] == [0, 0, 40, 40]
+    unload_captioners()
+
+
+def test_caption_errors(pngs, clipcap_args, capsys):
+    assert main(["caption", str(pngs[0]), "--region", "100,100,120,120", *clipcap_args]) == 2
+    assert "outside" in capsys.readouterr().err
+    assert main(["caption", str(pngs[0]), "--captioner", "nope"]) == 2
+    assert "unknown captioner 'nope'" in capsys.readouterr().err
+    assert main(["caption", str(pngs[0]), "--region", "1,2,3", *clipcap_args]) == 2
+    assert "four numbers" in capsys.readouterr().err
+    assert main(["caption", "missing.png", *clipcap_args]) == 2
