@@ -69,7 +69,12 @@ def run(args: argparse.Namespace) -> int:
         "value": "softmax" if args.softmax else "cosine",
     }
     wcs = img.wcs if Path(args.out).suffix.lower() in (".fits", ".fit", ".fts") else None
-    out = write_map(args.out, result, wcs=wcs, meta=meta)
+    geo = None
+    if img.kind == "geotiff" and Path(args.out).suffix.lower() in (".tif", ".tiff"):
+        from ..core.geoexport import geo_metadata_of
+
+        geo = geo_metadata_of(img.path)  # GeoTIFF in -> GeoTIFF out, same CRS and grid
+    out = write_map(args.out, result, wcs=wcs, meta=meta, geo=geo)
     data = {
         "image": str(img.path),
         "out": str(out),

@@ -74,6 +74,12 @@ def _read_raw(path: Path, hdu: int | str | None) -> tuple[Any, str, Any, str | N
             chosen = match[0]
         return chosen.data, "fits", _two_d_wcs(chosen.wcs), chosen.name
     if path.suffix.lower() in (".tif", ".tiff"):
+        from .geotiff import is_geospatial_tiff
+
+        if is_geospatial_tiff(path):  # georeferenced or multispectral: band composite
+            from .geoimage import scene_image
+
+            return scene_image(path), "geotiff", None, None
         import tifffile
 
         try:
@@ -142,11 +148,20 @@ def read_image(
     return ImageFile(p, data, kind, wcs, name)
 
 
-def write_map(path: str | Path, data: np.ndarray, *, wcs: Any = None, meta: dict | None = None):
+def write_map(
+    path: str | Path,
+    data: np.ndarray,
+    *,
+    wcs: Any = None,
+    meta: dict | None = None,
+    geo: dict | None = None,
+):
     """Write a float32 map (``H x W`` or ``Q x H x W``) as ``.npy``, ``.tif`` or ``.fits``.
 
     A FITS file carries ``wcs`` (when given) and ``meta`` as HISTORY cards; a TIFF
-    gets ``meta`` as its description (JSON).
+    gets ``meta`` as its description (JSON), or is a GeoTIFF with the CRS and transform
+    of ``geo`` (see :func:`~napari_clipcap.core.geoexport.geo_metadata_of`) and ``meta``
+    as tags.
     """
     import json
 
@@ -158,6 +173,10 @@ def write_map(path: str | Path, data: np.ndarray, *, wcs: Any = None, meta: dict
     p.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".npy":
         np.save(p, data)
+    elif suffix in (".tif", ".tiff") and geo is not None:
+        from .geoexport import write_geotiff
+
+        write_geotiff(p, data, geo, tags=meta)
     elif suffix in (".tif", ".tiff"):
         import tifffile
 

@@ -1,0 +1,39 @@
+"""GeoTIFF in, GeoTIFF out: ``napari-clipcap heatmap`` on a multispectral scene."""
+
+from __future__ import annotations
+
+import numpy as np
+import rasterio
+
+from fixtures.geotiffs import make_s2_tif
+from napari_clipcap.cli import main
+from napari_clipcap.core.geoimage import scene_image
+from napari_clipcap.core.heatmap import text_heatmap
+from napari_clipcap.core.imageio import read_image
+
+
+def test_multispectral_scene_enters_models_as_its_composite(tmp_path):
+    path = make_s2_tif(tmp_path)
+    img = read_image(path)
+    assert img.kind == "geotiff"
+    np.testing.assert_array_equal(img.data, scene_image(path))
+
+
+def test_heatmap_of_a_geotiff_is_a_geotiff_on_the_same_grid(tmp_path, tiny_clip_files, tiny_clip):
+    src = make_s2_tif(tmp_path)
+    out = tmp_path / "river.tif"
+    rc = main(
+        [
+            "heatmap", str(src), "--query", "river", "--window", "32", "--stride", "32",
+            "--out", str(out), "--clip", str(tiny_clip_files.config),
+            "--clip-weights", str(tiny_clip_files.safetensors), "--device", "cpu",
+        ]
+    )  # fmt: skip
+    assert rc == 0
+    with rasterio.open(src) as a, rasterio.open(out) as b:
+        assert b.crs == a.crs and b.transform == a.transform
+        assert (b.height, b.width, b.count) == (96, 128, 1)
+        assert b.tags()["query"] == "river"
+        got = b.read(1)
+    want = text_heatmap(scene_image(src), "river", tiny_clip, window=32, stride=32)
+    np.testing.assert_allclose(got, want, atol=1e-6)
