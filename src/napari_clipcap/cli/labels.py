@@ -70,6 +70,12 @@ def run(args: argparse.Namespace) -> int:
             for box, row, rank in zip(regions, scores, ranked)
         ],
     }
+    if img.kind == "geotiff":  # region results carry map and lon/lat coordinates
+        from ..core.geoexport import geo_metadata_of, region_to_map
+
+        geo = geo_metadata_of(img.path)
+        for r, box in zip(data["regions"], regions if geo else ()):
+            r["map"] = region_to_map(box, geo)
     lines = [f"{img.path.name}  ({clip.name}, {data['mode']})"]
     for r in data["regions"]:
         best = ", ".join(f"{lab} {s:.3f}" for lab, s in r["ranked"]) or "(no finite scores)"

@@ -1,4 +1,4 @@
-"""GeoTIFF in, GeoTIFF out: ``napari-clipcap heatmap`` on a multispectral scene."""
+"""GeoTIFF scenes on the command line: composites in, GeoTIFF maps and map coordinates out."""
 
 from __future__ import annotations
 
@@ -37,3 +37,23 @@ def test_heatmap_of_a_geotiff_is_a_geotiff_on_the_same_grid(tmp_path, tiny_clip_
         got = b.read(1)
     want = text_heatmap(scene_image(src), "river", tiny_clip, window=32, stride=32)
     np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_labels_on_a_geotiff_give_map_coordinates(tmp_path, tiny_clip_files, capsys):
+    import json
+
+    src = make_s2_tif(tmp_path)
+    rc = main(
+        [
+            "labels", str(src), "--labels", "river,forest", "--region", "10,20,30,40",
+            "--json", "--clip", str(tiny_clip_files.config),
+            "--clip-weights", str(tiny_clip_files.safetensors), "--device", "cpu",
+        ]
+    )  # fmt: skip
+    assert rc == 0
+    (region,) = json.loads(capsys.readouterr().out)["regions"]
+    assert region["box"] == [10, 20, 30, 40]
+    assert region["map"]["crs"] == "EPSG:32633"
+    assert region["map"]["map_bounds"] == [500_100.0, 5_199_600.0, 500_300.0, 5_199_800.0]
+    lon, lat = region["map"]["lonlat_centre"]
+    assert 15.0 < lon < 15.01 and 46.9 < lat < 47.0
