@@ -184,3 +184,19 @@ def test_pickled_code_is_refused(tiny_clip_files, tmp_path):
 def test_preset_names_resolve_to_model_and_weights():
     assert clip_mod._resolve_preset("ViT-B-32/openai", None) == ("ViT-B-32", "openai")
     assert clip_mod._resolve_preset("ViT-B-32", "x.pt") == ("ViT-B-32", "x.pt")
+
+
+def test_resize_modes():
+    from napari_clipcap.core.clip_preprocess import resize_batch
+
+    x = torch.rand(2, 3, 16, 32)
+    squash = resize_batch(x, (32, 32), "squash")
+    want = torch.nn.functional.interpolate(x, size=(32, 32), mode="bicubic", antialias=True)
+    torch.testing.assert_close(squash, want.clamp(0, 1))
+    longest = resize_batch(x, (32, 32), "longest")
+    assert longest.shape == (2, 3, 32, 32)
+    assert torch.all(longest[..., :8, :] == 0) and torch.all(longest[..., 24:, :] == 0)
+    torch.testing.assert_close(longest[..., 8:24, :], x)
+    shortest = resize_batch(x, (8, 8), "shortest")
+    assert shortest.shape == (2, 3, 8, 8)
+    assert resize_batch(x, (16, 32), "shortest") is x

@@ -31,8 +31,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from . import clip_loaders
+from .clip_preprocess import resize_batch, same_shape_groups
 from .devices import release_memory, resolve_device, resolve_dtype
-from .errors import InvalidInputError
 from .jobs import ProgressCallback, batched, check_cancel, report
 
 _CACHE: dict[tuple, ClipModel] = {}
@@ -99,55 +99,16 @@ class ClipModel:
         becomes 0.
         """
         import torch
-        import torch.nn.functional as F
 
-        if isinstance(images, np.ndarray) and images.ndim == 4:
-            groups = [images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images]
-        else:
-            groups = [_as_rgb(im) for im in images]
-            groups = [g[None] for g in groups]
         out = []
-        for g in _merge_same_shape(groups):
+        for g in same_shape_groups(images):
             x = torch.from_numpy(np.ascontiguousarray(g, dtype=np.float32)).to(self.device)
             x = torch.nan_to_num(x.permute(0, 3, 1, 2), nan=0.0)
-            out.append(self._resize(x, F, resize_mode or self.resize_mode))
+            mode = resize_mode or self.resize_mode
+            out.append(resize_batch(x, self.image_size, mode, self.interpolation))
         x = torch.cat(out) if len(out) > 1 else out[0]
         x = (x - self._mean) / self._std
         return x.to(self.dtype)
-
-    def _resize(self, x, F, resize_mode: str):
-        import torch
-
-        th, tw = self.image_size
-        h, w = x.shape[-2:]
-        if (h, w) == (th, tw):
-            return x
-        mode = self.interpolation if self.interpolation in ("bicubic", "bilinear") else "bilinear"
-
-        def interp(t, size):
-            return F.interpolate(
-                t, size=size, mode=mode, antialias=True, align_corners=False
-            ).clamp_(0.0, 1.0)
-
-        if resize_mode == "squash":
-            return interp(x, (th, tw))
-        if resize_mode == "longest":
-            s = min(th / h, tw / w)
-            nh, nw = max(1, round(h * s)), max(1, round(w * s))
-            y = interp(x, (nh, nw))
-            canvas = torch.zeros((*x.shape[:2], th, tw), dtype=y.dtype, device=y.device)
-            top, left = (th - nh) // 2, (tw - nw) // 2
-            canvas[..., top : top + nh, left : left + nw] = y
-            return canvas
-        # "shortest": torchvision Resize(int) then CenterCrop, as open_clip does.
-        short = min(th, tw)
-        if h <= w:
-            nh, nw = short, max(short, int(short * w / h))
-        else:
-            nh, nw = max(short, int(short * h / w)), short
-        y = interp(x, (nh, nw))
-        top, left = round((nh - th) / 2.0), round((nw - tw) / 2.0)
-        return y[..., top : top + th, left : left + tw]
 
     def encode_pixels(self, pixels):
         """Image embeddings (unnormalised, float32 tensor) of a preprocessed batch."""
@@ -226,30 +187,6 @@ class ClipModel:
             if normalize:
                 feats = torch.nn.functional.normalize(feats, dim=-1)
         return feats.cpu().numpy()
-
-
-def _as_rgb(image: np.ndarray) -> np.ndarray:
-    a = np.asarray(image)
-    if a.ndim == 2:
-        a = np.repeat(a[..., None], 3, axis=2)
-    if a.ndim != 3 or a.shape[2] not in (1, 3, 4) or a.shape[0] < 1 or a.shape[1] < 1:
-        raise InvalidInputError(f"an image must be HxWx3 (or HxW), got shape {a.shape}")
-    if a.shape[2] == 1:
-        a = np.repeat(a, 3, axis=2)
-    if a.dtype == np.uint8:
-        a = a.astype(np.float32) / 255.0
-    return a[..., :3]
-
-
-def _merge_same_shape(groups: list[np.ndarray]) -> list[np.ndarray]:
-    """Stack consecutive equally shaped images so they are resized in one call."""
-    merged: list[list[np.ndarray]] = []
-    for g in groups:
-        if merged and merged[-1][0].shape[1:] == g.shape[1:]:
-            merged[-1].append(g)
-        else:
-            merged.append([g])
-    return [m[0] if len(m) == 1 else np.concatenate(m) for m in merged]
 
 
 def _resolve_preset(model: str, weights: str | None) -> tuple[str, str | None]:
