@@ -51,3 +51,12 @@ def test_auto_bands_for_other_scenes(tmp_path):
 def test_window_outside_scene(tmp_path):
     with pytest.raises(InvalidInputError, match="outside"):
         scene_image(make_s2_tif(tmp_path), window=(0, 0, 500, 10))
+
+
+def test_collections_and_batch_read_geotiffs_as_composites(tmp_path):
+    from napari_clipcap.core.sources import load_unit
+
+    path = make_s2_tif(tmp_path)
+    np.testing.assert_array_equal(load_unit(path, max_side=None), scene_image(path))
+    small = load_unit(path, max_side=40)  # read from the 2x overview, then shrunk
+    assert small.shape == (30, 40, 3)

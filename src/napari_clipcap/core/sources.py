@@ -116,7 +116,14 @@ def load_unit(
         elif str(path).lower().endswith((".tif", ".tiff")):
             import tifffile
 
-            image = to_model_input(tifffile.imread(path), domain="photo")
+            from .geotiff import is_geospatial_tiff
+
+            if is_geospatial_tiff(path):  # band composite, read from an overview if large
+                from .geoimage import scene_image
+
+                image = scene_image(path, max_side=max_side)
+            else:
+                image = to_model_input(tifffile.imread(path), domain="photo")
         else:
             from PIL import Image
 
