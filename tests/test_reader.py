@@ -64,6 +64,7 @@ def test_one_layer_per_image_hdu_with_header_wcs_and_limits(tmp_path):
     finite = data[np.isfinite(data)]
     assert np.isfinite([lo, hi]).all() and finite.min() <= lo < hi <= finite.max()
     assert np.isnan(data).any() and np.isinf(data).any()  # kept for display
+    assert meta["contrast_range"] == (finite.min(), finite.max())  # for the slider
 
 
 def test_gzip_file_opens_with_its_plain_name(tmp_path):

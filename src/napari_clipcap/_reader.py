@@ -43,19 +43,24 @@ def get_fits_reader(path: PathOrPaths) -> Callable[[PathOrPaths], list[LayerData
     return read_fits_layers
 
 
-def _limits(image: FitsImage) -> tuple[float, float]:
-    """ZScale limits of a strided sample of the plane napari shows first (the middle)."""
+def _limits(image: FitsImage) -> tuple[tuple[float, float], tuple[float, float]]:
+    """ZScale limits and the finite range of a strided sample of the middle plane.
+
+    The middle plane is the one napari shows first; the sample has at most about
+    :data:`CONTRAST_SAMPLE` pixels, so a huge image is never read whole for this.
+    """
     data = image.data
     plane = data[tuple(n // 2 for n in data.shape[:-2])]
     step = max(1, math.ceil(math.sqrt(plane.shape[0] * plane.shape[1] / CONTRAST_SAMPLE)))
     sample = np.asarray(plane[::step, ::step])
-    vmin, vmax = ZScaleInterval().get_limits(sample)
+    finite = sample[np.isfinite(sample)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    vmin, vmax = ZScaleInterval().get_limits(finite)
     if not vmax > vmin:
-        finite = sample[np.isfinite(sample)]
-        vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        if not vmax > vmin:
-            vmax = vmin + 1.0
-    return float(vmin), float(vmax)
+        vmin, vmax = lo, hi
+    if not vmax > vmin:
+        vmax = vmin + 1.0
+    return (float(vmin), float(vmax)), (min(lo, vmin), max(hi, vmax))
 
 
 def _stem(path: Path) -> str:
@@ -78,6 +83,7 @@ def _header_dict(header: Any) -> dict[str, Any]:
 
 def layer_data(path: Path, image: FitsImage) -> LayerData:
     """The napari ``(data, kwargs, "image")`` tuple for one FITS image."""
+    limits, data_range = _limits(image)
     metadata = {
         "header": _header_dict(image.header),
         "fits_header": image.header,
@@ -85,11 +91,13 @@ def layer_data(path: Path, image: FitsImage) -> LayerData:
         "fits_path": str(path),
         "fits_hdu": image.index,
         "domain": "astronomy",
+        # napari takes no slider range from layer data; _status widens it to this
+        "contrast_range": data_range,
     }
     kwargs = {
         "name": f"{_stem(path)} [{image.name}]",
         "metadata": metadata,
-        "contrast_limits": _limits(image),
+        "contrast_limits": limits,
         "axis_labels": image.axis_labels,
         "rgb": False,
         "colormap": "gray",

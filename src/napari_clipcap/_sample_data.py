@@ -20,7 +20,7 @@ def _sky_image() -> tuple[FitsImage, Path, str]:
     if path is not None:
         try:
             (image,) = read_fits(path)
-            return image, path, "M13 (DSS via SkyView, bundled with astropy)"
+            return image, path, "M13 (DSS)"
         except Exception:
             pass
     data, header = synthetic_sky()
@@ -32,7 +32,7 @@ def _sky_image() -> tuple[FitsImage, Path, str]:
         wcs=_wcs(header),
         axis_labels=("DEC", "RA"),
     )
-    return image, Path("synthetic_sky.fits"), "Synthetic star field with a spiral galaxy"
+    return image, Path("synthetic_sky.fits"), "Synthetic sky"
 
 
 def _wcs(header: Any) -> Any:

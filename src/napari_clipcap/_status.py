@@ -6,6 +6,7 @@ that method on one layer so its coordinates text ends with `` | `` and the text 
 :func:`napari_clipcap.core.worldcoords.format_world` for the layer's metadata.
 :func:`install_world_status` does it for every layer of a viewer, now and later; the
 reader and the sample data call it, so FITS layers get RA/Dec however they are opened.
+It also widens the contrast slider of FITS layers (:func:`widen_contrast_range`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from .core.worldcoords import format_world
 
-__all__ = ["add_world_status", "install_world_status", "world_text"]
+__all__ = ["add_world_status", "install_world_status", "widen_contrast_range", "world_text"]
 
 _MARK = "_clipcap_world_status"
 
@@ -65,8 +66,25 @@ def add_world_status(layer: Any) -> None:
     setattr(layer, _MARK, True)
 
 
+def widen_contrast_range(layer: Any) -> None:
+    """Let the contrast slider reach ``metadata["contrast_range"]`` (set by the reader).
+
+    napari makes the slider's range equal to the contrast limits a reader gives, so
+    after a zscale the brightest stars could not be brought back without this.
+    """
+    wanted = getattr(layer, "metadata", {}).get("contrast_range")
+    if wanted is None or not hasattr(layer, "contrast_limits_range"):
+        return
+    lo, hi = layer.contrast_limits_range
+    limits = tuple(layer.contrast_limits)
+    if wanted[0] < lo or wanted[1] > hi:
+        layer.contrast_limits_range = (min(lo, wanted[0]), max(hi, wanted[1]))
+        layer.contrast_limits = limits
+
+
 def _on_inserted(event: Any) -> None:
     add_world_status(event.value)
+    widen_contrast_range(event.value)
 
 
 def install_world_status(viewer: Any) -> None:
@@ -76,3 +94,4 @@ def install_world_status(viewer: Any) -> None:
         emitter.connect(_on_inserted)
     for layer in viewer.layers:
         add_world_status(layer)
+        widen_contrast_range(layer)

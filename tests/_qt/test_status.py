@@ -76,6 +76,15 @@ def test_layers_added_later_and_install_is_idempotent(make_napari_viewer):
     assert text.count("RA ") == 1 and PIXEL in text
 
 
+def test_contrast_slider_reaches_the_bright_stars(make_napari_viewer, tmp_path):
+    viewer = make_napari_viewer()
+    (sci, *_) = viewer.open(write_hst_like(tmp_path / "hst.fits"), plugin="napari-clipcap")
+    finite = sci.data[np.isfinite(sci.data)]
+    lo, hi = sci.contrast_limits
+    assert hi < 200 < finite.max()  # zscale limits around the sky level...
+    assert tuple(sci.contrast_limits_range) == (finite.min(), finite.max())  # ...full slider
+
+
 def test_broken_wcs_metadata_never_breaks_the_status(make_napari_viewer):
     viewer = make_napari_viewer()
     install_world_status(viewer)
