@@ -65,7 +65,7 @@ def lazy(path: Path) -> dict:
     from napari_clipcap._geo_reader import read_geotiff_layers
 
     layers = read_geotiff_layers(str(path))
-    comp = layers[0][0]
+    comp = layers[-1][0]  # the composite, on top
     first = np.asarray(comp[-1])  # the zoomed-out view napari shows first
     return {"first_view_shape": list(first.shape)}
 
@@ -73,7 +73,7 @@ def lazy(path: Path) -> dict:
 def lazy_window(path: Path) -> dict:
     from napari_clipcap._geo_reader import read_geotiff_layers
 
-    comp = read_geotiff_layers(str(path))[0][0]
+    comp = read_geotiff_layers(str(path))[-1][0]
     win = np.asarray(comp[0][2000:3024, 2000:3024])
     return {"window_shape": list(win.shape)}
 
