@@ -20,9 +20,12 @@ def wait_job(qtbot, widget, timeout=30000):
 
 @pytest.fixture
 def clipcap_choices(tiny_clip_files, gpt2_dir, clipcap_mlp_pt, clipcap_own_dir):
-    """Two tiny ClipCap captioners over the 24-d transformers tiny CLIP."""
+    """Two tiny ClipCap captioners over the tiny open_clip model."""
     common = {"preset": CUSTOM, "kind": "clipcap", "decoder": str(gpt2_dir)}
-    enc = {"clip_model": str(tiny_clip_files.hf_dir)}
+    enc = {
+        "clip_model": str(tiny_clip_files.config),
+        "clip_weights": str(tiny_clip_files.safetensors),
+    }
     return (
         ModelChoice(weights=str(clipcap_mlp_pt), **common, **enc),
         ModelChoice(weights=str(clipcap_own_dir), **common, **enc),
@@ -40,11 +43,12 @@ def captioning(make_napari_viewer, qtbot, scene, tiny_clip_choice, clipcap_choic
     return viewer, widget
 
 
-def test_whole_image_caption_listed_stored_and_copied(captioning, qtbot):
+def test_whole_image_caption_listed_stored_and_copied(captioning, qtbot, notifications):
     viewer, w = captioning
     assert w.caption_button.isEnabled()
     w.caption_button.click()
     wait_job(qtbot, w)
+    assert notifications == []
     (result,) = w.results
     assert result["region"] == "whole image" and result["box"] == [0, 0, 128, 96]
     assert len(result["captions"]) == 1 and isinstance(result["captions"][0], str)
@@ -115,7 +119,20 @@ def test_clicking_a_word_adds_a_relevance_layer(captioning, qtbot):
     layer = viewer.layers["relevance: galaxy"]
     assert layer.data.shape == (96, 128) and layer.data.dtype == np.float32
     assert layer.metadata[META_KEY]["relevance"]["word"] == "galaxy"
-    assert "href" in w.results_view.words.text()
+
+
+def test_words_of_the_selected_caption_are_links(qtbot):
+    from napari_clipcap._qt.caption_results import CaptionResults
+
+    view = CaptionResults()
+    qtbot.addWidget(view)
+    view.set_results([{"region": "r", "captioner": "c", "captions": ["x", "a spiral galaxy."]}])
+    view.tree.setCurrentItem(view.tree.topLevelItem(1))
+    assert view.words.text().count("<a href=") == 3
+    with qtbot.waitSignal(view.word_clicked) as blocker:
+        view.words.linkActivated.emit("0:1:spiral")
+    assert blocker.args == [0, 1, "spiral"]
+    assert view.captions_text() == "r\tc\tx\nr\tc\ta spiral galaxy."
 
 
 def test_each_shape_without_shapes_explains_itself(captioning):

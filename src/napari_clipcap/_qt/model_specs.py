@@ -16,6 +16,7 @@ from pathlib import Path
 from ..core.cache import cache_dir, hub_offline
 from ..core.errors import InvalidInputError
 from ..core.registry import get_preset
+from ._compat import guard_triton
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +191,7 @@ def _open_clip_cached(model: str, weights: str) -> bool | None:
         repo, rest = "/".join(parts[:2]), "/".join(parts[2:])
         names = [rest] if rest else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
         return _hub_cached(repo, names)
+    guard_triton()
     try:
         import open_clip
 

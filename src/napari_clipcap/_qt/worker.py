@@ -31,6 +31,7 @@ from qtpy.QtCore import QObject, Signal
 
 from ..core.errors import Cancelled, ClipcapError
 from ..core.jobs import ProgressCallback
+from ._compat import guard_triton
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ class Job(QObject):
     # -- Qt thread ----------------------------------------------------------------
     def start(self) -> Job:
         """Start the worker; returns ``self``."""
+        guard_triton()
         self._pbar = napari_progress(total=0, desc=self.label)
         self.running = True
         self.worker.start()
