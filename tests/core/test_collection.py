@@ -168,3 +168,51 @@ def test_missing_collection_and_paths_are_clear_errors(tmp_path):
         Collection(tmp_path / "nothing")
     with pytest.raises(InvalidInputError, match="no such file"):
         index_paths(tmp_path / "col", [tmp_path / "missing"], ColourEncoder())
+
+
+def _fill(col, n, start=0, dim=16, seed=0):
+    from napari_clipcap.core.collection import FileRecord, NewItem
+
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((20, dim))
+    vecs = centres[rng.integers(0, 20, n)] + 0.2 * rng.standard_normal((n, dim))
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    col.write_files(
+        [
+            (FileRecord(f"/data/f{start + i}.png", 1, 1, "h", None),
+             [NewItem(None, 8, 8, v.astype(np.float32), b"")])
+            for i, v in enumerate(vecs)
+        ]
+    )  # fmt: skip
+    return vecs
+
+
+def test_ivf_index_is_updated_in_place_when_few_files_change(tmp_path, monkeypatch):
+    from napari_clipcap.core import collection as collection_mod
+
+    with Collection(tmp_path / "col", create=True) as col:
+        col.bind_model("m")
+        _fill(col, 1200)
+        first = col.vector_index(approximate=True)
+        assert first.kind == "ivf" and first.ntotal == 1200
+    builds = []
+    real_build = collection_mod.build_index
+    monkeypatch.setattr(
+        collection_mod, "build_index", lambda *a, **k: builds.append(1) or real_build(*a, **k)
+    )
+    with Collection(tmp_path / "col") as col:
+        col.remove_files([f"/data/f{i}.png" for i in range(100)])
+        new = _fill(col, 50, start=5000, seed=1)
+    with Collection(tmp_path / "col") as col:  # a fresh process would do the same
+        index = col.vector_index(approximate=True)
+        assert index.kind == "ivf" and index.ntotal == 1150 and not builds
+        (hit, score), *_ = col.search(new[7], k=3)[0]
+        assert hit.path == "/data/f5007.png" and score == pytest.approx(1, abs=1e-5)
+        paths = {
+            it.path for hits in col.search(np.eye(16, dtype=np.float32), 50) for it, _ in hits
+        }
+        assert not paths & {f"/data/f{i}.png" for i in range(100)}
+    with Collection(tmp_path / "col") as col:  # the updated index was saved
+        assert col.vector_index(approximate=True).ntotal == 1150 and not builds
+        _fill(col, 2000, start=9000, seed=2)  # more than doubled: retrained
+        assert col.vector_index(approximate=True).ntotal == 3150 and builds == [1]

@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .collection_records import FileRecord, Item, ModelMismatchError, NewItem, Transaction
 from .errors import FileFormatError, InvalidInputError
-from .vectorindex import APPROX_THRESHOLD, VectorIndex, build_index
+from .vectorindex import APPROX_THRESHOLD, VectorIndex, build_index, update_ivf
+
+__all__ = ["Collection", "FileRecord", "Item", "ModelMismatchError", "NewItem"]
 
 DB_NAME = "collection.sqlite"
 INDEX_NAME = "vectors.faiss"
@@ -45,50 +47,6 @@ CREATE TABLE IF NOT EXISTS items(
 CREATE TABLE IF NOT EXISTS vectors(id INTEGER PRIMARY KEY, v BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS thumbs(id INTEGER PRIMARY KEY, png BLOB NOT NULL);
 """
-
-
-class ModelMismatchError(InvalidInputError):
-    """Vectors from one model were about to be mixed with another model's collection."""
-
-
-@dataclass(frozen=True)
-class Item:
-    """One indexed image: a file, or one image HDU of a FITS file."""
-
-    id: int
-    path: str
-    hdu: int | None
-    width: int
-    height: int
-    size: int
-    mtime_ns: int
-    hash: str
-    model: str
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class FileRecord:
-    """What the collection remembers of a file it has seen."""
-
-    path: str
-    size: int
-    mtime_ns: int
-    hash: str
-    error: str | None
-
-
-@dataclass(frozen=True)
-class NewItem:
-    """An item about to be written: metadata, its vector and thumbnail."""
-
-    hdu: int | None
-    width: int
-    height: int
-    vector: np.ndarray
-    thumbnail: bytes
 
 
 class Collection:
@@ -214,18 +172,39 @@ class Collection:
         row = self._db.execute("SELECT png FROM thumbs WHERE id = ?", (int(item_id),)).fetchone()
         return row[0] if row else None
 
-    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """All ``(ids, vectors)``, ordered by id, as ``(N,) int64`` and ``(N, D) float32``."""
-        n = self._db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
-        dim = self.dim or 0
-        ids = np.empty(n, dtype=np.int64)
-        out = np.empty((n, dim), dtype=np.float32)
-        for i, (item_id, blob) in enumerate(
-            self._db.execute("SELECT id, v FROM vectors ORDER BY id")
-        ):
-            ids[i] = item_id
-            out[i] = np.frombuffer(blob, dtype=np.float32)
-        return ids, out
+    def item_ids(self) -> np.ndarray:
+        """Ids of every stored vector, ascending."""
+        rows = self._db.execute("SELECT id FROM vectors ORDER BY id").fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def vectors(self, ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, vectors)`` ordered by id, as ``(N,) int64`` and ``(N, D) float32``.
+
+        All of them, or those of ``ids`` (read in chunks, for incremental index updates).
+        """
+        if ids is None:
+            n = self._db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+            chunks = [self._db.execute("SELECT id, v FROM vectors ORDER BY id")]
+        else:
+            wanted = [int(i) for i in np.sort(np.asarray(ids, dtype=np.int64))]
+            n = len(wanted)
+            chunks = [
+                self._db.execute(
+                    f"SELECT id, v FROM vectors WHERE id IN ({','.join('?' * len(part))}) "
+                    "ORDER BY id",
+                    part,
+                )
+                for part in (wanted[i : i + 5000] for i in range(0, n, 5000))
+            ]
+        out_ids = np.empty(n, dtype=np.int64)
+        out = np.empty((n, self.dim or 0), dtype=np.float32)
+        i = 0
+        for rows in chunks:
+            for item_id, blob in rows:
+                out_ids[i] = item_id
+                out[i] = np.frombuffer(blob, dtype=np.float32)
+                i += 1
+        return out_ids[:i], out[:i]
 
     # -- writing ------------------------------------------------------------------------
     def write_files(self, records: list[tuple[FileRecord, list[NewItem]]]) -> None:
@@ -284,7 +263,7 @@ class Collection:
             self._db.execute("DELETE FROM files WHERE path = ?", (path,))
 
     def _transaction(self, bump: bool = True):
-        return _Transaction(self, bump)
+        return Transaction(self._db, bump)
 
     # -- search index -------------------------------------------------------------------
     @property
@@ -298,27 +277,46 @@ class Collection:
         threshold: int = APPROX_THRESHOLD,
         rebuild: bool = False,
     ) -> VectorIndex:
-        """The FAISS index, loaded from disk or rebuilt from the SQLite vectors if stale."""
+        """The FAISS index: loaded from disk, or brought up to date from the SQLite vectors.
+
+        A stale IVF index whose size is within a factor of two of the size it was
+        trained at is updated in place (vectors removed and added, centroids kept);
+        otherwise the index is rebuilt (and an IVF index retrained).
+        """
         gen = self.generation
         if not rebuild and self._index is not None and self._index_generation == gen:
             return self._index
-        path = self.index_path
+        path, n, stamp = self.index_path, len(self), {"generation": gen}
         if not rebuild and path.exists():
             try:
                 index, info = VectorIndex.load(path)
-                if info.get("generation") == gen and index.ntotal == len(self):
-                    self._index, self._index_generation = index, gen
-                    return index
             except FileFormatError:
-                pass
+                index, info = None, {}
+            if index is not None and info.get("generation") == gen and index.ntotal == n:
+                self._index, self._index_generation = index, gen
+                return index
+            want_ivf = n >= threshold if approximate == "auto" else bool(approximate)
+            trained = int(info.get("trained_on") or 0)
+            if (
+                index is not None
+                and index.kind == "ivf"
+                and want_ivf
+                and (trained / 2 <= n <= 2 * trained)
+            ):
+                # a few files came or went: update the lists, keep the trained centroids
+                update_ivf(index, self.item_ids(), lambda ids: self.vectors(ids)[1])
+                return self._keep(index, {**stamp, "trained_on": trained})
         ids, vecs = self.vectors()
         index = build_index(vecs, ids, approximate=approximate, threshold=threshold)
         del vecs
+        return self._keep(index, {**stamp, "trained_on": index.ntotal})
+
+    def _keep(self, index: VectorIndex, stamp: dict) -> VectorIndex:
         try:
-            index.save(path, {"generation": gen})
+            index.save(self.index_path, stamp)
         except OSError:
             pass  # a read-only collection still searches; it rebuilds next time
-        self._index, self._index_generation = index, gen
+        self._index, self._index_generation = index, stamp["generation"]
         return index
 
     def search(self, queries: np.ndarray, k: int = 10) -> list[list[tuple[Item, float]]]:
@@ -349,24 +347,3 @@ class Collection:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on any exception)."""
-
-    def __init__(self, col: Collection, bump: bool):
-        self.col, self.bump = col, bump
-
-    def __enter__(self) -> None:
-        self.col._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        db = self.col._db
-        if exc_type is not None:
-            db.execute("ROLLBACK")
-            return
-        if self.bump:
-            db.execute(
-                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
-            )
-        db.execute("COMMIT")

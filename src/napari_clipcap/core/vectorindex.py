@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,7 +174,8 @@ def build_ivf(
     ids : (N,) int ndarray
         Their ids.
     nlist : int, optional
-        Number of inverted lists; default ``sqrt(N)`` clipped to ``[16, 16384]``.
+        Number of inverted lists; default ``sqrt(N)`` (at most ``N / 40``, the training
+        sample k-means needs) clipped to ``[16, 16384]``.
     target_recall : float
         Recall@10 against exact search that ``nprobe`` is tuned to reach; a margin of
         0.02 is added because tuning queries are not the user's queries.
@@ -186,7 +188,7 @@ def build_ivf(
 
     x = _as_matrix(vectors)
     n, d = x.shape
-    nlist = int(nlist or np.clip(round(np.sqrt(n)), 16, 16384))
+    nlist = int(nlist or np.clip(min(round(np.sqrt(n)), n // 40), 16, 16384))
     if n < 40 * nlist:
         raise InvalidInputError(f"an IVF index with {nlist} lists needs {40 * nlist} vectors")
     rng = np.random.default_rng(seed)
@@ -208,6 +210,46 @@ def build_ivf(
     vi = VectorIndex(index, "ivf", nprobe, recall)
     vi._quantizer = quantizer  # keep the Python object alive with the index
     return vi
+
+
+def ivf_ids(index) -> np.ndarray:
+    """Every id stored in an IVF index's inverted lists."""
+    import faiss
+
+    invlists, parts = index.invlists, []
+    for lst in range(index.nlist):
+        size = invlists.list_size(lst)
+        if size:
+            parts.append(faiss.rev_swig_ptr(invlists.get_ids(lst), size).copy())
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+
+def update_ivf(
+    vi: VectorIndex, ids: np.ndarray, fetch: Callable[[np.ndarray], np.ndarray]
+) -> tuple[int, int]:
+    """Make an IVF index hold exactly ``ids``, keeping its trained centroids and nprobe.
+
+    Parameters
+    ----------
+    vi : VectorIndex
+        An ``"ivf"`` index.
+    ids : (N,) int ndarray
+        The ids it should hold.
+    fetch : callable
+        ``fetch(new_ids) -> (M, D)`` vectors of ids it lacks, in ascending id order.
+
+    Returns
+    -------
+    (removed, added) : tuple of int
+    """
+    have = ivf_ids(vi.index)
+    gone = np.setdiff1d(have, ids)
+    new = np.setdiff1d(ids, have)
+    if len(gone):
+        vi.index.remove_ids(gone.astype(np.int64))
+    if len(new):
+        vi.index.add_with_ids(_as_matrix(fetch(new), vi.dim), new.astype(np.int64))
+    return len(gone), len(new)
 
 
 def build_index(
