@@ -163,8 +163,11 @@ def test_unknown_tag_unknown_model_and_missing_hub_model():
         load_clip("ViT-B-32", "no-such-tag", "cpu")
     with pytest.raises(ModelNotFoundError, match="neither an open_clip architecture"):
         load_clip("NoSuchArchitecture", None, "cpu")
-    with pytest.raises(ModelNotFoundError, match="nobody/no-such-clip"):
+    with pytest.raises(ModelNotFoundError, match="nobody/no-such-clip") as err:
         load_clip("nobody/no-such-clip", None, "cpu")
+    assert "Hugging Face cache" in str(err.value)  # tried as a transformers hub id
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
+        load_clip("./no/such/dir", None, "cpu")
 
 
 def test_weights_that_do_not_fit(tiny_clip_files):
@@ -200,3 +203,46 @@ def test_resize_modes():
     shortest = resize_batch(x, (8, 8), "shortest")
     assert shortest.shape == (2, 3, 8, 8)
     assert resize_batch(x, (16, 32), "shortest") is x
+
+
+def _fake_hub_cache(root, repo_id, filename, source):
+    """Lay out a Hugging Face cache entry as huggingface_hub writes it."""
+    import shutil
+
+    rev = "0123456789abcdef0123456789abcdef01234567"
+    folder = root / f"models--{repo_id.replace('/', '--')}"
+    (folder / "refs").mkdir(parents=True)
+    (folder / "refs" / "main").write_text(rev)
+    snap = folder / "snapshots" / rev
+    snap.mkdir(parents=True)
+    shutil.copy(source, snap / filename)
+
+
+def test_hf_hub_weights_from_the_hub_cache(
+    tiny_clip_files, tiny_clip, tmp_path, monkeypatch, images
+):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    _fake_hub_cache(tmp_path, "tester/tiny-clip", "tiny.safetensors", tiny_clip_files.safetensors)
+    clip = load_clip(
+        str(tiny_clip_files.config), "hf-hub:tester/tiny-clip/tiny.safetensors", "cpu"
+    )
+    np.testing.assert_allclose(
+        clip.encode_images(images), tiny_clip.encode_images(images), atol=1e-6
+    )
+    with pytest.raises(ModelNotFoundError, match=str(tmp_path)):
+        load_clip(str(tiny_clip_files.config), "hf-hub:tester/other/x.safetensors", "cpu")
+
+
+def test_download_progress_is_forwarded():
+    from napari_clipcap.core.clip_loaders import _progress_tqdm
+
+    calls = []
+    bar = _progress_tqdm(lambda d, t: calls.append((d, t)))(total=100)
+    bar.update(30)
+    bar.update(70)
+    bar.close()
+    assert calls == [(30, 100), (100, 100)]

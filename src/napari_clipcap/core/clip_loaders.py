@@ -51,10 +51,12 @@ class Built:
 
 
 def _looks_like_path(text: str) -> bool:
+    """A local path rather than a hub id: absolute/relative marker, file suffix, or exists."""
     return (
-        os.sep in text
-        or text.startswith((".", "~"))
+        text.startswith(("/", ".", "~"))
+        or (os.sep != "/" and os.sep in text)
         or text.lower().endswith((*WEIGHT_SUFFIXES, ".json"))
+        or Path(text).expanduser().exists()
     )
 
 
@@ -156,12 +158,13 @@ def _progress_tqdm(progress: Callable[[int, int], None]):
 
     class _Forward(tqdm):
         def __init__(self, *args, **kwargs):
-            kwargs["disable"] = True
+            kwargs["disable"] = True  # no bar on stderr; a disabled tqdm counts nothing
             super().__init__(*args, **kwargs)
+            self._done = int(kwargs.get("initial", 0) or 0)
 
         def update(self, n=1):
-            super().update(n)
-            progress(int(self.n), int(self.total or 0))
+            self._done += int(n or 0)
+            progress(self._done, int(self.total or 0))
 
     return _Forward
 
@@ -173,26 +176,26 @@ def _tag_checkpoint(arch: str, tag: str, progress: Callable | None) -> tuple[str
     cfg = open_clip.get_pretrained_cfg(arch, tag)
     if "file" in cfg:
         return cfg["file"], cfg
-    hub = cfg.get("hf_hub", "")
+    hub, url = cfg.get("hf_hub", ""), cfg.get("url", "")
     where = f"the Hugging Face cache {hub_cache_dir()}"
-    try:
-        if hub:
-            repo_id, filename = os.path.split(hub)
-            for name in ([filename] if filename else []) + [
-                "open_clip_model.safetensors",
-                "open_clip_pytorch_model.bin",
-            ]:
-                try:
-                    return _hub_file(repo_id, name, progress), cfg
-                except Exception as exc:
-                    last = exc
-            raise last
+    last: Exception | None = None
+    if hub:
+        repo_id, filename = os.path.split(hub)
+        names = [filename] if filename else []
+        for name in [*names, "open_clip_model.safetensors", "open_clip_pytorch_model.bin"]:
+            try:
+                return _hub_file(repo_id, name, progress), cfg
+            except Exception as exc:  # try the next file name, then the URL
+                last = exc
+    if url and not hub_offline():
         from open_clip.pretrained import download_pretrained_from_url
 
-        where = "~/.cache/clip"
-        return download_pretrained_from_url(cfg["url"]), cfg
-    except Exception as exc:
-        raise _missing(arch, tag, where, exc) from exc
+        where += " and ~/.cache/clip"
+        try:
+            return download_pretrained_from_url(url), cfg
+        except Exception as exc:  # any download failure means "missing"
+            last = exc
+    raise _missing(arch, tag, where, last)
 
 
 def build_open_clip(
