@@ -6,7 +6,6 @@ them on the device with the transformations that suit overhead and sky images, w
 rotations (turn flips and rotations off when captions name positions or directions).
 Each step pairs every image with one of its captions, drawn at random; with caption
 augmentation the image's label or a caption may also be wrapped in a prompt template.
-Identical captions in a batch count as matches, not as negatives.
 
 The result is ``out_dir/clip.safetensors`` (+ the model-config JSON for custom
 architectures), loadable with :func:`napari_clipcap.core.clip.load_clip`; zero-shot
@@ -116,17 +115,18 @@ def _captions_for(records, rng, caption_augment: bool) -> list[str]:
     return texts
 
 
-def contrastive_loss(img, txt, texts: Sequence[str], logit_scale):
-    """Symmetric InfoNCE where pairs with identical texts are all positives."""
+def contrastive_loss(img, txt, logit_scale):
+    """Symmetric InfoNCE of CLIP: image ``i`` matches text ``i`` in both directions.
+
+    Repeated captions in a batch need no special care: identical texts have identical
+    embeddings, so matching image ``i`` to any copy of its text scores the same.
+    """
     import torch
     import torch.nn.functional as F
 
     img, txt = F.normalize(img, dim=-1), F.normalize(txt, dim=-1)
     logits = logit_scale * img @ txt.T
-    ids = {t: i for i, t in enumerate(dict.fromkeys(texts))}
-    key = torch.tensor([ids[t] for t in texts], device=img.device)
-    target = (key[:, None] == key[None, :]).float()
-    target = target / target.sum(1, keepdim=True)
+    target = torch.arange(len(img), device=img.device)
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
 
 
@@ -244,7 +244,6 @@ def finetune_clip(
             loss = contrastive_loss(
                 net.encode_image((x - mean) / std),
                 net.encode_text(tokens),
-                texts,
                 net.logit_scale.exp(),
             )
             opt.zero_grad(set_to_none=True)

@@ -1,0 +1,211 @@
+"""The train-clipcap, finetune-clip and evaluate commands end to end on synthetic data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from napari_clipcap.cli import main
+from napari_clipcap.core.synthetic import make_synthetic_dataset
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_synthetic_dataset(tmp_path_factory.mktemp("synth"), n_train=48, n_val=8, n_test=12)
+
+
+def _json(capsys):
+    return json.loads(capsys.readouterr().out)
+
+
+def test_finetune_then_train_then_evaluate(data, tiny_clip_files, tmp_path, capsys):
+    clip = [
+        "--clip",
+        str(tiny_clip_files.config),
+        "--clip-weights",
+        str(tiny_clip_files.safetensors),
+        "--device",
+        "cpu",
+        "--json",
+    ]
+    assert (
+        main(
+            [
+                "finetune-clip",
+                str(data),
+                "--out",
+                str(tmp_path / "clip"),
+                "--epochs",
+                "1",
+                "--batch-size",
+                "16",
+                "--augment",
+                "crop",
+                *clip,
+            ]
+        )
+        == 0
+    )
+    tuned = _json(capsys)
+    assert tuned["zeroshot"]["split"] == "test" and "confusion" not in tuned["zeroshot"]
+    clip2 = [
+        "--clip",
+        tuned["model"],
+        "--clip-weights",
+        tuned["weights"],
+        "--device",
+        "cpu",
+        "--json",
+    ]
+    run = tmp_path / "cap"
+    assert (
+        main(
+            [
+                "train-clipcap",
+                str(data),
+                "--out",
+                str(run),
+                "--new-decoder",
+                "1x16",
+                "--prefix-length",
+                "2",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "16",
+                "--lr",
+                "1e-3",
+                *clip2,
+            ]
+        )
+        == 0
+    )
+    trained = _json(capsys)
+    assert trained["model_dir"] == str(run / "model") and len(trained["history"]) == 1
+    assert (run / "decoder-init" / "config.json").is_file()
+    assert (
+        main(
+            [
+                "evaluate",
+                "captions",
+                str(data),
+                "--weights",
+                str(run / "model"),
+                "--metrics",
+                "bleu,rouge,cider,clipscore",
+                "--tokenizer",
+                "simple",
+                "--out",
+                str(tmp_path / "rep"),
+                *clip2,
+            ]
+        )
+        == 0
+    )
+    scores = _json(capsys)["captions"]
+    assert scores["n_images"] == 12
+    for key in ("Bleu_1", "Bleu_4", "ROUGE_L", "CIDEr", "CLIPScore", "RefCLIPScore"):
+        assert key in scores
+    assert "| Bleu_1 |" in (tmp_path / "rep" / "report.md").read_text()
+
+
+def test_evaluate_zeroshot_and_retrieval_write_reports(data, tiny_clip_files, tmp_path, capsys):
+    clip = [
+        "--clip",
+        str(tiny_clip_files.config),
+        "--clip-weights",
+        str(tiny_clip_files.safetensors),
+        "--device",
+        "cpu",
+        "--json",
+    ]
+    assert (
+        main(
+            [
+                "evaluate",
+                "zeroshot",
+                str(data),
+                "--template",
+                "a {}.",
+                "--top-k",
+                "3",
+                "--out",
+                str(tmp_path / "zs"),
+                *clip,
+            ]
+        )
+        == 0
+    )
+    zs = _json(capsys)["zeroshot"]
+    assert zs["n_images"] == 12 and zs["k"] == 3 and zs["topk"] >= zs["top1"]
+    assert (tmp_path / "zs" / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+    assert "confusion.png" in (tmp_path / "zs" / "report.md").read_text()
+    assert main(["evaluate", "retrieval", str(data), "--split", "all", *clip]) == 0
+    ret = _json(capsys)["retrieval"]
+    assert {"text_to_image_R@1", "text_to_image_R@10", "image_to_image_R@5"} <= set(ret)
+
+
+def test_evaluate_predictions_file_and_multilabel(tiny_clip_files, tmp_path, capsys):
+    from PIL import Image
+
+    from napari_clipcap.core.synthetic import draw
+
+    rows = ["image,caption,split,label"]
+    for i, (shape, colour) in enumerate([("circle", "red"), ("square", "blue")]):
+        Image.fromarray(draw(shape, colour, "top left")).save(tmp_path / f"{i}.png")
+        rows.append(f"{i}.png,a {colour} {shape}.,test,{colour};{shape}")
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "p.csv").write_text("image,caption\n0.png,a red circle.\n1.png,a red square\n")
+    assert (
+        main(
+            [
+                "evaluate",
+                "captions",
+                str(tmp_path / "d.csv"),
+                "--predictions",
+                str(tmp_path / "p.csv"),
+                "--metrics",
+                "bleu",
+                "--tokenizer",
+                "simple",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    out = _json(capsys)["captions"]
+    assert out["exact_match"] == 0.5 and out["Bleu_1"] == pytest.approx(
+        5 / 6, abs=1e-6
+    )  # 3/3 + 2/3 words
+    clip = [
+        "--clip",
+        str(tiny_clip_files.config),
+        "--clip-weights",
+        str(tiny_clip_files.safetensors),
+        "--device",
+        "cpu",
+        "--json",
+    ]
+    assert main(["evaluate", "zeroshot", str(tmp_path / "d.csv"), "--top-k", "4", *clip]) == 0
+    ml = _json(capsys)["zeroshot"]
+    assert ml["n_classes"] == 4 and ml["any_of"] == 1.0 and ml["all_of"] == 1.0
+
+
+def test_bad_dataset_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "d.csv").write_text("image,caption,split\nx.png,a,train\n")
+    assert (
+        main(
+            [
+                "train-clipcap",
+                str(tmp_path / "d.csv"),
+                "--out",
+                str(tmp_path / "o"),
+                "--clip",
+                "ViT-B-32",
+            ]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "no usable image-caption pairs" in err and "x.png" in err
