@@ -28,3 +28,30 @@ def test_two_worker_dask_cluster_matches_local_run(tiny_clip_files, tmp_path):
     assert all(
         np.array_equal(x, y) for x, y in zip(a["embedding"].dropna(), b["embedding"].dropna())
     )
+
+
+@pytest.mark.slow
+def test_existing_scheduler_address_is_used(tiny_clip_files, tmp_path):
+    from distributed import Client, LocalCluster
+
+    images = make_image_folder(tmp_path / "images", per_colour=1)
+    spec = BatchSpec(
+        "embed",
+        clip_model=str(tiny_clip_files.config),
+        clip_weights=str(tiny_clip_files.safetensors),
+        device="cpu",
+    )
+    local = run_batch([images], spec, tmp_path / "local", chunk_size=2)
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            dist = run_batch(
+                [images],
+                spec,
+                tmp_path / "dask",
+                chunk_size=2,
+                scheduler=cluster.scheduler_address,
+            )
+            assert client.scheduler_info()["workers"]  # the cluster is still up after the run
+    a, b = pd.read_parquet(local.parquet), pd.read_parquet(dist.parquet)
+    assert len(a) == 7 and a.drop(columns="embedding").equals(b.drop(columns="embedding"))
+    assert all(np.allclose(x, y, atol=1e-6) for x, y in zip(a["embedding"], b["embedding"]))

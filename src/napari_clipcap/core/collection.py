@@ -72,7 +72,9 @@ class Collection:
                 )
             self.folder.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(db, check_same_thread=False, isolation_level=None)
+            self._db = sqlite3.connect(
+                db, check_same_thread=False, isolation_level=None, timeout=60
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
