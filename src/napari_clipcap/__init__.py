@@ -22,6 +22,12 @@ _API: dict[str, str] = {
     "load_captioner": "napari_clipcap.core.captioning",
     "read_fits": "napari_clipcap.core.fits",
     "to_model_input": "napari_clipcap.core.scaling",
+    "Collection": "napari_clipcap.core.collection",
+    "index_paths": "napari_clipcap.core.indexing",
+    "search_text": "napari_clipcap.core.search",
+    "search_image": "napari_clipcap.core.search",
+    "BatchSpec": "napari_clipcap.core.batch_tasks",
+    "run_batch": "napari_clipcap.core.batch",
 }
 
 __all__ = ["__version__", *_API]

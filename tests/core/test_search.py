@@ -80,3 +80,13 @@ def test_other_encoder_and_bad_queries_are_refused(collection):
         search_text(collection, "red", ColourEncoder(), k=0)
     with pytest.raises(ModelMismatchError, match="8-d"):
         Collection(collection).search(np.ones((1, 8)), k=1)
+
+
+def test_public_api_names():
+    import napari_clipcap
+    from napari_clipcap.core.batch import run_batch
+
+    assert napari_clipcap.search_text is search_text
+    assert napari_clipcap.search_image is search_image
+    assert napari_clipcap.index_paths is index_paths
+    assert napari_clipcap.Collection is Collection and napari_clipcap.run_batch is run_batch
