@@ -74,21 +74,22 @@ class Scaling:
 
     def apply(self, block: Any) -> np.ndarray:
         """Scale one block of raw values (any byte order) to :attr:`dtype`."""
-        native = np.asarray(block).astype(self.raw, copy=False)
+        arr = np.asarray(block)
         if self.unsigned is not None:
+            native = arr.astype(self.raw, copy=False)
             flip = np.array(1 << (8 * self.raw.itemsize - 1), dtype=np.uint64)
             width = np.dtype(f"u{self.raw.itemsize}")
             return (native.view(width) ^ flip.astype(width)).view(self.unsigned)
         out_dtype = self.dtype
         if out_dtype == self.raw and self.bscale == 1 and self.bzero == 0:
-            return native
-        out = native.astype(out_dtype)
+            return arr.astype(self.raw, copy=False)
+        out = arr.astype(out_dtype)  # byte swap and conversion in one pass
         if self.bscale != 1:
             out *= out_dtype.type(self.bscale)
         if self.bzero != 0:
             out += out_dtype.type(self.bzero)
         if self.blank is not None:
-            out[native == self.blank] = np.nan
+            out[arr == self.blank] = np.nan
         return out
 
 
@@ -172,4 +173,7 @@ def image_array(
     raw = np.memmap(path, dtype=raw_dtype, mode="r", offset=offset, shape=shape)
     if lazy:
         return _dask(raw, shape, scaling, token), False
-    return scaling.apply(np.array(raw)), False  # in memory, the map released
+    data = scaling.apply(raw)
+    if np.shares_memory(data, raw):  # unscaled native data: copy, release the map
+        data = np.array(data)
+    return data, False
