@@ -150,6 +150,11 @@ class Collection:
         ).fetchone()
         return FileRecord(*row) if row else None
 
+    def file_records(self) -> dict[str, FileRecord]:
+        """Every file the collection has seen, by path (one query, for planning a run)."""
+        rows = self._db.execute("SELECT path, size, mtime_ns, hash, error FROM files")
+        return {r[0]: FileRecord(*r) for r in rows}
+
     def file_paths(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT path FROM files ORDER BY path")]
 

@@ -55,10 +55,10 @@ def _plan(
     col: Collection, files: list[str], rep: IndexReport
 ) -> list[tuple[str, os.stat_result, str]]:
     """Return ``(path, stat, hash)`` of new or changed files; count the unchanged ones."""
-    todo = []
+    todo, records = [], col.file_records()
     for path in files:
         st = os.stat(path)
-        rec = col.file_record(path)
+        rec = records.get(path)
         if rec is not None and rec.size == st.st_size and rec.mtime_ns == st.st_mtime_ns:
             rep.unchanged += 1
             continue
@@ -125,12 +125,13 @@ def index_paths(
         gone = [p for p in col.file_paths() if not os.path.exists(p)]
         col.remove_files(gone)
         rep.removed = len(gone)
+        known_files = set(col.file_paths())
         todo = _plan(col, files, rep)
         group: list[tuple[FileRecord, list[tuple[int | None, np.ndarray]]]] = []
         n_images = 0
         for done, (path, st, digest) in enumerate(todo, 1):
             check_cancel(cancel)
-            known = col.file_record(path) is not None
+            known = path in known_files
             units, error = [], None
             try:
                 units = [(hdu, loader(path, hdu)) for hdu in list_units(path)]
