@@ -209,3 +209,19 @@ def test_bad_dataset_is_a_one_line_error(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert "no usable image-caption pairs" in err and "x.png" in err
+
+
+def test_shortened_learning_benchmark(tmp_path):
+    """The proof-that-it-learns benchmark, shortened: every stage runs and reports."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "benchmarks" / "bench_learning.py"
+    spec = importlib.util.spec_from_file_location("bench_learning", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    res = bench.run(tmp_path, bench.QUICK, coco_metrics="bleu,cider")
+    assert 0 <= res["exact_match"] <= 1 and 0 <= res["zero_shot_top1"] <= 1
+    assert {"Bleu_4", "CIDEr", "CLIPScore"} <= set(res["caption_metrics"])
+    assert res["caching_speedup"] > 1
+    assert (tmp_path / "report-zeroshot" / "confusion.png").is_file()

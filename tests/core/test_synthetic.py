@@ -53,3 +53,12 @@ def test_bad_arguments():
         synthetic.draw("hexagon", "red", "top left")
     with pytest.raises(InvalidInputError, match="at least 16"):
         synthetic.draw("circle", "red", "top left", size=8)
+
+
+def test_module_entry_point_writes_data_and_a_loadable_clip_config(tmp_path, capsys):
+    from napari_clipcap.core.clip import load_clip
+
+    assert synthetic.main([str(tmp_path), "--train", "4", "--val", "0", "--test", "0"]) == 0
+    assert "captions.csv" in capsys.readouterr().out
+    clip = load_clip(str(tmp_path / "synth-clip.json"), None, "cpu")
+    assert clip.encode_images([np.zeros((32, 32, 3), np.float32)]).shape == (1, 64)

@@ -62,6 +62,13 @@ def test_short_run_saves_a_loadable_model(synth, tiny_clip_files, tmp_path):
     assert model.meta["clip_model"] == str(tiny_clip_files.config)
     assert model.normalize_prefix and model.stop_token == "."
     assert (tmp_path / "run" / "cache").is_dir()  # CLIP embeddings cached
+    # the captioning engine loads it, with the CLIP model the run recorded
+    from napari_clipcap.core.captioning import load_captioner
+    from napari_clipcap.core.training_data import load_image
+
+    captioner = load_captioner("clipcap", str(res.model_dir), device="cpu")
+    caps = captioner.caption([load_image(ds.records[0].image)], max_tokens=12)
+    assert len(caps) == 1 and isinstance(caps[0][0], str)
 
 
 def test_frozen_gpt_transformer_mapping_keeps_gpt_weights(synth, tiny_clip_files, tmp_path):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -307,6 +308,7 @@ def train_clipcap(
     val_emb = torch.as_tensor(embs["val"].vectors).to(dev)
     warnings: list[str] = []
     for epoch in range(start, cfg.epochs):
+        tic = time.perf_counter()
         net.train()
         if cfg.freeze_gpt:
             model.gpt.eval()
@@ -328,7 +330,11 @@ def train_clipcap(
             sched.step()
             total_loss += loss.item()
             report(progress, epoch * per_epoch + b + 1, total)
-        record = {"epoch": epoch + 1, "train_loss": total_loss / max(per_epoch, 1)}
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": total_loss / max(per_epoch, 1),
+            "train_seconds": round(time.perf_counter() - tic, 3),
+        }
         if dist.is_main:
             record.update(
                 _validate(model, val_pairs, val_emb, val_recs, embs["val"].kept, cfg, dev, amp)
