@@ -51,6 +51,7 @@ def main() -> None:
         name="cursor",
     )  # fmt: skip
     viewer.layers.selection.active = sky
+    viewer.scene.camera.orientation2d = ("up", "right")  # FITS row 0 at the bottom
     viewer.reset_view()
     settle()
     viewer.mouse_over_canvas = True

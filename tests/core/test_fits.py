@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import shutil
 import time
@@ -104,14 +105,16 @@ def test_tile_compressed_hdus_eager_and_lazy(tmp_path):
         assert sky.wcs.has_celestial
 
 
-def test_gzip_file_and_any_name_with_the_signature(tmp_path):
+def test_gzip_bzip2_and_any_name_with_the_signature(tmp_path):
     path = tmp_path / "hst.fits"
     write_hst_like(path)
     gz = tmp_path / "hst.fits.gz"
     gz.write_bytes(gzip.compress(path.read_bytes()))
+    bz = tmp_path / "hst.fits.bz2"
+    bz.write_bytes(bz2.compress(path.read_bytes()))
     odd = tmp_path / "exposure_0042.dat"
     shutil.copy(path, odd)
-    for p in (gz, odd):
+    for p in (gz, bz, odd):
         assert is_fits(p)
         assert [i.name for i in read_fits(p)] == ["SCI", "ERR", "DQ"]
     assert has_fits_suffix(gz) and has_fits_suffix("X.FTS") and not has_fits_suffix(odd)
