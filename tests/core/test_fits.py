@@ -6,6 +6,7 @@ import bz2
 import gzip
 import shutil
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -213,3 +214,15 @@ def test_a_4_gib_cube_opens_lazily_and_shows_a_plane_quickly(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(FileFormatError, match="no such file"):
         read_fits(tmp_path / "nope.fits")
+
+
+def test_hst_lookup_table_distortion_wcs_is_read_and_tables_skipped():
+    import astropy
+
+    path = Path(astropy.__file__).parent / "wcs/tests/data/dist_lookup.fits.gz"
+    if not path.is_file():
+        pytest.skip("astropy's test data are not installed")
+    result = read_fits(path)
+    assert [i.name for i in result] == ["SCI"]
+    assert sum("lookup table" in s for s in result.skipped) == 3
+    assert result[0].wcs is not None and result[0].wcs.cpdis1 is not None

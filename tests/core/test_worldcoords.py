@@ -87,3 +87,13 @@ def test_registered_formatter_is_used_and_a_broken_one_is_skipped(monkeypatch):
 @pytest.mark.parametrize("bad", ["not a wcs", 42, {"wcs": 1}])
 def test_odd_wcs_values_never_raise(bad):
     assert wc.format_world({"wcs": bad}, 0, 0) is None
+
+
+def test_sip_distortion_is_applied():
+    h = sky_header()
+    h["CTYPE1"], h["CTYPE2"] = "RA---TAN-SIP", "DEC--TAN-SIP"
+    h["A_ORDER"], h["B_ORDER"], h["A_2_0"], h["B_0_2"] = 2, 2, 1e-3, 1e-3
+    wcs = WCS(h)
+    sky = wcs.pixel_to_world(60, 5)  # far from the reference pixel: SIP matters
+    ra = sky.ra.to_string(unit=u.hour, sep="hms", precision=2, pad=True)
+    assert wc.format_world({"wcs": wcs}, 5, 60).startswith(f"RA {ra} ")

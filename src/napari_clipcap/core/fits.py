@@ -46,6 +46,8 @@ FITS_SUFFIXES: tuple[str, ...] = tuple(
 #: Images whose raw data exceed this many bytes are returned as dask arrays.
 LAZY_BYTES = lazy_threshold()
 _SIGNATURE = b"SIMPLE  ="
+#: EXTNAMEs of HDUs that hold WCS distortion corrections (HST), not images.
+_LOOKUP_TABLES = frozenset({"D2IMARR", "WCSDVARR"})
 
 
 class FitsWarning(UserWarning):
@@ -164,16 +166,20 @@ def _axis_labels(header: Any, ndim: int) -> tuple[str, ...]:
     return tuple(unique)
 
 
-def _wcs(header: Any) -> Any:
+def _wcs(header: Any, hdul: Any) -> Any:
+    """The header's WCS, with lookup-table distortions from the file (HST), or None."""
     from astropy.wcs import WCS
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            wcs = WCS(header)
-    except Exception:  # a broken WCS must not stop the image from opening
-        return None
-    if wcs.naxis == 0 or not any(wcs.wcs.ctype):
+    wcs = None
+    for fobj in (hdul, None):  # lookup-table distortions need the file's other HDUs
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                wcs = WCS(header, fobj=fobj)
+            break
+        except Exception:
+            continue
+    if wcs is None or wcs.naxis == 0 or not any(wcs.wcs.ctype):
         return None
     return wcs
 
@@ -200,6 +206,8 @@ def _table_or_empty(hdu: Any, index: int, label: str) -> str | None:
         return f"HDU {index} {label!r}: random groups, not an image"
     if not isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
         return f"HDU {index} {label!r}: {type(hdu).__name__}, not an image"
+    if label.split(",")[0] in _LOOKUP_TABLES:
+        return f"HDU {index} {label!r}: WCS distortion lookup table, not an image"
     shape = hdu.shape
     if len(shape) == 0 or math.prod(shape) == 0:
         return f"HDU {index} {label!r}: header only, no data"
@@ -270,7 +278,7 @@ def read_fits(path: str | Path, *, lazy: bool | None = None) -> FitsFile:
                     name=label,
                     index=index,
                     header=hdu.header.copy(),
-                    wcs=_wcs(hdu.header),
+                    wcs=_wcs(hdu.header, hdul),
                     axis_labels=_axis_labels(hdu.header, data.ndim),
                 )
             )

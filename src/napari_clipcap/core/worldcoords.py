@@ -128,7 +128,7 @@ def format_celestial(metadata: Mapping[str, Any], row: float, col: float) -> str
     celestial = _celestial(metadata.get("wcs"))
     if celestial is None:
         return None
-    world = celestial.wcs_pix2world(np.array([[col, row]]), 0)[0]
+    world = celestial.all_pix2world(np.array([[col, row]]), 0)[0]  # with SIP/distortion
     lon, lat = float(world[celestial.wcs.lng]), float(world[celestial.wcs.lat])
     if not (math.isfinite(lon) and math.isfinite(lat)):
         return None
