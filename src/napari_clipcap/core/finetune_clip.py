@@ -25,7 +25,7 @@ import numpy as np
 from .datasets import CaptionDataset
 from .errors import InvalidInputError
 from .jobs import check_cancel, report
-from .training_data import load_images
+from .training_data import amp_context, barrier, init_distributed, load_images
 
 AUGMENTATIONS = ("crop", "flip", "rot90")
 CAPTION_TEMPLATES = (
@@ -202,6 +202,10 @@ def finetune_clip(
     cfg = config or FinetuneConfig()
     say = log or (lambda _m: None)
     out = Path(out_dir)
+    from .devices import resolve_device
+
+    dist, device = init_distributed(resolve_device(device))
+    say = say if dist.is_main else (lambda _m: None)
     clip = load_clip(clip_model, clip_weights, device, precision="fp32")
     if clip.backend != "open_clip":
         raise InvalidInputError("fine-tuning supports open_clip models only")
@@ -224,14 +228,23 @@ def finetune_clip(
     gen = torch.Generator().manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    per_epoch = -(-len(train) // cfg.batch_size)
+    per_rank = -(-len(train) // dist.world_size)  # equal step counts on every process
+    per_epoch = -(-per_rank // cfg.batch_size)
     total = per_epoch * cfg.epochs
     from transformers import get_cosine_schedule_with_warmup
 
     sched = get_cosine_schedule_with_warmup(opt, min(cfg.warmup_steps, total // 10 + 1), total)
+    step_net = net
+    if dist.enabled:
+        from torch.nn.parallel import DistributedDataParallel
+
+        cuda = clip.device.startswith("cuda")
+        step_net = DistributedDataParallel(net, device_ids=[dist.local_rank] if cuda else None)
+    amp, scaler = amp_context(clip.device)
     history = []
     for epoch in range(cfg.epochs):
-        order = rng.permutation(len(train))
+        order = np.random.default_rng(cfg.seed + epoch).permutation(len(train))
+        order = np.resize(order, per_rank * dist.world_size)[dist.rank :: dist.world_size]
         losses = []
         for b in range(per_epoch):
             check_cancel(cancel)
@@ -241,14 +254,17 @@ def finetune_clip(
                 x = augment_batch(x, cfg.augment, cfg.crop_scale, gen)
             texts = _captions_for([train[i] for i in idx], rng, cfg.caption_augment)
             tokens = clip.tokenizer(texts).to(clip.device)
-            loss = contrastive_loss(
-                net.encode_image((x - mean) / std),
-                net.encode_text(tokens),
-                net.logit_scale.exp(),
-            )
+            with amp():  # CLIP.forward: (image features, text features, logit scale, ...)
+                feats = step_net(image=(x - mean) / std, text=tokens)
+            loss = contrastive_loss(feats[0].float(), feats[1].float(), feats[2].float())
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+            else:
+                loss.backward()
+                opt.step()
             sched.step()
             with torch.no_grad():
                 net.logit_scale.clamp_(0, np.log(100))
@@ -256,6 +272,9 @@ def finetune_clip(
             report(progress, epoch * per_epoch + b + 1, total)
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses))})
         say(f"epoch {epoch + 1}/{cfg.epochs}: contrastive loss {history[-1]['loss']:.4f}")
+    if not dist.is_main:  # only the first process writes and evaluates
+        barrier(dist)
+        return FinetuneResult(clip_model, out / "clip.safetensors", history, None, problems)
     model, weights = _save(net, clip_model, out)
     unload_clip(model, str(weights), device)
     tuned = load_clip(model, str(weights), device)
@@ -266,6 +285,7 @@ def finetune_clip(
         zs["split"] = eval_split
         say(f"zero-shot top-1 on {eval_split}: {zs['top1']:.3f}")
     result = FinetuneResult(model, weights, history, zs, problems)
+    barrier(dist)
     (out / "finetune.json").write_text(
         json.dumps({**result.to_dict(), "config": asdict(cfg)}, indent=2, default=str)
     )

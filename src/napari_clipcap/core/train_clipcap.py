@@ -23,7 +23,7 @@ import numpy as np
 from .datasets import CaptionDataset, normalize_caption
 from .errors import InvalidInputError
 from .jobs import check_cancel, report
-from .training_data import barrier, image_embeddings, init_distributed
+from .training_data import amp_context, barrier, image_embeddings, init_distributed
 
 STATE_NAME = "train_state.pt"
 #: Settings that must match when a run is resumed (``epochs`` may grow).
@@ -146,18 +146,6 @@ def _build_model(cfg, clip_dim, decoder, meta):
     return ClipCapModel(
         mapping, gpt, tok, normalize_prefix=cfg.normalize_prefix, stop_token=".", meta=meta
     )
-
-
-def _amp_context(device: str):
-    import contextlib
-
-    import torch
-
-    if not device.startswith("cuda"):
-        return contextlib.nullcontext, None
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
-    return (lambda: torch.autocast("cuda", dtype=dtype)), scaler
 
 
 def sample_captions(model, emb, records, kept, n: int, max_tokens: int = 30) -> list[dict]:
@@ -287,7 +275,8 @@ def train_clipcap(
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     pairs = _pairs(train_recs, embs["train"].kept, model.tokenizer, cfg.max_tokens)
     val_pairs = _pairs(val_recs, embs["val"].kept, model.tokenizer, cfg.max_tokens)
-    per_epoch = -(-len(pairs[dist.rank :: dist.world_size]) // cfg.batch_size)
+    per_rank = -(-len(pairs) // dist.world_size)  # equal step counts on every process
+    per_epoch = -(-per_rank // cfg.batch_size)
     total = per_epoch * cfg.epochs
     from transformers import get_linear_schedule_with_warmup
 
@@ -303,7 +292,7 @@ def train_clipcap(
         net = DistributedDataParallel(
             model, device_ids=[dist.local_rank] if dev.startswith("cuda") else None
         )
-    amp, scaler = _amp_context(dev)
+    amp, scaler = amp_context(dev)
     train_emb = torch.as_tensor(embs["train"].vectors)
     val_emb = torch.as_tensor(embs["val"].vectors).to(dev)
     warnings: list[str] = []
@@ -313,7 +302,7 @@ def train_clipcap(
         if cfg.freeze_gpt:
             model.gpt.eval()
         order = np.random.default_rng(cfg.seed + epoch).permutation(len(pairs))
-        order = order[dist.rank :: dist.world_size]
+        order = np.resize(order, per_rank * dist.world_size)[dist.rank :: dist.world_size]
         total_loss = 0.0
         for b in range(per_epoch):
             check_cancel(cancel)

@@ -168,3 +168,16 @@ def barrier(dist: Dist) -> None:
         import torch.distributed as tdist
 
         tdist.barrier()
+
+
+def amp_context(device: str):
+    """``(autocast factory, GradScaler or None)``: bf16/fp16 autocast on CUDA, none elsewhere."""
+    import contextlib
+
+    import torch
+
+    if not device.startswith("cuda"):
+        return contextlib.nullcontext, None
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
+    return (lambda: torch.autocast("cuda", dtype=dtype)), scaler
