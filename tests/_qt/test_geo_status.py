@@ -77,3 +77,16 @@ def test_plain_tiff_is_left_to_napari(make_napari_viewer, tmp_path):
         viewer.open(str(make_plain_tif(tmp_path)), plugin="napari-clipcap")
     viewer.open(str(make_plain_tif(tmp_path)))  # napari's own reader takes it
     assert viewer.layers[0].data.shape[:2] == (16, 16)
+
+
+def test_save_composite_layer_as_geotiff_from_napari(make_napari_viewer, tmp_path):
+    import rasterio
+
+    viewer = make_napari_viewer()
+    src = make_s2_tif(tmp_path)
+    viewer.open(str(src), plugin="napari-clipcap")
+    out = tmp_path / "saved.tif"
+    viewer.layers.selection = {viewer.layers[-1]}
+    viewer.layers.save(str(out), selected=True, plugin="napari-clipcap")
+    with rasterio.open(src) as a, rasterio.open(out) as b:
+        assert b.crs == a.crs and b.transform == a.transform and b.count == 3

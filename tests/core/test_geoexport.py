@@ -66,7 +66,7 @@ def test_export_refuses_plain_images_and_bad_shapes(tmp_path):
     with pytest.raises(InvalidInputError, match="not georeferenced"):
         write_geotiff(tmp_path / "x.tif", np.zeros((4, 4)), {"source_path": "a.png"})
     meta = read_geotiff(make_s2_tif(tmp_path)).metadata()
-    with pytest.raises(InvalidInputError, match="H x W"):
+    with pytest.raises(InvalidInputError, match="Q x H x W"):
         write_geotiff(tmp_path / "x.tif", np.zeros(4), meta)
     with pytest.raises(InvalidInputError, match="1 band names for 2"):
         write_geotiff(tmp_path / "x.tif", np.zeros((2, 4, 4)), meta, band_names=["a"])

@@ -89,22 +89,24 @@ def window_transform(
 
 def write_geotiff(
     path: str | os.PathLike,
-    data: np.ndarray,
+    data: Any,
     georef: Mapping[str, Any],
     *,
     window: tuple[float, float, float, float] | None = None,
     band_names: Sequence[str] | None = None,
     nodata: float | None = None,
     tags: Mapping[str, Any] | None = None,
+    dtype: str | None = "float32",
 ) -> Path:
-    """Write a float map (``H x W``) or maps (``Q x H x W``) as a GeoTIFF.
+    """Write a map (``H x W``) or bands (``Q x H x W``) as a GeoTIFF on the source's grid.
 
     Parameters
     ----------
     path : str or os.PathLike
         Output file (``.tif``).
-    data : ndarray
-        Heatmap(s); written as float32, one band per map, deflate-compressed and tiled.
+    data : array-like
+        Heatmap(s) or bands, NumPy or dask: written 1024 rows at a time, so a lazy
+        scene is never held in memory whole; one band per map, deflate, tiled.
     georef : mapping
         Source metadata with ``transform`` and ``crs`` (and ``shape`` when ``data`` is
         smaller than the source: it is then taken to cover the whole source).
@@ -116,6 +118,8 @@ def write_geotiff(
         Nodata value to declare (NaN is usual for float maps).
     tags : mapping, optional
         Dataset tags (GDAL metadata), e.g. the query and model; values become text.
+    dtype : str or None
+        Data type written (float32 by default); None keeps the data's own.
 
     Returns
     -------
@@ -123,33 +127,42 @@ def write_geotiff(
         The file written.
     """
     import rasterio
+    from rasterio.windows import Window
 
     transform, crs = _require_geo(georef)
-    arr = np.asarray(data, dtype=np.float32)
+    arr = data if hasattr(data, "ndim") and hasattr(data, "shape") else np.asarray(data)
     if arr.ndim == 2:
         arr = arr[None]
     if arr.ndim != 3 or 0 in arr.shape:
-        raise InvalidInputError(f"a heatmap must be H x W or Q x H x W, got {np.shape(data)}")
+        raise InvalidInputError(f"a map must be H x W or Q x H x W, got {np.shape(data)}")
+    out_dtype = np.dtype(arr.dtype if dtype is None else dtype)
+    if out_dtype == np.bool_:
+        out_dtype = np.dtype(np.uint8)
+    if out_dtype.kind not in "uif":
+        raise InvalidInputError(f"cannot write data of type {out_dtype} as a GeoTIFF")
     if band_names is not None and len(band_names) != arr.shape[0]:
         raise InvalidInputError(f"{len(band_names)} band names for {arr.shape[0]} maps")
-    out_t = window_transform(transform, arr.shape[1:], window, georef.get("shape"))
+    count, rows, cols = (int(n) for n in arr.shape)
+    out_t = window_transform(transform, (rows, cols), window, georef.get("shape"))
     path = Path(path)
     profile = {
         "driver": "GTiff",
-        "width": arr.shape[2],
-        "height": arr.shape[1],
-        "count": arr.shape[0],
-        "dtype": "float32",
+        "width": cols,
+        "height": rows,
+        "count": count,
+        "dtype": out_dtype.name,
         "crs": crs,
         "transform": rasterio.Affine(*out_t),
         "compress": "deflate",
         "nodata": nodata,
     }
-    if arr.shape[1] >= 256 and arr.shape[2] >= 256:
+    if rows >= 256 and cols >= 256:
         profile.update(tiled=True, blockxsize=256, blockysize=256)
     try:
         with rasterio.open(path, "w", **profile) as dst:
-            dst.write(arr)
+            for r0 in range(0, rows, 1024):
+                block = np.asarray(arr[:, r0 : r0 + 1024]).astype(out_dtype, copy=False)
+                dst.write(block, window=Window(0, r0, cols, block.shape[1]))
             for i, name in enumerate(band_names or (), start=1):
                 dst.set_band_description(i, str(name))
             if tags:
