@@ -117,7 +117,7 @@ def test_event_loop_keeps_ticking_during_a_job(heatmap, qtbot):
     viewer, w = heatmap
     viewer.add_image(np.random.default_rng(1).random((256, 256)).astype(np.float32))
     w.window_spin.setValue(32)
-    w.stride_spin.setValue(8)
+    w.stride_spin.setValue(4)  # 3249 windows: a job of a few seconds
     w.queries_edit.setPlainText("anything")
     ticks: list[float] = []
     arrived: list[float] = []

@@ -10,6 +10,7 @@ from qtpy.QtCore import Signal
 from qtpy.QtGui import QGuiApplication
 from qtpy.QtWidgets import (
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QToolButton,
@@ -35,6 +36,16 @@ class CaptionResults(QWidget):
         self.tree.setRootIsDecorated(False)
         self.tree.setWordWrap(True)
         self.tree.setMinimumHeight(150)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        for col, mode in enumerate(
+            (QHeaderView.ResizeMode.ResizeToContents,
+             QHeaderView.ResizeMode.Interactive,
+             QHeaderView.ResizeMode.Stretch,
+             QHeaderView.ResizeMode.ResizeToContents)
+        ):  # fmt: skip
+            header.setSectionResizeMode(col, mode)
+        header.resizeSection(1, 110)
         self.copy_all_button = QPushButton("Copy all")
         self.copy_all_button.setToolTip("Copy every caption as tab-separated text")
         self.copy_all_button.clicked.connect(self.copy_all)
@@ -68,8 +79,6 @@ class CaptionResults(QWidget):
                 button.setToolTip("Copy this caption")
                 button.clicked.connect(lambda _=False, text=caption: self.copy(text))
                 self.tree.setItemWidget(item, 3, button)
-        for col in (0, 1, 3):
-            self.tree.resizeColumnToContents(col)
         if self.tree.topLevelItemCount():
             self.tree.setCurrentItem(self.tree.topLevelItem(0))
         else:

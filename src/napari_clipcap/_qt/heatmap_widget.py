@@ -32,7 +32,6 @@ from .layers import (
     box_to_rectangle,
     displayed_plane,
     placement,
-    store_result,
 )
 from .model_panel import ModelPanel
 from .model_store import STORE
@@ -215,20 +214,18 @@ class HeatmapWidget(QWidget):
     def _show(self, image, plane, queries, maps, options) -> None:
         for query, heat in zip(queries, maps):
             lo, hi = float(np.nanmin(heat)), float(np.nanmax(heat))
-            layer = add_or_update_image(
+            info = {"query": query, "source": image.name, "plane": list(plane.index), **options}
+            add_or_update_image(
                 self.viewer,
                 PREFIX + query,
                 heat,
                 image,
+                ("heatmap", info),
                 colormap=self.colormap_combo.currentText(),
                 opacity=self.opacity_slider.value() / 100,
                 blending="additive",
                 contrast_limits=(lo, hi if hi > lo else lo + 1e-6),
             )
-            store_result(
-                layer, "heatmap",
-                {"query": query, "source": image.name, "plane": list(plane.index), **options},
-            )  # fmt: skip
         self._refresh_results()
         self.result_combo.setCurrentText(PREFIX + queries[-1])
         self._on_result_chosen(self.result_combo.currentText())

@@ -31,6 +31,7 @@ class JobPanel(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.status)
         self.bar.hide()
+        self.cancel_button.hide()
 
     @property
     def busy(self) -> bool:
@@ -42,6 +43,7 @@ class JobPanel(QWidget):
         self.job = job
         self.bar.setRange(0, 0)
         self.bar.show()
+        self.cancel_button.show()
         self.cancel_button.setEnabled(True)
         self.set_status(f"{job.label}…")
         job.progressed.connect(self._on_progress)
@@ -69,6 +71,7 @@ class JobPanel(QWidget):
 
     def _on_ended(self) -> None:
         self.bar.hide()
+        self.cancel_button.hide()
         self.cancel_button.setEnabled(False)
         if self.job is not None and not (self.job.error or self.job.was_cancelled):
             if self.status.text().endswith("…"):

@@ -5,6 +5,11 @@ from __future__ import annotations
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QComboBox, QWidget
 
+from .layers import META_KEY
+
+#: ``metadata[META_KEY]`` keys of layers that hold results, never offered as sources.
+RESULT_KINDS = {"heatmap", "relevance"}
+
 
 class LayerCombo(QComboBox):
     """Choose a layer of ``layer_type`` (e.g. ``napari.layers.Image``) by name.
@@ -16,11 +21,18 @@ class LayerCombo(QComboBox):
     layer_changed = Signal(object)
 
     def __init__(
-        self, viewer, layer_type, *, prefer_active: bool = True, parent: QWidget | None = None
+        self,
+        viewer,
+        layer_type,
+        *,
+        prefer_active: bool = True,
+        exclude_results: bool = True,
+        parent: QWidget | None = None,
     ):
         super().__init__(parent)
         self.viewer = viewer
         self.layer_type = layer_type
+        self.exclude_results = exclude_results
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.setMinimumContentsLength(12)
         events = viewer.layers.events
@@ -34,9 +46,17 @@ class LayerCombo(QComboBox):
         self.currentTextChanged.connect(lambda _: self.layer_changed.emit(self.layer()))
         self._refill()
 
+    def accepts(self, layer) -> bool:
+        """Whether ``layer`` can be chosen: the right type, and not a map this plugin
+        made (heatmaps and relevance maps are results, not sources)."""
+        if not isinstance(layer, self.layer_type):
+            return False
+        made = (layer.metadata or {}).get(META_KEY, {})
+        return not (self.exclude_results and RESULT_KINDS & set(made))
+
     def layers(self) -> list:
-        """Layers of the right type, top of the layer list first."""
-        return [ly for ly in reversed(self.viewer.layers) if isinstance(ly, self.layer_type)]
+        """Layers that can be chosen, top of the layer list first."""
+        return [ly for ly in reversed(self.viewer.layers) if self.accepts(ly)]
 
     def layer(self):
         """The chosen layer, or ``None``."""
@@ -61,5 +81,5 @@ class LayerCombo(QComboBox):
 
     def _on_active(self, event) -> None:
         layer = event.value
-        if isinstance(layer, self.layer_type) and layer.name != self.currentText():
+        if layer is not None and self.accepts(layer) and layer.name != self.currentText():
             self.setCurrentText(layer.name)

@@ -18,8 +18,18 @@ META_KEY = "napari_clipcap"
 
 
 def data_to_world(layer) -> np.ndarray:
-    """The layer's full homogeneous data-to-world matrix."""
-    return np.asarray(layer._data_to_world.affine_matrix, dtype=float)
+    """The layer's full homogeneous data-to-world matrix.
+
+    Rebuilt from the public ``layer.data_to_world`` (the image of the origin and of
+    each unit vector), so scale, translate, rotate, shear and affine all count.
+    """
+    n = layer.ndim
+    origin = np.asarray(layer.data_to_world(np.zeros(n)), dtype=float)
+    m = np.eye(n + 1)
+    for i in range(n):
+        m[:n, i] = np.asarray(layer.data_to_world(np.eye(n)[i]), dtype=float) - origin
+    m[:n, n] = origin
+    return m
 
 
 def spatial_shape(layer) -> tuple[int, ...]:
@@ -30,11 +40,15 @@ def spatial_shape(layer) -> tuple[int, ...]:
 
 
 def guess_domain(layer, setting: str = "auto") -> str:
-    """The scaling domain: the panel's setting, or astronomy for FITS layers when auto."""
+    """The scaling domain: the panel's setting; when auto, the layer's
+    ``metadata["domain"]`` (set by the readers), else astronomy for FITS layers."""
     if setting != "auto":
         return setting
-    keys = " ".join(str(k).lower() for k in (layer.metadata or {}))
-    return "astronomy" if ("fits" in keys or "wcs" in keys or "header" in keys) else "photo"
+    meta = layer.metadata or {}
+    if meta.get("domain") in ("photo", "satellite", "astronomy"):
+        return meta["domain"]
+    keys = " ".join(str(k).lower() for k in meta)
+    return "astronomy" if ("fits" in keys or "wcs" in keys) else "photo"
 
 
 @dataclass
@@ -170,10 +184,14 @@ def placement(image_layer) -> dict:
     return {"affine": plane_affine(data_to_world(image_layer))}
 
 
-def add_or_update_image(viewer, name: str, data: np.ndarray, source, **kwargs):
+def add_or_update_image(
+    viewer, name: str, data: np.ndarray, source, result: tuple[str, dict], **kwargs
+):
     """Update the data of layer ``name`` in place, or add it over ``source``.
 
-    In-place updates keep the layer object (and the user's display settings).
+    ``result`` is ``(key, value)`` stored in the layer's napari-clipcap metadata (at
+    creation, so layer choosers know at once that the layer is a result). In-place
+    updates keep the layer object and its place in the layer list.
     """
     if name in viewer.layers:
         layer = viewer.layers[name]
@@ -182,8 +200,10 @@ def add_or_update_image(viewer, name: str, data: np.ndarray, source, **kwargs):
             setattr(layer, key, value)
         for key, value in kwargs.items():
             setattr(layer, key, value)
+        store_result(layer, *result)
         return layer
-    return viewer.add_image(data, name=name, **placement(source), **kwargs)
+    metadata = {META_KEY: {result[0]: result[1]}}
+    return viewer.add_image(data, name=name, metadata=metadata, **placement(source), **kwargs)
 
 
 def store_result(layer, key: str, value) -> None:

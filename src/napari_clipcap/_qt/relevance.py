@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import add_or_update_image, store_result
+from .layers import add_or_update_image
 from .model_store import STORE
 from .worker import start_job
 
@@ -56,14 +56,11 @@ def show_word_relevance(widget, image_layer, plane, result: dict, caption_index:
         full = np.full((plane.height, plane.width), np.nan, np.float32)
         full[y0:y1, x0:x1] = heat
         lo, hi = float(np.nanmin(heat)), float(np.nanmax(heat))
-        layer = add_or_update_image(
-            widget.viewer, f"relevance: {word}", full, image_layer,
+        info = {"word": word, "caption": caption, "region": result["region"], "box": result["box"]}
+        add_or_update_image(
+            widget.viewer, f"relevance: {word}", full, image_layer, ("relevance", info),
             colormap="magma", opacity=0.6, blending="additive",
             contrast_limits=(lo, hi if hi > lo else lo + 1e-6),
-        )  # fmt: skip
-        store_result(
-            layer, "relevance",
-            {"word": word, "caption": caption, "region": result["region"], "box": result["box"]},
         )  # fmt: skip
         widget.job_panel.set_status(f"Relevance of '{word}' shown.")
 
