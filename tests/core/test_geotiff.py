@@ -182,3 +182,13 @@ def test_status_bar_registry_formats_geotiff_metadata(tmp_path):
     assert "crs" in formatters()  # registered when core.geotiff is imported
     meta = read_geotiff(make_s2_tif(tmp_path)).metadata()
     assert format_world(meta, 0, 0) == format_geo(meta, 0, 0)
+
+
+def test_geo_subset_keeps_only_georeferencing(tmp_path):
+    from napari_clipcap.core.georef import geo_subset
+
+    meta = read_geotiff(make_s2_tif(tmp_path)).metadata()
+    sub = geo_subset(meta)
+    assert set(sub) == {"crs", "epsg", "transform", "shape"}
+    assert format_geo(sub, 3, 4) == format_geo(meta, 3, 4)
+    assert geo_subset({"band_names": ["a"]}) == {} and geo_subset(None) == {}

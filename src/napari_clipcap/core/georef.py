@@ -55,6 +55,21 @@ def geo_of(metadata: Mapping[str, Any] | None) -> tuple[tuple[float, ...], str |
     return t, crs
 
 
+#: Metadata keys that georeference a layer; results over a scene copy them.
+GEO_KEYS = ("crs", "epsg", "transform", "shape")
+
+
+def geo_subset(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The georeferencing keys of layer metadata (empty when it has none).
+
+    A result layer made over a scene (a heatmap) that gets these in its own metadata
+    shows map coordinates in the status bar and saves as a GeoTIFF on the scene's grid.
+    """
+    if geo_of(metadata) is None:
+        return {}
+    return {k: metadata[k] for k in GEO_KEYS if k in metadata}  # type: ignore[index]
+
+
 def pixel_to_map(
     transform: Sequence[float], cols: Any, rows: Any
 ) -> tuple[np.ndarray, np.ndarray]:
