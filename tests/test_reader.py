@@ -90,6 +90,26 @@ def test_lazy_cube_limits_read_one_plane(tmp_path, monkeypatch):
     assert data[3].min() <= lo < hi <= data[3].max()
 
 
+def test_lazy_2d_image_limits_read_only_the_middle_band(tmp_path, monkeypatch):
+    from astropy.io import fits
+
+    path = tmp_path / "wide.fits"
+    img = np.tile(np.arange(40, dtype=np.float32)[:, None], (1, 30))  # rows 0..39
+    fits.PrimaryHDU(img).writeto(path)
+    monkeypatch.setattr(_fitsdata, "lazy_threshold", lambda: 0)
+    monkeypatch.setattr(_fitsdata, "CHUNK_BYTES", 10 * 30 * 4)  # bands of 10 rows
+    calls = []
+    apply = _fitsdata.Scaling.apply
+    monkeypatch.setattr(
+        _fitsdata.Scaling, "apply", lambda self, b: calls.append(b.shape) or apply(self, b)
+    )
+    ((layer, kwargs, _),) = read(path)
+    assert layer.chunks[0] == (10, 10, 10, 10)
+    assert calls == [(10, 30)]
+    lo, hi = kwargs["contrast_limits"]
+    assert 20 <= lo < hi <= 29  # from rows 20-29
+
+
 def test_constant_image_gets_usable_limits(tmp_path):
     from astropy.io import fits
 

@@ -47,10 +47,15 @@ def _limits(image: FitsImage) -> tuple[tuple[float, float], tuple[float, float]]
     """ZScale limits and the finite range of a strided sample of the middle plane.
 
     The middle plane is the one napari shows first; the sample has at most about
-    :data:`CONTRAST_SAMPLE` pixels, so a huge image is never read whole for this.
+    :data:`CONTRAST_SAMPLE` pixels. Of a lazy 2D image split into bands of rows only
+    the middle band is read, so a huge image is never read whole for this.
     """
     data = image.data
     plane = data[tuple(n // 2 for n in data.shape[:-2])]
+    row_chunks = getattr(plane, "chunks", ((),))[0]
+    if len(row_chunks) > 1:
+        start = sum(row_chunks[: len(row_chunks) // 2])
+        plane = plane[start : start + row_chunks[len(row_chunks) // 2]]
     step = max(1, math.ceil(math.sqrt(plane.shape[0] * plane.shape[1] / CONTRAST_SAMPLE)))
     sample = np.asarray(plane[::step, ::step])
     finite = sample[np.isfinite(sample)]
