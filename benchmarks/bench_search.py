@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -203,16 +204,21 @@ def main() -> None:
         "faiss_threads": faiss.omp_get_max_threads(),
         "gpu": "none on this machine",
     }
+
+    def done(key: str, value) -> None:  # partial results survive a later failure
+        report[key] = value
+        print(json.dumps({key: value}), file=sys.stderr, flush=True)
+
     if "search" not in args.skip:
-        report["search"] = bench_search(args.sizes, args.latency_queries)
+        done("search", bench_search(args.sizes, args.latency_queries))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         folder = make_images(tmp / "images", args.images)
         warm = make_images(tmp / "warm", 4)
         if "index" not in args.skip:
-            report["index_build"] = bench_index(folder, tmp)
+            done("index_build", bench_index(folder, tmp))
         if "batch" not in args.skip:
-            report["batch"] = bench_batch(folder, warm, tmp)
+            done("batch", bench_batch(folder, warm, tmp))
     print(json.dumps(report, indent=2))
 
 
