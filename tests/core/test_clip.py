@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import numpy as np
@@ -246,3 +247,42 @@ def test_download_progress_is_forwarded():
     bar.update(70)
     bar.close()
     assert calls == [(30, 100), (100, 100)]
+
+
+def test_open_clip_directory_layout(tiny_clip_files, tiny_clip, tmp_path, images):
+    import json
+    import shutil
+
+    from fixtures.clip_models import TINY_CLIP_CONFIG
+
+    folder = tmp_path / "oc"
+    folder.mkdir()
+    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": TINY_CLIP_CONFIG}))
+    shutil.copy(tiny_clip_files.safetensors, folder / "open_clip_model.safetensors")
+    clip = load_clip(str(folder), None, "cpu")
+    np.testing.assert_allclose(
+        clip.encode_images(images), tiny_clip.encode_images(images), atol=1e-6
+    )
+    with pytest.raises(InvalidInputError, match="own weights"):
+        load_clip(str(folder), str(tiny_clip_files.pt), "cpu")
+
+
+def test_bad_model_config_files(tmp_path):
+    from fixtures.clip_models import TINY_CLIP_CONFIG
+
+    clash = tmp_path / "ViT-B-32.json"
+    clash.write_text(json.dumps(TINY_CLIP_CONFIG))
+    with pytest.raises(InvalidInputError, match="rename"):
+        load_clip(str(clash), None, "cpu")
+    broken = tmp_path / "broken-cfg.json"
+    broken.write_text("{not json")
+    with pytest.raises(CheckpointFormatError, match="not valid JSON"):
+        load_clip(str(broken), None, "cpu")
+    partial = tmp_path / "partial-cfg.json"
+    partial.write_text(json.dumps({"embed_dim": 8}))
+    with pytest.raises(CheckpointFormatError, match="vision_cfg"):
+        load_clip(str(partial), None, "cpu")
+    empty_dir = tmp_path / "empty"
+    empty_dir.mkdir()
+    with pytest.raises(ModelNotFoundError, match="neither a transformers CLIP"):
+        load_clip(str(empty_dir), None, "cpu")
