@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .composites import S2_ORDER
+from .bands import S2_ORDER
 
 #: Band descriptions written to the file (ESA's names).
 S2_BAND_NAMES = tuple(f"B{b[1:].zfill(2)}" if b != "B8A" else "B8A" for b in S2_ORDER)
