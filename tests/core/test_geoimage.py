@@ -60,3 +60,11 @@ def test_collections_and_batch_read_geotiffs_as_composites(tmp_path):
     np.testing.assert_array_equal(load_unit(path, max_side=None), scene_image(path))
     small = load_unit(path, max_side=40)  # read from the 2x overview, then shrunk
     assert small.shape == (30, 40, 3)
+
+
+def test_public_api_names():
+    import napari_clipcap
+
+    assert napari_clipcap.read_geotiff is read_geotiff
+    assert napari_clipcap.composite is composite
+    assert napari_clipcap.scene_image is scene_image
