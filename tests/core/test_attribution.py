@@ -111,3 +111,26 @@ def test_bad_input(blip_dir):
 
     with pytest.raises(InvalidInputError, match="not available"):
         word_maps(Other(), IMAGE, "a dog")
+
+
+def test_word_relevance_for_one_word(clipcap_for_tiny_clip, tiny_clip_files, tiny_clip, git_dir):
+    from napari_clipcap.core.attribution import word_relevance
+
+    cap = load_captioner(
+        "clipcap",
+        str(clipcap_for_tiny_clip),
+        clip_model=str(tiny_clip_files.config),
+        clip_weights=str(tiny_clip_files.safetensors),
+        device="cpu",
+    )
+    caption = "A river near a forest."
+    by_captioner = word_relevance(IMAGE, caption, "River", cap)
+    by_clip = word_relevance(IMAGE, caption, "river", tiny_clip)  # a CLIP model works too
+    assert by_captioner.shape == (40, 56) and np.allclose(by_captioner, by_clip, atol=1e-5)
+    assert np.allclose(by_captioner, word_maps(cap, IMAGE, caption).maps[1], atol=1e-5)
+    git = load_captioner("git", str(git_dir), device="cpu")
+    assert np.array_equal(
+        word_relevance(IMAGE, caption, "forest", git), word_maps(git, IMAGE, caption).maps[4]
+    )
+    with pytest.raises(InvalidInputError, match="not a word of the caption"):
+        word_relevance(IMAGE, caption, "city", git)

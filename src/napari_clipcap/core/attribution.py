@@ -65,6 +65,7 @@ def word_maps(
     *,
     window: int = 224,
     stride: int = 112,
+    progress=None,
     cancel=None,
 ) -> WordMaps:
     """Relevance map of every word of ``caption`` over ``image``.
@@ -79,6 +80,8 @@ def word_maps(
         Usually one of the captions ``captioner`` gave for ``image``.
     window, stride : int
         Window of the CLIP maps (ClipCap, CoCa), in image pixels.
+    progress, cancel
+        See :mod:`napari_clipcap.core.jobs` (CLIP maps report per batch of windows).
 
     Raises
     ------
@@ -98,22 +101,72 @@ def word_maps(
 
         mode = "dense" if kind == "clipcap" else "sliding"
         size = min(window, *image.shape[:2])
+        unique = list(dict.fromkeys(w.lower() for w in words))  # each word encoded once
         maps = text_heatmap(
             image,
-            words,
+            unique,
             captioner.clip,
             mode=mode,
             window=size,
             stride=min(stride, size),
+            progress=progress,
             cancel=cancel,
         )
-        return WordMaps(words, spans, np.asarray(maps, np.float32), f"clip-{mode}")
+        maps = np.asarray(maps, np.float32)[[unique.index(w.lower()) for w in words]]
+        return WordMaps(words, spans, maps, f"clip-{mode}")
     if kind in ("blip", "vit-gpt2", "git"):
         token_maps, offsets = _attention_maps(captioner, image, caption)
         maps = np.stack([_mean_over_tokens(token_maps, offsets, s) for s in spans])
         method = "self-attention" if kind == "git" else "cross-attention"
         return WordMaps(words, spans, maps.astype(np.float32), method)
     raise InvalidInputError(f"word maps are not available for captioner kind {kind!r}")
+
+
+def clip_word_map(
+    image: np.ndarray,
+    word: str,
+    clip,
+    *,
+    window: int = 224,
+    stride: int = 112,
+    progress=None,
+    cancel=None,
+) -> np.ndarray:
+    """Dense CLIP similarity of one word over ``image`` (sliding windows for CLIP models
+    without patches), float32 ``(H, W)``: ClipCap's words-to-places map."""
+    from .heatmap import text_heatmap
+
+    size = min(window, *image.shape[:2])
+    mode = "dense" if getattr(clip, "patch_size", None) else "sliding"
+    heat = text_heatmap(
+        image,
+        word,
+        clip,
+        mode=mode,
+        window=size,
+        stride=min(stride, size),
+        progress=progress,
+        cancel=cancel,
+    )
+    return np.asarray(heat, np.float32)
+
+
+def word_relevance(
+    image: np.ndarray, caption: str, word: str, model, *, progress=None, cancel=None
+) -> np.ndarray:
+    """The relevance map of one ``word`` of ``caption``, float32 ``(H, W)``.
+
+    ``model`` is a captioner (maps as in :func:`word_maps`) or a CLIP model from
+    :func:`~napari_clipcap.core.clip.load_clip` (the dense CLIP map of the word, as for
+    ClipCap). For a captioner the word must occur in the caption (case-insensitive).
+    """
+    if getattr(model, "kind", None) is None:
+        return clip_word_map(image, word, model, progress=progress, cancel=cancel)
+    res = word_maps(model, image, caption, progress=progress, cancel=cancel)
+    for w, m in zip(res.words, res.maps):
+        if w.lower() == word.strip().lower():
+            return m
+    raise InvalidInputError(f"{word!r} is not a word of the caption {caption!r}")
 
 
 def _mean_over_tokens(token_maps, offsets, span) -> np.ndarray:
