@@ -192,3 +192,17 @@ def test_geo_subset_keeps_only_georeferencing(tmp_path):
     assert set(sub) == {"crs", "epsg", "transform", "shape"}
     assert format_geo(sub, 3, 4) == format_geo(meta, 3, 4)
     assert geo_subset({"band_names": ["a"]}) == {} and geo_subset(None) == {}
+
+
+def test_internal_mask_becomes_nan(tmp_path):
+    valid = np.ones((16, 16), bool)
+    valid[:4] = False
+    path = write_tif(tmp_path / "m.tif", ramp(3, 16, 16), mask=valid)
+    scene = read_geotiff(path)
+    assert scene.masked and scene.data.dtype == np.float32
+    got = scene.data.compute()
+    assert np.isnan(got[:, :4]).all() and not np.isnan(got[:, 4:]).any()
+    np.testing.assert_array_equal(got[:, 4:], ramp(3, 16, 16)[:, 4:])
+    # a strided read keeps the mask aligned with the pixels
+    np.testing.assert_array_equal(scene.data[1, ::3, 1::2].compute(), got[1, ::3, 1::2])
+    assert not read_geotiff(make_s2_tif(tmp_path)).masked

@@ -3,9 +3,9 @@
 A scene is read with rasterio into a :class:`GeoScene`: one ``(bands, rows, cols)`` dask
 array per resolution level (the full image first, then each overview), read window by
 window only when a slice is computed, so a 10,000 x 10,000 scene opens at once. Band
-names come from band descriptions, band tags or colour interpretation; nodata becomes NaN
-in a float array so that display and scaling ignore it; the CRS and affine transform go
-into :meth:`GeoScene.metadata`.
+names come from band descriptions, band tags or colour interpretation; nodata (and pixels
+an internal mask marks invalid) becomes NaN in a float array so that display and scaling
+ignore it; the CRS and affine transform go into :meth:`GeoScene.metadata`.
 
 Pixel coordinates follow the package contract (``x`` = column, ``y`` = row). The affine
 transform maps pixel *edges*: ``transform * (col, row)`` is the upper-left corner of
@@ -103,6 +103,9 @@ class GeoScene:
         GDAL colour interpretation of each band (``"red"``, ``"gray"``, ...).
     transform_from_gcps : bool
         True when ``transform`` was fitted to ground control points.
+    masked : bool
+        True when a per-dataset mask (not an alpha band) marks invalid pixels; they
+        become NaN like nodata.
     """
 
     path: str
@@ -115,6 +118,7 @@ class GeoScene:
     source_dtype: str
     colorinterp: list[str] = field(default_factory=list)
     transform_from_gcps: bool = False
+    masked: bool = False
 
     @property
     def data(self) -> Any:
@@ -155,6 +159,7 @@ class _WindowReader:
         shape: tuple[int, int, int],
         dtype: np.dtype,
         nodata: Sequence[float | None],
+        masked: bool = False,
     ):
         self.path = path
         self.level = level  # 0 = full resolution, k = overview k-1
@@ -162,9 +167,9 @@ class _WindowReader:
         self.dtype = np.dtype(dtype)
         self.ndim = 3
         self.nodata = list(nodata)
+        self.masked = masked  # a per-dataset mask marks invalid pixels
 
     def __getitem__(self, key: Any) -> np.ndarray:
-
         key = key if isinstance(key, tuple) else (key,)
         key = key + (slice(None),) * (3 - len(key))
         ranges, drop = [], []
@@ -185,20 +190,25 @@ class _WindowReader:
         r0, r1 = min(rows), max(rows) + 1
         c0, c1 = min(cols), max(cols) + 1
         kwargs = {} if self.level == 0 else {"overview_level": self.level - 1}
+        window = Window(c0, r0, c1 - c0, r1 - r0)
         try:
             with _rasterio_open(self.path, **kwargs) as src:
-                out = src.read([b + 1 for b in bands], window=Window(c0, r0, c1 - c0, r1 - r0))
+                out = src.read([b + 1 for b in bands], window=window)
+                if self.masked:
+                    out = np.concatenate([out, src.read_masks(1, window=window)[None]])
         except Exception as exc:
             raise FileFormatError(f"{self.path}: cannot read pixels: {exc}") from exc
         if rows.step != 1 or cols.step != 1:
             out = out[:, :: abs(rows.step), :: abs(cols.step)]
             out = out[:, :: -1 if rows.step < 0 else 1, :: -1 if cols.step < 0 else 1]
         valid = out
-        out = out.astype(self.dtype)
+        out = out[: len(bands)].astype(self.dtype)
         for i, b in enumerate(bands):
             nd = self.nodata[b]
             if nd is not None and not np.isnan(nd):
                 out[i][valid[i] == nd] = np.nan
+        if self.masked:
+            out[:, valid[-1] == 0] = np.nan
         return out
 
 
@@ -222,10 +232,20 @@ def _band_names(src: Any) -> list[str]:
     return names
 
 
-def _display_dtype(source: np.dtype, nodata: Sequence[float | None]) -> np.dtype:
+def _has_dataset_mask(src: Any) -> bool:
+    """A per-dataset validity mask (GDAL internal mask, not nodata and not alpha)."""
+    from rasterio.enums import MaskFlags
+
+    flags = src.mask_flag_enums
+    return bool(flags) and all(
+        MaskFlags.per_dataset in f and MaskFlags.alpha not in f for f in flags
+    )
+
+
+def _display_dtype(source: np.dtype, nodata: Sequence[float | None], masked: bool) -> np.dtype:
     if source.kind == "f":
         return source
-    if any(nd is not None for nd in nodata):
+    if masked or any(nd is not None for nd in nodata):
         return np.dtype(np.float64) if source.itemsize >= 4 else np.dtype(np.float32)
     return source
 
@@ -267,6 +287,7 @@ def read_geotiff(path: str | os.PathLike, *, chunk: int = CHUNK) -> GeoScene:
             if source.kind == "c":
                 raise FileFormatError(f"{path}: complex-valued bands are not supported")
             nodata = [None if v is None else float(v) for v in src.nodatavals]
+            masked = _has_dataset_mask(src)
             gcps, gcp_crs = src.gcps
             from_gcp = src.transform.is_identity and bool(gcps)
             transform = from_gcps(gcps) if from_gcp else src.transform
@@ -284,10 +305,10 @@ def read_geotiff(path: str | os.PathLike, *, chunk: int = CHUNK) -> GeoScene:
         raise
     except Exception as exc:
         raise FileFormatError(f"{path}: cannot read as GeoTIFF: {exc}") from exc
-    dtype = _display_dtype(source, nodata)
+    dtype = _display_dtype(source, nodata, masked)
     levels = []
     for level, shape in enumerate(shapes):
-        reader = _WindowReader(path, level, shape, dtype, nodata)
+        reader = _WindowReader(path, level, shape, dtype, nodata, masked)
         levels.append(
             da.from_array(
                 reader,
@@ -309,4 +330,5 @@ def read_geotiff(path: str | os.PathLike, *, chunk: int = CHUNK) -> GeoScene:
         source_dtype=str(source),
         colorinterp=colorinterp,
         transform_from_gcps=from_gcp,
+        masked=masked,
     )
