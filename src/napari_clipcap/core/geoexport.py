@@ -28,11 +28,12 @@ def geo_metadata_of(path: str | os.PathLike) -> dict[str, Any] | None:
     Reads only the header; returns None for files that are not georeferenced TIFFs, so
     callers can write a plain file instead.
     """
-    from .geotiff import _rasterio_open, is_geospatial_tiff
+    from .geotiff import is_geospatial_tiff
+    from .rasterwindow import open_raster
 
     if not is_geospatial_tiff(path):
         return None
-    with _rasterio_open(path) as src:
+    with open_raster(path) as src:
         if src.crs is None and src.transform.is_identity:
             return None
         return {

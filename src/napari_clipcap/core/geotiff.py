@@ -15,7 +15,6 @@ pixel ``(row, col)`` (GDAL's convention).
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 
 from . import georef  # noqa: F401  (registers the map-coordinate status-bar formatter)
 from .errors import FileFormatError
+from .rasterwindow import WindowReader, open_raster
 
 #: File name endings this module claims.
 GEOTIFF_SUFFIXES: tuple[str, ...] = (".tif", ".tiff")
@@ -32,16 +32,6 @@ GEOTIFF_SUFFIXES: tuple[str, ...] = (".tif", ".tiff")
 CHUNK = 1024
 #: Band tag keys that may hold a band's name, tried in order.
 _NAME_TAGS = ("BANDNAME", "BAND_NAME", "NAME", "band_name", "name", "band")
-
-
-def _rasterio_open(path: str | os.PathLike, **kwargs: Any):
-    """Open ``path`` with rasterio, silencing the plain-TIFF georeferencing warning."""
-    import rasterio
-    from rasterio.errors import NotGeoreferencedWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        return rasterio.open(path, **kwargs)
 
 
 def _has_tiff_suffix(path: str | os.PathLike) -> bool:
@@ -66,7 +56,7 @@ def is_geospatial_tiff(path: str | os.PathLike) -> bool:
     if not _has_tiff_suffix(path) or not Path(path).is_file():
         return False
     try:
-        with _rasterio_open(path) as src:
+        with open_raster(path) as src:
             if src.driver not in ("GTiff", "COG"):
                 return False
             gcps, _ = src.gcps
@@ -145,73 +135,6 @@ class GeoScene:
         }
 
 
-class _WindowReader:
-    """Array-like over one level of a GeoTIFF that reads only the windows asked for.
-
-    The file is opened for each read, so the object is thread-safe and picklable (dask
-    threads and distributed workers can share it) and keeps no file handle open.
-    """
-
-    def __init__(
-        self,
-        path: str,
-        level: int,
-        shape: tuple[int, int, int],
-        dtype: np.dtype,
-        nodata: Sequence[float | None],
-        masked: bool = False,
-    ):
-        self.path = path
-        self.level = level  # 0 = full resolution, k = overview k-1
-        self.shape = shape
-        self.dtype = np.dtype(dtype)
-        self.ndim = 3
-        self.nodata = list(nodata)
-        self.masked = masked  # a per-dataset mask marks invalid pixels
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        key = key if isinstance(key, tuple) else (key,)
-        key = key + (slice(None),) * (3 - len(key))
-        ranges, drop = [], []
-        for axis, (k, n) in enumerate(zip(key, self.shape)):
-            if isinstance(k, (int, np.integer)):
-                drop.append(axis)
-                k = slice(int(k) % n, int(k) % n + 1)
-            ranges.append(range(*k.indices(n)))
-        out = self._read(*ranges)
-        return out.squeeze(axis=tuple(drop)) if drop else out
-
-    def _read(self, bands: range, rows: range, cols: range) -> np.ndarray:
-        from rasterio.windows import Window
-
-        if not len(bands) or not len(rows) or not len(cols):
-            return np.empty((len(bands), len(rows), len(cols)), self.dtype)
-        # read the bounding window with unit step, then apply any step
-        r0, r1 = min(rows), max(rows) + 1
-        c0, c1 = min(cols), max(cols) + 1
-        kwargs = {} if self.level == 0 else {"overview_level": self.level - 1}
-        window = Window(c0, r0, c1 - c0, r1 - r0)
-        try:
-            with _rasterio_open(self.path, **kwargs) as src:
-                out = src.read([b + 1 for b in bands], window=window)
-                if self.masked:
-                    out = np.concatenate([out, src.read_masks(1, window=window)[None]])
-        except Exception as exc:
-            raise FileFormatError(f"{self.path}: cannot read pixels: {exc}") from exc
-        if rows.step != 1 or cols.step != 1:
-            out = out[:, :: abs(rows.step), :: abs(cols.step)]
-            out = out[:, :: -1 if rows.step < 0 else 1, :: -1 if cols.step < 0 else 1]
-        valid = out
-        out = out[: len(bands)].astype(self.dtype)
-        for i, b in enumerate(bands):
-            nd = self.nodata[b]
-            if nd is not None and not np.isnan(nd):
-                out[i][valid[i] == nd] = np.nan
-        if self.masked:
-            out[:, valid[-1] == 0] = np.nan
-        return out
-
-
 def _band_names(src: Any) -> list[str]:
     names = []
     for i in range(1, src.count + 1):
@@ -277,7 +200,7 @@ def read_geotiff(path: str | os.PathLike, *, chunk: int = CHUNK) -> GeoScene:
     if not Path(path).is_file():
         raise FileFormatError(f"{path}: no such file")
     try:
-        with _rasterio_open(path) as src:
+        with open_raster(path) as src:
             if src.driver not in ("GTiff", "COG"):
                 raise FileFormatError(f"{path}: not a GeoTIFF (GDAL reads it as {src.driver})")
             dtypes = set(src.dtypes)
@@ -299,7 +222,7 @@ def read_geotiff(path: str | os.PathLike, *, chunk: int = CHUNK) -> GeoScene:
             epsg = crs.to_epsg() if crs is not None else None
             wkt = crs.to_wkt() if crs is not None else None
         for k in range(len(factors)):
-            with _rasterio_open(path, overview_level=k) as ov:
+            with open_raster(path, overview_level=k) as ov:
                 shapes.append((ov.count, ov.height, ov.width))
     except FileFormatError:
         raise
@@ -308,7 +231,7 @@ def read_geotiff(path: str | os.PathLike, *, chunk: int = CHUNK) -> GeoScene:
     dtype = _display_dtype(source, nodata, masked)
     levels = []
     for level, shape in enumerate(shapes):
-        reader = _WindowReader(path, level, shape, dtype, nodata, masked)
+        reader = WindowReader(path, level, shape, dtype, nodata, masked)
         levels.append(
             da.from_array(
                 reader,
