@@ -63,6 +63,12 @@ def test_uint8_rgb_geotiff_is_one_rgb_layer(tmp_path):
     path = write_tif(tmp_path / "ortho.tif", ramp(3, 16, 16, "uint8"), photometric="RGB")
     (data, kw, _), = read_geotiff_layers(str(path))  # fmt: skip
     assert kw["rgb"] and data.shape == (16, 16, 3) and data.dtype == np.uint8
+    assert kw["contrast_limits"] == (0, 255)
+    # with nodata the values turn float (NaN at nodata) but keep the 0-255 scale
+    path = write_tif(tmp_path / "o2.tif", ramp(3, 16, 16, "uint8"), photometric="RGB", nodata=1)
+    (data, kw, _), = read_geotiff_layers(str(path))  # fmt: skip
+    assert data.dtype == np.float32 and kw["contrast_limits"] == (0, 255)
+    assert np.isnan(np.asarray(data)[0, 0, 0])  # band 1 is 1 (nodata) at pixel (0, 0)
 
 
 def test_composite_choice(tmp_path):

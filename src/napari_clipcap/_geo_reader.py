@@ -95,7 +95,7 @@ def scene_layers(scene: GeoScene, composite: str | None = "auto") -> list[LayerD
         import dask.array as da
 
         rgb = [da.moveaxis(level[:3], 0, -1) for level in scene.levels]
-        kwargs = {"name": name, "rgb": True, "metadata": meta}
+        kwargs = {"name": name, "rgb": True, "contrast_limits": (0, 255), "metadata": meta}
         data = _levels(rgb)
         return [(data.pop("data"), {**kwargs, **data}, "image")]
     # statistics from the coarsest level: a faithful sample that costs one small read
