@@ -225,3 +225,52 @@ def test_shortened_learning_benchmark(tmp_path):
     assert {"Bleu_4", "CIDEr", "CLIPScore"} <= set(res["caption_metrics"])
     assert res["caching_speedup"] > 1
     assert (tmp_path / "report-zeroshot" / "confusion.png").is_file()
+
+
+@pytest.mark.slow
+def test_train_clipcap_under_torchrun_two_cpu_processes(tmp_path):
+    """Two gloo processes train, rank 0 alone reports, and a second launch resumes."""
+    import os
+    import subprocess
+    import sys
+
+    csv = make_synthetic_dataset(tmp_path / "d", n_train=32, n_val=8, n_test=0)
+    from napari_clipcap.core.synthetic import write_clip_config
+
+    cfg = write_clip_config(tmp_path / "c.json")
+
+    def launch(epochs: int) -> dict:
+        cmd = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "napari_clipcap",
+            "train-clipcap",
+            str(csv),
+            "--out",
+            str(tmp_path / "run"),
+            "--clip",
+            str(cfg),
+            "--new-decoder",
+            "1x16",
+            "--prefix-length",
+            "2",
+            "--epochs",
+            str(epochs),
+            "--batch-size",
+            "8",
+            "--device",
+            "cpu",
+            "--json",
+        ]
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return json.loads(out.stdout)  # one JSON document: only rank 0 printed
+
+    assert [h["epoch"] for h in launch(1)["history"]] == [1]
+    again = launch(2)
+    assert again["resumed_from_epoch"] == 1 and len(again["history"]) == 2

@@ -14,10 +14,10 @@ from napari_clipcap.core.errors import Cancelled, InvalidInputError
 from napari_clipcap.core.synthetic import make_synthetic_dataset
 from napari_clipcap.core.train_clipcap import (
     ClipcapTrainConfig,
-    mode_collapse,
     split_train_val,
     train_clipcap,
 )
+from napari_clipcap.core.train_monitor import mode_collapse
 
 
 @pytest.fixture(scope="module")

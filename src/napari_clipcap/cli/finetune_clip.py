@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ._common import ProgressBar, add_common, emit
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         clip_weights=args.clip_weights,
         config=cfg,
         device=args.device,
-        progress=ProgressBar("finetune", quiet=args.json),
+        progress=ProgressBar("finetune", quiet=args.json or os.environ.get("RANK", "0") != "0"),
         log=None if args.json else (lambda m: print(m, file=sys.stderr)),
     )
     data = res.to_dict()
@@ -105,5 +106,6 @@ def run(args: argparse.Namespace) -> int:
             f"top-{z['k']} {z['topk']:.3f}"
         )
     lines += [f"skipped: {p}" for p in ds.problems + res.problems]
-    emit(args, data, "\n".join(lines))
+    if os.environ.get("RANK", "0") == "0":  # under torchrun: one report, not one per process
+        emit(args, data, "\n".join(lines))
     return 0

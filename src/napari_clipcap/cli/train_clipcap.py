@@ -68,17 +68,19 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.no_resume and (out / STATE_NAME).exists():
         raise InvalidInputError(f"{out} already holds a run; choose another --out")
+    from ..core.devices import resolve_device
+    from ..core.training_data import barrier, init_distributed
+
+    dist, _ = init_distributed(resolve_device(args.device))  # no-op unless under torchrun
     decoder = args.decoder
     if args.new_decoder:
         layers, width = parse_decoder_spec(args.new_decoder)
         decoder = out / "decoder-init"
-        if not (decoder / "config.json").exists():
-            caps = [
-                c
-                for r in ds.split("train" if "train" in ds.splits else "all").records
-                for c in r.captions
-            ]
+        if dist.is_main and not (decoder / "config.json").exists():
+            split = "train" if "train" in ds.splits else "all"
+            caps = [c for r in ds.split(split).records for c in r.captions]
             make_decoder(caps, decoder, n_layer=layers, n_embd=width, seed=args.seed)
+        barrier(dist)
     cfg = ClipcapTrainConfig(
         mapping=args.mapping,
         prefix_length=args.prefix_length,
@@ -92,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         val_fraction=args.val_fraction,
         seed=args.seed,
     )
-    quiet = args.json
+    quiet = args.json or not dist.is_main
     res = train_clipcap(
         ds,
         out,
@@ -121,5 +123,6 @@ def run(args: argparse.Namespace) -> int:
         f"caption with: napari-clipcap caption IMAGE --captioner clipcap --weights "
         f"{res.model_dir} --clip {args.clip}{weights}"
     )
-    emit(args, data, "\n".join(lines))
+    if dist.is_main:  # one report, not one per process
+        emit(args, data, "\n".join(lines))
     return 0

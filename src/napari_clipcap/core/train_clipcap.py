@@ -23,6 +23,7 @@ import numpy as np
 from .datasets import CaptionDataset, normalize_caption
 from .errors import InvalidInputError
 from .jobs import check_cancel, report
+from .train_monitor import mode_collapse, sample_captions
 from .training_data import amp_context, barrier, image_embeddings, init_distributed
 
 STATE_NAME = "train_state.pt"
@@ -146,36 +147,6 @@ def _build_model(cfg, clip_dim, decoder, meta):
     return ClipCapModel(
         mapping, gpt, tok, normalize_prefix=cfg.normalize_prefix, stop_token=".", meta=meta
     )
-
-
-def sample_captions(model, emb, records, kept, n: int, max_tokens: int = 30) -> list[dict]:
-    """Greedy captions for the first ``n`` held-out images, with their references."""
-    rows = list(range(min(n, len(kept))))
-    if not rows:
-        return []
-    model.eval()
-    caps = model.generate(emb[rows], max_tokens=max_tokens)
-    return [
-        {
-            "image": str(records[kept[r]].image),
-            "prediction": c[0],
-            "references": records[kept[r]].captions,
-        }
-        for r, c in zip(rows, caps)
-    ]
-
-
-def mode_collapse(samples: list[dict]) -> str | None:
-    """A warning when images with different references all got one caption."""
-    preds = {s["prediction"] for s in samples}
-    refs = {tuple(s["references"]) for s in samples}
-    if len(samples) >= 2 and len(preds) == 1 and len(refs) > 1:
-        return (
-            f"mode collapse: {len(samples)} different held-out images all got the caption "
-            f"{next(iter(preds))!r}; train longer, use more or more varied data, lower "
-            "the learning rate, or fine-tune GPT-2 (no --freeze-gpt)"
-        )
-    return None
 
 
 def train_clipcap(
@@ -343,6 +314,7 @@ def train_clipcap(
 
 
 def _validate(model, val_pairs, val_emb, val_recs, kept, cfg, dev, amp) -> dict:
+    """Validation loss over every held-out pair, and sample captions of held-out images."""
     import torch
 
     model.eval()
