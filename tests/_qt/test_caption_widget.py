@@ -112,12 +112,21 @@ def test_field_of_view_captions_only_what_is_seen(captioning, qtbot):
 
 def test_clicking_a_word_adds_a_relevance_layer(captioning, qtbot):
     viewer, w = captioning
+    w.scope_combo.setCurrentText("Field of view")
+    viewer.camera.center = (0, 30, 40)
+    viewer.camera.zoom = viewer.canvas.size[1] / 40
     w.caption_button.click()
     wait_job(qtbot, w)
+    # random weights write gibberish: give the caption a word to click
+    w.results[0]["captions"][0] = "a spiral galaxy."
     w.results_view.word_clicked.emit(0, 0, "galaxy")
     wait_job(qtbot, w)
     layer = viewer.layers["relevance: galaxy"]
     assert layer.data.shape == (96, 128) and layer.data.dtype == np.float32
+    x0, y0, x1, y1 = w.results[0]["box"]
+    inside = layer.data[y0:y1, x0:x1]
+    assert np.isfinite(inside).all() and np.isnan(layer.data).sum() == 96 * 128 - inside.size
+    assert w.image_combo.currentText() == "scene"  # a result never becomes the source
     assert layer.metadata[META_KEY]["relevance"]["word"] == "galaxy"
 
 

@@ -20,6 +20,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+LINK_COLOUR = "#8ab4f8"  # readable on napari's dark and light themes
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
 
 
@@ -104,7 +105,8 @@ class CaptionResults(QWidget):
         ri, ci = item.data(0, 256)
         caption = self.results[ri]["captions"][ci]
         links = [
-            f'<a href="{ri}:{ci}:{html.escape(w)}">{html.escape(w)}</a>'
+            f'<a href="{ri}:{ci}:{html.escape(w)}" style="color: {LINK_COLOUR};">'
+            f"{html.escape(w)}</a>"
             for w in WORD.findall(caption)
         ]
         self.words.setText("Relevance of: " + " ".join(links))

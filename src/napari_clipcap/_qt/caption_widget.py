@@ -115,6 +115,7 @@ class CaptionWidget(QWidget):
         self.compared: list[ModelChoice] = []
         self.results: list[dict] = []
         self._source = None
+        self._choices: dict[str, ModelChoice] = {}
         self.scope_combo.currentTextChanged.connect(self._on_scope)
         self.method_combo.currentTextChanged.connect(self._on_method)
         self.image_combo.layer_changed.connect(self.validate)
@@ -243,12 +244,13 @@ class CaptionWidget(QWidget):
             return out
 
         def done(out):
-            self._show(image, plane, names, boxes, kept, out, opts)
+            self._show(image, plane, names, boxes, kept, out, opts, choices)
 
         self.job_panel.watch(start_job(job, "Captioning", done, parent=self))
 
-    def _show(self, image, plane, names, boxes, kept, out, opts) -> None:
+    def _show(self, image, plane, names, boxes, kept, out, opts, choices) -> None:
         self._source = (image, plane)
+        self._choices = {label: choice for label, choice in zip([o[0] for o in out], choices)}
         self.results = [
             {
                 "region": name, "box": [int(v) for v in box], "captioner": label,
@@ -304,4 +306,6 @@ class CaptionWidget(QWidget):
         if self._source is None or self.job_panel.busy:
             return
         image, plane = self._source
-        show_word_relevance(self, image, plane, self.results[result_index], caption_index, word)
+        result = self.results[result_index]
+        choice = self._choices[result["captioner"]]
+        show_word_relevance(self, image, plane, result, caption_index, word, choice)

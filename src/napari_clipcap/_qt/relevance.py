@@ -1,8 +1,8 @@
 """Word relevance: where in a captioned region does the image support one word?
 
-The map is computed off the Qt thread and shown as a float32 image layer lying exactly
-over the captioned region of the source (the source's placement, shifted by the
-region's offset), updated in place when the same word is clicked again.
+The map is computed off the Qt thread and shown as a float32 image layer with the
+source's placement (NaN outside the captioned region), updated in place when the same
+word is clicked again.
 """
 
 from __future__ import annotations
@@ -14,42 +14,26 @@ from .model_store import STORE
 from .worker import start_job
 
 
-def _relevance_map(region_image: np.ndarray, word: str, caption: str, clip, progress, cancel):
-    """Relevance of ``word`` over ``region_image``, float32 ``H x W``.
+def show_word_relevance(
+    widget, image_layer, plane, result: dict, caption_index: int, word: str, captioner_choice
+):
+    """Start the job for one word of one caption; the layer appears when it is done.
 
-    Uses :func:`napari_clipcap.core.attribution.word_relevance` when that module
-    exists, else a CLIP sliding-window text-match map of the word (windows of half
-    the region, stride a quarter).
+    The map comes from :func:`napari_clipcap.core.attribution.word_relevance` with the
+    captioner that wrote the caption: cross- or self-attention for BLIP, ViT-GPT2 and
+    GIT, the dense CLIP map of the word for ClipCap and CoCa.
     """
-    try:
-        from ..core import attribution
-    except ImportError:
-        attribution = None
-    if attribution is not None and hasattr(attribution, "word_relevance"):
-        return attribution.word_relevance(
-            region_image, caption, word, clip, progress=progress, cancel=cancel
-        )
-    from ..core.heatmap import text_heatmap
-
-    h, w = region_image.shape[:2]
-    window = max(8, min(h, w) // 2)
-    return text_heatmap(
-        region_image, word, clip, mode="sliding", window=window,
-        stride=max(1, window // 4), progress=progress, cancel=cancel,
-    )  # fmt: skip
-
-
-def show_word_relevance(widget, image_layer, plane, result: dict, caption_index: int, word: str):
-    """Start the job for one word of one caption; the layer appears when it is done."""
     s = widget.models.settings
-    clip_choice, device, precision = s.clip, s.device, s.precision
+    device, precision = s.device, s.precision
     x0, y0, x1, y1 = result["box"]
     caption = result["captions"][caption_index]
 
     def job(progress, cancel):
+        from ..core.attribution import word_relevance
+
         region = plane.model_input()[y0:y1, x0:x1]
-        clip = STORE.clip(clip_choice, device, precision)
-        heat = _relevance_map(region, word, caption, clip, progress, cancel)
+        captioner = STORE.captioner(captioner_choice, device, precision)
+        heat = word_relevance(region, caption, word, captioner, progress=progress, cancel=cancel)
         return np.asarray(heat, dtype=np.float32)
 
     def done(heat):
