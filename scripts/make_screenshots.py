@@ -135,6 +135,8 @@ def dock(viewer, name: str):
 
 
 def shoot(viewer, out: Path) -> None:
+    settle(0.3)
+    viewer.reset_view()  # fit the image to the canvas the docked widget left
     settle(0.5)
     viewer.screenshot(str(out), canvas_only=False, flash=False)
     print(f"wrote {out}")
