@@ -220,7 +220,8 @@ def test_shortened_learning_benchmark(tmp_path):
     spec = importlib.util.spec_from_file_location("bench_learning", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    res = bench.run(tmp_path, bench.QUICK, coco_metrics="bleu,cider")
+    sizes = {"n_train": 48, "n_val": 8, "n_test": 12, "clip_epochs": 1, "cap_epochs": 1}
+    res = bench.run(tmp_path, sizes, coco_metrics="bleu,cider")
     assert 0 <= res["exact_match"] <= 1 and 0 <= res["zero_shot_top1"] <= 1
     assert {"Bleu_4", "CIDEr", "CLIPScore"} <= set(res["caption_metrics"])
     assert res["caching_speedup"] > 1

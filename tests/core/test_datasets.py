@@ -129,3 +129,27 @@ def test_image_folder_per_class(tmp_path):
 def test_normalize_caption():
     assert normalize_caption("  a  red   circle ") == "a red circle."
     assert normalize_caption("is it?") == "is it?"
+
+
+def test_fits_images_and_unreadable_files(tmp_path):
+    from astropy.io import fits
+
+    from napari_clipcap.core.training_data import load_images
+
+    data = np.random.default_rng(0).normal(100, 5, (20, 30)).astype(">f4")
+    fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(data, name="SCI")]).writeto(
+        tmp_path / "sky.fits"
+    )
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    _img(tmp_path / "ok.png")
+    (tmp_path / "d.csv").write_text(
+        "image,caption\nsky.fits,a star field\nbroken.png,x\nok.png,y\n"
+    )
+    ds = read_caption_dataset(tmp_path / "d.csv")
+    images, kept, problems = load_images(ds.images)
+    assert kept == [0, 2]
+    assert images[0].shape == (20, 30, 3) and images[0].dtype == np.float32
+    assert 0 <= images[0].min() and images[0].max() <= 1 and images[0].std() > 0
+    assert len(problems) == 1 and "broken.png" in problems[0]
+    with pytest.raises(FileFormatError, match=r"broken\.png"):
+        load_images(ds.images, strict=True)
