@@ -34,6 +34,10 @@ _API: dict[str, str] = {
     "search_image": "napari_clipcap.core.search",
     "BatchSpec": "napari_clipcap.core.batch_tasks",
     "run_batch": "napari_clipcap.core.batch",
+    "read_caption_dataset": "napari_clipcap.core.datasets",
+    "train_clipcap": "napari_clipcap.core.train_clipcap",
+    "finetune_clip": "napari_clipcap.core.finetune_clip",
+    "caption_metrics": "napari_clipcap.core.metrics",
 }
 
 __all__ = ["__version__", *_API]
