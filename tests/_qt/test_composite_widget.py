@@ -1,0 +1,72 @@
+"""The band composite dock widget over a GeoTIFF band stack."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fixtures.geotiffs import make_lonlat_tif, make_s2_tif
+from napari_clipcap._qt.composite_widget import CUSTOM, CompositeWidget
+from napari_clipcap.core.composites import band_limits, composite
+
+
+@pytest.fixture
+def widget(make_napari_viewer, qtbot, tmp_path):
+    viewer = make_napari_viewer()
+    viewer.open(str(make_s2_tif(tmp_path)), plugin="napari-clipcap")
+    w = CompositeWidget(viewer)
+    qtbot.addWidget(w)
+    return viewer, w
+
+
+def _choose(w, key):
+    w.preset_combo.setCurrentIndex(w.preset_combo.findData(key))
+
+
+def test_offers_band_stacks_and_fills_preset_bands(widget):
+    _, w = widget
+    assert [w.layer_combo.itemText(i) for i in range(w.layer_combo.count())] == ["s2 bands"]
+    _choose(w, "s2-swir")
+    assert w.bands() == (12, 8, 3)
+    assert not w.band_combos[0].isEnabled()
+
+
+def test_false_colour_layer_is_the_model_input(widget):
+    viewer, w = widget
+    _choose(w, "s2-false")
+    layer = w.show_composite()
+    assert layer.name == "s2 [Sentinel-2 false colour (B08, B04, B03)]"
+    assert layer.rgb and layer.multiscale and viewer.layers.selection.active is layer
+    assert layer.metadata["composite"]["bands"] == ["B08", "B04", "B03"]
+    assert layer.metadata["epsg"] == 32633  # still georeferenced: map coordinates work
+    bands = viewer.layers["s2 bands"]
+    limits = band_limits(bands.data[-1], [7, 3, 2])
+    want = composite(np.asarray(bands.data[0]), [7, 3, 2], limits=limits)
+    np.testing.assert_allclose(np.asarray(layer.data[0]), want)
+
+
+def test_custom_bands_and_stretch_update_in_place(widget):
+    viewer, w = widget
+    w.preset_combo.setCurrentIndex(w.preset_combo.findText(CUSTOM))
+    assert w.band_combos[0].isEnabled()
+    for combo, i in zip(w.band_combos, (10, 5, 0)):
+        combo.setCurrentIndex(i)
+    first = w.show_composite()
+    assert first.name == "s2 [B10, B06, B01]"
+    n = len(viewer.layers)
+    w.lower_spin.setValue(10.0)
+    again = w.show_composite()
+    assert again is first and len(viewer.layers) == n
+    assert "10-98" in w.message.text()
+
+
+def test_preset_that_does_not_fit_is_explained(make_napari_viewer, qtbot, tmp_path):
+    viewer = make_napari_viewer()
+    viewer.open(str(make_lonlat_tif(tmp_path)), plugin="napari-clipcap")
+    layer = viewer.layers[0]
+    layer.metadata = {**layer.metadata, "band_names": ["red", "green", "blue"]}
+    w = CompositeWidget(viewer)
+    qtbot.addWidget(w)
+    w.layer_combo._refill()
+    _choose(w, "s2-swir")
+    assert "needs bands" in w.message.text()
