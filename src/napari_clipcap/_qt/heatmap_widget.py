@@ -24,6 +24,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ..core.errors import InvalidInputError
 from ..core.geometry import threshold_regions
 from .job_panel import JobPanel
 from .layer_combo import LayerCombo
@@ -187,7 +188,11 @@ class HeatmapWidget(QWidget):
             return
         image = self.image_combo.layer()
         s = self.models.settings
-        plane = displayed_plane(self.viewer, image, s.domain)
+        try:
+            plane = displayed_plane(self.viewer, image, s.domain)
+        except InvalidInputError as exc:
+            self.job_panel.set_status(str(exc), error=True)
+            return
         queries, template = self.queries(), self.template()
         options = {
             "mode": self.mode_combo.currentText(),
