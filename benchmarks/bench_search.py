@@ -143,13 +143,13 @@ def bench_index(folder: Path, tmp: Path) -> dict:
     return out
 
 
-def _time_batch(folder: Path, out: Path, **kw) -> float:
+def _time_batch(folder: Path, out: Path, chunk_size: int = 4, **kw) -> float:
     from napari_clipcap.core.batch import run_batch
     from napari_clipcap.core.batch_tasks import BatchSpec
 
     spec = BatchSpec("embed", clip_model="ViT-B-32", clip_weights=None, device="cpu")
     t0 = time.perf_counter()
-    run_batch([folder], spec, out, chunk_size=4, **kw)
+    run_batch([folder], spec, out, chunk_size=chunk_size, **kw)
     return time.perf_counter() - t0
 
 
