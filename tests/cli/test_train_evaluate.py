@@ -98,7 +98,9 @@ def test_finetune_then_train_then_evaluate(data, tiny_clip_files, tmp_path, caps
                 "simple",
                 "--out",
                 str(tmp_path / "rep"),
-                *clip2,
+                "--device",  # no --clip: the CLIP model recorded in the checkpoint
+                "cpu",
+                "--json",
             ]
         )
         == 0

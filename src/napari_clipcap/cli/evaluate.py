@@ -9,6 +9,16 @@ from pathlib import Path
 from ._common import ProgressBar, add_common, emit
 
 
+def clip_spec(args: argparse.Namespace) -> tuple[str, str | None]:
+    """``(model, weights)`` from ``--clip``/``--clip-weights``: ViT-B-32 alone means its
+    OpenAI weights; ``--clip-weights none`` asks for random weights."""
+    model = args.clip or "ViT-B-32"
+    w = args.clip_weights
+    if w is not None:
+        return model, None if w.strip().lower() in ("", "none") else w
+    return model, "openai" if model == "ViT-B-32" else None
+
+
 def _dataset_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("dataset", help="dataset file (JSON, CSV, JSONL) or class folders")
     p.add_argument("--images-dir", default=None, help="folder image paths are relative to")
@@ -16,8 +26,18 @@ def _dataset_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out", default=None, metavar="DIR", help="write report.json, report.md and plots here"
     )
-    p.add_argument("--clip", default="ViT-B-32", metavar="MODEL", help="CLIP model")
-    p.add_argument("--clip-weights", default=None, metavar="W", help="CLIP weights")
+    p.add_argument(
+        "--clip",
+        default=None,
+        metavar="MODEL",
+        help="CLIP model (default: the one a ClipCap --weights folder recorded, else ViT-B-32)",
+    )
+    p.add_argument(
+        "--clip-weights",
+        default=None,
+        metavar="W",
+        help="CLIP weights (default openai for ViT-B-32; 'none': random)",
+    )
     add_common(p)
 
 
@@ -107,12 +127,18 @@ def run_captions(args: argparse.Namespace) -> int:
 
     records, problems = _records(args)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    if args.weights and args.clip is None:  # the CLIP model the captioner was trained with
+        cfg = Path(args.weights) / "clipcap.json"
+        meta = json.loads(cfg.read_text()).get("meta", {}) if cfg.is_file() else {}
+        if meta.get("clip_model"):
+            args.clip, args.clip_weights = meta["clip_model"], meta.get("clip_weights") or "none"
+    model, weights = clip_spec(args)
     if args.weights:
         preds, kept, more = generate_captions(
             records,
             args.weights,
-            clip_model=args.clip,
-            clip_weights=args.clip_weights,
+            clip_model=model,
+            clip_weights=weights,
             decoder=args.decoder,
             device=args.device,
             beam_size=args.beam,
@@ -130,7 +156,7 @@ def run_captions(args: argparse.Namespace) -> int:
         preds = [given[r.image.name] for r in records]
     clip = images = None
     if "clipscore" in metrics:
-        clip = load_clip(args.clip, args.clip_weights, args.device)
+        clip = load_clip(*clip_spec(args), args.device)
         images, kept, more = load_images([r.image for r in records])
         records, preds = [records[i] for i in kept], [preds[i] for i in kept]
         problems += more
@@ -155,7 +181,7 @@ def run_zeroshot(args: argparse.Namespace) -> int:
     from ..core.zeroshot import resolve_templates
 
     records, problems = _records(args)
-    clip = load_clip(args.clip, args.clip_weights, args.device)
+    clip = load_clip(*clip_spec(args), args.device)
     res, plots = evaluate_zeroshot(
         records,
         clip,
@@ -175,7 +201,7 @@ def run_retrieval(args: argparse.Namespace) -> int:
     from ..core.evaluate import evaluate_retrieval
 
     records, problems = _records(args)
-    clip = load_clip(args.clip, args.clip_weights, args.device)
+    clip = load_clip(*clip_spec(args), args.device)
     res = evaluate_retrieval(records, clip)
     res["problems"] = problems + res["problems"]
     lines = [f"{k}: {v:.4f}" for k, v in res.items() if isinstance(v, float)]

@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="fine-tune an open_clip model contrastively on image-caption data",
         description="Fine-tune on DATASET's train split with crops, flips and 90-degree "
         "rotations; reports zero-shot accuracy on the test (or val) labels at the end. "
-        "Without --clip-weights the model is trained from scratch.",
+        "With --clip-weights none the model is trained from scratch.",
     )
     p.add_argument("dataset", help="dataset file (or class folders)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
@@ -30,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--clip-weights",
         default=None,
         metavar="W",
-        help="starting weights (tag, hf-hub: id or file); none: from scratch",
+        help="starting weights: tag, hf-hub: id or file (default openai for ViT-B-32); "
+        "'none': train from scratch",
     )
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=64)
@@ -63,7 +64,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from ..core.datasets import read_caption_dataset
     from ..core.finetune_clip import FinetuneConfig, finetune_clip
+    from .evaluate import clip_spec
 
+    clip_model, clip_weights = clip_spec(args)
     ds = read_caption_dataset(args.dataset, images_dir=args.images_dir)
     augment = (
         ()
@@ -85,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
     res = finetune_clip(
         ds,
         args.out,
-        clip_model=args.clip,
-        clip_weights=args.clip_weights,
+        clip_model=clip_model,
+        clip_weights=clip_weights,
         config=cfg,
         device=args.device,
         progress=ProgressBar("finetune", quiet=args.json or os.environ.get("RANK", "0") != "0"),

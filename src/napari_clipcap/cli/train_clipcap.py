@@ -21,7 +21,12 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="run folder")
     p.add_argument("--images-dir", default=None, help="folder image paths are relative to")
     p.add_argument("--clip", default="ViT-B-32", metavar="MODEL", help="CLIP model")
-    p.add_argument("--clip-weights", default=None, metavar="W", help="CLIP weights")
+    p.add_argument(
+        "--clip-weights",
+        default=None,
+        metavar="W",
+        help="CLIP weights (default openai for ViT-B-32; 'none': random)",
+    )
     dec = p.add_mutually_exclusive_group()
     dec.add_argument("--decoder", default="gpt2", help="GPT-2 hub id or folder (gpt2)")
     dec.add_argument(
@@ -63,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
     from ..core.decoder_init import make_decoder, parse_decoder_spec
     from ..core.errors import InvalidInputError
     from ..core.train_clipcap import STATE_NAME, ClipcapTrainConfig, train_clipcap
+    from .evaluate import clip_spec
 
+    clip_model, clip_weights = clip_spec(args)
     ds = read_caption_dataset(args.dataset, images_dir=args.images_dir, strict=args.strict)
     out = Path(args.out)
     if args.no_resume and (out / STATE_NAME).exists():
@@ -98,8 +105,8 @@ def run(args: argparse.Namespace) -> int:
     res = train_clipcap(
         ds,
         out,
-        clip_model=args.clip,
-        clip_weights=args.clip_weights,
+        clip_model=clip_model,
+        clip_weights=clip_weights,
         decoder=str(decoder),
         config=cfg,
         device=args.device,
@@ -109,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     )
     data = {"dataset": args.dataset, **res.to_dict(), "dataset_problems": ds.problems}
     last = res.history[-1] if res.history else {}
-    weights = f" --clip-weights {args.clip_weights}" if args.clip_weights else ""
+    weights = f" --clip-weights {clip_weights}" if clip_weights else ""
     lines = [f"model: {res.model_dir}"]
     if last:
         lines.append(
