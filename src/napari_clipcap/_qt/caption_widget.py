@@ -27,6 +27,8 @@ from .job_panel import JobPanel
 from .layer_combo import LayerCombo
 from .layers import (
     box_to_rectangle,
+    caption_boxes,
+    caption_shapes,
     displayed_plane,
     field_of_view_box,
     shape_regions,
@@ -263,42 +265,11 @@ class CaptionWidget(QWidget):
         self.results_view.set_results(self.results)
         first = out[0][1]
         if kept is not None:
-            self._label_shapes(self.shapes_combo.layer(), kept, out)
+            caption_shapes(self.shapes_combo.layer(), kept, out)
         else:
             rects = [box_to_rectangle(b, image) for b in boxes]
-            self._caption_layer(rects, [c[0] for c in first])
+            caption_boxes(self.viewer, REGIONS_LAYER, rects, [c[0] for c in first])
         self.job_panel.set_status(f"{len(self.results)} caption set(s).")
-
-    def _label_shapes(self, shapes, kept, out) -> None:
-        n = len(shapes.data)
-        features = shapes.features.copy()
-        for label, caps in out:
-            col = [""] * n
-            for i, c in zip(kept, caps):
-                col[i] = c[0] if c else ""
-            features[f"caption:{label}"] = col
-        first = [""] * n
-        for i, c in zip(kept, out[0][1]):
-            first[i] = c[0] if c else ""
-        features["caption"] = first
-        shapes.features = features
-        shapes.text = {"string": "{caption}", "size": 10, "color": "white", "anchor": "upper_left"}
-        shapes.refresh_text()
-
-    def _caption_layer(self, rects, captions) -> None:
-        features = {"caption": captions}
-        if REGIONS_LAYER in self.viewer.layers:
-            layer = self.viewer.layers[REGIONS_LAYER]
-            layer.data = []
-            layer.add_rectangles(rects)
-            layer.features = features
-        else:
-            layer = self.viewer.add_shapes(
-                rects, shape_type="rectangle", name=REGIONS_LAYER, features=features,
-                edge_color="white", face_color="transparent", edge_width=2,
-            )  # fmt: skip
-        layer.text = {"string": "{caption}", "size": 11, "color": "white", "anchor": "upper_left"}
-        layer.refresh_text()
 
     # -- word relevance ------------------------------------------------------------
     def show_relevance(self, result_index: int, caption_index: int, word: str) -> None:

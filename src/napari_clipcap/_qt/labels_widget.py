@@ -8,12 +8,11 @@ after a short pause (debounced). The table exports to CSV.
 
 from __future__ import annotations
 
-import csv
 import re
 
 import numpy as np
 from napari.layers import Image, Shapes
-from qtpy.QtCore import Qt, QTimer
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,8 +23,6 @@ from qtpy.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -34,6 +31,7 @@ from ..core.errors import InvalidInputError
 from ..core.zeroshot import TEMPLATE_PRESETS
 from ..core.zeroshot import parse_labels as check_labels
 from .job_panel import JobPanel
+from .labels_table import LabelsTable, export_csv
 from .layer_combo import LayerCombo
 from .layers import displayed_plane, placement, region_key, shape_regions, store_result
 from .model_panel import ModelPanel
@@ -58,20 +56,6 @@ def parse_labels(text: str) -> list[str]:
     return [part.strip() for part in re.split(r"[,\n]", text) if part.strip()]
 
 
-class _NumberItem(QTableWidgetItem):
-    """A table cell that sorts by value, not by text."""
-
-    def __init__(self, value: float, text: str):
-        super().__init__(text)
-        self.setData(Qt.ItemDataRole.UserRole, float(value))
-
-    def __lt__(self, other: QTableWidgetItem) -> bool:
-        mine, theirs = self.data(Qt.ItemDataRole.UserRole), other.data(Qt.ItemDataRole.UserRole)
-        if mine is None or theirs is None:
-            return super().__lt__(other)
-        return float(mine) < float(theirs)
-
-
 class LabelsWidget(QWidget):
     """Dock widget: zero-shot labels for the regions of a Shapes layer."""
 
@@ -94,10 +78,7 @@ class LabelsWidget(QWidget):
         self.auto_check.setChecked(True)
         self.score_button = QPushButton("Score regions")
         self.export_button = QPushButton("Export CSV…")
-        self.table = QTableWidget(0, 0)
-        self.table.setSortingEnabled(True)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setMinimumHeight(160)
+        self.table = LabelsTable()
         self.job_panel = JobPanel()
         self.hint = QLabel()
         self.hint.setWordWrap(True)
@@ -302,40 +283,14 @@ class LabelsWidget(QWidget):
         }  # fmt: skip
         shapes.refresh_text()
         store_result(shapes, "labels", self.results)
-        self._fill_table()
+        self.table.show_results(self.results)
         self.job_panel.set_status(f"Scored {len(kept)} region{'s' if len(kept) != 1 else ''}.")
         self.validate()
-
-    def _fill_table(self) -> None:
-        labels = self.results["labels"]
-        self.table.setSortingEnabled(False)
-        self.table.clear()
-        self.table.setColumnCount(3 + len(labels))
-        self.table.setHorizontalHeaderLabels(["shape", "top label", "p", *labels])
-        regions = self.results["regions"]
-        self.table.setRowCount(len(regions))
-        for row, r in enumerate(regions):
-            self.table.setItem(row, 0, _NumberItem(r["shape"], str(r["shape"])))
-            self.table.setItem(row, 1, QTableWidgetItem(r["label"]))
-            self.table.setItem(row, 2, _NumberItem(r["probability"], f"{r['probability']:.3f}"))
-            for col, lab in enumerate(labels, start=3):
-                v = r["probabilities"][lab]
-                self.table.setItem(row, col, _NumberItem(v, f"{v:.3f}"))
-        self.table.setSortingEnabled(True)
-        self.table.resizeColumnsToContents()
 
     # -- export --------------------------------------------------------------------
     def export_csv(self, path: str) -> None:
         """Write the last results as CSV: one row per region, one column per label."""
-        labels = self.results["labels"]
-        with open(path, "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(["shape", "x0", "y0", "x1", "y1", "label", "probability", *labels])
-            for r in self.results["regions"]:
-                probs = [f"{r['probabilities'][lab]:.6f}" for lab in labels]
-                writer.writerow(
-                    [r["shape"], *r["box"], r["label"], f"{r['probability']:.6f}", *probs]
-                )
+        export_csv(self.results, path)
 
     def _export_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export labels", "labels.csv", "CSV (*.csv)")

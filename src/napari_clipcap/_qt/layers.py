@@ -6,6 +6,7 @@ objects (layer transforms, camera, dims) and makes the result layers.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,16 +70,36 @@ class Plane:
     width: int
 
     def model_input(self) -> np.ndarray:
-        """The plane as float32 ``H x W x 3`` in ``[0, 1]`` (see ``to_model_input``)."""
+        """The plane as float32 ``H x W x 3`` in ``[0, 1]`` (see ``to_model_input``).
+
+        The last few planes are kept, so re-scoring edited shapes does not rescale the
+        whole image each time.
+        """
         from ..core.scaling import to_model_input
 
-        return to_model_input(
+        key = self.key()
+        with _INPUT_LOCK:
+            if key in _INPUT_CACHE:
+                return _INPUT_CACHE[key][1]
+        image = to_model_input(
             self.data, rgb=self.rgb, plane=self.index or None, domain=self.domain
         )
+        with _INPUT_LOCK:
+            # holding the data keeps its id() from being reused by another array
+            _INPUT_CACHE[key] = (self.data, image)
+            while len(_INPUT_CACHE) > _INPUT_CACHE_SIZE:
+                del _INPUT_CACHE[next(iter(_INPUT_CACHE))]
+        return image
 
     def key(self) -> tuple:
         """Identity of the plane's pixels, for caching results."""
-        return (self.layer_name, id(self.data), self.index, self.domain)
+        shape = tuple(getattr(self.data, "shape", ()))
+        return (self.layer_name, id(self.data), shape, self.index, self.domain)
+
+
+_INPUT_CACHE: dict[tuple, tuple] = {}
+_INPUT_CACHE_SIZE = 2
+_INPUT_LOCK = threading.Lock()
 
 
 def displayed_plane(viewer, layer, domain: str = "auto") -> Plane:
@@ -213,3 +234,38 @@ def store_result(layer, key: str, value) -> None:
     entry[key] = value
     meta[META_KEY] = entry
     layer.metadata = meta
+
+
+def caption_shapes(shapes, kept: list[int], out: list[tuple[str, list[list[str]]]]) -> None:
+    """Show captions on shapes: ``caption`` (first captioner) as text, and one
+    ``caption:<captioner>`` feature per captioner; shapes not captioned get ''."""
+    n = len(shapes.data)
+    features = shapes.features.copy()
+    for k, (label, caps) in enumerate(out):
+        col = [""] * n
+        for i, c in zip(kept, caps):
+            col[i] = c[0] if c else ""
+        features[f"caption:{label}"] = col
+        if k == 0:
+            features["caption"] = list(col)
+    shapes.features = features
+    shapes.text = {"string": "{caption}", "size": 10, "color": "white", "anchor": "upper_left"}
+    shapes.refresh_text()
+
+
+def caption_boxes(viewer, name: str, rects: list[np.ndarray], captions: list[str]):
+    """Add, or update in place, a Shapes layer of captioned boxes (world rectangles)."""
+    features = {"caption": captions}
+    if name in viewer.layers:
+        layer = viewer.layers[name]
+        layer.data = []
+        layer.add_rectangles(rects)
+        layer.features = features
+    else:
+        layer = viewer.add_shapes(
+            rects, shape_type="rectangle", name=name, features=features,
+            edge_color="white", face_color="transparent", edge_width=2,
+        )  # fmt: skip
+    layer.text = {"string": "{caption}", "size": 11, "color": "white", "anchor": "upper_left"}
+    layer.refresh_text()
+    return layer
