@@ -56,6 +56,11 @@ def test_custom_rows_and_status_follow_the_choice(qtbot, tmp_path):
     missing.write_bytes(b"x")
     panel.refresh()
     assert "local files" in panel.clip_status.text()
+    assert "nope.safetensors" in panel.summary.text() and "auto" in panel.summary.text()
+    panel.toggle.click()  # collapse to the one-line summary
+    assert not panel.clip_combo.isVisible() and panel.summary.isVisible()
+    panel.toggle.click()
+    assert panel.clip_combo.isVisible()
 
 
 def test_offline_preset_reports_not_cached(monkeypatch, tmp_path):

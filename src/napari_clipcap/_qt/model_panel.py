@@ -9,30 +9,28 @@ models ahead of time; *Unload* frees their memory, GPU included.
 
 from __future__ import annotations
 
-from qtpy.QtCore import QObject, Signal
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
 from ..core.registry import presets
 from .job_panel import JobPanel
+from .model_shared import PathEdit, SharedSettings
 from .model_specs import (
     CAPTIONER_KINDS,
     CUSTOM,
     ModelChoice,
     PanelSettings,
     cache_status,
-    load_settings,
-    save_settings,
 )
 from .model_store import STORE
 from .worker import start_job
@@ -42,67 +40,10 @@ PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 _STATUS_COLOURS = {"ready": "#4caf50", "download": "#e0a030", "missing": "#e05050"}
 
 
-class SharedSettings(QObject):
-    """The one :class:`PanelSettings` of this process, with a ``changed`` signal."""
-
-    changed = Signal()
-    _instance: SharedSettings | None = None
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.settings: PanelSettings = load_settings()
-
-    @classmethod
-    def instance(cls) -> SharedSettings:
-        """The shared object (created, from the saved file, on first use)."""
-        if cls._instance is None:
-            cls._instance = cls()
-        return cls._instance
-
-    @classmethod
-    def reset(cls) -> None:
-        """Forget the shared object (tests; a new one re-reads the saved file)."""
-        cls._instance = None
-
-    def update(self, **changes) -> None:
-        """Set fields of the settings, save them and tell every panel."""
-        for name, value in changes.items():
-            setattr(self.settings, name, value)
-        save_settings(self.settings)
-        self.changed.emit()
-
-
 def _devices() -> list[str]:
     from ..core.devices import available_devices
 
     return ["auto", *[d.name for d in available_devices()]]
-
-
-class _PathEdit(QWidget):
-    """A line edit with a browse button (file or folder)."""
-
-    def __init__(self, placeholder: str, folder: bool = False):
-        super().__init__()
-        self.edit = QLineEdit()
-        self.edit.setPlaceholderText(placeholder)
-        button = QToolButton()
-        button.setText("…")
-        button.setToolTip("Browse for a folder" if folder else "Browse for a file")
-        button.clicked.connect(self._browse)
-        self._folder = folder
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.edit, 1)
-        row.addWidget(button)
-
-    def _browse(self) -> None:
-        if self._folder:
-            path = QFileDialog.getExistingDirectory(self, "Choose a model folder")
-        else:
-            path, _ = QFileDialog.getOpenFileName(self, "Choose a model file")
-        if path:
-            self.edit.setText(path)
-            self.edit.editingFinished.emit()
 
 
 class ModelPanel(QGroupBox):
@@ -112,21 +53,36 @@ class ModelPanel(QGroupBox):
         super().__init__("Models", parent)
         self.shared = SharedSettings.instance()
         self.show_captioner = show_captioner
-        form = QFormLayout(self)
+        self.toggle = QToolButton()
+        self.toggle.setCheckable(True)
+        self.toggle.setChecked(True)
+        self.toggle.setAutoRaise(True)
+        self.toggle.setToolTip("Show or hide the model choices")
+        self.summary = QLabel()
+        self.body = QWidget()
+        header = QHBoxLayout()
+        header.setContentsMargins(0, 0, 0, 0)
+        header.addWidget(self.toggle)
+        header.addWidget(self.summary, 1)
+        outer = QVBoxLayout(self)
+        outer.addLayout(header)
+        outer.addWidget(self.body)
+        form = QFormLayout(self.body)
+        form.setContentsMargins(0, 0, 0, 0)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.captioner_combo = QComboBox()
         self.captioner_combo.addItems([p.name for p in presets("captioner")] + [CUSTOM])
         self.captioner_kind = QComboBox()
         self.captioner_kind.addItems(CAPTIONER_KINDS)
-        self.captioner_path = _PathEdit("checkpoint file or model folder")
-        self.decoder_path = _PathEdit("GPT-2 folder (ClipCap; default gpt2)", folder=True)
-        self.encoder_model = _PathEdit("CLIP of the ClipCap: architecture, JSON or folder")
-        self.encoder_weights = _PathEdit("its weights (tag or file; empty: none needed)")
+        self.captioner_path = PathEdit("checkpoint file or model folder")
+        self.decoder_path = PathEdit("GPT-2 folder (ClipCap; default gpt2)", folder=True)
+        self.encoder_model = PathEdit("CLIP of the ClipCap: architecture, JSON or folder")
+        self.encoder_weights = PathEdit("its weights (tag or file; empty: none needed)")
         self.captioner_status = QLabel()
         self.clip_combo = QComboBox()
         self.clip_combo.addItems([p.name for p in presets("clip")] + [CUSTOM])
-        self.clip_model = _PathEdit("architecture, config JSON or folder")
-        self.clip_weights = _PathEdit("weights file (.safetensors, .pt)")
+        self.clip_model = PathEdit("architecture, config JSON or folder")
+        self.clip_weights = PathEdit("weights file (.safetensors, .pt)")
         self.clip_status = QLabel()
         self.device_combo = QComboBox()
         self.device_combo.addItems(_devices())
@@ -166,6 +122,8 @@ class ModelPanel(QGroupBox):
         form.addRow(buttons)
         form.addRow(self.job_panel)
         self._form = form
+        self.toggle.toggled.connect(self.set_expanded)
+        self.set_expanded(True)
 
         self.captioner_combo.currentTextChanged.connect(self._captioner_edited)
         self.captioner_kind.currentTextChanged.connect(self._captioner_edited)
@@ -218,6 +176,13 @@ class ModelPanel(QGroupBox):
         )
         self._set(clip=choice)
 
+    def set_expanded(self, expanded: bool) -> None:
+        """Show the model rows, or only the one-line summary."""
+        self.body.setVisible(expanded)
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
+        if self.toggle.isChecked() != expanded:
+            self.toggle.setChecked(expanded)
+
     def refresh(self) -> None:
         """Show the shared settings (after a change in any panel)."""
         self._updating = True
@@ -240,6 +205,9 @@ class ModelPanel(QGroupBox):
             self.clip_model.edit.setText(s.clip.model)
             self.clip_weights.edit.setText(s.clip.weights)
             self._show_rows()
+            parts = [s.captioner.label] if self.show_captioner else []
+            parts += [s.clip.label, s.device]
+            self.summary.setText(" · ".join(parts))
             self._show_status(self.clip_status, s.clip, "clip")
             self._show_status(self.captioner_status, s.captioner, "captioner")
         finally:
