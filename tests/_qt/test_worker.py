@@ -112,3 +112,16 @@ def test_unexpected_error_names_its_type(qtbot, errors):
     with qtbot.waitSignal(job.ended, timeout=5000):
         job.start()
     assert errors == ["Heatmap: RuntimeError: CUDA out of memory"]
+
+
+def test_progress_shows_in_napari_activity_while_running(qtbot, errors):
+    from napari.utils import progress
+
+    job = Job(batches(300, delay=0.005), "Activity check")
+    job.start()
+    qtbot.waitUntil(lambda: job._pbar is not None and job._pbar.n > 0, timeout=5000)
+    assert any(p.desc == "Activity check" for p in progress._all_instances)
+    assert job._pbar.total == 300
+    with qtbot.waitSignal(job.ended, timeout=10000):
+        job.cancel()
+    assert not any(p.desc == "Activity check" for p in progress._all_instances)
