@@ -70,6 +70,26 @@ def test_offline_preset_reports_not_cached(monkeypatch, tmp_path):
     assert state == "missing" and "offline" in text
 
 
+def test_cached_hub_model_is_ready_and_marked_in_the_combo(qtbot, monkeypatch, tmp_path):
+    from qtpy.QtCore import Qt
+
+    hub = tmp_path / "hub"
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(hub))
+    # the layout huggingface_hub writes: models--org--name/{refs/main, snapshots/<rev>/file}
+    repo = hub / "models--Salesforce--blip-image-captioning-base"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("abc123")
+    (repo / "snapshots" / "abc123").mkdir(parents=True)
+    (repo / "snapshots" / "abc123" / "config.json").write_text("{}")
+    assert cache_status(ModelChoice(preset="blip-base"), "captioner") == ("ready", "cached")
+    panel = ModelPanel()
+    qtbot.addWidget(panel)
+    i = panel.captioner_combo.findText("blip-base")
+    assert panel.captioner_combo.itemData(i, Qt.ItemDataRole.ToolTipRole) == "blip-base: cached"
+    j = panel.captioner_combo.findText("blip-large")
+    assert "offline" in panel.captioner_combo.itemData(j, Qt.ItemDataRole.ToolTipRole)
+
+
 def test_load_args_for_presets_and_custom_files():
     assert clip_load_args(ModelChoice(preset="ViT-B-32/openai")) == {
         "model": "ViT-B-32",

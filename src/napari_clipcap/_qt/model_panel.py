@@ -10,6 +10,7 @@ models ahead of time; *Unload* frees their memory, GPU included.
 from __future__ import annotations
 
 from qtpy.QtCore import Qt
+from qtpy.QtGui import QColor
 from qtpy.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -141,6 +142,7 @@ class ModelPanel(QGroupBox):
         self.unload_button.clicked.connect(self.unload_models)
         self._updating = False
         self.shared.changed.connect(self.refresh)
+        self.mark_presets()
         self.refresh()
 
     # -- settings <-> widgets ------------------------------------------------------
@@ -235,6 +237,20 @@ class ModelPanel(QGroupBox):
             if label is not None:
                 label.setVisible(show)
 
+    def mark_presets(self) -> None:
+        """Colour every preset in the combos by its state (cached, will download, ...)
+        and say it in the item's tooltip."""
+        for combo, kind in ((self.captioner_combo, "captioner"), (self.clip_combo, "clip")):
+            for i in range(combo.count()):
+                name = combo.itemText(i)
+                if name == CUSTOM:
+                    continue
+                state, text = cache_status(ModelChoice(preset=name), kind)
+                combo.setItemData(i, f"{name}: {text}", Qt.ItemDataRole.ToolTipRole)
+                colour = _STATUS_COLOURS.get(state)
+                if colour:
+                    combo.setItemData(i, QColor(colour), Qt.ItemDataRole.ForegroundRole)
+
     @staticmethod
     def _show_status(label: QLabel, choice: ModelChoice, kind: str) -> None:
         state, text = cache_status(choice, kind)
@@ -257,6 +273,7 @@ class ModelPanel(QGroupBox):
 
         def done(names):
             self.job_panel.set_status("Loaded: " + ", ".join(names))
+            self.mark_presets()
             self.refresh()
 
         self.job_panel.watch(start_job(job, "Loading models", done, parent=self))
