@@ -13,7 +13,6 @@ Two checkpoint formats load here:
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -21,14 +20,13 @@ import torch
 from torch import nn
 
 from .clipcap_mapping import MappingConfig, build_mapping, infer_mapping_config
+from .clipcap_state import load_strict, read_state_dict
 from .errors import CheckpointFormatError, ModelNotFoundError
 
 FORMAT = "napari-clipcap/clipcap"
 CONFIG_NAME = "clipcap.json"
 WEIGHTS_NAME = "model.safetensors"
 DECODER_DIR = "decoder"
-#: Buffers that transformers < 4.3x stored in GPT-2 state dicts; dropped on load.
-_OLD_BUFFERS = re.compile(r"gpt\.transformer\.h\.\d+\.attn\.(bias|masked_bias)")
 
 
 class ClipCapModel(nn.Module):
@@ -157,59 +155,8 @@ def load_decoder(decoder: str | Path, *, weights: bool):
     return gpt.eval(), tokenizer
 
 
-def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    if not path.is_file():
-        raise ModelNotFoundError(f"ClipCap checkpoint {str(path)!r} does not exist")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path))
-        else:
-            state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # any unreadable file is a format problem
-        first = (str(exc).strip().splitlines() or [""])[0]
-        raise CheckpointFormatError(
-            f"cannot read {str(path)!r} as a checkpoint ({type(exc).__name__}: {first})"
-        ) from None
-    for wrapper in ("state_dict", "model"):
-        if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
-            state = state[wrapper]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointFormatError(f"{str(path)!r} does not hold a flat state dict of tensors")
-    return {k.removeprefix("module."): v for k, v in state.items()}
-
-
-def _load_strict(model: ClipCapModel, state: dict[str, torch.Tensor]) -> None:
-    state = {k: v for k, v in state.items() if not _OLD_BUFFERS.fullmatch(k)}
-    if "gpt.lm_head.weight" not in state and "gpt.transformer.wte.weight" in state:
-        state["gpt.lm_head.weight"] = state["gpt.transformer.wte.weight"]
-    own = model.state_dict()
-    if not any(k.startswith("gpt.") for k in state):  # mapping only: decoder weights kept
-        own = {k: v for k, v in own.items() if k.startswith("clip_project.")}
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    wrong = [
-        f"{k} {tuple(state[k].shape)} != {tuple(own[k].shape)}"
-        for k in own
-        if k in state and state[k].shape != own[k].shape
-    ]
-    if missing or unexpected or wrong:
-        parts = [
-            f"{name}: {', '.join(keys[:10])}{' ...' if len(keys) > 10 else ''}"
-            for name, keys in (
-                ("missing keys", missing),
-                ("unexpected keys", unexpected),
-                ("shape mismatches", wrong),
-            )
-            if keys
-        ]
-        raise CheckpointFormatError("checkpoint does not fit the model; " + "; ".join(parts))
-    model.load_state_dict(state, strict=False)
-
-
 def _original(path: Path, decoder, overrides: dict) -> ClipCapModel:
-    state = _read_state_dict(path)
+    state = read_state_dict(path)
     mapping_state = {
         k.removeprefix("clip_project."): v
         for k, v in state.items()
@@ -233,7 +180,7 @@ def _original(path: Path, decoder, overrides: dict) -> ClipCapModel:
         normalize_prefix=bool(overrides.get("normalize_prefix")),
         meta={"decoder": str(decoder or "gpt2"), "source": str(path)},
     )
-    _load_strict(model, state)
+    load_strict(model, state)
     return model
 
 
@@ -246,7 +193,7 @@ def _own(directory: Path, decoder) -> ClipCapModel:
         raise CheckpointFormatError(f"{directory / CONFIG_NAME} is not a {FORMAT} config")
     names = {f.name for f in fields(MappingConfig)}
     mapping = MappingConfig(**{k: v for k, v in cfg["mapping"].items() if k in names})
-    state = _read_state_dict(directory / WEIGHTS_NAME)
+    state = read_state_dict(directory / WEIGHTS_NAME)
     has_gpt = any(k.startswith("gpt.") for k in state)
     local = directory / DECODER_DIR
     saved_id = (cfg.get("meta") or {}).get("decoder")
@@ -261,7 +208,7 @@ def _own(directory: Path, decoder) -> ClipCapModel:
         stop_token=cfg.get("stop_token", "."),
         meta=cfg.get("meta"),
     )
-    _load_strict(model, state)
+    load_strict(model, state)
     return model
 
 
