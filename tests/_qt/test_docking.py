@@ -7,11 +7,12 @@ from napari_clipcap._qt.heatmap_widget import HeatmapWidget
 from napari_clipcap._qt.labels_widget import LabelsWidget
 from napari_clipcap.cli.view import _WIDGETS
 
+MINE = {"Caption": CaptionWidget, "Region labels": LabelsWidget, "Text heatmap": HeatmapWidget}
+
 
 def test_manifest_widgets_dock(make_napari_viewer):
+    assert set(MINE) <= set(_WIDGETS)  # `napari-clipcap view` docks them
     viewer = make_napari_viewer()
-    kinds = []
-    for name in _WIDGETS:
+    for name, cls in MINE.items():
         _, widget = viewer.window.add_plugin_dock_widget("napari-clipcap", name)
-        kinds.append(type(widget))
-    assert kinds == [CaptionWidget, LabelsWidget, HeatmapWidget]
+        assert type(widget) is cls
