@@ -13,9 +13,10 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 # it after a napari viewer has mapped Mesa's libLLVM crashes the process. Loading it first,
 # as the command line does, keeps the suite independent of test order (see _qt/_compat.py
 # for the guard the widgets use inside napari).
-import torchvision  # noqa: E402, F401
+import torchvision  # noqa: F401
+
+from fixtures.captioner_models import *  # noqa: F403
+from fixtures.clip_models import *  # noqa: F403
 
 # Fixture modules (small models built and saved locally) are registered here.
-from fixtures.text_models import *  # noqa: F401,F403, E402
-from fixtures.captioner_models import *  # noqa: F401,F403, E402
-from fixtures.clip_models import *  # noqa: F401,F403, E402
+from fixtures.text_models import *  # noqa: F403

@@ -142,3 +142,23 @@ def test_event_loop_keeps_ticking_during_a_job(heatmap, qtbot):
     assert ended - started > 0.3, "the job should run long enough to probe"
     gaps = np.diff(during)
     assert len(during) > 10 and gaps.max() < 0.1, f"longest gap {gaps.max() * 1000:.0f} ms"
+
+
+def test_heatmap_over_georeferenced_scene_keeps_map_coordinates(heatmap, qtbot, scene):
+    from napari_clipcap.core.worldcoords import format_world
+
+    viewer, w = heatmap
+    geo = {
+        "crs": "EPSG:32633",
+        "epsg": 32633,
+        "shape": scene.shape[:2],
+        "transform": (10.0, 0.0, 500000.0, 0.0, -10.0, 5200000.0),
+        "band_names": ["r"],
+    }
+    viewer.add_image(scene, name="scene", metadata=geo)
+    w.queries_edit.setPlainText("river")
+    w.run_button.click()
+    wait_job(qtbot, w)
+    layer = viewer.layers[PREFIX + "river"]
+    assert layer.metadata["transform"] == geo["transform"] and "band_names" not in layer.metadata
+    assert format_world(layer.metadata, 4, 5) == format_world(geo, 4, 5) is not None

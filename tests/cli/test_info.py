@@ -25,14 +25,17 @@ def test_info_text(capsys):
 def test_module_entry_point_and_console_script():
     out = subprocess.run(
         [sys.executable, "-m", "napari_clipcap", "info", "--json"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert json.loads(out.stdout)["default_device"]
 
 
 def test_bad_device_is_one_line_error(capsys):
-    from napari_clipcap.cli._common import parse_box
     import pytest
+
+    from napari_clipcap.cli._common import parse_box
     from napari_clipcap.core.errors import InvalidInputError
 
     with pytest.raises(InvalidInputError, match="x0,y0,x1,y1"):

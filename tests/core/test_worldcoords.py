@@ -67,19 +67,20 @@ def test_no_world_position_gives_none():
 
 def test_registered_formatter_is_used_and_a_broken_one_is_skipped(monkeypatch):
     monkeypatch.setattr(wc, "_FORMATTERS", dict(wc._FORMATTERS))
+    monkeypatch.setattr(wc, "_KEYS", dict(wc._KEYS))
 
     @wc.register_formatter("explodes")
     def explodes(metadata, row, col):
         raise RuntimeError("bad formatter")
 
-    @wc.register_formatter("crs")
+    @wc.register_formatter("toy", keys=("toy_crs",))
     def lonlat(metadata, row, col):
-        if "crs" not in metadata:
+        if "toy_crs" not in metadata:
             return None
         return f"lon {col * 0.1:.1f}° lat {row * 0.1:.1f}°"
 
-    assert list(wc.formatters())[-2:] == ["explodes", "crs"]
-    assert wc.format_world({"crs": "EPSG:4326"}, 20, 10) == "lon 1.0° lat 2.0°"
+    assert list(wc.formatters())[-2:] == ["explodes", "toy"]
+    assert wc.format_world({"toy_crs": "EPSG:4326"}, 20, 10) == "lon 1.0° lat 2.0°"
     # the celestial formatter still answers first for WCS layers
     assert wc.format_world({"wcs": WCS(sky_header())}, 0, 0).startswith("RA ")
 
@@ -97,3 +98,31 @@ def test_sip_distortion_is_applied():
     sky = wcs.pixel_to_world(60, 5)  # far from the reference pixel: SIP matters
     ra = sky.ra.to_string(unit=u.hour, sep="hms", precision=2, pad=True)
     assert wc.format_world({"wcs": wcs}, 5, 60).startswith(f"RA {ra} ")
+
+
+def test_world_metadata_keeps_what_formatters_read():
+    from astropy.wcs import WCS
+
+    from napari_clipcap.core.worldcoords import format_world, world_metadata
+
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crval = [150.0, 2.0]
+    wcs.wcs.crpix = [1.0, 1.0]
+    wcs.wcs.cdelt = [-1e-4, 1e-4]
+    fits_meta = {"wcs": wcs, "header": {"NAXIS": 2}, "napari_clipcap": {"x": 1}}
+    kept = world_metadata(fits_meta)
+    assert set(kept) == {"wcs"}
+    assert format_world(kept, 3, 4) == format_world(fits_meta, 3, 4) is not None
+
+    geo_meta = {
+        "crs": "EPSG:32633",
+        "epsg": 32633,
+        "transform": (10.0, 0, 500000.0, 0, -10.0, 5.2e6),
+        "shape": (100, 100),
+        "band_names": ["B04"],
+    }
+    kept = world_metadata(geo_meta)
+    assert set(kept) == {"crs", "epsg", "transform", "shape"}
+    assert "lon" in format_world(kept, 10, 10)
+    assert world_metadata(None) == {} and world_metadata({"header": {}}) == {}

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..core.errors import InvalidInputError
 from ..core.geometry import Box, bounding_box, map_points, plane_affine, plane_index, view_box
+from ..core.worldcoords import world_metadata
 
 #: Key of napari-clipcap results in ``layer.metadata``.
 META_KEY = "napari_clipcap"
@@ -223,7 +224,7 @@ def add_or_update_image(
             setattr(layer, key, value)
         store_result(layer, *result)
         return layer
-    metadata = {META_KEY: {result[0]: result[1]}}
+    metadata = {**world_metadata(source.metadata), META_KEY: {result[0]: result[1]}}
     return viewer.add_image(data, name=name, metadata=metadata, **placement(source), **kwargs)
 
 

@@ -21,8 +21,19 @@ from .. import __version__
 from ..core.errors import ClipcapError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("info", "view", "caption", "index", "search", "batch", "labels",
-                             "heatmap", "train_clipcap", "finetune_clip", "evaluate")
+COMMANDS: tuple[str, ...] = (
+    "info",
+    "view",
+    "caption",
+    "index",
+    "search",
+    "batch",
+    "labels",
+    "heatmap",
+    "train_clipcap",
+    "finetune_clip",
+    "evaluate",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,11 +33,9 @@ def emit(args: argparse.Namespace, data: Any, text: str) -> None:
 def parse_box(text: str) -> tuple[int, int, int, int]:
     """Parse ``x0,y0,x1,y1`` (pixel data coordinates, end exclusive)."""
     try:
-        x0, y0, x1, y1 = (int(round(float(v))) for v in text.split(","))
+        x0, y0, x1, y1 = (round(float(v)) for v in text.split(","))
     except ValueError:
-        raise InvalidInputError(
-            f"region {text!r} is not four numbers x0,y0,x1,y1"
-        ) from None
+        raise InvalidInputError(f"region {text!r} is not four numbers x0,y0,x1,y1") from None
     return x0, y0, x1, y1
 
 

@@ -10,8 +10,18 @@ from ..core import cache, devices, registry
 from ._common import add_common, emit
 
 _PACKAGES = (
-    "napari-clipcap", "numpy", "torch", "torchvision", "open_clip_torch", "transformers",
-    "astropy", "napari", "npe2", "rasterio", "faiss-cpu", "dask",
+    "napari-clipcap",
+    "numpy",
+    "torch",
+    "torchvision",
+    "open_clip_torch",
+    "transformers",
+    "astropy",
+    "napari",
+    "npe2",
+    "rasterio",
+    "faiss-cpu",
+    "dask",
 )
 
 
@@ -52,8 +62,10 @@ def run(args: argparse.Namespace) -> int:
     lines.append("devices:")
     lines += [f"  {d['name']:<8} {d['description']}" for d in data["devices"]]
     lines.append(f"cache folder:     {data['cache_dir']}")
-    lines.append(f"model hub cache:  {data['hub_cache_dir']}"
-                 + ("  (offline)" if data["hub_offline"] else ""))
+    lines.append(
+        f"model hub cache:  {data['hub_cache_dir']}"
+        + ("  (offline)" if data["hub_offline"] else "")
+    )
     lines.append("presets:")
     lines += [f"  {p['name']:<26} {p['kind']:<9} {p['description']}" for p in data["presets"]]
     emit(args, data, "\n".join(lines))

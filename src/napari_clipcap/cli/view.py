@@ -9,7 +9,10 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("view", help="open napari with the plugin's widgets and sample data")
     p.add_argument("files", nargs="*", help="images to open (FITS, GeoTIFF, PNG, ...)")
     p.add_argument(
-        "--sample", action="append", default=None, metavar="NAME",
+        "--sample",
+        action="append",
+        default=None,
+        metavar="NAME",
         help="sample data to open (repeatable); default: all when no files are given",
     )
     p.set_defaults(func=run)

@@ -159,7 +159,7 @@ def _deg(value: float, pos: str, neg: str) -> str:
     return f"{abs(value):.5f}°{pos if value >= 0 else neg}"
 
 
-@register_formatter("crs")
+@register_formatter("crs", keys=GEO_KEYS)
 def format_geo(metadata: Mapping[str, Any] | None, row: float, col: float) -> str | None:
     """Status-bar text for the cursor at napari data position ``(row, col)``.
 

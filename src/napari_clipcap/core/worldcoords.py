@@ -30,24 +30,29 @@ __all__ = [
     "format_world",
     "formatters",
     "register_formatter",
+    "world_metadata",
 ]
 
 #: ``formatter(metadata, row, col) -> str | None``; ``None`` means "not mine".
 WorldFormatter = Callable[[Mapping[str, Any], float, float], "str | None"]
 _FORMATTERS: dict[str, WorldFormatter] = {}
+_KEYS: dict[str, tuple[str, ...]] = {}
 
 
 def register_formatter(
-    name: str, func: WorldFormatter | None = None
+    name: str, func: WorldFormatter | None = None, *, keys: tuple[str, ...] | None = None
 ) -> WorldFormatter | Callable[[WorldFormatter], WorldFormatter]:
     """Register ``func(metadata, row, col) -> str | None`` under ``name``.
 
     Usable as a decorator. Registering a name again replaces the earlier formatter.
-    Formatters are tried in registration order.
+    Formatters are tried in registration order. ``keys`` are the metadata keys the
+    formatter reads (default: ``(name,)``); :func:`world_metadata` copies them onto
+    result layers so those show the same world coordinates.
     """
 
     def add(f: WorldFormatter) -> WorldFormatter:
         _FORMATTERS[name] = f
+        _KEYS[name] = tuple(keys) if keys is not None else (name,)
         return f
 
     return add if func is None else add(func)
@@ -56,6 +61,19 @@ def register_formatter(
 def formatters() -> dict[str, WorldFormatter]:
     """The registered formatters, by name, in the order they are tried."""
     return dict(_FORMATTERS)
+
+
+def world_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The part of ``metadata`` that any registered formatter reads (WCS, CRS, ...).
+
+    A result layer laid pixel for pixel over a source layer (a heatmap of the displayed
+    plane) gets these in its own metadata, so the status bar shows the same RA/Dec or
+    map coordinates over it and exporters can write it on the source's grid.
+    """
+    if not metadata:
+        return {}
+    wanted = {k for keys in _KEYS.values() for k in keys}
+    return {k: v for k, v in metadata.items() if k in wanted}
 
 
 def format_world(metadata: Mapping[str, Any] | None, row: float, col: float) -> str | None:
@@ -142,3 +160,8 @@ def format_celestial(metadata: Mapping[str, Any], row: float, col: float) -> str
     lng_name = ctype.split("-")[0] or "lon"
     lat_name = celestial.wcs.ctype[celestial.wcs.lat].split("-")[0] or "lat"
     return f"{lng_name} {lon:.5f}° {lat_name} {lat:+.5f}°"
+
+
+# Map coordinates (CRS + affine transform) register themselves on import; importing them
+# here makes every formatter known whichever kind of layer was opened first.
+from . import georef as _georef  # noqa: E402, F401
