@@ -21,6 +21,7 @@ import torch
 
 from .errors import InvalidInputError
 from .jobs import CancelFlag, check_cancel
+from .lm_head import fast_head
 
 
 class Stepper(Protocol):
@@ -45,10 +46,17 @@ class CausalLMStepper:
 
     def __init__(self, lm):
         self.lm, self.embed, self.cache = lm, lm.get_input_embeddings(), None
+        self.head = fast_head(lm)  # CPU: the body, then the head on the last position only
         keep = "logits_to_keep" in inspect.signature(lm.forward).parameters
         self.extra = {"logits_to_keep": 1} if keep else {}
 
     def _forward(self, embeds):
+        if self.head is not None:
+            out = self.lm.base_model(
+                inputs_embeds=embeds, past_key_values=self.cache, use_cache=True
+            )
+            self.cache = out.past_key_values
+            return self.head(out.last_hidden_state[:, -1]).float()
         out = self.lm(
             inputs_embeds=embeds, past_key_values=self.cache, use_cache=True, **self.extra
         )
