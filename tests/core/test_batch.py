@@ -39,7 +39,7 @@ def test_embed_table_matches_the_encoder_and_records_errors(images, spec, tmp_pa
     df = pd.read_parquet(rep.parquet)
     bad = df[df["error"].notna()]
     assert list(bad["path"].str.endswith("broken.png")) == [True]
-    assert "cannot read image" in bad["error"].iloc[0]
+    assert "broken.png: not an image" in bad["error"].iloc[0]
     fits_rows = df[df["path"].str.endswith("sky.fits")]
     assert list(fits_rows["hdu"]) == [1, 2] and list(fits_rows["width"]) == [30, 30]
     row = df[df["path"].str.endswith("red_0.png")].iloc[0]

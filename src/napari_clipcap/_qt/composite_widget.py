@@ -45,9 +45,9 @@ class BandStackCombo(LayerCombo):
 class CompositeWidget(QWidget):
     """Choose a band stack, a preset or three bands, and the percentile stretch."""
 
-    def __init__(self, viewer, parent: QWidget | None = None):
+    def __init__(self, napari_viewer, parent: QWidget | None = None):
         super().__init__(parent)
-        self.viewer = viewer
+        viewer = self.viewer = napari_viewer  # napari injects the viewer by this name
         self.layer_combo = BandStackCombo(viewer, Image)
         self.preset_combo = QComboBox()
         for key, preset in PRESETS.items():

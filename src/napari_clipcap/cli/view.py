@@ -1,8 +1,21 @@
-"""``napari-clipcap view``: open napari with the plugin, files and sample data."""
+"""``napari-clipcap view``: open napari with the plugin's widgets, files and sample data."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+PLUGIN = "napari-clipcap"
+
+#: Dock widgets opened by ``view``, by their display names in napari.yaml; the first is
+#: shown, the others are tabbed behind it.
+_WIDGETS: tuple[str, ...] = (
+    "Caption",
+    "Region labels",
+    "Text heatmap",
+    "Search collection",
+    "Band composite",
+)
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -19,22 +32,56 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return p
 
 
+def sample_keys() -> list[str]:
+    """The plugin's sample-data keys, as the npe2 manifest lists them."""
+    from npe2 import PluginManager
+
+    pm = PluginManager.instance()
+    if PLUGIN not in pm._manifests:  # napari discovers plugins with its first viewer
+        pm.discover()
+    return [s.key for s in pm.get_manifest(PLUGIN).contributions.sample_data or ()]
+
+
+def _needs_plugin(path: str) -> bool:
+    """FITS files and geospatial TIFFs open with this plugin; the rest with napari's own."""
+    from ..core.fits import has_fits_suffix, is_fits
+    from ..core.geotiff import is_geospatial_tiff
+
+    if has_fits_suffix(path) or is_fits(path):
+        return True
+    return Path(path).suffix.lower() in (".tif", ".tiff") and is_geospatial_tiff(path)
+
+
+def _open(viewer, path: str) -> None:
+    """Open with this plugin when it is ours; otherwise let napari choose its reader, and
+    take napari's own when napari would stop to ask which one (no saved preference)."""
+    from napari.errors import MultipleReaderError
+
+    if _needs_plugin(path):
+        viewer.open(path, plugin=PLUGIN)
+        return
+    try:
+        viewer.open(path)
+    except MultipleReaderError:
+        viewer.open(path, plugin="napari")
+
+
+def populate(viewer, files: list[str], samples: list[str] | None = None):
+    """Open ``files`` and ``samples`` (default: every sample when no files) and dock widgets."""
+    if samples is None:
+        samples = [] if files else sample_keys()
+    for name in samples:
+        viewer.open_sample(PLUGIN, name)
+    for path in files:
+        _open(viewer, path)
+    for i, widget in enumerate(_WIDGETS):
+        viewer.window.add_plugin_dock_widget(PLUGIN, widget, tabify=i > 0)
+    return viewer
+
+
 def run(args: argparse.Namespace) -> int:
     import napari
 
-    from .._sample_data import SAMPLE_NAMES
-
-    viewer = napari.Viewer(title="napari-clipcap")
-    samples = args.sample if args.sample is not None else ([] if args.files else SAMPLE_NAMES)
-    for name in samples:
-        viewer.open_sample("napari-clipcap", name)
-    if args.files:
-        viewer.open(args.files, plugin="napari-clipcap")
-    for widget in _WIDGETS:
-        viewer.window.add_plugin_dock_widget("napari-clipcap", widget)
+    populate(napari.Viewer(title="napari-clipcap"), args.files, args.sample)
     napari.run()
     return 0
-
-
-#: Dock widgets opened by ``view``, by their display names in napari.yaml.
-_WIDGETS: tuple[str, ...] = ("Caption", "Region labels", "Text heatmap")

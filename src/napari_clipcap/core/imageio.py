@@ -57,7 +57,9 @@ def _two_d_wcs(wcs: Any) -> Any:
     return wcs.sub([1, 2]) if wcs.naxis > 2 else wcs
 
 
-def _read_raw(path: Path, hdu: int | str | None) -> tuple[Any, str, Any, str | None]:
+def _read_raw(
+    path: Path, hdu: int | str | None, max_side: int | None
+) -> tuple[Any, str, Any, str | None]:
     if _fits_suffix(path):
         from .fits import read_fits
 
@@ -79,7 +81,7 @@ def _read_raw(path: Path, hdu: int | str | None) -> tuple[Any, str, Any, str | N
         if is_geospatial_tiff(path):  # georeferenced or multispectral: band composite
             from .geoimage import scene_image
 
-            return scene_image(path), "geotiff", None, None
+            return scene_image(path, max_side=max_side), "geotiff", None, None
         import tifffile
 
         try:
@@ -112,6 +114,7 @@ def read_image(
     interval: Any = None,
     stretch: Any = None,
     hdu: int | str | None = None,
+    max_side: int | None = None,
 ) -> ImageFile:
     """Read an image file and scale it for a model.
 
@@ -126,6 +129,9 @@ def read_image(
         Passed to :func:`~napari_clipcap.core.scaling.to_model_input`.
     hdu : int or str, optional
         FITS HDU index or name (default: the first image HDU).
+    max_side : int, optional
+        For GeoTIFF scenes: read from the smallest overview whose longest side is at
+        least this, instead of the full-resolution level.
 
     Returns
     -------
@@ -141,7 +147,7 @@ def read_image(
     p = Path(path).expanduser()
     if not p.is_file():
         raise FileFormatError(f"{p}: no such file")
-    raw, kind, wcs, name = _read_raw(p, hdu)
+    raw, kind, wcs, name = _read_raw(p, hdu, max_side)
     if domain is None:
         domain = "astronomy" if kind == "fits" else "photo"
     data = to_model_input(raw, domain=domain, interval=interval, stretch=stretch)

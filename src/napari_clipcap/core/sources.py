@@ -17,21 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from .errors import FileFormatError, InvalidInputError
+from .fits import FITS_SUFFIXES, has_fits_suffix
 
 #: File name endings that hold images, lower case.
-IMAGE_SUFFIXES: tuple[str, ...] = (
-    ".png",
-    ".jpg",
-    ".jpeg",
-    ".tif",
-    ".tiff",
-    ".fits",
-    ".fit",
-    ".fts",
-    ".fits.gz",
-    ".fit.gz",
-)
-FITS_SUFFIXES: tuple[str, ...] = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz")
+IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".tif", ".tiff", *FITS_SUFFIXES)
 #: Images larger than this (pixels per side) are shrunk before encoding, bounding memory.
 MAX_SIDE = 2048
 
@@ -39,10 +28,6 @@ MAX_SIDE = 2048
 def is_image_file(path: str | os.PathLike) -> bool:
     """True when the file name ends in one of :data:`IMAGE_SUFFIXES`."""
     return str(path).lower().endswith(IMAGE_SUFFIXES)
-
-
-def is_fits(path: str | os.PathLike) -> bool:
-    return str(path).lower().endswith(FITS_SUFFIXES)
 
 
 def find_images(paths: Iterable[str | os.PathLike]) -> list[str]:
@@ -78,7 +63,7 @@ def file_hash(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 
 def list_units(path: str | os.PathLike) -> list[int | None]:
     """The image units of a file: FITS HDU indices with image data, else ``[None]``."""
-    if not is_fits(path):
+    if not has_fits_suffix(path):
         return [None]
     from astropy.io import fits
 
@@ -104,31 +89,10 @@ def load_unit(
     Images larger than ``max_side`` pixels (default :data:`MAX_SIDE`) are shrunk (area
     average) to bound memory; ``max_side=None`` keeps the full size.
     """
-    from .scaling import to_model_input
+    from .imageio import read_image
 
     try:
-        if hdu is not None or is_fits(path):
-            from astropy.io import fits
-
-            with fits.open(path, memmap=False) as hdul:
-                data = np.asarray(hdul[0 if hdu is None else hdu].data, dtype=np.float32)
-            image = to_model_input(data, domain="astronomy", rgb=False)
-        elif str(path).lower().endswith((".tif", ".tiff")):
-            import tifffile
-
-            from .geotiff import is_geospatial_tiff
-
-            if is_geospatial_tiff(path):  # band composite, read from an overview if large
-                from .geoimage import scene_image
-
-                image = scene_image(path, max_side=max_side)
-            else:
-                image = to_model_input(tifffile.imread(path), domain="photo")
-        else:
-            from PIL import Image
-
-            with Image.open(path) as im:
-                image = to_model_input(np.asarray(im.convert("RGB")), domain="photo")
+        image = read_image(path, hdu=hdu, max_side=max_side).data
     except FileFormatError:
         raise
     except (OSError, ValueError, TypeError, IndexError, InvalidInputError) as exc:

@@ -23,15 +23,9 @@ def load_image(path) -> np.ndarray:
     FITS files go through the astronomy model-input scaling (first HDU with image data);
     other formats are value/255.
     """
-    from .sources import is_fits, list_units, load_unit
+    from .sources import load_unit
 
-    hdu = None
-    if is_fits(path):
-        units = list_units(path)
-        if not units:
-            raise FileFormatError(f"{path}: FITS file holds no 2-D image")
-        hdu = units[0]
-    return load_unit(path, hdu, max_side=1024)
+    return load_unit(path, None, max_side=1024)
 
 
 def load_images(
