@@ -121,7 +121,7 @@ def test_uint8_rgb_is_value_over_255():
 def test_uint16_rgba_drops_alpha_and_divides_by_65535():
     img = np.full((4, 5, 4), 65535, np.uint16)
     img[..., 0] = 0
-    out = sc.to_model_input(img, domain="satellite")
+    out = sc.to_model_input(img, domain="photo")
     np.testing.assert_allclose(out[..., 0], 0)
     np.testing.assert_allclose(out[..., 1:], 1)
 
@@ -229,3 +229,26 @@ def test_bad_inputs_raise_clear_errors():
 def test_bool_mask_becomes_black_and_white():
     out = sc.to_model_input(np.array([[True, False]]))
     np.testing.assert_array_equal(out[0, :, 0], [1.0, 0.0])
+
+
+def test_satellite_8bit_is_unchanged_but_deeper_data_get_a_per_band_percentile():
+    rng = np.random.default_rng(0)
+    rgb8 = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    np.testing.assert_allclose(
+        sc.to_model_input(rgb8, domain="satellite"), rgb8.astype(np.float32) / 255, atol=1e-6
+    )
+    # uint16 reflectance: bands in very different small ranges of 0..65535
+    bands = np.stack(
+        [rng.integers(lo, lo + 1000, (20, 30)) for lo in (300, 1200, 4000)], axis=-1
+    ).astype(np.uint16)
+    out = sc.to_model_input(bands, domain="satellite", rgb=True)
+    for c in range(3):
+        lo, hi = np.percentile(bands[..., c], [2, 98])
+        expected = np.clip((bands[..., c] - lo) / (hi - lo), 0, 1)
+        np.testing.assert_allclose(out[..., c], expected, atol=1e-5)
+    # a single uint16 band (the displayed plane of a band stack) is stretched, not black
+    grey = sc.to_model_input(bands[..., 0], domain="satellite")
+    assert grey.max() == 1.0 and grey.min() == 0.0
+    # an explicit interval wins over the default and, as always, spans all bands at once
+    explicit = sc.to_model_input(bands, domain="satellite", rgb=True, interval="minmax")
+    assert explicit.max() == 1.0 and explicit[..., 0].max() < 0.5

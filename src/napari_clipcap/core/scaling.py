@@ -13,10 +13,14 @@ domain         interval                         stretch
 =============  ===============================  =====================================
 ``astronomy``  :class:`ZScaleInterval`           :class:`AsinhStretch`
 ``photo``      :class:`DtypeInterval`            :class:`LinearStretch` (unchanged)
-``satellite``  :class:`DtypeInterval`            :class:`LinearStretch` (unchanged)
+``satellite``  :class:`DtypeInterval` for 8-bit,   :class:`LinearStretch`
+               else 2-98 % percentile per band
 =============  ===============================  =====================================
 
 "Unchanged" means ``value / 255`` for 8-bit, ``/ 65535`` for 16-bit, floats clipped.
+Satellite data deeper than 8 bits (uint16 reflectance, float radiance) fill a small part
+of their type's range, so each band gets its own 2-98 % percentile stretch instead, as a
+remote-sensing analyst would show it.
 """
 
 from __future__ import annotations
@@ -107,11 +111,19 @@ def resolve_domain(domain: str | None) -> str:
     raise InvalidInputError(f"unknown domain {domain!r}; use one of: {known}")
 
 
-def default_scaling(domain: str | None) -> tuple[BaseInterval, BaseStretch]:
-    """Return the default ``(interval, stretch)`` for a domain (see the module table)."""
-    if resolve_domain(domain) == "astronomy":
-        return ZScaleInterval(), AsinhStretch()
-    return DtypeInterval(), LinearStretch()
+def default_scaling(
+    domain: str | None, dtype: Any = None
+) -> tuple[BaseInterval, BaseStretch, bool]:
+    """Return the default ``(interval, stretch, per_channel)`` for a domain and data type.
+
+    See the module table; ``dtype`` matters for satellite data only.
+    """
+    name = resolve_domain(domain)
+    if name == "astronomy":
+        return ZScaleInterval(), AsinhStretch(), False
+    if name == "satellite" and dtype is not None and np.dtype(dtype) != np.uint8:
+        return PercentileInterval(96.0, n_samples=1 << 20), LinearStretch(), True
+    return DtypeInterval(), LinearStretch(), False
 
 
 def _make(kind: str, table: dict[str, type], spec: Any, **kwargs: Any) -> Any:
@@ -238,10 +250,11 @@ def to_model_input(
     arr, colour = _select(data, rgb, channels, channel_axis, plane)
     if arr.dtype.kind == "b":
         arr = arr.astype(np.uint8) * 255
-    default_interval, default_stretch = default_scaling(domain)
+    default_interval, default_stretch, default_per_channel = default_scaling(domain, arr.dtype)
     if interval is None:
         interval = default_interval
         stretch = default_stretch if stretch is None else stretch
+        per_channel = per_channel or default_per_channel
     interval = make_interval(interval)
     stretch = LinearStretch() if stretch is None else make_stretch(stretch)
 
