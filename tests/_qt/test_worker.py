@@ -125,3 +125,23 @@ def test_progress_shows_in_napari_activity_while_running(qtbot, errors):
     with qtbot.waitSignal(job.ended, timeout=10000):
         job.cancel()
     assert not any(p.desc == "Activity check" for p in progress._all_instances)
+
+
+def test_error_in_result_callback_becomes_one_notification(qtbot, errors):
+    """Turning a result into layers runs in a slot: an error there must not escape to
+    napari as a raw traceback, but fail the job with one notification."""
+    from napari_clipcap.core.errors import InvalidInputError as Bad
+
+    def on_result(result):
+        raise Bad("shape 3 was deleted")
+
+    panel = JobPanel()
+    qtbot.addWidget(panel)
+    with qtbot.captureExceptions() as raised:
+        job = panel.watch(start_job(batches(1), "Region labels", on_result))
+        with qtbot.waitSignal(job.ended, timeout=5000):
+            pass
+    assert raised == []
+    assert errors == ["Region labels: shape 3 was deleted"]
+    assert job.error == "shape 3 was deleted"
+    assert "Failed: shape 3 was deleted" in panel.status.text()

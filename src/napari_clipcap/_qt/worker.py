@@ -142,6 +142,10 @@ class Job(QObject):
         if isinstance(exc, Cancelled) or self.cancel_event.is_set():
             self._mark_cancelled()
             return
+        self.fail(exc)
+
+    def fail(self, exc: BaseException) -> None:
+        """Report ``exc`` as this job's failure: one notification and ``failed``."""
         self.error = describe_error(exc)
         if not isinstance(exc, ClipcapError):
             log.error("%s failed", self.label, exc_info=exc)
@@ -177,7 +181,9 @@ def start_job(
     label : str
         Shown in the activity dock and in notifications.
     on_result : callable
-        Called in the Qt thread with the result, only when the job succeeded.
+        Called in the Qt thread with the result, only when the job succeeded; an
+        error it raises (turning the result into layers) fails the job like one
+        raised by ``fn``.
     parent : QObject, optional
         Owner of the job object.
 
@@ -186,5 +192,13 @@ def start_job(
     Job
     """
     job = Job(fn, label, parent=parent)
-    job.succeeded.connect(on_result)
+
+    def deliver(result: Any) -> None:
+        # an exception escaping a slot would reach napari as a raw traceback
+        try:
+            on_result(result)
+        except Exception as exc:
+            job.fail(exc)
+
+    job.succeeded.connect(deliver)
     return job.start()
