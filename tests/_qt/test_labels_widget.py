@@ -151,3 +151,36 @@ def test_missing_model_is_one_notification_and_no_results(
     assert len(notifications) == 1 and "x.pt" in notifications[0]
     assert w.results == {} and "label" not in shapes.features
     assert "Failed" in w.job_panel.status.text()
+
+
+def test_shapes_deleted_while_scoring_leave_no_stale_results(
+    labels_widget, qtbot, monkeypatch, notifications
+):
+    """Results index shapes by position: a shape deleted during the job must not make
+    the results land on the wrong shapes (or fail on an index past the end)."""
+    import threading
+
+    import napari_clipcap.core.zeroshot as zs
+
+    gate = threading.Event()
+    real = zs.score_regions
+
+    def held(*args, **kwargs):
+        gate.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(zs, "score_regions", held)
+    viewer, w = labels_widget
+    shapes = viewer.add_shapes([RECT, POLY], shape_type=["rectangle", "polygon"])
+    w.auto_check.setChecked(False)
+    w.shapes_combo.set_layer(shapes)
+    w.labels_edit.setPlainText("forest, river")
+    with qtbot.captureExceptions() as raised:
+        w.score_button.click()
+        shapes.selected_data = {0}
+        shapes.remove_selected()
+        gate.set()
+        wait_job(qtbot, w)
+    assert raised == [] and notifications == []
+    assert w.results == {} and "label" not in shapes.features
+    assert "changed" in w.job_panel.status.text()

@@ -56,6 +56,14 @@ def parse_labels(text: str) -> list[str]:
     return [part.strip() for part in re.split(r"[,\n]", text) if part.strip()]
 
 
+def shapes_signature(shapes) -> tuple:
+    """What scoring depends on in a Shapes layer: each shape's type and vertices."""
+    return tuple(
+        (kind, np.asarray(v, dtype=float).tobytes())
+        for v, kind in zip(shapes.data, shapes.shape_type)
+    )
+
+
 class LabelsWidget(QWidget):
     """Dock widget: zero-shot labels for the regions of a Shapes layer."""
 
@@ -224,6 +232,7 @@ class LabelsWidget(QWidget):
         keys = [(*base, region_key(r)) for r in regions]
         todo = {k: r for k, r in zip(keys, regions) if k not in self._cache}
         clip_choice, device, precision = s.clip, s.device, s.precision
+        drawn = shapes_signature(shapes)
 
         def job(progress, cancel):
             from ..core.zeroshot import score_regions
@@ -239,6 +248,11 @@ class LabelsWidget(QWidget):
         def done(probs):
             for key, row in zip(todo, np.asarray(probs)):
                 self._cache[key] = row
+            if shapes not in self.viewer.layers or shapes_signature(shapes) != drawn:
+                # shape indices changed meanwhile: results would land on the wrong shapes
+                self.job_panel.set_status("Shapes changed while scoring; score again.")
+                self._pending = self._pending or self.auto_check.isChecked()
+                return
             rows = np.array([self._cache[k] for k in keys])
             self._show(shapes, image, kept, boxes, labels, template, rows)
 
