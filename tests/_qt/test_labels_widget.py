@@ -184,3 +184,24 @@ def test_shapes_deleted_while_scoring_leave_no_stale_results(
     assert raised == [] and notifications == []
     assert w.results == {} and "label" not in shapes.features
     assert "changed" in w.job_panel.status.text()
+
+
+def test_export_to_unwritable_path_is_a_message(labels_widget, qtbot, tmp_path, monkeypatch):
+    import napari_clipcap._qt.labels_widget as lw
+
+    viewer, w = labels_widget
+    shapes = viewer.add_shapes([RECT], shape_type="rectangle")
+    w.auto_check.setChecked(False)
+    w.shapes_combo.set_layer(shapes)
+    w.labels_edit.setPlainText("forest, river")
+    w.score_button.click()
+    wait_job(qtbot, w)
+    target = tmp_path / "no such folder" / "labels.csv"
+    monkeypatch.setattr(lw.QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    shown: list[str] = []
+    monkeypatch.setattr(lw, "show_error", shown.append, raising=False)
+    with qtbot.captureExceptions() as raised:
+        w.export_button.click()
+    assert raised == []
+    assert len(shown) == 1 and "labels.csv" in shown[0]
+    assert "Cannot write" in w.job_panel.status.text() and not target.exists()

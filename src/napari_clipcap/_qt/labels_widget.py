@@ -12,6 +12,7 @@ import re
 
 import numpy as np
 from napari.layers import Image, Shapes
+from napari.utils.notifications import show_error
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QCheckBox,
@@ -308,6 +309,13 @@ class LabelsWidget(QWidget):
 
     def _export_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export labels", "labels.csv", "CSV (*.csv)")
-        if path:
+        if not path:
+            return
+        try:
             self.export_csv(path)
-            self.job_panel.set_status(f"Saved {path}")
+        except OSError as exc:  # unwritable folder, full disk: a message, not a traceback
+            reason = exc.strerror or str(exc)
+            show_error(f"Export labels: cannot write {path}: {reason}")
+            self.job_panel.set_status(f"Cannot write {path}: {reason}", error=True)
+            return
+        self.job_panel.set_status(f"Saved {path}")
