@@ -107,6 +107,7 @@ def test_labels_text_output_whole_image_and_templates(png, clip_args, capsys):
         (["--labels", "river", "--region", "100,100,120,120"], "outside"),
         (["--labels", "river", "--region", "1,2,3"], "four numbers"),
         (["--labels", "river", "--template", "no placeholder"], "{}"),
+        (["--labels", "river", "--batch-size", "0"], "batch size"),
     ],
 )
 def test_labels_bad_input_exit_2(png, clip_args, capsys, extra, message):

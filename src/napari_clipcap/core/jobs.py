@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from .errors import Cancelled
+from .errors import Cancelled, InvalidInputError
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -61,5 +61,5 @@ def batched(n: int, batch_size: int) -> list[slice]:
     list of slice
     """
     if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
+        raise InvalidInputError(f"batch size must be at least 1, got {batch_size}")
     return [slice(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
