@@ -185,6 +185,13 @@ def test_pickled_code_is_refused(tiny_clip_files, tmp_path):
         load_clip(str(tiny_clip_files.config), str(bad), "cpu")
 
 
+def test_corrupt_safetensors_is_a_checkpoint_error(tiny_clip_files, tmp_path):
+    bad = tmp_path / "truncated.safetensors"
+    bad.write_bytes(tiny_clip_files.safetensors.read_bytes()[:100])
+    with pytest.raises(CheckpointFormatError, match=r"truncated\.safetensors"):
+        load_clip(str(tiny_clip_files.config), str(bad), "cpu")
+
+
 def test_preset_names_resolve_to_model_and_weights():
     assert clip_mod._resolve_preset("ViT-B-32/openai", None) == ("ViT-B-32", "openai")
     assert clip_mod._resolve_preset("ViT-B-32", "x.pt") == ("ViT-B-32", "x.pt")

@@ -262,12 +262,22 @@ def build_open_clip(
     except pickle.UnpicklingError as exc:
         raise CheckpointFormatError(
             f"weights {weights!r} are not a plain state dict: loading them would run pickled "
-            f"code, which is refused (torch.load weights_only=True). Cause: {exc}"
+            "code, which is refused (torch.load weights_only=True); re-save the state dict "
+            f"with torch.save(model.state_dict()) or as .safetensors. Cause: {_first_line(exc)}"
         ) from exc
     except (OSError, ValueError) as exc:
         if weights and Path(weights).expanduser().is_file():
-            raise CheckpointFormatError(f"cannot read weights {weights!r}: {exc}") from exc
+            raise CheckpointFormatError(
+                f"cannot read weights {weights!r}: {_first_line(exc)}"
+            ) from exc
         raise _missing(model, weights, f"open_clip and {hub_cache_dir()}", exc) from exc
+    except Exception as exc:  # e.g. safetensors' SafetensorError for a corrupt file
+        if weights and Path(weights).expanduser().is_file():
+            raise CheckpointFormatError(
+                f"cannot read weights {weights!r} ({type(exc).__name__}: {_first_line(exc)}); "
+                "is it a complete .safetensors/.pt state dict?"
+            ) from exc
+        raise
     net.eval()
     pp = getattr(net.visual, "preprocess_cfg", {}) or {}
     built = Built(
@@ -280,6 +290,10 @@ def build_open_clip(
         interpolation=pp.get("interpolation", "bicubic"),
     )
     return built, arch
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0]
 
 
 def build_transformers(model: str, device: str, dtype) -> Built:
