@@ -164,3 +164,59 @@ def test_missing_checkpoint_is_one_notification(captioning, qtbot, tmp_path, not
     wait_job(qtbot, w)
     assert len(notifications) == 1 and "no.pt" in notifications[0]
     assert w.results == [] and REGIONS_LAYER not in viewer.layers
+
+
+class _HeldCaptioner:
+    """Captions every piece 'region <i>' once ``gate`` is set."""
+
+    def __init__(self, gate):
+        self.gate = gate
+
+    def caption(self, pieces, *, progress=None, cancel=None, **opts):
+        self.gate.wait(10)
+        return [[f"region {i}"] for i in range(len(pieces))]
+
+
+def test_captions_go_to_the_shapes_captioned_not_the_ones_chosen_later(
+    captioning, qtbot, monkeypatch, notifications
+):
+    """Choosing another Shapes layer, or deleting a shape, while captioning runs must
+    not put the captions on the wrong shapes (nor fail on a missing layer)."""
+    import threading
+
+    import napari_clipcap._qt.caption_widget as cw
+
+    gate = threading.Event()
+
+    class Store:
+        def captioner(self, *args):
+            return _HeldCaptioner(gate)
+
+    monkeypatch.setattr(cw, "STORE", Store())
+    viewer, w = captioning
+    rects = [np.array([[10.0, 20.0], [40.0, 60.0]]), np.array([[50.0, 0.0], [90.0, 100.0]])]
+    first = viewer.add_shapes(rects, shape_type="rectangle", name="first")
+    other = viewer.add_shapes(rects, shape_type="rectangle", name="other")
+    w.scope_combo.setCurrentText("Each shape")
+    w.shapes_combo.set_layer(first)
+    with qtbot.captureExceptions() as raised:
+        w.caption_button.click()
+        w.shapes_combo.set_layer(other)
+        gate.set()
+        wait_job(qtbot, w)
+    assert raised == [] and notifications == []
+    assert list(first.features["caption"]) == ["region 0", "region 1"]
+    assert "caption" not in other.features
+
+    gate.clear()
+    w.shapes_combo.set_layer(first)
+    first.features = {}
+    with qtbot.captureExceptions() as raised:
+        w.caption_button.click()
+        first.selected_data = {0}
+        first.remove_selected()
+        gate.set()
+        wait_job(qtbot, w)
+    assert raised == [] and notifications == []
+    assert "caption" not in first.features and len(w.results) == 2
+    assert "shapes changed" in w.job_panel.status.text()

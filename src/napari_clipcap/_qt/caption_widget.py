@@ -32,6 +32,7 @@ from .layers import (
     displayed_plane,
     field_of_view_box,
     shape_regions,
+    shapes_signature,
     store_result,
 )
 from .model_panel import ModelPanel
@@ -227,6 +228,9 @@ class CaptionWidget(QWidget):
             return
         choices, opts = self.captioners(), self.decoding()
         device, precision = s.device, s.precision
+        # the layer captioned, and its shapes now: the captions belong to these
+        shapes = self.shapes_combo.layer() if kept is not None else None
+        drawn = shapes_signature(shapes) if shapes is not None else None
 
         def job(progress, cancel):
             from ..core.regions import crops
@@ -246,11 +250,13 @@ class CaptionWidget(QWidget):
             return out
 
         def done(out):
-            self._show(image, plane, names, boxes, kept, out, opts, choices)
+            self._show(image, plane, names, boxes, kept, out, opts, choices, shapes, drawn)
 
         self.job_panel.watch(start_job(job, "Captioning", done, parent=self))
 
-    def _show(self, image, plane, names, boxes, kept, out, opts, choices) -> None:
+    def _show(
+        self, image, plane, names, boxes, kept, out, opts, choices, shapes=None, drawn=None
+    ) -> None:
         self._source = (image, plane)
         self._choices = {label: choice for label, choice in zip([o[0] for o in out], choices)}
         self.results = [
@@ -265,7 +271,14 @@ class CaptionWidget(QWidget):
         self.results_view.set_results(self.results)
         first = out[0][1]
         if kept is not None:
-            caption_shapes(self.shapes_combo.layer(), kept, out)
+            if shapes is None or shapes_signature(shapes) != drawn:
+                # shape indices moved meanwhile: text would land on the wrong shapes
+                self.job_panel.set_status(
+                    f"{len(self.results)} caption set(s); shapes changed meanwhile, "
+                    "so they are not written on the shapes."
+                )
+                return
+            caption_shapes(shapes, kept, out)
         else:
             rects = [box_to_rectangle(b, image) for b in boxes]
             caption_boxes(self.viewer, REGIONS_LAYER, rects, [c[0] for c in first])

@@ -34,7 +34,14 @@ from ..core.zeroshot import parse_labels as check_labels
 from .job_panel import JobPanel
 from .labels_table import LabelsTable, export_csv
 from .layer_combo import LayerCombo
-from .layers import displayed_plane, placement, region_key, shape_regions, store_result
+from .layers import (
+    displayed_plane,
+    placement,
+    region_key,
+    shape_regions,
+    shapes_signature,
+    store_result,
+)
 from .model_panel import ModelPanel
 from .model_store import STORE
 from .worker import start_job
@@ -55,14 +62,6 @@ DEBOUNCE_MS = 600
 def parse_labels(text: str) -> list[str]:
     """Labels from comma- or newline-separated text, stripped; blank entries dropped."""
     return [part.strip() for part in re.split(r"[,\n]", text) if part.strip()]
-
-
-def shapes_signature(shapes) -> tuple:
-    """What scoring depends on in a Shapes layer: each shape's type and vertices."""
-    return tuple(
-        (kind, np.asarray(v, dtype=float).tobytes())
-        for v, kind in zip(shapes.data, shapes.shape_type)
-    )
 
 
 class LabelsWidget(QWidget):

@@ -165,6 +165,14 @@ def shape_regions(shapes_layer, image_layer) -> tuple[list[int], list[Box], list
     return kept, boxes, regions
 
 
+def shapes_signature(shapes_layer) -> tuple:
+    """Each shape's type and vertices: results indexed by shape are stale once it changes."""
+    return tuple(
+        (kind, np.asarray(v, dtype=float).tobytes())
+        for v, kind in zip(shapes_layer.data, shapes_layer.shape_type)
+    )
+
+
 def region_key(region) -> tuple:
     """Hashable identity of a box or polygon (for result caches)."""
     if isinstance(region, tuple):
