@@ -70,3 +70,56 @@ def test_preset_that_does_not_fit_is_explained(make_napari_viewer, qtbot, tmp_pa
     w.layer_combo._refill()
     _choose(w, "s2-swir")
     assert "needs bands" in w.message.text()
+
+
+def _big_stack_widget(make_napari_viewer, qtbot, lazy=True):
+    import dask.array as da
+
+    viewer = make_napari_viewer()
+    data = np.random.default_rng(0).random((3, 2000, 2000), dtype=np.float32)
+    data = da.from_array(data, chunks=(1, 500, 500)) if lazy else data
+    viewer.add_image(data, name="big bands", metadata={"band_names": ["R", "G", "B"]})
+    w = CompositeWidget(viewer)
+    qtbot.addWidget(w)
+    w.preset_combo.setCurrentIndex(w.preset_combo.findText(CUSTOM))
+    for combo, i in zip(w.band_combos, (0, 1, 2)):
+        combo.setCurrentIndex(i)
+    return viewer, w
+
+
+def test_scene_without_overviews_measures_limits_on_a_sample(
+    make_napari_viewer, qtbot, monkeypatch
+):
+    """The stretch is measured in the Qt thread: on a strided sample, not every pixel of
+    a full-resolution scene, so napari does not freeze."""
+    import napari_clipcap._qt.composite_widget as cw
+
+    seen = []
+
+    def recording(bands, indices, interval=None):
+        seen.append(bands.shape)
+        return band_limits(bands, indices, interval)
+
+    monkeypatch.setattr(cw, "band_limits", recording)
+    _, w = _big_stack_widget(make_napari_viewer, qtbot)
+    layer = w.show_composite()
+    assert layer is not None and layer.data.shape == (2000, 2000, 3)
+    (shape,) = seen
+    assert shape[0] == 3 and shape[1] * shape[2] <= cw.LIMIT_SAMPLE
+
+
+def test_unreadable_bands_are_a_message_not_a_traceback(make_napari_viewer, qtbot, monkeypatch):
+    import napari_clipcap._qt.composite_widget as cw
+
+    def broken(*args, **kwargs):
+        raise OSError("s2.tif: No such file or directory")
+
+    monkeypatch.setattr(cw, "band_limits", broken)
+    shown: list[str] = []
+    monkeypatch.setattr(cw, "show_error", shown.append, raising=False)
+    viewer, w = _big_stack_widget(make_napari_viewer, qtbot)
+    n = len(viewer.layers)
+    with qtbot.captureExceptions() as raised:
+        w.show_button.click()
+    assert raised == [] and len(viewer.layers) == n
+    assert len(shown) == 1 and "No such file" in w.message.text()

@@ -7,7 +7,10 @@ feed to the models, so choosing false colour or SWIR here changes what CLIP sees
 
 from __future__ import annotations
 
+import math
+
 from napari.layers import Image
+from napari.utils.notifications import show_error
 from qtpy.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -26,6 +29,16 @@ from ..core.intervals import PercentileInterval
 from .layer_combo import LayerCombo
 
 CUSTOM = "Custom bands"
+#: About how many pixels per band the stretch limits are measured on: this runs in
+#: the Qt thread, and a scene without overviews has only its full-resolution level.
+LIMIT_SAMPLE = 1_000_000
+
+
+def limit_sample(level):
+    """``level`` (bands, rows, cols), strided down to about :data:`LIMIT_SAMPLE` pixels."""
+    rows, cols = level.shape[-2:]
+    step = max(1, math.ceil(math.sqrt(rows * cols / LIMIT_SAMPLE)))
+    return level[:, ::step, ::step] if step > 1 else level
 
 
 class BandStackCombo(LayerCombo):
@@ -126,8 +139,13 @@ class CompositeWidget(QWidget):
         interval = PercentileInterval(
             lower_percentile=self.lower_spin.value(), upper_percentile=self.upper_spin.value()
         )
-        limits = band_limits(levels[-1], idx, interval)  # the coarsest level: a small read
-        data = [lazy_composite(level, idx, limits) for level in levels]
+        try:  # the coarsest level, strided: a small read
+            limits = band_limits(limit_sample(levels[-1]), idx, interval)
+            data = [lazy_composite(level, idx, limits) for level in levels]
+        except (ClipcapError, OSError, ValueError) as exc:  # e.g. the file went away
+            self.message.setText(f"Cannot read the bands of {layer.name}: {exc}")
+            show_error(f"Band composite: {exc}")
+            return None
         base = layer.name.removesuffix(" bands")
         name = f"{base} [{label}]"
         metadata = {
