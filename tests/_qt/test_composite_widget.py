@@ -123,3 +123,15 @@ def test_unreadable_bands_are_a_message_not_a_traceback(make_napari_viewer, qtbo
         w.show_button.click()
     assert raised == [] and len(viewer.layers) == n
     assert len(shown) == 1 and "No such file" in w.message.text()
+
+
+def test_numpy_band_stack_gives_a_composite(make_napari_viewer, qtbot):
+    """A band stack held in memory (not the reader's dask) composites like a lazy one."""
+    viewer, w = _big_stack_widget(make_napari_viewer, qtbot, lazy=False)
+    with qtbot.captureExceptions() as raised:
+        layer = w.show_composite()
+    assert raised == []
+    assert layer is not None and layer.rgb and layer.data.shape == (2000, 2000, 3)
+    data = viewer.layers["big bands"].data
+    want = composite(data, [0, 1, 2], limits=band_limits(data[:, ::2, ::2], [0, 1, 2]))
+    np.testing.assert_allclose(np.asarray(layer.data[:50, :50]), want[:50, :50], atol=1e-3)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import dask.array as da
 from napari.layers import Image
 from napari.utils.notifications import show_error
 from qtpy.QtWidgets import (
@@ -141,7 +142,8 @@ class CompositeWidget(QWidget):
         )
         try:  # the coarsest level, strided: a small read
             limits = band_limits(limit_sample(levels[-1]), idx, interval)
-            data = [lazy_composite(level, idx, limits) for level in levels]
+            # lazy_composite maps dask blocks: a NumPy band stack is wrapped first
+            data = [lazy_composite(da.asarray(level), idx, limits) for level in levels]
         except (ClipcapError, OSError, ValueError) as exc:  # e.g. the file went away
             self.message.setText(f"Cannot read the bands of {layer.name}: {exc}")
             show_error(f"Band composite: {exc}")
