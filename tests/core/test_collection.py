@@ -168,6 +168,10 @@ def test_missing_collection_and_paths_are_clear_errors(tmp_path):
         Collection(tmp_path / "nothing")
     with pytest.raises(InvalidInputError, match="no such file"):
         index_paths(tmp_path / "col", [tmp_path / "missing"], ColourEncoder())
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    with pytest.raises(InvalidInputError, match="is a file"):
+        index_paths(a_file, [tmp_path], ColourEncoder())
 
 
 def _fill(col, n, start=0, dim=16, seed=0):

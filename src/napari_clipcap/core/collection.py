@@ -70,7 +70,17 @@ class Collection:
                     f"{self.folder} is not a collection (no {DB_NAME}); "
                     "build one with `napari-clipcap index PATH... --index DIR`"
                 )
-            self.folder.mkdir(parents=True, exist_ok=True)
+            if self.folder.exists() and not self.folder.is_dir():
+                raise InvalidInputError(
+                    f"{self.folder} is a file, not a collection folder; pass a folder "
+                    "(new or built by `napari-clipcap index`) as --index"
+                )
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InvalidInputError(
+                    f"cannot create the collection folder {self.folder}: {exc.strerror or exc}"
+                ) from exc
         try:
             self._db = sqlite3.connect(
                 db, check_same_thread=False, isolation_level=None, timeout=60
