@@ -81,6 +81,30 @@ def test_other_settings_in_the_same_folder_are_refused(images, spec, tmp_path):
         run_batch([images / "red"], other, tmp_path / "out")
 
 
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"task": "heatmap", "query": "river", "window": 0}, "window and stride"),
+        ({"task": "heatmap", "query": "river", "stride": 300}, "larger than the window"),
+        ({"task": "labels", "labels": ("a", "b"), "template": "no braces"}, "template"),
+        ({"task": "embed", "batch_size": 0}, "batch size"),
+        ({"task": "caption", "weights": "w.pt", "beam": 0}, "--beam"),
+    ],
+)
+def test_settings_that_fail_every_file_are_refused_up_front(kwargs, message):
+    with pytest.raises(InvalidInputError, match=message):
+        BatchSpec(**kwargs)
+
+
+def test_bad_chunk_size_and_out_file_are_clear_errors(images, spec, tmp_path):
+    with pytest.raises(InvalidInputError, match="chunk size"):
+        run_batch([images / "red"], spec, tmp_path / "out", chunk_size=0)
+    a_file = tmp_path / "results.txt"
+    a_file.write_text("")
+    with pytest.raises(InvalidInputError, match="is a file"):
+        run_batch([images / "red"], spec, a_file)
+
+
 def test_model_failure_is_isolated_to_its_file(images, spec, tmp_path, monkeypatch):
     real = batch_tasks._run_task
 

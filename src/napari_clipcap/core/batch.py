@@ -173,9 +173,20 @@ def run_batch(
     """
     if scheduler and workers:
         raise InvalidInputError("give either a scheduler address or a number of workers")
+    if int(chunk_size) < 1:
+        raise InvalidInputError(f"chunk size must be at least 1, got {chunk_size}")
+    if workers is not None and int(workers) < 0:
+        raise InvalidInputError(f"number of workers must not be negative, got {workers}")
     files = find_images(inputs)
     out = Path(out)
-    (out / "parts").mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise InvalidInputError(f"--out {out} is a file; give a folder for the results")
+    try:
+        (out / "parts").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError(
+            f"cannot create the output folder {out}: {exc.strerror or exc}"
+        ) from exc
     (out / "heatmaps").mkdir(exist_ok=True)
     _load_spec(out, spec)
     done_df = read_parts(out)

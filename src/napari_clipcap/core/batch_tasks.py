@@ -77,6 +77,27 @@ class BatchSpec:
             raise InvalidInputError("the heatmap task needs a query")
         if self.task == "caption" and not self.weights and self.captioner == "clipcap":
             raise InvalidInputError("the caption task with ClipCap needs --weights")
+        # settings that would fail on every file are refused before any file is read
+        if int(self.batch_size) < 1:
+            raise InvalidInputError(f"batch size must be at least 1, got {self.batch_size}")
+        if self.task == "caption" and min(self.beam, self.num, self.max_tokens) < 1:
+            raise InvalidInputError("--beam, --num and --max-tokens must be at least 1")
+        if self.task in ("labels", "heatmap"):
+            from .zeroshot import resolve_templates
+
+            resolve_templates(self.template)
+        if self.task == "heatmap":
+            if self.mode not in ("sliding", "dense"):
+                raise InvalidInputError(f"mode must be sliding or dense, not {self.mode!r}")
+            if int(self.window) < 1 or int(self.stride) < 1:
+                raise InvalidInputError(
+                    f"window and stride must be positive, got {self.window}, {self.stride}"
+                )
+            if int(self.stride) > int(self.window):
+                raise InvalidInputError(
+                    f"stride {self.stride} is larger than the window {self.window}; use a "
+                    "stride no larger than the window"
+                )
 
     def to_dict(self) -> dict:
         d = asdict(self)
