@@ -92,3 +92,24 @@ def test_problems_are_shown_not_raised(widget, tmp_path):
     assert "image layer" in w.job_panel.status.text()
     assert not w.open_collection(str(tmp_path))
     assert "not a collection" in w.info.text()
+
+
+def test_hit_whose_file_became_unreadable_is_a_message(widget, qtbot, tmp_path):
+    """Files can change after indexing; a TIFF or picture reader's own error types
+    (tifffile raises a ValueError) must not reach napari as a traceback."""
+    import dataclasses
+
+    viewer, w = widget
+    w.text_edit.setText("red")
+    run_search(qtbot, w)
+    n = len(viewer.layers)
+    cases = (("not-a.tif", b"junk"), ("broken.tif", b"II*\x00garbage"), ("bad.png", b"junk"))
+    for name, junk in cases:
+        bad = tmp_path / name
+        bad.write_bytes(junk)
+        hit = w.hits[0]
+        w.hits[0] = dataclasses.replace(hit, item=dataclasses.replace(hit.item, path=str(bad)))
+        with qtbot.captureExceptions() as raised:
+            assert w.open_hit(0) is None
+        assert raised == [] and len(viewer.layers) == n
+        assert f"Cannot open {bad}" in w.job_panel.status.text()

@@ -38,7 +38,7 @@ from .layers import displayed_plane, shape_regions
 from .model_panel import SharedSettings
 from .model_specs import CUSTOM, ModelChoice
 from .model_store import STORE
-from .worker import start_job
+from .worker import describe_error, start_job
 
 MODES = ("Text", "Image layer", "Drawn region")
 THUMB = 96
@@ -65,6 +65,8 @@ def hit_layer_data(path: str, hdu: int | None) -> tuple:
 
         with PILImage.open(path) as im:
             data = np.asarray(im.convert("RGB") if im.mode not in ("L", "I", "F") else im)
+    if data.ndim < 2 or 0 in data.shape:  # tifffile reads a broken file as an empty array
+        raise InvalidInputError(f"{path}: holds no image")
     return data, {"name": name, "rgb": data.ndim == 3 and data.shape[-1] in (3, 4)}
 
 
@@ -255,7 +257,8 @@ class SearchWidget(QWidget):
         hit = self.hits[index]
         try:
             data, kwargs = hit_layer_data(hit.item.path, hit.item.hdu)
-        except (ClipcapError, OSError) as exc:
-            self.job_panel.set_status(f"Cannot open {hit.item.path}: {exc}", error=True)
+        except Exception as exc:  # any reader's error on a file changed since indexing
+            why = str(exc) if isinstance(exc, (ClipcapError, OSError)) else describe_error(exc)
+            self.job_panel.set_status(f"Cannot open {hit.item.path}: {why}", error=True)
             return None
         return self.viewer.add_image(data, **kwargs)
