@@ -112,6 +112,27 @@ def test_interrupted_run_resumes_to_the_same_weights(synth, tiny_clip_files, tmp
     assert all(torch.allclose(a[k], b[k]) for k in a)
     with pytest.raises(InvalidInputError, match=r"other settings.*prefix_length"):
         train_clipcap(ds, tmp_path / "cut", config=_cfg(prefix_length=3), **kw)
+    # the same architecture with other weights gives other embeddings: refused, not resumed
+    other_clip = {**kw, "clip_weights": str(tiny_clip_files.pt)}
+    with pytest.raises(InvalidInputError, match="trained on CLIP"):
+        train_clipcap(ds, tmp_path / "cut", config=_cfg(), **other_clip)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"batch_size": 0}, {"epochs": 0}, {"prefix_length": 0}, {"lr": -1.0}, {"val_fraction": 1.5}],
+)
+def test_bad_training_settings_are_invalid_input(bad):
+    with pytest.raises(InvalidInputError):
+        _cfg(**bad)
+
+
+def test_output_folder_that_is_a_file_is_refused(synth, tiny_clip_files, tmp_path):
+    ds, dec = synth
+    a_file = tmp_path / "run.txt"
+    a_file.write_text("")
+    with pytest.raises(InvalidInputError, match="is a file"):
+        train_clipcap(ds, a_file, config=_cfg(), **_kw(tiny_clip_files, dec))
 
 
 def test_mode_collapse_warning():

@@ -60,6 +60,17 @@ class ClipcapTrainConfig:
     num_samples: int = 4
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "prefix_length", "num_layers", "max_tokens"):
+            if int(getattr(self, name)) < 1:
+                raise InvalidInputError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.clip_length is not None and int(self.clip_length) < 1:
+            raise InvalidInputError(f"clip_length must be at least 1, got {self.clip_length}")
+        if not self.lr > 0:
+            raise InvalidInputError(f"learning rate must be positive, got {self.lr}")
+        if not 0 <= self.val_fraction < 1:
+            raise InvalidInputError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+
 
 @dataclass
 class TrainResult:
@@ -202,6 +213,10 @@ def train_clipcap(
 
     cfg = config or ClipcapTrainConfig()
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InvalidInputError(f"output folder {out} is a file; give a folder for the run")
+    if resume and (out / STATE_NAME).is_file():
+        _check_same_clip(out, clip_model, clip_weights)
     dist, dev = init_distributed(resolve_device(device))
     say = (log or (lambda _m: None)) if dist.is_main else (lambda _m: None)
     train_recs, val_recs = split_train_val(dataset, cfg.val_fraction, cfg.seed)
@@ -328,6 +343,24 @@ def _validate(model, val_pairs, val_emb, val_recs, kept, cfg, dev, amp) -> dict:
     n = max(cfg.num_samples, 2)
     samples = sample_captions(model, val_emb, val_recs, kept, n)
     return {"val_loss": sum(losses) / max(sum(counts), 1), "samples": samples}
+
+
+def _check_same_clip(out: Path, clip_model: str, clip_weights: str | None) -> None:
+    """Refuse to resume a run whose mapping was trained on another CLIP's embeddings."""
+    from .clipcap import CONFIG_NAME
+
+    try:
+        meta = json.loads((out / "model" / CONFIG_NAME).read_text()).get("meta") or {}
+    except (OSError, ValueError):
+        return  # no readable checkpoint: loading it later gives the clear error
+    was = (meta.get("clip_model"), meta.get("clip_weights"))
+    if "clip_model" in meta and was != (clip_model, clip_weights):
+        raise InvalidInputError(
+            f"{out} holds a run trained on CLIP {was[0]!r} (weights {was[1]!r}), not "
+            f"{clip_model!r} ({clip_weights!r}): its mapping does not fit these embeddings; "
+            "pass the same --clip/--clip-weights, another output folder, or start over "
+            "without resuming"
+        )
 
 
 def _save(model, out: Path, opt, sched, epoch, history, cfg, save_clipcap) -> None:
