@@ -124,6 +124,37 @@ def test_load_then_unload_a_local_clip(qtbot, tiny_clip_files):
         pass
     assert "Loaded" in panel.job_panel.status.text()
     assert any("clipcap-tiny-vit" in n for n in STORE.loaded())
-    panel.unload_button.click()
+    panel.unload_button.click()  # in a worker: it may have to wait for a load
+    qtbot.waitUntil(lambda: not panel.job_panel.busy, timeout=20000)
     assert STORE.loaded() == []
     assert "Unloaded" in panel.job_panel.status.text()
+
+
+def test_unload_during_a_load_does_not_freeze_napari(qtbot):
+    """A model loading in a worker holds the model cache lock (for minutes when it
+    downloads); Unload must wait for it off the Qt thread."""
+    import threading
+    import time
+
+    import napari_clipcap.core.clip as core_clip
+
+    panel = ModelPanel(show_captioner=False)
+    qtbot.addWidget(panel)
+    held = threading.Event()
+
+    def load_in_progress():
+        with core_clip._LOCK:  # as load_clip holds it while it builds a model
+            held.set()
+            time.sleep(1.5)
+
+    loading = threading.Thread(target=load_in_progress)
+    loading.start()
+    held.wait(5)
+    t0 = time.perf_counter()
+    panel.unload_button.click()
+    assert time.perf_counter() - t0 < 0.5
+    assert not panel.load_button.isEnabled()  # one load or unload at a time
+    loading.join()
+    with qtbot.waitSignal(panel.job_panel.job.ended, timeout=20000):
+        pass
+    assert "Unloaded" in panel.job_panel.status.text() and panel.load_button.isEnabled()

@@ -263,12 +263,14 @@ class ModelPanel(QGroupBox):
     def load_models(self) -> None:
         """Download (if needed) and load the chosen models in a worker."""
         s = self.settings
+        # the choices as clicked: the shared settings may change while the job runs
+        clip, captioner, device, precision = s.clip, s.captioner, s.device, s.precision
         show_cap = self.show_captioner
 
         def job(progress, cancel):
-            STORE.clip(s.clip, s.device, s.precision, progress)
+            STORE.clip(clip, device, precision, progress)
             if show_cap:
-                STORE.captioner(s.captioner, s.device, s.precision)
+                STORE.captioner(captioner, device, precision)
             return STORE.loaded()
 
         def done(names):
@@ -276,9 +278,25 @@ class ModelPanel(QGroupBox):
             self.mark_presets()
             self.refresh()
 
-        self.job_panel.watch(start_job(job, "Loading models", done, parent=self))
+        self._start(job, "Loading models", done)
 
     def unload_models(self) -> None:
-        """Free every loaded model."""
-        n = STORE.unload()
-        self.job_panel.set_status(f"Unloaded {n} model{'s' if n != 1 else ''}.")
+        """Free every loaded model, in a worker: it waits for any load in progress
+        (the model caches are locked while a model loads), which must not freeze napari."""
+
+        def done(n):
+            self.job_panel.set_status(f"Unloaded {n} model{'s' if n != 1 else ''}.")
+
+        self._start(lambda progress, cancel: STORE.unload(), "Unloading models", done)
+
+    def _start(self, fn, label: str, done) -> None:
+        if self.job_panel.busy:  # one load or unload at a time
+            return
+        for button in (self.load_button, self.unload_button):
+            button.setEnabled(False)
+        job = self.job_panel.watch(start_job(fn, label, done, parent=self))
+        job.ended.connect(self._jobs_ended)
+
+    def _jobs_ended(self) -> None:
+        for button in (self.load_button, self.unload_button):
+            button.setEnabled(True)
