@@ -77,3 +77,26 @@ def test_short_finetune_is_loadable_and_reports_zero_shot(tiny_clip_files, tmp_p
     a, b = tuned.encode_texts(["a red circle."]), base.encode_texts(["a red circle."])
     assert not np.allclose(a, b)  # weights changed, and the saved file is what loads
     assert (tmp_path / "out" / "finetune.json").is_file()
+
+
+@pytest.mark.parametrize(
+    "bad", [{"batch_size": 0}, {"epochs": 0}, {"lr": -1.0}, {"crop_scale": (0.0, 1.0)}]
+)
+def test_bad_settings_are_invalid_input(bad):
+    with pytest.raises(InvalidInputError):
+        FinetuneConfig(**bad)
+
+
+def test_output_folder_that_is_a_file_is_refused(tiny_clip_files, tmp_path):
+    a_file = tmp_path / "out.txt"
+    a_file.write_text("")
+    ds = read_caption_dataset(make_synthetic_dataset(tmp_path / "d", n_train=4, n_val=0))
+    with pytest.raises(InvalidInputError, match="is a file"):
+        finetune_clip(
+            ds,
+            a_file,
+            clip_model=str(tiny_clip_files.config),
+            clip_weights=str(tiny_clip_files.safetensors),
+            device="cpu",
+            config=FinetuneConfig(epochs=1, batch_size=4),
+        )

@@ -52,6 +52,18 @@ class FinetuneConfig:
     template: str = "{}"
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise InvalidInputError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise InvalidInputError(f"learning rate must be positive, got {self.lr}")
+        lo, hi = self.crop_scale
+        if not 0 < lo <= hi <= 1:
+            raise InvalidInputError(
+                f"crop scale must be 0 < low <= high <= 1, got {self.crop_scale}"
+            )
+
 
 @dataclass
 class FinetuneResult:
@@ -202,6 +214,8 @@ def finetune_clip(
     cfg = config or FinetuneConfig()
     say = log or (lambda _m: None)
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InvalidInputError(f"output folder {out} is a file; give a folder for the model")
     from .devices import resolve_device
 
     dist, device = init_distributed(resolve_device(device))
