@@ -145,3 +145,31 @@ def test_error_in_result_callback_becomes_one_notification(qtbot, errors):
     assert errors == ["Region labels: shape 3 was deleted"]
     assert job.error == "shape 3 was deleted"
     assert "Failed: shape 3 was deleted" in panel.status.text()
+
+
+def test_job_of_a_deleted_widget_is_cancelled_and_its_progress_closed(qtbot, errors):
+    """Closing a dock widget while its job runs: the computation stops within one batch
+    and no progress bar is left in napari's activity dock."""
+    from napari.utils import progress
+    from qtpy.QtWidgets import QWidget
+
+    batches_run = []
+
+    def fn(progress_cb, cancel):
+        for i in range(100):
+            check_cancel(cancel)
+            batches_run.append(i)
+            time.sleep(0.02)
+            progress_cb(i + 1, 100)
+        return "done"
+
+    results = []
+    owner = QWidget()
+    with qtbot.captureExceptions() as raised:
+        job = start_job(fn, "Owned job", results.append, parent=owner)
+        qtbot.waitUntil(lambda: len(batches_run) > 2, timeout=5000)
+        owner.deleteLater()
+        qtbot.waitUntil(lambda: not job.running, timeout=5000)
+    assert raised == [] and results == [] and errors == []
+    assert job.was_cancelled and len(batches_run) < 100
+    assert not any(p.desc == "Owned job" for p in progress._all_instances)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from napari.qt.threading import FunctionWorker, create_worker
 from napari.utils import progress as napari_progress
@@ -81,8 +81,16 @@ class Job(QObject):
     ended = Signal()
     _progress_from_thread = Signal(int, int)
 
+    #: Started jobs not yet over: they live on whatever happens to their owner.
+    _live: ClassVar[set[Job]] = set()
+
     def __init__(self, fn: JobFunction, label: str, parent: QObject | None = None):
-        super().__init__(parent)
+        # not a Qt child of ``parent``: a dock widget deleted while the job runs would
+        # take the job's slots with it, leaving its worker computing and its progress
+        # bar stuck in the activity dock; the job cancels itself instead
+        super().__init__()
+        if parent is not None:
+            parent.destroyed.connect(self.cancel)
         self.label = label
         self.cancel_event = threading.Event()
         self.error: str | None = None
@@ -116,6 +124,7 @@ class Job(QObject):
         guard_triton()
         self._pbar = napari_progress(total=0, desc=self.label)
         self.running = True
+        Job._live.add(self)
         self.worker.start()
         return self
 
@@ -163,6 +172,7 @@ class Job(QObject):
             self._pbar.close()
             self._pbar = None
         self.ended.emit()
+        Job._live.discard(self)
 
 
 def start_job(
@@ -185,7 +195,7 @@ def start_job(
         error it raises (turning the result into layers) fails the job like one
         raised by ``fn``.
     parent : QObject, optional
-        Owner of the job object.
+        The widget that started the job: the job is cancelled when it is destroyed.
 
     Returns
     -------
