@@ -194,6 +194,27 @@ def test_evaluate_predictions_file_and_multilabel(tiny_clip_files, tmp_path, cap
     assert ml["n_classes"] == 4 and ml["any_of"] == 1.0 and ml["all_of"] == 1.0
 
 
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--predictions", "missing.csv"], "does not exist"),
+        (["--predictions", "p.csv", "--metrics", "bleu,blue"], "--metrics"),
+        (["--predictions", "p.csv", "--out", "p.csv"], "is a file"),
+    ],
+)
+def test_evaluate_captions_bad_input_is_one_line(tmp_path, capsys, monkeypatch, extra, message):
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    Image.new("RGB", (8, 8)).save(tmp_path / "0.png")
+    (tmp_path / "d.csv").write_text("image,caption,split\n0.png,a red circle.,test\n")
+    (tmp_path / "p.csv").write_text("image,caption\n0.png,a red circle.\n")
+    args = ["evaluate", "captions", "d.csv", *extra, "--tokenizer", "simple", "--json"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
 def test_bad_dataset_is_a_one_line_error(tmp_path, capsys):
     (tmp_path / "d.csv").write_text("image,caption,split\nx.png,a,train\n")
     assert (

@@ -65,6 +65,13 @@ def test_caption_metrics_reject_bad_input():
         caption_metrics(["a"], [["a"]], metrics=("spice",), tokenizer="simple")
 
 
+def test_evaluate_captions_rejects_unknown_metric_names():
+    from napari_clipcap.core.evaluate import evaluate_captions
+
+    with pytest.raises(InvalidInputError, match="unknown caption metric"):
+        evaluate_captions(["a"], [["a"]], metrics=("blue",), tokenizer="simple")
+
+
 @pytest.mark.slow
 def test_ptb_tokenizer_and_meteor_run_through_java():
     out = caption_metrics(["a red circle."], [["a red circle."]], metrics=("meteor",))

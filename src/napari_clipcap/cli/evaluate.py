@@ -85,6 +85,10 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def _records(args):
     from ..core.datasets import read_caption_dataset
+    from ..core.errors import InvalidInputError
+
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise InvalidInputError(f"--out {args.out} is a file; give a folder for the report")
 
     ds = read_caption_dataset(args.dataset, images_dir=args.images_dir)
     return ds.split(args.split).records, ds.problems
@@ -105,15 +109,22 @@ def _finish(args, section: str, result: dict, plots: dict, lines: list[str]) -> 
 
 
 def _read_predictions(path: str) -> dict[str, str]:
-    from ..core.errors import FileFormatError
+    from ..core.errors import FileFormatError, InvalidInputError
 
     p = Path(path)
-    if p.suffix.lower() in (".jsonl", ".ndjson"):
-        rows = [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
-    else:
-        import csv
+    if not p.is_file():
+        raise InvalidInputError(f"predictions file {p} does not exist")
+    try:
+        if p.suffix.lower() in (".jsonl", ".ndjson"):
+            rows = [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+        else:
+            import csv
 
-        rows = list(csv.DictReader(p.read_text(encoding="utf-8-sig").splitlines()))
+            rows = list(csv.DictReader(p.read_text(encoding="utf-8-sig").splitlines()))
+    except (ValueError, OSError) as exc:  # JSON errors and bad text encodings are ValueErrors
+        raise FileFormatError(f"cannot read predictions {p}: {exc}") from None
+    if rows and not all(isinstance(r, dict) for r in rows):
+        raise FileFormatError(f"{p}: every line must be a JSON object with image and caption")
     if not rows or "image" not in rows[0] or "caption" not in rows[0]:
         raise FileFormatError(f"{p} needs 'image' and 'caption' columns")
     return {Path(r["image"]).name: r["caption"] for r in rows}
@@ -123,10 +134,17 @@ def run_captions(args: argparse.Namespace) -> int:
     from ..core.clip import load_clip
     from ..core.errors import InvalidInputError
     from ..core.evaluate import evaluate_captions, generate_captions
+    from ..core.metrics import CAPTION_METRICS
     from ..core.training_data import load_images
 
+    metrics = [m.strip().lower() for m in args.metrics.split(",") if m.strip()]
+    unknown = [m for m in metrics if m not in (*CAPTION_METRICS, "clipscore")]
+    if unknown or not metrics:  # checked before any captioning work
+        raise InvalidInputError(
+            f"--metrics {args.metrics!r}: use a comma list of "
+            f"{', '.join(CAPTION_METRICS)}, clipscore"
+        )
     records, problems = _records(args)
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     if args.weights and args.clip is None:  # the CLIP model the captioner was trained with
         cfg = Path(args.weights) / "clipcap.json"
         meta = json.loads(cfg.read_text()).get("meta", {}) if cfg.is_file() else {}

@@ -78,6 +78,12 @@ def evaluate_captions(
 ) -> dict:
     """COCO caption metrics, plus CLIPScore and RefCLIPScore when ``clip`` and ``images``
     are given and ``"clipscore"`` is among ``metrics``."""
+    unknown = [m for m in metrics if m not in (*CAPTION_METRICS, "clipscore")]
+    if unknown:
+        raise InvalidInputError(
+            f"unknown caption metric(s) {', '.join(map(repr, unknown))}; use "
+            f"{', '.join(CAPTION_METRICS)} or clipscore"
+        )
     coco = [m for m in metrics if m in CAPTION_METRICS]
     out: dict = {"n_images": len(predictions)}
     if coco:
