@@ -205,3 +205,39 @@ def test_export_to_unwritable_path_is_a_message(labels_widget, qtbot, tmp_path, 
     assert raised == []
     assert len(shown) == 1 and "labels.csv" in shown[0]
     assert "Cannot write" in w.job_panel.status.text() and not target.exists()
+
+
+def test_score_clicked_while_scoring_runs_one_job_after_the_other(
+    labels_widget, qtbot, monkeypatch
+):
+    import threading
+
+    import napari_clipcap.core.zeroshot as zs
+
+    gate, running, most = threading.Event(), [], []
+    real = zs.score_regions
+
+    def held(*args, **kwargs):
+        running.append(1)
+        most.append(len(running))
+        gate.wait(10)
+        try:
+            return real(*args, **kwargs)
+        finally:
+            running.pop()
+
+    monkeypatch.setattr(zs, "score_regions", held)
+    viewer, w = labels_widget
+    shapes = viewer.add_shapes([RECT], shape_type="rectangle")
+    w.auto_check.setChecked(False)
+    w.shapes_combo.set_layer(shapes)
+    w.labels_edit.setPlainText("forest, river")
+    w.score_button.click()
+    qtbot.waitUntil(lambda: bool(running), timeout=20000)
+    w.labels_edit.setPlainText("forest, river, airport")
+    w.score_button.click()  # while the first job runs
+    gate.set()
+    qtbot.waitUntil(
+        lambda: len(w.results.get("labels", [])) == 3 and not w.job_panel.busy, timeout=20000
+    )
+    assert max(most) == 1  # never two scoring jobs at once

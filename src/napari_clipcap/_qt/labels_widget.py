@@ -215,6 +215,9 @@ class LabelsWidget(QWidget):
         """Score every shape (only new or moved ones are computed)."""
         if not self.validate():
             return
+        if self.job_panel.busy:  # one job at a time: score again once this one ends
+            self._pending = True
+            return
         image, shapes = self.image_combo.layer(), self.shapes_combo.layer()
         s = self.models.settings
         labels, template = self.labels(), self.template()
