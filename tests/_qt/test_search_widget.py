@@ -113,3 +113,29 @@ def test_hit_whose_file_became_unreadable_is_a_message(widget, qtbot, tmp_path):
             assert w.open_hit(0) is None
         assert raised == [] and len(viewer.layers) == n
         assert f"Cannot open {bad}" in w.job_panel.status.text()
+
+
+def test_opening_another_folder_during_a_search_lets_it_finish(
+    widget, qtbot, tmp_path, monkeypatch, notifications
+):
+    import threading
+
+    import napari_clipcap._qt.search_widget as sw
+
+    gate = threading.Event()
+    real = sw.STORE
+
+    class Store:
+        def clip(self, *args):
+            gate.wait(10)
+            return real.clip(*args)
+
+    monkeypatch.setattr(sw, "STORE", Store())
+    _, w = widget
+    w.text_edit.setText("a red field")
+    w.search_button.click()
+    qtbot.waitUntil(lambda: w.job_panel.busy, timeout=5000)
+    assert not w.open_collection(str(tmp_path))  # not a collection: the old one goes
+    gate.set()
+    qtbot.waitUntil(lambda: not w.job_panel.busy, timeout=20000)
+    assert notifications == [] and len(w.hits) > 0

@@ -146,7 +146,11 @@ class SearchWidget(QWidget):
         if self.collection is not None and str(self.collection.folder) == folder:
             return True
         if self.collection is not None:
-            self.collection.close()
+            old = self.collection
+            if self.job_panel.busy:  # the running search reads it: close it afterwards
+                self.job_panel.job.ended.connect(old.close)
+            else:
+                old.close()
             self.collection = None
         if not folder.strip():
             self.info.setText("No collection open.")
