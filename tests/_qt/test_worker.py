@@ -173,3 +173,20 @@ def test_job_of_a_deleted_widget_is_cancelled_and_its_progress_closed(qtbot, err
     assert raised == [] and results == [] and errors == []
     assert job.was_cancelled and len(batches_run) < 100
     assert not any(p.desc == "Owned job" for p in progress._all_instances)
+
+
+def test_deleting_a_widget_with_its_job_panel_mid_job_raises_nothing(qtbot, errors):
+    """The job outlives its widget to cancel itself: the panel's slots must go with the
+    panel (a lambda would still call into its deleted status label)."""
+    from qtpy.QtWidgets import QVBoxLayout, QWidget
+
+    owner = QWidget()
+    panel = JobPanel()
+    QVBoxLayout(owner).addWidget(panel)
+    with qtbot.captureExceptions() as raised:
+        job = panel.watch(start_job(batches(100, delay=0.02), "Panel job", print, parent=owner))
+        qtbot.waitUntil(lambda: job._pbar is not None and job._pbar.n > 1, timeout=5000)
+        owner.deleteLater()
+        qtbot.waitUntil(lambda: not job.running, timeout=5000)
+        qtbot.wait(100)
+    assert raised == [] and job.was_cancelled

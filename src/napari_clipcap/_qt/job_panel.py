@@ -47,8 +47,9 @@ class JobPanel(QWidget):
         self.cancel_button.setEnabled(True)
         self.set_status(f"{job.label}…")
         job.progressed.connect(self._on_progress)
-        job.failed.connect(lambda msg: self.set_status(f"Failed: {msg}", error=True))
-        job.cancelled.connect(lambda: self.set_status("Cancelled."))
+        # bound methods, not lambdas: Qt drops them if this panel is deleted first
+        job.failed.connect(self._on_failed)
+        job.cancelled.connect(self._on_cancelled)
         job.ended.connect(self._on_ended)
         return job
 
@@ -63,6 +64,12 @@ class JobPanel(QWidget):
         """Show one line of status text (red for errors)."""
         self.status.setText(text)
         self.status.setStyleSheet("color: #e05050;" if error else "")
+
+    def _on_failed(self, message: str) -> None:
+        self.set_status(f"Failed: {message}", error=True)
+
+    def _on_cancelled(self) -> None:
+        self.set_status("Cancelled.")
 
     def _on_progress(self, done: int, total: int) -> None:
         if total > 0:
