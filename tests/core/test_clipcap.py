@@ -171,6 +171,10 @@ def test_missing_files(tmp_path, gpt2_dir, clipcap_mlp_pt):
         load_clipcap_checkpoint(tmp_path / "junk.pt", decoder=gpt2_dir)
     with pytest.raises(ModelNotFoundError, match="decoder"):
         load_clipcap_checkpoint(clipcap_mlp_pt, decoder=tmp_path / "no-decoder")
+    (tmp_path / "config-only").mkdir()  # a decoder folder without its tokenizer files
+    (tmp_path / "config-only" / "config.json").write_text((gpt2_dir / "config.json").read_text())
+    with pytest.raises(ModelNotFoundError, match="config-only"):
+        load_clipcap_checkpoint(clipcap_mlp_pt, decoder=tmp_path / "config-only")
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "clipcap.json").write_text(json.dumps({"format": "other"}))
     with pytest.raises(CheckpointFormatError, match="not a"):

@@ -142,11 +142,13 @@ def load_decoder(decoder: str | Path, *, weights: bool):
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(decoder))
+        if len(tokenizer) < 2:  # transformers builds an empty tokenizer from a bare config
+            raise OSError("the folder holds no tokenizer files (vocab.json/tokenizer.json)")
         if weights:
             gpt = GPT2LMHeadModel.from_pretrained(str(decoder))
         else:
             gpt = GPT2LMHeadModel(AutoConfig.from_pretrained(str(decoder)))
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a folder without tokenizer files
         raise ModelNotFoundError(
             f"could not load the GPT-2 decoder {str(decoder)!r} (config and tokenizer) from a "
             "local folder or the Hugging Face hub; pass decoder= (--decoder) a local folder "
