@@ -139,3 +139,36 @@ def test_opening_another_folder_during_a_search_lets_it_finish(
     gate.set()
     qtbot.waitUntil(lambda: not w.job_panel.busy, timeout=20000)
     assert notifications == [] and len(w.hits) > 0
+
+
+def test_search_uses_the_device_chosen_when_it_was_started(widget, qtbot, monkeypatch):
+    """The shared settings are one mutable object: the worker must not read them late."""
+    import threading
+
+    import napari_clipcap._qt.search_widget as sw
+    from napari_clipcap._qt.model_panel import SharedSettings
+
+    gate, devices = threading.Event(), []
+    real_start, real_store = sw.start_job, sw.STORE
+
+    def late_start(fn, *args, **kwargs):
+        def held(progress, cancel):
+            gate.wait(10)
+            return fn(progress, cancel)
+
+        return real_start(held, *args, **kwargs)
+
+    class Store:
+        def clip(self, choice, device, precision):
+            devices.append(device)
+            return real_store.clip(choice, "cpu", precision)
+
+    monkeypatch.setattr(sw, "start_job", late_start)
+    monkeypatch.setattr(sw, "STORE", Store())
+    _, w = widget
+    w.text_edit.setText("a red field")
+    w.search_button.click()
+    SharedSettings.instance().settings.device = "cuda:7"  # changed while it waits
+    gate.set()
+    qtbot.waitUntil(lambda: not w.job_panel.busy, timeout=20000)
+    assert devices == ["cpu"]

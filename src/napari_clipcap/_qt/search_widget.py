@@ -218,11 +218,12 @@ class SearchWidget(QWidget):
             return
         choice = ModelChoice(preset=CUSTOM, kind="clip", model=model, weights=weights or "")
         s = SharedSettings.instance().settings
+        device, precision = s.device, s.precision  # as clicked, not as when the job runs
 
         def job(progress, cancel):
             from ..core.search import search_image, search_text
 
-            clip = STORE.clip(choice, s.device, s.precision)
+            clip = STORE.clip(choice, device, precision)
             if "text" in query:
                 hits = search_text(col, query["text"], clip, k, template=query["template"])
             else:
