@@ -245,3 +245,12 @@ def test_heatmap_bad_output_and_stride(png, clip_args, tmp_path, capsys):
         == 2
     )
     assert "larger than the window" in capsys.readouterr().err
+
+
+def test_heatmap_unwritable_out_is_one_line(png, clip_args, tmp_path, capsys):
+    (tmp_path / "taken.npy").mkdir()  # a folder where the map file should go
+    (tmp_path / "plain.txt").write_text("")  # a file where a folder should be
+    for out in (tmp_path / "taken.npy", tmp_path / "plain.txt" / "m.npy"):
+        rc = main(["heatmap", str(png), "--query", "x", "--out", str(out), *clip_args])
+        err = capsys.readouterr().err
+        assert rc == 2 and "--out" in err and "Traceback" not in err

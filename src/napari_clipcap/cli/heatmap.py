@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     if Path(args.out).suffix.lower() not in MAP_SUFFIXES:
         raise InvalidInputError(f"--out must end in one of {', '.join(MAP_SUFFIXES)}")
+    _check_writable(Path(args.out).expanduser())  # before the model work, not after
     img = read_input(args)
     clip = load_model(args)
     query = args.query[0] if len(args.query) == 1 else args.query
@@ -74,7 +75,10 @@ def run(args: argparse.Namespace) -> int:
         from ..core.geoexport import geo_metadata_of
 
         geo = geo_metadata_of(img.path)  # GeoTIFF in -> GeoTIFF out, same CRS and grid
-    out = write_map(args.out, result, wcs=wcs, meta=meta, geo=geo)
+    try:
+        out = write_map(args.out, result, wcs=wcs, meta=meta, geo=geo)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot write --out {args.out}: {exc.strerror or exc}") from exc
     data = {
         "image": str(img.path),
         "out": str(out),
@@ -93,3 +97,19 @@ def run(args: argparse.Namespace) -> int:
         f"({args.mode}, {data['min']:.3f} .. {data['max']:.3f})",
     )
     return 0
+
+
+def _check_writable(out) -> None:
+    """Raise :class:`InvalidInputError` when ``out`` cannot be written."""
+    import os
+
+    from ..core.errors import InvalidInputError
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError(
+            f"cannot create the folder of --out {out}: {exc.strerror}"
+        ) from exc
+    if out.is_dir() or not os.access(out.parent, os.W_OK):
+        raise InvalidInputError(f"cannot write --out {out}: not a writable file path")
