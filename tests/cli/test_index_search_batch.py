@@ -80,6 +80,19 @@ def test_index_with_another_model_is_refused(images, tmp_path, tiny_clip_files, 
     assert code == 2 and "was built with model" in err and "--clip" in err
 
 
+def test_index_clip_without_weights_uses_the_reference_weights(tmp_path):
+    import argparse
+
+    from napari_clipcap.cli.index import clip_spec
+
+    def spec(clip, weights=None):
+        return clip_spec(argparse.Namespace(clip=clip, clip_weights=weights), str(tmp_path))
+
+    assert spec("ViT-B-32") == ("ViT-B-32", "openai")  # not random weights
+    assert spec("ViT-B-32", "laion2b_s34b_b79k") == ("ViT-B-32", "laion2b_s34b_b79k")
+    assert spec("my.json", "w.safetensors") == ("my.json", "w.safetensors")
+
+
 def test_search_errors_are_one_line(tmp_path, capsys):
     assert main(["search", "--index", str(tmp_path / "none"), "--text", "x"]) == 2
     assert "not a collection" in capsys.readouterr().err

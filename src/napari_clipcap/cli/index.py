@@ -40,8 +40,10 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def clip_spec(args: argparse.Namespace, folder: str) -> tuple[str, str | None]:
     """The CLIP ``(model, weights)`` to use: as given, else the collection's, else default."""
-    if args.clip:
-        return args.clip, args.clip_weights
+    if args.clip:  # ViT-B-32 alone means its OpenAI weights, as in `labels`, not random ones
+        from ._clipargs import clip_weights
+
+        return args.clip, clip_weights(args)
     from pathlib import Path
 
     from ..core.collection import DB_NAME, Collection
