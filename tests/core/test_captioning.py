@@ -146,3 +146,20 @@ def test_failed_loads_leave_nothing_cached(gpt2_dir, tiny_clip_files, tmp_path):
             clip_weights=str(tiny_clip_files.safetensors),
         )
     assert loaded_captioners() == [] and clip_mod.loaded_models() == []
+
+
+def test_clip_model_without_weights_takes_the_recorded_weights(
+    gpt2_dir, tiny_clip_files, tmp_path
+):
+    model = make_clipcap(gpt2_dir, "mlp", 2, clip_dim=32)
+    model.meta.update(
+        clip_model=str(tiny_clip_files.config), clip_weights=str(tiny_clip_files.safetensors)
+    )
+    save_clipcap(model, tmp_path / "m")
+    try:
+        cap = load_captioner(
+            "clipcap", str(tmp_path / "m"), clip_model=str(tiny_clip_files.config), device="cpu"
+        )
+        assert str(tiny_clip_files.safetensors) in cap.clip.name  # not random weights
+    finally:
+        unload_captioners()

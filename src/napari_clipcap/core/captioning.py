@@ -176,11 +176,16 @@ def _build_clipcap(weights, clip_model, clip_weights, decoder, device, precision
     decoder = decoder or (None if own else defaults["decoder"])
     model = load_clipcap_checkpoint(weights, decoder, device=device)
     model.to(resolve_dtype(device, precision))
+    # a CLIP model named without weights gets the weights recorded (or defaulted) for that
+    # model, never random ones
+    recorded = model.meta.get("clip_model")
     if clip_model is None:
-        recorded = model.meta.get("clip_model")
         clip_model = recorded or defaults["clip_model"]
-        if clip_weights is None:
-            clip_weights = model.meta.get("clip_weights") if recorded else defaults["clip_weights"]
+    if clip_weights is None:
+        if recorded and clip_model == recorded:
+            clip_weights = model.meta.get("clip_weights")
+        elif clip_model == defaults["clip_model"]:
+            clip_weights = defaults["clip_weights"]
     name = f"clipcap:{Path(str(weights)).name}"
     return with_clip(
         clip_model,
