@@ -80,7 +80,14 @@ def test_short_finetune_is_loadable_and_reports_zero_shot(tiny_clip_files, tmp_p
 
 
 @pytest.mark.parametrize(
-    "bad", [{"batch_size": 0}, {"epochs": 0}, {"lr": -1.0}, {"crop_scale": (0.0, 1.0)}]
+    "bad",
+    [
+        {"batch_size": 0},
+        {"epochs": 0},
+        {"lr": -1.0},
+        {"crop_scale": (0.0, 1.0)},
+        {"augment": ("crop", "blur")},
+    ],
 )
 def test_bad_settings_are_invalid_input(bad):
     with pytest.raises(InvalidInputError):

@@ -58,6 +58,9 @@ class FinetuneConfig:
                 raise InvalidInputError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not self.lr > 0:
             raise InvalidInputError(f"learning rate must be positive, got {self.lr}")
+        unknown = sorted(set(self.augment) - set(AUGMENTATIONS))
+        if unknown:
+            raise InvalidInputError(f"unknown augmentations {unknown}; use {AUGMENTATIONS}")
         lo, hi = self.crop_scale
         if not 0 < lo <= hi <= 1:
             raise InvalidInputError(
