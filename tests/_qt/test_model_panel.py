@@ -158,3 +158,35 @@ def test_unload_during_a_load_does_not_freeze_napari(qtbot):
     with qtbot.waitSignal(panel.job_panel.job.ended, timeout=20000):
         pass
     assert "Unloaded" in panel.job_panel.status.text() and panel.load_button.isEnabled()
+
+
+def test_preset_cache_status_needs_no_open_clip_import(tmp_path):
+    """Docking a widget must not stall napari importing open_clip (seconds) for the
+    cache marks: presets carry their hub repository as data."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from napari_clipcap._qt.model_specs import ModelChoice, cache_status\n"
+        "from napari_clipcap.core.registry import presets\n"
+        "for p in presets('clip') + presets('coca'):\n"
+        "    cache_status(ModelChoice(preset=p.name), 'clip')\n"
+        "print('open_clip' in sys.modules)\n"
+    )
+    env = {**__import__("os").environ, "HF_HUB_CACHE": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_open_clip_preset_cached_through_its_known_hub_repo(monkeypatch, tmp_path):
+    hub = tmp_path / "hub"
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(hub))
+    assert cache_status(ModelChoice(preset="ViT-B-32/openai"), "clip")[0] != "ready"
+    repo = hub / "models--timm--vit_base_patch32_clip_224.openai"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("abc123")
+    (repo / "snapshots" / "abc123").mkdir(parents=True)
+    (repo / "snapshots" / "abc123" / "open_clip_model.safetensors").write_bytes(b"x")
+    assert cache_status(ModelChoice(preset="ViT-B-32/openai"), "clip") == ("ready", "cached")

@@ -40,3 +40,15 @@ def test_cpu_precision():
         devices.resolve_dtype("cpu", "fp16")
     with pytest.raises(InvalidInputError):
         devices.resolve_dtype("cpu", "fp8")
+
+
+def test_open_clip_presets_name_the_hub_repo_open_clip_downloads_from():
+    import open_clip
+
+    checked = 0
+    for p in registry.presets():
+        if p.source == "open_clip" and not (p.weights or "").startswith("hf-hub:"):
+            cfg = open_clip.get_pretrained_cfg(p.model, p.weights)
+            assert p.extra.get("hf_hub") == cfg.get("hf_hub"), p.name
+            checked += 1
+    assert checked >= 4

@@ -184,20 +184,26 @@ def _hub_cached(repo_id: str, filenames: list[str]) -> bool:
     return False
 
 
-def _open_clip_cached(model: str, weights: str) -> bool | None:
-    """True/False when the cache can be checked, None when it cannot be told."""
+def _open_clip_cached(model: str, weights: str, hub: str | None = None) -> bool | None:
+    """True/False when the cache can be checked, None when it cannot be told.
+
+    ``hub`` is the preset's known hub repository; only other tags need open_clip's own
+    table, whose import takes seconds (so presets never import it on the Qt thread).
+    """
     if weights.startswith("hf-hub:"):
         parts = weights[len("hf-hub:") :].split("/")
         repo, rest = "/".join(parts[:2]), "/".join(parts[2:])
         names = [rest] if rest else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
         return _hub_cached(repo, names)
-    guard_triton()
-    try:
-        import open_clip
+    cfg = {"hf_hub": hub} if hub else None
+    if cfg is None:
+        guard_triton()
+        try:
+            import open_clip
 
-        cfg = open_clip.get_pretrained_cfg(model, weights)
-    except Exception:  # unknown architecture or tag
-        return None
+            cfg = open_clip.get_pretrained_cfg(model, weights)
+        except Exception:  # unknown architecture or tag
+            return None
     hub = (cfg or {}).get("hf_hub", "")
     if hub:
         repo, name = os.path.split(hub)  # "org/repo/" -> ("org/repo", "")
@@ -251,7 +257,7 @@ def cache_status(choice: ModelChoice, kind: str) -> tuple[str, str]:
         return "ready", "local files"
     p = get_preset(choice.preset)
     if p.source == "open_clip":
-        cached = _open_clip_cached(p.model, p.weights or "")
+        cached = _open_clip_cached(p.model, p.weights or "", p.extra.get("hf_hub"))
     else:
         cached = _hub_cached(p.model, ["config.json"])
     if cached:

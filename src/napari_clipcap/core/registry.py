@@ -38,7 +38,9 @@ class Preset:
     description : str
         One line shown in the model panel.
     extra : dict
-        Loader options (e.g. the CLIP encoder and GPT-2 decoder of a ClipCap preset).
+        Loader options (e.g. the CLIP encoder and GPT-2 decoder of a ClipCap preset);
+        ``hf_hub`` is the hub repository open_clip downloads a pretrained tag from, so
+        the widgets can tell whether it is cached without importing open_clip.
     """
 
     name: str
@@ -65,6 +67,7 @@ PRESETS: tuple[Preset, ...] = (
         "photo",
         "MIT",
         "OpenAI CLIP ViT-B/32, the reference zero-shot model",
+        {"hf_hub": "timm/vit_base_patch32_clip_224.openai/"},
     ),
     Preset(
         "ViT-B-16/openai",
@@ -75,6 +78,7 @@ PRESETS: tuple[Preset, ...] = (
         "photo",
         "MIT",
         "OpenAI CLIP ViT-B/16: finer patches, sharper dense heatmaps",
+        {"hf_hub": "timm/vit_base_patch16_clip_224.openai/"},
     ),
     Preset(
         "ViT-L-14/openai",
@@ -85,6 +89,7 @@ PRESETS: tuple[Preset, ...] = (
         "photo",
         "MIT",
         "OpenAI CLIP ViT-L/14: strongest OpenAI CLIP, slower",
+        {"hf_hub": "timm/vit_large_patch14_clip_224.openai/"},
     ),
     Preset(
         "ViT-B-32/laion2b",
@@ -95,6 +100,7 @@ PRESETS: tuple[Preset, ...] = (
         "photo",
         "MIT",
         "LAION-2B trained ViT-B/32",
+        {"hf_hub": "laion/CLIP-ViT-B-32-laion2B-s34B-b79K/"},
     ),
     Preset(
         "RemoteCLIP-ViT-B-32",
@@ -197,6 +203,7 @@ PRESETS: tuple[Preset, ...] = (
         "photo",
         "MIT",
         "open_clip CoCa ViT-L/14 fine-tuned on COCO captions",
+        {"hf_hub": "laion/mscoco_finetuned_CoCa-ViT-L-14-laion2B-s13B-b90k/"},
     ),
 )
 
