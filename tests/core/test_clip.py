@@ -192,6 +192,17 @@ def test_corrupt_safetensors_is_a_checkpoint_error(tiny_clip_files, tmp_path):
         load_clip(str(tiny_clip_files.config), str(bad), "cpu")
 
 
+def test_corrupt_transformers_weights_are_a_checkpoint_error(tiny_clip_files, tmp_path):
+    import shutil
+
+    bad = tmp_path / "hf-truncated"
+    shutil.copytree(tiny_clip_files.hf_dir, bad)
+    weights = bad / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:200])
+    with pytest.raises(CheckpointFormatError, match="hf-truncated"):
+        load_clip(str(bad), None, "cpu")
+
+
 def test_preset_names_resolve_to_model_and_weights():
     assert clip_mod._resolve_preset("ViT-B-32/openai", None) == ("ViT-B-32", "openai")
     assert clip_mod._resolve_preset("ViT-B-32", "x.pt") == ("ViT-B-32", "x.pt")

@@ -310,6 +310,13 @@ def build_transformers(model: str, device: str, dtype) -> Built:
         raise _missing(model, None, where, exc) from exc
     except ValueError as exc:
         raise CheckpointFormatError(f"{model!r} is not a transformers CLIP model: {exc}") from exc
+    except Exception as exc:  # e.g. SafetensorError for a truncated weights file
+        if not path.is_dir():
+            raise
+        raise CheckpointFormatError(
+            f"cannot read the transformers CLIP in {str(path)!r} "
+            f"({type(exc).__name__}: {_first_line(exc)}); are its weight files complete?"
+        ) from exc
     net.to(device).eval()
     mean, std = OPENAI_MEAN, OPENAI_STD
     pp_file = path / "preprocessor_config.json" if path.is_dir() else None
