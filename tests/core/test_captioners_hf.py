@@ -72,6 +72,19 @@ def test_missing_transformers_model(tmp_path):
     assert loaded_captioners() == []
 
 
+def test_corrupt_transformers_captioner_folder(vit_gpt2_dir, tmp_path):
+    import shutil
+
+    from napari_clipcap.core.errors import CheckpointFormatError
+
+    bad = tmp_path / "vit-gpt2-truncated"
+    shutil.copytree(vit_gpt2_dir, bad)
+    weights = bad / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:200])
+    with pytest.raises(CheckpointFormatError, match="vit-gpt2-truncated"):
+        load_captioner("vit-gpt2", str(bad), device="cpu")
+
+
 def test_presets_of_other_captioners_resolve(monkeypatch):
     from napari_clipcap.core import captioners_hf
 

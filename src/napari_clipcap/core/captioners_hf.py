@@ -19,7 +19,7 @@ import torch
 from .captioning import check_images
 from .decoding import decode
 from .devices import resolve_dtype
-from .errors import InvalidInputError, ModelNotFoundError
+from .errors import CheckpointFormatError, InvalidInputError, ModelNotFoundError
 from .jobs import batched, check_cancel, report
 
 #: kind -> transformers class that generates captions.
@@ -59,6 +59,17 @@ class HFCaptioner:
                 "Hugging Face hub; pass weights= (--weights) a folder saved with "
                 f"save_pretrained (model, image processor, tokenizer). ({exc})"
             ) from None
+        except Exception as exc:  # a broken local folder: bad weights, missing tokenizer
+            from pathlib import Path
+
+            if not Path(source).expanduser().is_dir():
+                raise
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise CheckpointFormatError(
+                f"cannot load the {kind} captioner in {source!r} ({type(exc).__name__}: "
+                f"{first}); it needs the files save_pretrained writes (model, image "
+                "processor, tokenizer), complete"
+            ) from exc
 
     def pixels(self, images) -> torch.Tensor:
         """Model-input pixels of HxWx3 float images in [0, 1]."""
