@@ -154,3 +154,13 @@ def test_decoder_spec():
     assert parse_decoder_spec("2x64") == (2, 64)
     with pytest.raises(InvalidInputError, match="LAYERSxWIDTH"):
         parse_decoder_spec("big")
+
+
+def test_corrupt_train_state_is_a_clear_error(synth, tiny_clip_files, tmp_path):
+    from napari_clipcap.core.errors import CheckpointFormatError
+
+    ds, dec = synth
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "train_state.pt").write_bytes(b"truncated")
+    with pytest.raises(CheckpointFormatError, match=r"train_state\.pt"):
+        train_clipcap(ds, tmp_path / "run", config=_cfg(), **_kw(tiny_clip_files, dec))

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .datasets import CaptionDataset, normalize_caption
-from .errors import InvalidInputError
+from .errors import CheckpointFormatError, InvalidInputError
 from .jobs import check_cancel, report
 from .train_monitor import mode_collapse, sample_captions
 from .training_data import amp_context, barrier, image_embeddings, init_distributed
@@ -240,8 +240,14 @@ def train_clipcap(
     meta = {"clip_model": clip_model, "clip_weights": clip_weights, "decoder": str(decoder)}
     start, history, state = 0, [], None
     if resume and state_file.is_file():
-        state = torch.load(state_file, map_location="cpu", weights_only=True)
-        old = state["config"]
+        try:
+            state = torch.load(state_file, map_location="cpu", weights_only=True)
+            old = state["config"]
+        except Exception as exc:  # truncated by a crash mid-write, or not ours
+            raise CheckpointFormatError(
+                f"cannot resume from {state_file} ({type(exc).__name__}); delete it or the "
+                "folder to start over, or use another output folder"
+            ) from exc
         diff = [k for k in _FIXED if old.get(k) != getattr(cfg, k)]
         if diff:
             raise InvalidInputError(
