@@ -12,7 +12,7 @@ from fixtures.collection_data import make_image_folder
 from napari_clipcap.core import batch_tasks
 from napari_clipcap.core.batch import read_parts, run_batch
 from napari_clipcap.core.batch_tasks import BatchSpec
-from napari_clipcap.core.errors import Cancelled, InvalidInputError
+from napari_clipcap.core.errors import Cancelled, FileFormatError, InvalidInputError
 from napari_clipcap.core.sources import load_unit
 
 
@@ -99,6 +99,10 @@ def test_settings_that_fail_every_file_are_refused_up_front(kwargs, message):
 def test_bad_chunk_size_and_out_file_are_clear_errors(images, spec, tmp_path):
     with pytest.raises(InvalidInputError, match="chunk size"):
         run_batch([images / "red"], spec, tmp_path / "out", chunk_size=0)
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "batch.json").write_text("{cut sh")
+    with pytest.raises(FileFormatError, match=r"batch\.json"):
+        run_batch([images / "red"], spec, tmp_path / "broken")
     a_file = tmp_path / "results.txt"
     a_file.write_text("")
     with pytest.raises(InvalidInputError, match="is a file"):

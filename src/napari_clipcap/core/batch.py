@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .batch_tasks import BatchSpec, heatmap_name, run_chunk
-from .errors import InvalidInputError
+from .errors import FileFormatError, InvalidInputError
 from .jobs import CancelFlag, ProgressCallback, check_cancel, report
 from .sources import find_images
 
@@ -55,7 +55,12 @@ class BatchReport:
 def _load_spec(out: Path, spec: BatchSpec) -> None:
     path = out / "batch.json"
     if path.exists():
-        saved = json.loads(path.read_text())
+        try:
+            saved = json.loads(path.read_text())
+        except ValueError as exc:
+            raise FileFormatError(
+                f"{path} is not readable JSON ({exc}); use another --out folder or delete it"
+            ) from None
         mine = spec.to_dict()
         for key in ("device", "batch_size"):  # may change between runs
             saved.pop(key, None)
