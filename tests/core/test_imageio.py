@@ -78,3 +78,15 @@ def test_write_map_formats(tmp_path):
         np.testing.assert_array_equal(h[0].data, m[0])
     with pytest.raises(InvalidInputError, match="must end in"):
         write_map(tmp_path / "m.png", m)
+
+
+def test_a_folder_is_named_as_a_folder(tmp_path):
+    import pytest
+
+    from napari_clipcap.core.errors import FileFormatError
+    from napari_clipcap.core.imageio import read_image
+
+    with pytest.raises(FileFormatError, match="is a folder"):
+        read_image(tmp_path)
+    with pytest.raises(FileFormatError, match="no such file"):
+        read_image(tmp_path / "missing.png")

@@ -145,6 +145,8 @@ def read_image(
     from .scaling import to_model_input
 
     p = Path(path).expanduser()
+    if p.is_dir():
+        raise FileFormatError(f"{p}: is a folder; give an image file (FITS, PNG, JPEG, TIFF)")
     if not p.is_file():
         raise FileFormatError(f"{p}: no such file")
     raw, kind, wcs, name = _read_raw(p, hdu, max_side)
