@@ -5,7 +5,7 @@ text. Celestial WCS (``metadata["wcs"]``) is built in and gives
 ``RA 10h12m13.12s Dec +12°03'04.1"``; other modules add their own, e.g. map
 coordinates from ``metadata["crs"]`` and ``metadata["transform"]``::
 
-    from napari_clipcap.core.worldcoords import register_formatter
+    from .worldcoords import register_formatter  # in a module of napari_clipcap.core
 
     @register_formatter("crs")
     def format_map(metadata, row, col):
