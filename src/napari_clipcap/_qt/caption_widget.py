@@ -13,7 +13,6 @@ from qtpy.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QListWidget,
     QPushButton,
     QSpinBox,
@@ -23,6 +22,7 @@ from qtpy.QtWidgets import (
 
 from ..core.errors import InvalidInputError
 from .caption_results import CaptionResults
+from .hint import HintLabel
 from .job_panel import JobPanel
 from .layer_combo import LayerCombo
 from .layers import (
@@ -82,9 +82,7 @@ class CaptionWidget(QWidget):
         self.add_compare_button = QPushButton("Add panel's captioner")
         self.remove_compare_button = QPushButton("Remove")
         self.caption_button = QPushButton("Caption")
-        self.hint = QLabel()
-        self.hint.setWordWrap(True)
-        self.hint.setStyleSheet("color: #e0a030;")
+        self.hint = HintLabel()
         self.job_panel = JobPanel()
         self.results_view = CaptionResults()
 
@@ -191,12 +189,9 @@ class CaptionWidget(QWidget):
         return ""
 
     def validate(self, *_) -> bool:
-        why = self.problem()
-        self.caption_button.setEnabled(not why)
-        self.caption_button.setToolTip(why or "Caption with every chosen captioner")
-        self.hint.setText(why)
-        self.hint.setVisible(bool(why))
-        return not why
+        return self.hint.explain(
+            self.caption_button, self.problem(), "Caption with every chosen captioner"
+        )
 
     # -- captioning ----------------------------------------------------------------
     def _regions(self, image):

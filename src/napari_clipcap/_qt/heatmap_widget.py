@@ -26,6 +26,7 @@ from qtpy.QtWidgets import (
 
 from ..core.errors import InvalidInputError
 from ..core.geometry import threshold_regions
+from .hint import HintLabel
 from .job_panel import JobPanel
 from .layer_combo import LayerCombo
 from .layers import (
@@ -96,9 +97,7 @@ class HeatmapWidget(QWidget):
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setValue(60)
         self.run_button = QPushButton("Compute heatmap")
-        self.hint = QLabel()
-        self.hint.setWordWrap(True)
-        self.hint.setStyleSheet("color: #e0a030;")
+        self.hint = HintLabel()
         self.job_panel = JobPanel()
         self.result_combo = QComboBox()
         self.threshold_spin = QDoubleSpinBox()
@@ -174,12 +173,9 @@ class HeatmapWidget(QWidget):
         return ""
 
     def validate(self, *_) -> bool:
-        why = self.problem()
-        self.run_button.setEnabled(not why)
-        self.run_button.setToolTip(why or "Compute a heatmap for each query")
-        self.hint.setText(why)
-        self.hint.setVisible(bool(why))
-        return not why
+        return self.hint.explain(
+            self.run_button, self.problem(), "Compute a heatmap for each query"
+        )
 
     # -- compute -------------------------------------------------------------------
     def compute(self) -> None:

@@ -20,7 +20,6 @@ from qtpy.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -31,6 +30,7 @@ from qtpy.QtWidgets import (
 from ..core.errors import InvalidInputError
 from ..core.zeroshot import TEMPLATE_PRESETS
 from ..core.zeroshot import parse_labels as check_labels
+from .hint import HintLabel
 from .job_panel import JobPanel
 from .labels_table import LabelsTable, export_csv
 from .layer_combo import LayerCombo
@@ -88,9 +88,7 @@ class LabelsWidget(QWidget):
         self.export_button = QPushButton("Export CSV…")
         self.table = LabelsTable()
         self.job_panel = JobPanel()
-        self.hint = QLabel()
-        self.hint.setWordWrap(True)
-        self.hint.setStyleSheet("color: #e0a030;")
+        self.hint = HintLabel()
 
         form = QFormLayout()
         form.addRow("Image", self.image_combo)
@@ -169,13 +167,10 @@ class LabelsWidget(QWidget):
 
     def validate(self, *_) -> bool:
         """Enable the Score button, or disable it with the reason as tooltip."""
-        why = self.problem()
-        self.score_button.setEnabled(not why)
-        self.score_button.setToolTip(why or "Score every shape against the labels")
         self.export_button.setEnabled(bool(self.results))
-        self.hint.setText(why)
-        self.hint.setVisible(bool(why))
-        return not why
+        return self.hint.explain(
+            self.score_button, self.problem(), "Score every shape against the labels"
+        )
 
     def _watch_shapes(self, layer) -> None:
         if self._watched is not None:
