@@ -20,6 +20,8 @@ from typing import Any, Protocol
 import torch
 
 from .errors import InvalidInputError
+from .gpt2_stepper import GPT2Stepper
+from .gpt2_stepper import supports as gpt2_stepper_fits
 from .jobs import CancelFlag, check_cancel
 from .lm_head import fast_head
 
@@ -29,7 +31,9 @@ class Stepper(Protocol):
 
     ``start(prefix)`` and ``step(tokens)`` return ``(rows, vocab)`` float logits for the
     next token; ``repeat(n)`` repeats every row's state ``n`` times (row-major);
-    ``reorder(index)`` keeps the rows ``index`` picks (beam search).
+    ``reorder(index)`` keeps the rows ``index`` picks (beam search). Greedy decoding sets
+    ``argmax_only = True`` on steppers that have the attribute: their logits then need
+    be exact only where they can be a row's maximum.
     """
 
     def start(self, prefix: Any) -> torch.Tensor: ...
@@ -145,8 +149,9 @@ def generate(
         ``[row][caption]`` -> token ids, ending with the stop token when one was reached.
     """
     _check_args(prefix, max_tokens, beam_size, num_captions, top_p, temperature)
+    stepper = GPT2Stepper(lm) if gpt2_stepper_fits(lm, prefix) else CausalLMStepper(lm)
     return decode(
-        CausalLMStepper(lm),
+        stepper,
         prefix,
         max_tokens=max_tokens,
         stop_token_ids=stop_token_ids,
@@ -218,6 +223,8 @@ def _greedy(logits: torch.Tensor) -> torch.Tensor:
 
 def _run(stepper, prefix, max_tokens, stop, choose, repeats, check_every, cancel):
     """Shared loop of greedy and sampling: ``choose(logits) -> (rows,)`` next tokens."""
+    if hasattr(stepper, "argmax_only"):
+        stepper.argmax_only = choose is _greedy
     logits = stepper.start(prefix)
     if repeats > 1:
         logits = logits.repeat_interleave(repeats, 0)
@@ -267,6 +274,8 @@ def _sample(stepper, prefix, max_tokens, stop, n, top_p, temperature, seed, chec
 
 def _beam(stepper, prefix, max_tokens, stop, k, n, alpha, check_every, cancel):
     b, dev = prefix.shape[0], prefix.device
+    if hasattr(stepper, "argmax_only"):
+        stepper.argmax_only = False  # beams rank every continuation
     logits = stepper.start(prefix)
     vocab = logits.shape[-1]
     k = min(k, vocab)
