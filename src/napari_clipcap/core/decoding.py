@@ -32,8 +32,9 @@ class Stepper(Protocol):
     ``start(prefix)`` and ``step(tokens)`` return ``(rows, vocab)`` float logits for the
     next token; ``repeat(n)`` repeats every row's state ``n`` times (row-major);
     ``reorder(index)`` keeps the rows ``index`` picks (beam search). Greedy decoding sets
-    ``argmax_only = True`` on steppers that have the attribute: their logits then need
-    be exact only where they can be a row's maximum.
+    ``argmax_only = True`` on steppers that have the attribute; they then return the
+    ``(rows,)`` argmax token ids instead of logits, which lets them skip most of the
+    output layer (:mod:`~napari_clipcap.core.screened_argmax`).
     """
 
     def start(self, prefix: Any) -> torch.Tensor: ...
@@ -221,10 +222,16 @@ def _greedy(logits: torch.Tensor) -> torch.Tensor:
     return logits.argmax(-1)
 
 
+def _given(ids: torch.Tensor) -> torch.Tensor:
+    return ids
+
+
 def _run(stepper, prefix, max_tokens, stop, choose, repeats, check_every, cancel):
     """Shared loop of greedy and sampling: ``choose(logits) -> (rows,)`` next tokens."""
     if hasattr(stepper, "argmax_only"):
         stepper.argmax_only = choose is _greedy
+        if stepper.argmax_only:
+            choose = _given  # the stepper returns the argmax ids themselves
     logits = stepper.start(prefix)
     if repeats > 1:
         logits = logits.repeat_interleave(repeats, 0)

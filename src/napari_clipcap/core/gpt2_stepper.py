@@ -9,7 +9,7 @@ the same arithmetic with:
 * a key/value cache preallocated per layer (grown by doubling), zero-filled once so the
   per-step writes do not page-fault;
 * GPT-2's tanh GELU as one fused operator;
-* for greedy decoding, the exact argmax from a bfloat16 screen of the head
+* for greedy decoding, the exact float32 argmax from a bfloat16 screen of the head
   (:mod:`.screened_argmax`), which reads the largest matrix at half the bytes.
 
 Logits agree with transformers' GPT-2 to float32 rounding; greedy tokens are those of the
@@ -77,10 +77,11 @@ class _Prepared:
             self._head = PrepackedLinear(self.head_weight)
         return self._head
 
-    def argmax_head(self) -> ScreenedArgmaxHead | PrepackedLinear:
-        """Logits exact where they can be the maximum (greedy decoding)."""
+    def argmax_head(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``hidden -> (rows,)`` the float32 argmax token ids (greedy decoding)."""
         if not fast_bfloat16_matmul():
-            return self.head()
+            head = self.head()
+            return lambda hidden: head(hidden).argmax(dim=-1)
         if self._argmax is None:
             self._argmax = ScreenedArgmaxHead(self.head_weight)
         return self._argmax
@@ -135,8 +136,8 @@ def prepared(lm) -> _Prepared:
 class GPT2Stepper:
     """The :class:`~napari_clipcap.core.decoding.Stepper` for GPT-2 on the CPU.
 
-    ``argmax_only`` (set by greedy decoding) lets :meth:`step` return logits that are
-    exact only where they can be a row's maximum and ``-inf`` elsewhere.
+    With ``argmax_only`` (set by greedy decoding) :meth:`start` and :meth:`step` return
+    the ``(rows,)`` argmax token ids instead of ``(rows, vocab)`` logits.
     """
 
     def __init__(self, lm):

@@ -30,11 +30,9 @@ _OUTPUT_BOUND = 2.0 * 2.0**-8
 
 
 class ScreenedArgmaxHead:
-    """``hidden (B, D) -> logits (B, V)`` exact wherever they can be the row maximum.
+    """``hidden (B, D) -> (B,)`` the argmax of ``hidden @ weight.T + bias`` in float32.
 
-    Entries that provably cannot be the maximum are ``-inf``, so ``logits.argmax(-1)``
-    equals the argmax of ``hidden @ weight.T + bias`` computed in float32. Use it only
-    where nothing but the argmax is read (greedy decoding).
+    Ties go to the lowest index, as ``torch.argmax`` over the full logits gives them.
 
     Parameters
     ----------
@@ -72,17 +70,20 @@ class ScreenedArgmaxHead:
         if self.bias is not None:
             approx += self.bias
         top = approx.amax(dim=1, keepdim=True)
+        size = torch.maximum(top.abs(), approx.amin(dim=1, keepdim=True).abs())
         # one bound per row, the largest over the vocabulary: a few more candidates than
-        # per-entry bounds would give, for four fewer passes over (rows, vocabulary)
+        # per-entry bounds would give, for fewer passes over (rows, vocabulary)
         bound = hidden.norm(dim=1, keepdim=True) * self.max_norm * _PRODUCT_BOUND
-        bound += approx.abs().amax(dim=1, keepdim=True) * _OUTPUT_BOUND
+        bound += size * _OUTPUT_BOUND
         rows, cols = torch.nonzero(approx >= top - 2 * bound, as_tuple=True)
-        found = torch.bincount(rows, minlength=hidden.shape[0])
-        if len(rows) > self.max_candidates or bool((found == 0).any()):
-            return self.exact(hidden)  # a loose screen, or non-finite values
+        if len(rows) > self.max_candidates or not bool(torch.isfinite(bound).all()):
+            return self.exact(hidden).argmax(dim=1)  # a loose screen, or non-finite values
         picked = (hidden[rows] * self.weight[cols]).sum(dim=1)
         if self.bias is not None:
             picked += self.bias[cols]
-        logits = torch.full_like(approx, float("-inf"))
-        logits[rows, cols] = picked
-        return logits
+        n = hidden.shape[0]
+        best = picked.new_full((n,), float("-inf")).scatter_reduce(0, rows, picked, "amax")
+        winners = torch.where(picked == best[rows], cols, self.weight.shape[0])
+        return winners.new_full((n,), self.weight.shape[0]).scatter_reduce(
+            0, rows, winners, "amin"
+        )
