@@ -14,7 +14,7 @@ CPU figures: 8 regions, exactly 20 tokens each (no stop token), greedy:
   release's loop (GPT-2 re-run over prefix + sequence at every step, one region at a
   time).
 
-The three run in alternating rounds (``--rounds``, default 3) so that a slow spell of
+The three run in alternating rounds (``--rounds``, default 5) so that a slow spell of
 a shared machine hits all of them; each timed batched call follows an untimed call of
 the same loop (its steady state); the speed-up is the median of the per-round ratios,
 and every time is printed. Tokens are checked identical. The per-token latency is put
@@ -95,7 +95,7 @@ def timed(fn, repeats: int = 1):
     return out, seconds
 
 
-def cpu_figures(rounds: int = 3) -> dict:
+def cpu_figures(rounds: int = 5) -> dict:
     from napari_clipcap.core.decoding import CausalLMStepper, decode, generate, greedy_reference
     from napari_clipcap.core.gpt2_stepper import prepared
     from napari_clipcap.core.prepacked import fast_bfloat16_matmul
@@ -188,7 +188,7 @@ def main(argv=None) -> dict:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating timing rounds")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating timing rounds")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
