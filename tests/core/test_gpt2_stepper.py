@@ -129,3 +129,10 @@ def test_without_fast_bfloat16_greedy_uses_the_float32_head(monkeypatch, prefix)
     with torch.inference_mode():
         ids = stepper.start(prefix)
         assert torch.equal(ids, lm(inputs_embeds=prefix).logits[:, -1].argmax(-1))
+
+
+def test_a_model_built_in_inference_mode_decodes(prefix):
+    with torch.inference_mode():
+        lm = _gpt2()  # inference tensors: no version counter to key the cache on
+        ids = generate(lm, prefix, max_tokens=5)
+        assert [c[0] for c in ids] == greedy_reference(lm, prefix, max_tokens=5)

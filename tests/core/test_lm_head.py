@@ -43,3 +43,10 @@ def test_copy_is_made_once_per_weight_state():
     with torch.no_grad():
         lm.lm_head.weight.add_(1.0)
     assert head.matrix() is not first
+
+
+def test_fast_head_of_a_model_built_in_inference_mode():
+    with torch.inference_mode():
+        lm = _tiny_gpt2()
+        hidden = torch.randn(2, 32)
+        torch.testing.assert_close(fast_head(lm)(hidden), lm.lm_head(hidden))

@@ -96,7 +96,9 @@ def _activation(module: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tenso
 
 
 def _weights_key(lm) -> tuple:
-    return tuple((p.data_ptr(), p._version) for p in lm.parameters())
+    # inference tensors (a model built under torch.inference_mode) have no version
+    # counter; they cannot be changed outside inference mode, so their address will do
+    return tuple((p.data_ptr(), -1 if p.is_inference() else p._version) for p in lm.parameters())
 
 
 def supports(lm: Any, prefix: torch.Tensor) -> bool:

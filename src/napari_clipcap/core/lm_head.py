@@ -31,7 +31,7 @@ class FastHead:
     def matrix(self) -> torch.Tensor:
         """The ``(D, V)`` copy, remade when the weight was replaced or changed in place."""
         weight = self.linear.weight
-        key = (weight.data_ptr(), weight._version)
+        key = (weight.data_ptr(), -1 if weight.is_inference() else weight._version)
         if key != self._key:
             self._copy, self._key = weight.detach().T.contiguous(), key
         return self._copy
