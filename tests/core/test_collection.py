@@ -160,7 +160,8 @@ def test_unreadable_file_is_recorded_not_fatal(folder, tmp_path):
     assert [f["path"].endswith("broken.png") for f in rep.failed] == [True]
     assert rep.items == 12
     rep = index_paths(tmp_path / "col", [folder], ColourEncoder())
-    assert rep.unchanged == 12 and not rep.failed
+    # still failing, and said so: not counted as unchanged (tests/core/test_index_failures.py)
+    assert rep.unchanged == 11 and [f["unchanged"] for f in rep.failed] == [True]
 
 
 def test_missing_collection_and_paths_are_clear_errors(tmp_path):

@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="embed images (FITS HDUs, PNG, JPEG, TIFF) into a searchable collection",
         description="Embed every image under PATH... into the collection folder --index. "
         "Re-running is incremental: unchanged files are skipped, changed ones re-embedded, "
-        "deleted ones dropped.",
+        "files deleted from under PATH dropped (entries from other folders are kept), and "
+        "files that failed before are tried again.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
     p.add_argument("--index", required=True, metavar="DIR", help="collection folder")
@@ -79,6 +80,15 @@ def run(args: argparse.Namespace) -> int:
         f"  files added {rep.added}, updated {rep.updated}, unchanged {rep.unchanged}, "
         f"removed {rep.removed}, failed {len(rep.failed)}; images embedded {rep.embedded}",
     ]
-    lines += [f"  failed: {f['path']}: {f['error']}" for f in rep.failed]
+    if rep.missing:
+        lines.append(
+            f"  {rep.missing} indexed files outside PATH no longer exist (kept; index "
+            "their folder to drop them)"
+        )
+    lines += [
+        f"  failed: {f['path']}: {f['error']}"
+        + (" (unchanged since last failure)" if f.get("unchanged") else "")
+        for f in rep.failed
+    ]
     emit(args, data, "\n".join(lines))
     return 0

@@ -225,11 +225,17 @@ class Collection:
 
     # -- writing ------------------------------------------------------------------------
     def write_files(self, records: list[tuple[FileRecord, list[NewItem]]]) -> None:
-        """Replace the given files' items with new ones in one transaction."""
+        """Replace the given files' items with new ones in one transaction.
+
+        The generation goes up only when items were deleted or added: recording a file
+        that failed again leaves the saved search index valid.
+        """
         model = self.model_id or ""
-        with self._transaction():
+        tx = self._transaction(bump=False)
+        with tx:
             for rec, new in records:
-                self._delete_path(rec.path, keep_file=True)
+                if self._delete_path(rec.path, keep_file=True) or new:
+                    tx.bump = True
                 self._db.execute(
                     "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
                     (rec.path, rec.size, rec.mtime_ns, rec.hash, rec.error),
@@ -258,9 +264,11 @@ class Collection:
     def remove_files(self, paths: list[str]) -> None:
         """Drop files and their items, vectors and thumbnails."""
         if paths:
-            with self._transaction():
+            tx = self._transaction(bump=False)
+            with tx:
                 for p in paths:
-                    self._delete_path(p, keep_file=False)
+                    if self._delete_path(p, keep_file=False):
+                        tx.bump = True
 
     def _check_dim(self, dim: int) -> None:
         current = self.dim
@@ -271,13 +279,15 @@ class Collection:
                 f"collection {self.folder} holds {current}-d vectors, got {dim}-d ones"
             )
 
-    def _delete_path(self, path: str, keep_file: bool) -> None:
+    def _delete_path(self, path: str, keep_file: bool) -> int:
+        """Delete a file's items (and its record unless ``keep_file``); return how many."""
         sub = "(SELECT id FROM items WHERE path = ?)"
         self._db.execute(f"DELETE FROM vectors WHERE id IN {sub}", (path,))
         self._db.execute(f"DELETE FROM thumbs WHERE id IN {sub}", (path,))
-        self._db.execute("DELETE FROM items WHERE path = ?", (path,))
+        n = self._db.execute("DELETE FROM items WHERE path = ?", (path,)).rowcount
         if not keep_file:
             self._db.execute("DELETE FROM files WHERE path = ?", (path,))
+        return n
 
     def _transaction(self, bump: bool = True):
         return Transaction(self._db, bump)

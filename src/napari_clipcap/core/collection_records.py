@@ -34,7 +34,11 @@ class Item:
 
 @dataclass(frozen=True)
 class FileRecord:
-    """What the collection remembers of a file it has seen."""
+    """What the collection remembers of a file it has seen.
+
+    ``error`` is the message of the run that failed to read it (then it has no items),
+    else ``None``; ``hash`` is empty when the file could not even be read for hashing.
+    """
 
     path: str
     size: int
@@ -57,7 +61,8 @@ class NewItem:
 class Transaction:
     """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on any exception).
 
-    With ``bump``, the collection's generation counter goes up in the same transaction.
+    With ``bump``, the collection's generation counter goes up in the same transaction;
+    ``bump`` is read at commit, so the block may set it once it knows items changed.
     """
 
     def __init__(self, db: sqlite3.Connection, bump: bool):
