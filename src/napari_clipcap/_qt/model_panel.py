@@ -4,7 +4,9 @@ All panels of a process edit one :class:`SharedSettings`; a change in one shows 
 others and is saved at once (JSON in the napari-clipcap cache folder), so choices
 survive between napari sessions. Each preset shows whether it is cached, will be
 downloaded, or misses a file. *Load* downloads (with progress) and loads the chosen
-models ahead of time; *Unload* frees their memory, GPU included.
+models ahead of time; *Unload* frees their memory, GPU included. The device list
+needs torch, so it is found in a background thread (:mod:`.device_list`): a panel
+offers ``auto`` and ``cpu`` at once and the GPUs when they are known.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..core.registry import presets
+from .device_list import FALLBACK, DeviceProbe
 from .job_panel import JobPanel
 from .model_shared import PathEdit, SharedSettings
 from .model_specs import (
@@ -39,12 +42,7 @@ from .worker import start_job
 DOMAINS = ("auto", "photo", "satellite", "astronomy")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 _STATUS_COLOURS = {"ready": "#4caf50", "download": "#e0a030", "missing": "#e05050"}
-
-
-def _devices() -> list[str]:
-    from ..core.devices import available_devices
-
-    return ["auto", *[d.name for d in available_devices()]]
+_DEVICE_TIP = "Where the models run: auto picks a GPU when there is one"
 
 
 class ModelPanel(QGroupBox):
@@ -86,7 +84,8 @@ class ModelPanel(QGroupBox):
         self.clip_weights = PathEdit("weights file (.safetensors, .pt)")
         self.clip_status = QLabel()
         self.device_combo = QComboBox()
-        self.device_combo.addItems(_devices())
+        self._probe = DeviceProbe.instance()
+        self.device_combo.addItems(self._probe.names or FALLBACK)
         self.precision_combo = QComboBox()
         self.precision_combo.addItems(PRECISIONS)
         self.domain_combo = QComboBox()
@@ -142,6 +141,10 @@ class ModelPanel(QGroupBox):
         self.unload_button.clicked.connect(self.unload_models)
         self._updating = False
         self.shared.changed.connect(self.refresh)
+        self._show_device_tip()
+        if self._probe.names is None:  # torch is imported in a background thread
+            self._probe.found.connect(self._devices_found)
+            self._probe.start()
         self.mark_presets()
         self.refresh()
 
@@ -177,6 +180,35 @@ class ModelPanel(QGroupBox):
             weights=self.clip_weights.edit.text().strip(),
         )
         self._set(clip=choice)
+
+    @property
+    def devices_ready(self) -> bool:
+        """Whether the device combo lists every device (not only auto and cpu yet)."""
+        return self._probe.names is not None
+
+    def _devices_found(self, names: list[str]) -> None:
+        """Offer the devices the probe found; selects a saved one that just appeared."""
+        try:
+            self._probe.found.disconnect(self._devices_found)
+        except (RuntimeError, TypeError):  # already disconnected
+            pass
+        self._updating = True  # refilling the combo is no choice of the user's
+        try:
+            self.device_combo.clear()
+            self.device_combo.addItems(names)
+        finally:
+            self._updating = False
+        self._show_device_tip()
+        self.refresh()
+
+    def _show_device_tip(self) -> None:
+        if self._probe.names is None:
+            tip = f"{_DEVICE_TIP} (looking for GPUs…)"
+        elif self._probe.error:
+            tip = f"{_DEVICE_TIP} (could not list the devices: {self._probe.error})"
+        else:
+            tip = _DEVICE_TIP
+        self.device_combo.setToolTip(tip)
 
     def set_expanded(self, expanded: bool) -> None:
         """Show the model rows, or only the one-line summary."""
