@@ -116,3 +116,48 @@ def test_caption_errors(pngs, clipcap_args, capsys):
     assert main(["caption", str(pngs[0]), "--region", "1,2,3", *clipcap_args]) == 2
     assert "four numbers" in capsys.readouterr().err
     assert main(["caption", "missing.png", *clipcap_args]) == 2
+
+
+def test_caption_region_partly_outside_is_clipped_and_reported(pngs, clipcap_args, capsys):
+    # a negative first coordinate is a value, not an option; 64 x 48 and 40 x 40 images
+    argv = ["caption", *map(str, pngs), "--region", "-5,0,10,10", "30,20,50,45"]
+    assert main([*argv, "--max-tokens", "6", "--json", *clipcap_args]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    big, small = data["images"]
+    assert [r["box"] for r in big["regions"]] == [[-5, 0, 10, 10], [30, 20, 50, 45]]
+    assert [r["clipped_to"] for r in big["regions"]] == [[0, 0, 10, 10], None]
+    assert [r["clipped_to"] for r in small["regions"]] == [[0, 0, 10, 10], [30, 20, 40, 40]]
+    err = captured.err
+    assert "warning: scene0.png: region -5,0,10,10 reaches past the 64 x 48" in err
+    assert "clipped to 0,0,10,10" in err and "clipped to 30,20,40,40" in err
+    assert "scene0.png: region 30,20,50,45" not in err  # it fits the first image
+    cap = load_captioner(
+        "clipcap",
+        clipcap_args[1],
+        clip_model=clipcap_args[3],
+        clip_weights=clipcap_args[5],
+        device="cpu",
+    )
+    want = caption_regions(
+        cap, read_image(pngs[1]).data, [(0, 0, 10, 10), (30, 20, 40, 40)], max_tokens=6
+    )
+    assert [r["captions"] for r in small["regions"]] == want
+
+
+def test_caption_region_wholly_outside_is_one_clear_error(pngs, clipcap_args, capsys):
+    argv = ["caption", *map(str, pngs), "--region", "-20,-20,-5,-5", *clipcap_args]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0] == (
+        "napari-clipcap caption: error: scene0.png: box (-20, -20, -5, -5) lies outside "
+        "the 64 x 48 (width x height) image"
+    )
+
+
+def test_caption_whole_images_report_no_clipping(pngs, clipcap_args, capsys):
+    assert main(["caption", str(pngs[1]), "--max-tokens", "3", "--json", *clipcap_args]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["images"][0]["regions"][0]["clipped_to"] is None
+    assert "warning" not in captured.err

@@ -81,6 +81,25 @@ def test_labels_json_matches_score_regions(png, clip_args, tiny_clip, capsys):
     assert out["regions"][0]["ranked"][0][1] == pytest.approx(want[0].max(), abs=1e-6)
 
 
+def test_labels_region_partly_outside_is_clipped_and_reported(png, clip_args, tiny_clip, capsys):
+    argv = ["labels", str(png), "--labels", "river,forest", "--region", "-8,-4,20,20"]
+    assert main([*argv, "10,10,70,30", "0,0,5,5", "--json", *clip_args]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert [r["box"] for r in out["regions"]] == [[-8, -4, 20, 20], [10, 10, 70, 30], [0, 0, 5, 5]]
+    assert [r["clipped_to"] for r in out["regions"]] == [[0, 0, 20, 20], [10, 10, 64, 30], None]
+    assert captured.err.count("warning:") == 2
+    assert "scene.png: region -8,-4,20,20 reaches past the 64 x 48" in captured.err
+    want = score_regions(
+        read_image(png).data,
+        [(0, 0, 20, 20), (10, 10, 64, 30), (0, 0, 5, 5)],
+        ["river", "forest"],
+        tiny_clip,
+    )
+    got = np.array([[r["scores"][x] for x in out["labels"]] for r in out["regions"]])
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
 def test_labels_text_output_whole_image_and_templates(png, clip_args, capsys):
     rc = main(
         [
@@ -105,6 +124,7 @@ def test_labels_text_output_whole_image_and_templates(png, clip_args, capsys):
     [
         (["--labels", "river,river"], "duplicate labels"),
         (["--labels", "river", "--region", "100,100,120,120"], "outside"),
+        (["--labels", "river", "--region", "-30,0,-1,10"], "scene.png: box (-30, 0, -1, 10) lies"),
         (["--labels", "river", "--region", "1,2,3"], "four numbers"),
         (["--labels", "river", "--template", "no placeholder"], "{}"),
         (["--labels", "river", "--batch-size", "0"], "batch size"),

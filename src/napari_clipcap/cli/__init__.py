@@ -7,7 +7,8 @@ Each subcommand lives in its own module of this package, which defines
     for ``--json`` and ``--device``) and sets ``func`` to a ``run(args) -> int``.
 
 Errors derived from :class:`~napari_clipcap.core.errors.ClipcapError` become one line on
-stderr and exit status 2; nothing else is caught.
+stderr and exit status 2; nothing else is caught. Values may start with ``-`` and a
+digit (``--region -5,0,10,10``): see :class:`~napari_clipcap.cli._common.CliParser`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..core.errors import ClipcapError
+from ._common import CliParser
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -38,7 +40,7 @@ COMMANDS: tuple[str, ...] = (
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the top-level parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
+    parser = CliParser(
         prog="napari-clipcap",
         description="Captions, region labels and text heatmaps for scientific images.",
     )

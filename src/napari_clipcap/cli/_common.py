@@ -1,13 +1,37 @@
-"""Helpers shared by the subcommands: common flags, output, progress bars."""
+"""Helpers shared by the subcommands: the parser, common flags, output, regions, progress."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from ..core.errors import InvalidInputError
+
+Box = tuple[int, int, int, int]
+
+#: A token that argparse should read as a value even though it starts with ``-``.
+_NEGATIVE_VALUE = re.compile(r"-\.?\d")
+
+
+class CliParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` that reads ``-5,0,10,10`` as a value, not as an option.
+
+    argparse takes a token that starts with ``-`` for an option unless it looks like a
+    negative number, and before Python 3.14 only ``-5`` and ``-2.5`` did: ``--region
+    -5,0,10,10`` (a box partly left of the image) failed with "expected at least one
+    argument". Python 3.14 counts every token that starts with ``-`` and a digit (or
+    ``-.`` and a digit) as a negative number; this parser does the same on every Python
+    the package supports. Subparsers created from it inherit the class.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # argparse's own hook for "looks like a negative number" (3.10 .. 3.14)
+        self._negative_number_matcher = _NEGATIVE_VALUE
 
 
 def add_common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -30,13 +54,63 @@ def emit(args: argparse.Namespace, data: Any, text: str) -> None:
         print(text)
 
 
-def parse_box(text: str) -> tuple[int, int, int, int]:
+def warn(args: argparse.Namespace, message: str) -> None:
+    """Print ``napari-clipcap COMMAND: warning: message`` on stderr (stdout stays clean)."""
+    print(f"napari-clipcap {getattr(args, 'command', None)}: warning: {message}", file=sys.stderr)
+
+
+def parse_box(text: str) -> Box:
     """Parse ``x0,y0,x1,y1`` (pixel data coordinates, end exclusive)."""
     try:
         x0, y0, x1, y1 = (round(float(v)) for v in text.split(","))
     except ValueError:
         raise InvalidInputError(f"region {text!r} is not four numbers x0,y0,x1,y1") from None
     return x0, y0, x1, y1
+
+
+def box_text(box: Sequence[int]) -> str:
+    """``x0,y0,x1,y1`` as the command line writes a box."""
+    return ",".join(str(int(v)) for v in box)
+
+
+def fit_boxes(
+    args: argparse.Namespace, boxes: Sequence[Box], shape: Sequence[int], image: str
+) -> list[Box]:
+    """The boxes as the engine crops them from an image of ``shape`` (H, W, ...).
+
+    A box that reaches past the image edge is clipped to the image (as
+    :func:`napari_clipcap.core.regions.as_region` does), with a warning on stderr; the
+    command's output reports the clipped box next to the requested one (see
+    :func:`clipped_to`).
+
+    Raises
+    ------
+    InvalidInputError
+        For a box that is empty or lies wholly outside the image; the message names
+        ``image``.
+    """
+    from ..core.regions import as_region
+
+    h, w = int(shape[0]), int(shape[1])
+    out = []
+    for box in boxes:
+        try:
+            fitted = as_region(box, shape).box
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"{image}: {exc}") from None
+        if fitted != tuple(box):
+            warn(
+                args,
+                f"{image}: region {box_text(box)} reaches past the {w} x {h} (width x height) "
+                f"image; clipped to {box_text(fitted)}",
+            )
+        out.append(fitted)
+    return out
+
+
+def clipped_to(requested: Sequence[int], used: Sequence[int]) -> list[int] | None:
+    """The ``clipped_to`` field of a region in JSON output: the box used, or None if whole."""
+    return None if tuple(used) == tuple(requested) else [int(v) for v in used]
 
 
 class ProgressBar:

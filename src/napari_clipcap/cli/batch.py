@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import ProgressBar, add_common, emit, parse_box
+from ._common import Box, ProgressBar, add_common, box_text, emit, parse_box, warn
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="x0,y0,x1,y1",
-        help="caption/labels: a region of every image (repeatable)",
+        help="caption/labels: a region of every image (repeatable); clipped to each image "
+        "it reaches past (column clipped_to)",
     )
     opts.add_argument("--template", default="{}", help='labels/heatmap: e.g. "a photo of {}"')
     opts.add_argument("--query", default=None, help="heatmap: text query")
@@ -70,7 +71,7 @@ def spec_from_args(args: argparse.Namespace):
         num=args.num,
         max_tokens=args.max_tokens,
         labels=labels,
-        regions=tuple(parse_box(r) for r in args.region),
+        regions=tuple(_check_box(parse_box(r)) for r in args.region),
         template=args.template,
         query=args.query,
         mode=args.mode,
@@ -79,6 +80,33 @@ def spec_from_args(args: argparse.Namespace):
         batch_size=args.batch_size,
         device=args.device,
     )
+
+
+def _check_box(box: Box) -> Box:
+    """Refuse a box that no image can hold before any file is read."""
+    from ..core.errors import InvalidInputError
+
+    x0, y0, x1, y1 = box
+    if x1 <= x0 or y1 <= y0:
+        raise InvalidInputError(
+            f"box {box_text(box)} is empty: it needs x1 > x0 and y1 > y0 "
+            "(x0,y0,x1,y1 with the end exclusive)"
+        )
+    if x1 <= 0 or y1 <= 0:
+        raise InvalidInputError(
+            f"box {box_text(box)} lies outside every image (left of or above pixel 0,0)"
+        )
+    return box
+
+
+def _count_clipped(parquet: str) -> int:
+    """Rows of the results table whose region was clipped to its image."""
+    import pyarrow.parquet as pq
+
+    if "clipped_to" not in pq.read_schema(parquet).names:
+        return 0
+    column = pq.read_table(parquet, columns=["clipped_to"]).column("clipped_to")
+    return sum(1 for v in column.to_pylist() if v)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,5 +126,12 @@ def run(args: argparse.Namespace) -> int:
         f"{rep.files} files ({rep.skipped} done earlier, {rep.processed} processed): "
         f"{rep.rows} rows, {rep.errors} errors\n  {rep.parquet}\n  {rep.csv}"
     )
+    clipped = _count_clipped(rep.parquet) if args.region else 0
+    if clipped:
+        warn(
+            args,
+            f"{clipped} of {rep.rows} rows: the region reaches past the image and was "
+            "clipped to it (see column clipped_to)",
+        )
     emit(args, {"task": args.task, **rep.to_dict()}, text)
     return 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import ProgressBar, add_common, emit, parse_box
+from ._common import ProgressBar, add_common, clipped_to, emit, fit_boxes, parse_box
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -52,7 +52,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         nargs="+",
         default=None,
         metavar="x0,y0,x1,y1",
-        help="box in pixel coordinates (x = column, end exclusive); repeatable",
+        help="box in pixel coordinates (x = column, end exclusive); repeatable; a box "
+        "reaching past the image edge is clipped to it (a warning, and clipped_to in JSON)",
     )
     s = p.add_argument_group("input scaling")
     s.add_argument("--domain", default=None, help="astronomy, satellite or photo")
@@ -78,9 +79,12 @@ def run(args: argparse.Namespace) -> int:
     parts, where = [], []
     for f in files:
         h, w = f.data.shape[:2]
-        for box, part in zip(boxes or [(0, 0, w, h)], crops(f.data, boxes)):
+        used = fit_boxes(args, boxes, f.data.shape, f.path.name) if boxes else None
+        for box, fitted, part in zip(
+            boxes or [(0, 0, w, h)], used or [(0, 0, w, h)], crops(f.data, used)
+        ):
             parts.append(part)
-            where.append((f, box))
+            where.append((f, box, fitted))
     captioner = load_captioner(
         args.captioner,
         args.weights,
@@ -106,8 +110,8 @@ def run(args: argparse.Namespace) -> int:
     lines = [f"captioner: {captioner.name}"]
     for f in files:
         regions = [
-            {"box": list(box), "captions": caps}
-            for (g, box), caps in zip(where, captions)
+            {"box": list(box), "clipped_to": clipped_to(box, fitted), "captions": caps}
+            for (g, box, fitted), caps in zip(where, captions)
             if g is f
         ]
         data["images"].append({"image": str(f.path), "regions": regions})

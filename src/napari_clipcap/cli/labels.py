@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ._clipargs import add_clip_args, load_model, read_input
-from ._common import ProgressBar, add_common, emit, parse_box
+from ._common import ProgressBar, add_common, clipped_to, emit, fit_boxes, parse_box
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         nargs="+",
         default=None,
         metavar="x0,y0,x1,y1",
-        help="box in pixel coordinates (x = column, end exclusive); repeatable",
+        help="box in pixel coordinates (x = column, end exclusive); repeatable; a box "
+        "reaching past the image edge is clipped to it (a warning, and clipped_to in JSON)",
     )
     p.add_argument("--multi-label", action="store_true", help="independent cosine scores")
     p.add_argument("--top-k", type=int, default=None, metavar="K", help="show the K best")
@@ -40,10 +41,11 @@ def run(args: argparse.Namespace) -> int:
     templates = resolve_templates(args.template, args.templates)
     boxes = [parse_box(r) for r in args.region] if args.region else None
     img = read_input(args)
+    used = fit_boxes(args, boxes, img.data.shape, img.path.name) if boxes else None
     clip = load_model(args)
     scores = score_regions(
         img.data,
-        boxes,
+        used,
         labels,
         clip,
         templates=templates,
@@ -54,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     )
     h, w = img.data.shape[:2]
     regions = boxes or [(0, 0, w, h)]
+    fitted = used or regions
     ranked = rank_labels(scores, labels, args.top_k)
     data = {
         "image": str(img.path),
@@ -64,10 +67,11 @@ def run(args: argparse.Namespace) -> int:
         "regions": [
             {
                 "box": list(box),
+                "clipped_to": clipped_to(box, fit),
                 "scores": {lab: (None if s != s else float(s)) for lab, s in zip(labels, row)},
                 "ranked": [[lab, s] for lab, s in rank],
             }
-            for box, row, rank in zip(regions, scores, ranked)
+            for box, fit, row, rank in zip(regions, fitted, scores, ranked)
         ],
     }
     if img.kind == "geotiff":  # region results carry map and lon/lat coordinates

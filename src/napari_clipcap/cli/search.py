@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from ._common import add_common, emit, parse_box
+from ._common import add_common, clipped_to, emit, fit_boxes, parse_box
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -20,7 +21,14 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     query.add_argument("--image", metavar="FILE", help="image query (FITS, PNG, JPEG, TIFF)")
     p.add_argument("-k", type=int, default=10, help="number of hits (10)")
     p.add_argument("--hdu", type=int, default=None, help="FITS HDU of --image")
-    p.add_argument("--region", default=None, metavar="x0,y0,x1,y1", help="part of --image")
+    p.add_argument(
+        "--region",
+        default=None,
+        metavar="x0,y0,x1,y1",
+        help="part of --image, in its full-size pixel coordinates (x = column, end "
+        "exclusive); a box reaching past the image edge is clipped to it (a warning, and "
+        "clipped_to in JSON)",
+    )
     p.add_argument("--template", default="{}", help='text template, e.g. "a photo of {}"')
     add_common(p)
     p.set_defaults(func=run)
@@ -32,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.collection import Collection
     from ..core.errors import InvalidInputError
     from ..core.search import search_image, search_text
-    from ..core.sources import list_units, load_unit
+    from ..core.sources import MAX_SIDE, list_units, load_unit, shrink
 
     with Collection(args.index) as col:
         model, weights = col.model_spec
@@ -47,10 +55,22 @@ def run(args: argparse.Namespace) -> int:
             if not units:
                 raise InvalidInputError(f"{args.image} holds no image HDU")
             hdu = units[0]
-            image = load_unit(args.image, hdu)
             region = parse_box(args.region) if args.region else None
-            hits = search_image(col, image, clip, args.k, region=region)
-            query = {"image": args.image, "hdu": hdu, "region": region}
+            used = None
+            if region is None:
+                image = load_unit(args.image, hdu)
+            else:  # the box is in full-size pixels: cut it out before any shrinking
+                image = load_unit(args.image, hdu, max_side=None)
+                (used,) = fit_boxes(args, [region], image.shape, Path(args.image).name)
+                x0, y0, x1, y1 = used
+                image = shrink(image[y0:y1, x0:x1], MAX_SIDE)
+            hits = search_image(col, image, clip, args.k)
+            query = {
+                "image": args.image,
+                "hdu": hdu,
+                "region": region,
+                "clipped_to": None if region is None else clipped_to(region, used),
+            }
         kind = col.vector_index().kind
         total = len(col)
     data = {

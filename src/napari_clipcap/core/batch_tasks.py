@@ -38,6 +38,8 @@ class BatchSpec:
         ``labels`` task: the labels scored per region.
     regions : tuple of (x0, y0, x1, y1)
         ``caption`` and ``labels``: regions of every image (default: the whole image).
+        A region reaching past an image's edge is clipped to it; its rows then give
+        the clipped box in ``clipped_to`` (else ``""``).
     template : str
         Text template for labels and heatmap queries.
     query, mode, window, stride
@@ -226,6 +228,7 @@ def _run_task(spec: BatchSpec, model, images: list[np.ndarray]) -> list[list[dic
             for r, p in zip(_regions(spec), probs):
                 row = {
                     "region": _box_text(r),
+                    **_clipped(r, im),
                     "label": spec.labels[int(np.argmax(p))],
                     "probability": float(np.max(p)),
                 }
@@ -244,13 +247,28 @@ def _run_task(spec: BatchSpec, model, images: list[np.ndarray]) -> list[list[dic
     out: list[list[dict]] = [[] for _ in images]
     for (i, r), c in zip(owners, caps):
         out[i].append(
-            {"region": _box_text(r), "caption": c[0] if c else "", "captions": json.dumps(list(c))}
+            {
+                "region": _box_text(r),
+                **_clipped(r, images[i]),
+                "caption": c[0] if c else "",
+                "captions": json.dumps(list(c)),
+            }
         )
     return out
 
 
 def _box_text(box) -> str:
     return "" if box is None else ",".join(str(int(v)) for v in box)
+
+
+def _clipped(box, image: np.ndarray) -> dict:
+    """``clipped_to``: the part of a region inside the image, "" when the region fits."""
+    if box is None:
+        return {}
+    from .regions import as_region
+
+    fitted = as_region(box, image.shape).box
+    return {"clipped_to": "" if fitted == tuple(box) else _box_text(fitted)}
 
 
 def run_chunk(spec_dict: dict, paths: list[str]) -> list[dict]:

@@ -120,7 +120,9 @@ def caption_regions(
         HxWx3 float32 in [0, 1] (as :func:`~napari_clipcap.core.scaling.to_model_input`
         gives).
     regions : sequence, optional
-        Boxes ``(x0, y0, x1, y1)`` (end exclusive) and/or polygons of ``(x, y)``.
+        Boxes ``(x0, y0, x1, y1)`` (end exclusive) and/or polygons of ``(x, y)``. A
+        region reaching past the image edge is clipped to it
+        (:func:`~napari_clipcap.core.regions.as_region`).
     **options
         Passed to ``captioner.caption``.
 

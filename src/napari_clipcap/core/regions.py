@@ -10,8 +10,11 @@ Polygon
     a pixel belongs to it when its centre ``(col + 0.5, row + 0.5)`` lies inside.
     napari's Shapes layers store ``(row, col)``: convert with :func:`from_napari`.
 
-A region that reaches beyond the image is clipped to it; one that is empty or lies
-wholly outside raises :class:`~napari_clipcap.core.errors.InvalidInputError`.
+A region that reaches beyond the image is clipped to it: only the pixels inside the
+image are cropped, and :attr:`Region.box` is the clipped box, so a caller can tell (and
+should say) that a region was clipped by comparing it with the box it asked for. A
+region that is empty or lies wholly outside raises
+:class:`~napari_clipcap.core.errors.InvalidInputError`.
 A polygon's crop is its bounding box with the outside either masked with ``fill``
 (``polygon_mode="mask"``, the default) or kept as context (``"context"``).
 """
@@ -66,11 +69,15 @@ def as_region(region: Any, shape: tuple[int, ...]) -> Region:
     Returns
     -------
     Region
+        Its ``box`` is clipped to the image: a region that reaches past the edge keeps
+        only its part inside (``box`` then differs from the box asked for; a polygon
+        keeps its vertices, and only pixels inside both count).
 
     Raises
     ------
     InvalidInputError
-        For malformed, empty or wholly out-of-bounds regions.
+        For malformed or empty regions, and for regions that lie wholly outside the
+        image (no pixel inside).
     """
     h, w = int(shape[0]), int(shape[1])
     if isinstance(region, Region):

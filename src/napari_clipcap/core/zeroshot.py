@@ -156,7 +156,8 @@ def score_regions(
         gives), or ``H x W`` grey.
     regions : sequence or None
         Boxes ``(x0, y0, x1, y1)`` and/or polygons ``(N, 2)`` of ``(x, y)``; ``None`` or
-        empty scores the whole image as one region.
+        empty scores the whole image as one region. A region reaching past the image
+        edge is clipped to it (:func:`~napari_clipcap.core.regions.as_region`).
     labels : str or sequence of str
         Labels, or one comma-separated string.
     clip : ClipModel
