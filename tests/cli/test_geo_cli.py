@@ -57,3 +57,22 @@ def test_labels_on_a_geotiff_give_map_coordinates(tmp_path, tiny_clip_files, cap
     assert region["map"]["map_bounds"] == [500_100.0, 5_199_600.0, 500_300.0, 5_199_800.0]
     lon, lat = region["map"]["lonlat_centre"]
     assert 15.0 < lon < 15.01 and 46.9 < lat < 47.0
+
+
+def test_map_coordinates_of_a_clipped_region_are_those_of_the_pixels_scored(
+    tmp_path, tiny_clip_files, capsys
+):
+    import json
+
+    src = make_s2_tif(tmp_path)
+    rc = main(
+        [
+            "labels", str(src), "--labels", "river,forest", "--region", "-10,20,30,40",
+            "--json", "--clip", str(tiny_clip_files.config),
+            "--clip-weights", str(tiny_clip_files.safetensors), "--device", "cpu",
+        ]
+    )  # fmt: skip
+    assert rc == 0
+    (region,) = json.loads(capsys.readouterr().out)["regions"]
+    assert region["box"] == [-10, 20, 30, 40] and region["clipped_to"] == [0, 20, 30, 40]
+    assert region["map"]["map_bounds"] == [500_000.0, 5_199_600.0, 500_300.0, 5_199_800.0]

@@ -78,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
         from ..core.geoexport import geo_metadata_of, region_to_map
 
         geo = geo_metadata_of(img.path)
-        for r, box in zip(data["regions"], regions if geo else ()):
-            r["map"] = region_to_map(box, geo)
+        for r, box in zip(data["regions"], fitted if geo else ()):
+            r["map"] = region_to_map(box, geo)  # of the pixels scored (after clipping)
     lines = [f"{img.path.name}  ({clip.name}, {data['mode']})"]
     for r in data["regions"]:
         best = ", ".join(f"{lab} {s:.3f}" for lab, s in r["ranked"]) or "(no finite scores)"
