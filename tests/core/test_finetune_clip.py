@@ -107,3 +107,28 @@ def test_output_folder_that_is_a_file_is_refused(tiny_clip_files, tmp_path):
             device="cpu",
             config=FinetuneConfig(epochs=1, batch_size=4),
         )
+
+
+def test_same_seed_from_random_weights_gives_the_same_model(tiny_clip_files, tmp_path):
+    from safetensors.torch import load_file
+
+    from napari_clipcap.core.clip import unload_clip
+
+    csv = make_synthetic_dataset(tmp_path / "d", n_train=16, n_val=0, n_test=0)
+    ds = read_caption_dataset(csv)
+    config = str(tiny_clip_files.config)  # no weights: drawn at random when built
+    weights = []
+    for run, other_state in enumerate((1, 2)):
+        unload_clip(config, None, "cpu")  # build it again, not from the model cache
+        torch.manual_seed(other_state)  # whatever the caller did before
+        res = finetune_clip(
+            ds,
+            tmp_path / f"out{run}",
+            clip_model=config,
+            device="cpu",
+            config=FinetuneConfig(epochs=1, batch_size=8, lr=1e-3, seed=7),
+        )
+        weights.append(load_file(str(res.weights)))
+    assert weights[0].keys() == weights[1].keys()
+    for name, value in weights[0].items():
+        torch.testing.assert_close(weights[1][name], value, rtol=0, atol=1e-6)
