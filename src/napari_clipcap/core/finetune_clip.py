@@ -223,8 +223,11 @@ def finetune_clip(
 
     dist, device = init_distributed(resolve_device(device))
     say = say if dist.is_main else (lambda _m: None)
-    # a model without weights is drawn from torch's generator as it is built: seed it
-    # first, or the same --seed starts every run from other weights
+    # a model without weights is drawn from torch's generator as it is built: build it
+    # afresh (not from the model cache) after seeding, or the same seed would start
+    # from other weights
+    if clip_weights is None:
+        unload_clip(clip_model, None, device, precision="fp32")
     torch.manual_seed(cfg.seed)
     clip = load_clip(clip_model, clip_weights, device, precision="fp32")
     if clip.backend != "open_clip":
