@@ -34,6 +34,19 @@ class CliParser(argparse.ArgumentParser):
         self._negative_number_matcher = _NEGATIVE_VALUE
 
 
+def add_region_argument(parser: argparse.ArgumentParser) -> None:
+    """Add the repeatable ``--region x0,y0,x1,y1`` of ``caption`` and ``labels``."""
+    parser.add_argument(
+        "--region",
+        action="extend",
+        nargs="+",
+        default=None,
+        metavar="x0,y0,x1,y1",
+        help="box in pixel coordinates (x = column, end exclusive); repeatable; a box "
+        "reaching past the image edge is clipped to it (a warning, and clipped_to in JSON)",
+    )
+
+
 def add_common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add ``--json`` and ``--device`` to a subcommand's parser."""
     parser.add_argument(

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import ProgressBar, add_common, clipped_to, emit, fit_boxes, parse_box
+from ._common import (
+    ProgressBar,
+    add_common,
+    add_region_argument,
+    clipped_to,
+    emit,
+    fit_boxes,
+    parse_box,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -46,15 +54,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     g.add_argument("--temperature", type=float, default=1.0, metavar="T")
     g.add_argument("--seed", type=int, default=None, help="make sampling repeatable")
     g.add_argument("--batch-size", type=int, default=32, metavar="N", help="crops per pass")
-    p.add_argument(
-        "--region",
-        action="extend",
-        nargs="+",
-        default=None,
-        metavar="x0,y0,x1,y1",
-        help="box in pixel coordinates (x = column, end exclusive); repeatable; a box "
-        "reaching past the image edge is clipped to it (a warning, and clipped_to in JSON)",
-    )
+    add_region_argument(p)
     s = p.add_argument_group("input scaling")
     s.add_argument("--domain", default=None, help="astronomy, satellite or photo")
     s.add_argument("--interval", default=None, help="e.g. zscale, minmax, percentile")

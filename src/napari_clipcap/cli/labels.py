@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 
 from ._clipargs import add_clip_args, load_model, read_input
-from ._common import ProgressBar, add_common, clipped_to, emit, fit_boxes, parse_box
+from ._common import (
+    ProgressBar,
+    add_common,
+    add_region_argument,
+    clipped_to,
+    emit,
+    fit_boxes,
+    parse_box,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -17,15 +25,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     p.add_argument("image", metavar="IMAGE", help="PNG, JPEG, TIFF or FITS file")
     p.add_argument("--labels", required=True, help='comma-separated, e.g. "forest,river,city"')
-    p.add_argument(
-        "--region",
-        action="extend",
-        nargs="+",
-        default=None,
-        metavar="x0,y0,x1,y1",
-        help="box in pixel coordinates (x = column, end exclusive); repeatable; a box "
-        "reaching past the image edge is clipped to it (a warning, and clipped_to in JSON)",
-    )
+    add_region_argument(p)
     p.add_argument("--multi-label", action="store_true", help="independent cosine scores")
     p.add_argument("--top-k", type=int, default=None, metavar="K", help="show the K best")
     add_clip_args(p)
