@@ -121,14 +121,15 @@ def test_running_out_of_positions_is_a_clear_error(lm, prefix):
         generate(lm, prefix, max_tokens=70)
 
 
-def test_without_fast_bfloat16_greedy_uses_the_float32_head(monkeypatch, prefix):
-    monkeypatch.setattr(gpt2_stepper, "fast_bfloat16_matmul", lambda: False)
+def test_without_a_fast_screen_greedy_uses_the_float32_head(monkeypatch, prefix):
+    monkeypatch.setattr(gpt2_stepper, "available_screens", lambda: [])
     lm = _gpt2()
     stepper = GPT2Stepper(lm)
     stepper.argmax_only = True
     with torch.inference_mode():
         ids = stepper.start(prefix)
         assert torch.equal(ids, lm(inputs_embeds=prefix).logits[:, -1].argmax(-1))
+    assert stepper.p._argmax is None
 
 
 def test_a_model_built_in_inference_mode_decodes(prefix):

@@ -68,3 +68,17 @@ def test_falls_back_when_reordering_fails(monkeypatch, weight_bias):
     assert layer.packed is None
     x = torch.randn(2, 40)
     torch.testing.assert_close(layer(x), F.linear(x, *weight_bias))
+
+
+@pytest.mark.parametrize("packed", [True, False])
+def test_fused_residual_add_and_gelu(packed):
+    torch.manual_seed(3)
+    weight, bias = torch.randn(96, 40) * 0.1, torch.randn(96) * 0.1
+    x, residual = torch.randn(8, 40), torch.randn(8, 96)
+    linear = PrepackedLinear(weight, bias)
+    if not packed:
+        linear.packed = None
+    plain = F.linear(x, weight, bias)
+    torch.testing.assert_close(linear.plus(x, residual), residual + plain)
+    torch.testing.assert_close(linear.gelu_tanh(x), F.gelu(plain, approximate="tanh"))
+    assert linear.packed is not None or not packed or not onednn_linear_available()

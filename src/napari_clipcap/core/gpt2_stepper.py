@@ -8,9 +8,10 @@ the same arithmetic with:
 * the block weights prepacked for oneDNN (:mod:`.prepacked`), read faster at few rows;
 * a key/value cache preallocated per layer (grown by doubling), zero-filled once so the
   per-step writes do not page-fault;
-* GPT-2's tanh GELU as one fused operator;
-* for greedy decoding, the exact float32 argmax from a bfloat16 screen of the head
-  (:mod:`.screened_argmax`), which reads the largest matrix at half the bytes.
+* GPT-2's tanh GELU and the residual additions done by the matmuls as they write out;
+* for greedy decoding, the exact float32 argmax from an int8 (or bfloat16) screen of the
+  head (:mod:`.screened_argmax`), which reads the largest matrix at a quarter (half) of
+  the bytes.
 
 Logits agree with transformers' GPT-2 to float32 rounding; greedy tokens are those of the
 reference algorithm (tested). The prepared weights cost about as much memory as the
@@ -28,8 +29,8 @@ import torch
 import torch.nn.functional as F
 
 from .errors import InvalidInputError
-from .prepacked import PrepackedLinear, fast_bfloat16_matmul
-from .screened_argmax import ScreenedArgmaxHead
+from .prepacked import PrepackedLinear
+from .screened_argmax import ScreenedArgmaxHead, available_screens
 
 _ATTR = "_napari_clipcap_gpt2_prepared"
 
@@ -40,9 +41,8 @@ class _Layer:
     ln_2: torch.nn.LayerNorm
     qkv: PrepackedLinear
     attn_out: PrepackedLinear
-    mlp_in: PrepackedLinear
+    mlp_hidden: Callable[[torch.Tensor], torch.Tensor]  # the first MLP matmul + GELU
     mlp_out: PrepackedLinear
-    act: Callable[[torch.Tensor], torch.Tensor]
 
 
 class _Prepared:
@@ -61,9 +61,8 @@ class _Prepared:
                 block.ln_2,
                 PrepackedLinear.from_conv1d(block.attn.c_attn),
                 PrepackedLinear.from_conv1d(block.attn.c_proj),
-                PrepackedLinear.from_conv1d(block.mlp.c_fc),
+                _mlp_hidden(PrepackedLinear.from_conv1d(block.mlp.c_fc), block.mlp.act),
                 PrepackedLinear.from_conv1d(block.mlp.c_proj),
-                _activation(block.mlp.act),
             )
             for block in body.h
         ]
@@ -79,7 +78,7 @@ class _Prepared:
 
     def argmax_head(self) -> Callable[[torch.Tensor], torch.Tensor]:
         """``hidden -> (rows,)`` the float32 argmax token ids (greedy decoding)."""
-        if not fast_bfloat16_matmul():
+        if not available_screens():
             head = self.head()
             return lambda hidden: head(hidden).argmax(dim=-1)
         if self._argmax is None:
@@ -87,12 +86,13 @@ class _Prepared:
         return self._argmax
 
 
-def _activation(module: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
-    """GPT-2's ``gelu_new`` as one fused operator (transformers spells it out in eight,
-    each a pass over the activations); equal to float32 rounding. Others as they are."""
-    if type(module).__name__ == "NewGELUActivation":
-        return lambda x: F.gelu(x, approximate="tanh")
-    return module
+def _mlp_hidden(linear: PrepackedLinear, act: torch.nn.Module) -> Callable:
+    """``act(linear(h))``. GPT-2's ``gelu_new`` is done inside the matmul (transformers
+    spells it out in eight operators, each a pass over the activations); equal to float32
+    rounding. Other activations as they are."""
+    if type(act).__name__ == "NewGELUActivation":
+        return linear.gelu_tanh
+    return lambda h: act(linear(h))
 
 
 def _weights_key(lm) -> tuple:
@@ -209,9 +209,9 @@ class GPT2Stepper:
             a = F.scaled_dot_product_attention(
                 q, keys[:, :, :end], values[:, :, :end], is_causal=new > 1, scale=p.scale
             )
-            x += layer.attn_out(a.transpose(1, 2).reshape(rows * new, width))
+            x = layer.attn_out.plus(a.transpose(1, 2).reshape(rows * new, width), x)
             h = F.layer_norm(x, (width,), layer.ln_2.weight, layer.ln_2.bias, p.eps)
-            x += layer.mlp_out(layer.act(layer.mlp_in(h)))
+            x = layer.mlp_out.plus(layer.mlp_hidden(h), x)
         self.length = end
         last = x.view(rows, new, width)[:, -1]
         hidden = F.layer_norm(last, (width,), p.ln_f.weight, p.ln_f.bias, p.eps)

@@ -92,3 +92,18 @@ class PrepackedLinear:
         if self.packed is not None:
             return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "")
         return F.linear(x, self.weight, self.bias)
+
+    def plus(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        """``residual + self(x)``, the addition done by the matmul as it writes out."""
+        if self.packed is not None:
+            linear = torch.ops.mkldnn._linear_pointwise.binary
+            return linear(x, residual, self.packed, self.bias, "add")
+        return residual + F.linear(x, self.weight, self.bias)
+
+    def gelu_tanh(self, x: torch.Tensor) -> torch.Tensor:
+        """``gelu(self(x), approximate="tanh")``, the activation done by the matmul."""
+        if self.packed is not None:
+            return torch.ops.mkldnn._linear_pointwise(
+                x, self.packed, self.bias, "gelu", [], "tanh"
+            )
+        return F.gelu(F.linear(x, self.weight, self.bias), approximate="tanh")

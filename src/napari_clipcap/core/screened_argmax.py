@@ -1,32 +1,75 @@
-"""The exact argmax of a language-model head, reading its weight at half the bytes.
+"""The exact argmax of a language-model head, from a cheap screen of its weight.
 
 Greedy decoding needs only the index of the largest logit, not every logit. The head
 ``W`` (vocabulary x width, 154 MB for GPT-2 in float32) is the largest single read of a
-decoding step. :class:`ScreenedArgmaxHead` reads a bfloat16 copy instead, bounds how far
-each approximate logit can be from the float32 one, and recomputes in float32 only the
-vocabulary entries whose bound still lets them win. The result is the float32 argmax,
-not an approximation of it.
+decoding step. :class:`ScreenedArgmaxHead` computes approximate logits ``a`` from a
+smaller copy of ``W`` together with a bound ``e >= |a - z|`` on their distance from the
+float32 logits ``z``. Entry ``v`` can only be the float32 argmax if ``a_v + e_v`` reaches
+``max_u (a_u - e_u)``; those few candidates are recomputed in float32 and the largest
+wins. The result is the float32 argmax, not an approximation of it.
 
-The bound, for a row ``x`` and vocabulary entry ``w``: rounding ``x`` and ``w`` to
-bfloat16 moves each product ``x_i w_i`` by at most ``(2u + u^2) |x_i w_i|`` (``u = 2^-8``),
-float32 accumulation over ``D`` terms by ``D 2^-24 sum |x_i w_i|`` (for both the screen
-and the float32 computation it stands in for), and rounding the result to bfloat16 by
-``u`` of its magnitude; ``sum |x_i w_i| <= |x| |w|`` (Cauchy-Schwarz). The constants
-below double that. With ``B`` the largest bound of a row, every entry whose approximate
-logit is within ``2 B`` of the row's largest is a candidate, so the true winner always
-is one.
+Two screens, the first this CPU runs fast:
+
+* int8 (:mod:`.int8_screen`, CPUs with VNNI or AMX): a quarter of the bytes and the
+  fastest arithmetic, a bound per vocabulary entry;
+* bfloat16 (CPUs with AVX512-BF16 or AMX): half the bytes, one bound per row. Rounding
+  ``x`` and ``w`` to bfloat16 moves each product ``x_i w_i`` by at most ``(2u + u^2)
+  |x_i w_i|`` (``u = 2^-8``), float32 accumulation over ``D`` terms by ``D 2^-24 sum |x_i
+  w_i|`` (for the screen and the float32 computation it stands in for), and rounding the
+  result to bfloat16 by ``u`` of its magnitude; ``sum |x_i w_i| <= |x| |w|``
+  (Cauchy-Schwarz). The constants below double that.
+
+A screen that leaves too many candidates (hidden states unlike any the screen suits)
+hands over to the next one, and the last resort is every logit in float32.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
-from .prepacked import PrepackedLinear
+from .int8_screen import Int8Screen, int8_screen_available
+from .prepacked import PrepackedLinear, fast_bfloat16_matmul
 
-#: Relative error of the screen against ``|x| |w|``, with a factor 2 of margin.
+#: Relative error of the bfloat16 screen against ``|x| |w|``, with a factor 2 of margin.
 _PRODUCT_BOUND = 2.0 * (2 * 2.0**-8 + 2.0**-16 + 2 * 4096 * 2.0**-24)
-#: Relative error from rounding the screened logit to bfloat16, with a factor 2.
+#: Relative error from rounding the bfloat16 screen's logit to bfloat16, with a factor 2.
 _OUTPUT_BOUND = 2.0 * 2.0**-8
+#: Calls a screen sits out after it left too many candidates.
+_REST = 16
+
+Screen = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+class Bfloat16Screen:
+    """``hidden (B, D) -> (approx (B, V), bound (B, 1))`` from a bfloat16 copy of the
+    weight, prepacked for oneDNN."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None):
+        if weight.shape[1] > 4096:
+            raise ValueError("the bfloat16 bound assumes a width of at most 4096")
+        self.bias = None if bias is None else bias.detach()
+        self.packed = PrepackedLinear(weight.detach(), dtype=torch.bfloat16)
+        self.max_norm = float(weight.norm(dim=1).max())
+
+    def __call__(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        approx = self.packed(hidden.to(torch.bfloat16)).float()
+        if self.bias is not None:
+            approx += self.bias
+        size = torch.maximum(approx.amax(1, keepdim=True).abs(), approx.amin(1, keepdim=True).abs())
+        bound = hidden.norm(dim=1, keepdim=True) * self.max_norm * _PRODUCT_BOUND
+        return approx, bound.add_(size * _OUTPUT_BOUND)
+
+
+def available_screens() -> list[str]:
+    """The screens this CPU runs faster than the float32 head, fastest first."""
+    names = []
+    if int8_screen_available():
+        names.append("int8")
+    if fast_bfloat16_matmul():
+        names.append("bfloat16")
+    return names
 
 
 class ScreenedArgmaxHead:
@@ -40,9 +83,12 @@ class ScreenedArgmaxHead:
         ``(V, D)`` float32 head weight (kept by reference for the exact recomputation).
     bias : torch.Tensor or None
         ``(V,)``.
+    screens : sequence of {"int8", "bfloat16"}, optional
+        Screens to try in order; default :func:`available_screens`. Each is built on
+        first use.
     max_candidates : int
-        Above this many candidates in a batch the screen gave too little and every logit
-        is computed in float32.
+        A screen leaving more vocabulary entries than this (over all rows) gives way to
+        the next one, and after the last every logit is computed in float32.
     """
 
     def __init__(
@@ -50,40 +96,60 @@ class ScreenedArgmaxHead:
         weight: torch.Tensor,
         bias: torch.Tensor | None = None,
         *,
+        screens: list[str] | None = None,
         max_candidates: int = 4096,
     ):
-        if weight.shape[1] > 4096:
-            raise ValueError("the accumulation bound assumes a width of at most 4096")
+        names = available_screens() if screens is None else list(screens)
+        if weight.shape[1] > 4096 and "bfloat16" in names:
+            if screens is not None:
+                raise ValueError("the bfloat16 bound assumes a width of at most 4096")
+            names.remove("bfloat16")
         self.weight = weight.detach()
         self.bias = None if bias is None else bias.detach()
-        self.screen = PrepackedLinear(self.weight, dtype=torch.bfloat16)
-        self.max_norm = float(self.weight.norm(dim=1).max())
+        self.screen_names = names
         self.max_candidates = max_candidates
+        self._screens: dict[str, Screen] = {}
+        self._resting: dict[str, int] = {}
+        self.last_screen: str | None = None  # which screen decided the last call
 
     def exact(self, hidden: torch.Tensor) -> torch.Tensor:
-        """Every logit in float32 (the fallback)."""
+        """Every logit in float32 (the last resort)."""
         logits = hidden @ self.weight.T
         return logits if self.bias is None else logits + self.bias
 
+    def screen(self, name: str) -> Screen:
+        """The screen ``name``, built on first use."""
+        if name not in self._screens:
+            build = {"int8": Int8Screen, "bfloat16": Bfloat16Screen}[name]
+            self._screens[name] = build(self.weight, self.bias)
+        return self._screens[name]
+
     def __call__(self, hidden: torch.Tensor) -> torch.Tensor:
-        approx = self.screen(hidden.to(torch.bfloat16)).float()
+        if bool(torch.isfinite(hidden).all()):
+            for name in self.screen_names:
+                if self._resting.get(name, 0) > 0:
+                    self._resting[name] -= 1
+                    continue
+                ids = self._select(hidden, *self.screen(name)(hidden))
+                if ids is not None:
+                    self.last_screen = name
+                    return ids
+                self._resting[name] = _REST
+        self.last_screen = None
+        return self.exact(hidden).argmax(dim=1)
+
+    def _select(self, hidden, approx, bound) -> torch.Tensor | None:
+        """The float32 argmax among the entries the screen cannot rule out, or None when
+        it leaves too many (or its bound is not finite)."""
+        lower = (approx - bound).amax(dim=1, keepdim=True)
+        if not bool(torch.isfinite(lower).all()):
+            return None
+        possible = (approx + bound) >= lower
+        cols = possible.any(dim=0).nonzero().squeeze(1)  # ascending: ties go low
+        if len(cols) > self.max_candidates:
+            return None
+        logits = hidden @ self.weight[cols].T
         if self.bias is not None:
-            approx += self.bias
-        top = approx.amax(dim=1, keepdim=True)
-        size = torch.maximum(top.abs(), approx.amin(dim=1, keepdim=True).abs())
-        # one bound per row, the largest over the vocabulary: a few more candidates than
-        # per-entry bounds would give, for fewer passes over (rows, vocabulary)
-        bound = hidden.norm(dim=1, keepdim=True) * self.max_norm * _PRODUCT_BOUND
-        bound += size * _OUTPUT_BOUND
-        rows, cols = torch.nonzero(approx >= top - 2 * bound, as_tuple=True)
-        if len(rows) > self.max_candidates or not bool(torch.isfinite(bound).all()):
-            return self.exact(hidden).argmax(dim=1)  # a loose screen, or non-finite values
-        picked = (hidden[rows] * self.weight[cols]).sum(dim=1)
-        if self.bias is not None:
-            picked += self.bias[cols]
-        n = hidden.shape[0]
-        best = picked.new_full((n,), float("-inf")).scatter_reduce(0, rows, picked, "amax")
-        winners = torch.where(picked == best[rows], cols, self.weight.shape[0])
-        return winners.new_full((n,), self.weight.shape[0]).scatter_reduce(
-            0, rows, winners, "amin"
-        )
+            logits += self.bias[cols]
+        logits.masked_fill_(~possible[:, cols], float("-inf"))
+        return cols[logits.argmax(dim=1)]

@@ -1,0 +1,92 @@
+"""An int8 screen of a language-model head: approximate logits with a rigorous error bound.
+
+The head ``W`` (vocabulary x width) is the largest single matrix a decoding step reads.
+:class:`Int8Screen` keeps it quantized to int8 (one scale per vocabulary entry, a quarter
+of the float32 bytes) and multiplies it by the hidden states quantized to uint8, with
+oneDNN's integer matmul. On a CPU with VNNI that is both the fewest bytes and the fastest
+arithmetic on offer: for GPT-2 at 8 rows, about 2.5 ms against 7 ms for a bfloat16 screen
+and 9-10 ms for the float32 head on a 2-core Xeon.
+
+Every approximate logit ``a_v`` comes with a bound ``e_v >= |a_v - z_v|``, ``z_v`` being
+the float32 logit, so :mod:`.screened_argmax` can keep only the entries that may still
+win. With ``x = x^ + dx`` and ``w = w^ + dw`` (the dequantized values and the rounding
+left over, ``|dx_i| <= s_x / 2`` and ``|dw_i| <= s_w / 2``), exactly
+
+    x . w - x^ . w^ = dx . w + x^ . dw,
+
+so ``|x . w - x^ . w^| <= (s_x / 2) |w|_1 + (s_w / 2) |x^|_1``. The integer products are
+summed exactly in int32 (VNNI has no 16-bit intermediate that could saturate, hence the
+requirement); dequantizing adds a few float32 roundings of at most ``127 s_w |x^|_1``,
+and the float32 logit itself differs from ``x . w`` by at most ``D 2^-24 / (1 - D 2^-24)
+|x|_2 |w|_2``. The constants below cover these with room to spare.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import torch
+
+_U = 2.0**-24  # float32 unit roundoff
+_SLACK = 1 + 2.0**-10  # covers the float32 rounding of computing the bound itself
+
+
+@cache
+def int8_screen_available() -> bool:
+    """Whether oneDNN's int8 matmul is here and the CPU sums int8 products exactly and
+    fast (VNNI or AMX)."""
+    try:
+        ops = torch.ops.onednn
+        have_ops = ops.qlinear_prepack is not None and ops.qlinear_pointwise is not None
+    except (AttributeError, RuntimeError):
+        return False
+    checks = ("_is_vnni_supported", "_is_amx_tile_supported")
+    return have_ops and any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
+
+
+class Int8Screen:
+    """``hidden (B, D) -> (approx (B, V), bound (B, V))`` for ``hidden @ weight.T + bias``.
+
+    Parameters
+    ----------
+    weight : torch.Tensor
+        ``(V, D)`` float32 weight on the CPU.
+    bias : torch.Tensor or None
+        ``(V,)``.
+    rows_hint : int
+        Typical number of rows, which oneDNN uses to pick the weight's layout.
+    """
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None, *, rows_hint=8):
+        weight = weight.detach()
+        vocab, width = weight.shape
+        scale = weight.abs().amax(dim=1) / 127
+        scale = torch.where(scale > 0, scale, torch.ones_like(scale))  # all-zero rows
+        quantized = torch.round(weight / scale[:, None]).clamp_(-127, 127).to(torch.int8)
+        self.packed = torch.ops.onednn.qlinear_prepack(quantized, [rows_hint, width])
+        self.scale = scale.float()
+        self.zero_points = torch.zeros(vocab, dtype=torch.int32)
+        self.bias = None if bias is None else bias.detach().float()
+        self.l1 = weight.abs().sum(dim=1)
+        # float32 rounding of the exact logit (a dot product, then the bias added)
+        terms = width + 2
+        self.rounding = terms * _U / (1 - terms * _U) * float(weight.norm(dim=1).max())
+        self.bias_term = 0.0 if bias is None else 4 * _U * float(bias.abs().max())
+
+    def __call__(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = hidden.float()
+        step = max(float(x.abs().max()), 1e-30) / 127 * (1 + 2.0**-20)  # |x / step| < 127
+        quantized = torch.round(x / step).add_(128).clamp_(0, 255).to(torch.uint8)
+        approx = torch.ops.onednn.qlinear_pointwise(
+            quantized, step, 128, self.packed, self.scale, self.zero_points,
+            None, 1.0, 0, torch.float32, "none", [], "",
+        )  # fmt: skip
+        if self.bias is not None:
+            approx += self.bias
+        dequantized_l1 = (quantized.float() - 128).abs_().sum(dim=1, keepdim=True) * step
+        # (s_x / 2) |w|_1 + (s_w / 2) |x^|_1, each rounding error a few units of 127 u
+        per_l1 = step * (0.5 + 127 * _U) * _SLACK
+        per_scale = dequantized_l1 * ((0.5 + 1024 * _U) * _SLACK)
+        per_row = x.norm(dim=1, keepdim=True) * (self.rounding * _SLACK) + self.bias_term
+        bound = torch.addcmul(per_row, per_scale, self.scale).add_(self.l1, alpha=per_l1)
+        return approx, bound
