@@ -57,7 +57,8 @@ class Bfloat16Screen:
         approx = self.packed(hidden.to(torch.bfloat16)).float()
         if self.bias is not None:
             approx += self.bias
-        size = torch.maximum(approx.amax(1, keepdim=True).abs(), approx.amin(1, keepdim=True).abs())
+        top, bottom = approx.amax(1, keepdim=True), approx.amin(1, keepdim=True)
+        size = torch.maximum(top.abs(), bottom.abs())
         bound = hidden.norm(dim=1, keepdim=True) * self.max_norm * _PRODUCT_BOUND
         return approx, bound.add_(size * _OUTPUT_BOUND)
 
