@@ -37,7 +37,8 @@ def test_every_logit_is_within_the_bound(weights, hidden_kind, with_bias):
     gen = torch.Generator().manual_seed(hash((weights, hidden_kind, with_bias)) % 2**31)
     weight, hidden = _weights(weights, gen), _hidden(hidden_kind, gen)
     bias = torch.randn(3000, generator=gen) * 0.1 if with_bias else None
-    approx, bound = Int8Screen(weight, bias)(hidden)
+    approx, coeffs, basis = Int8Screen(weight, bias)(hidden)
+    bound = coeffs @ basis
     exact = hidden.double() @ weight.double().T
     if bias is not None:
         exact += bias.double()
@@ -48,7 +49,8 @@ def test_every_logit_is_within_the_bound(weights, hidden_kind, with_bias):
 def test_the_bound_is_tight_enough_to_screen():
     gen = torch.Generator().manual_seed(0)
     weight, hidden = torch.randn(3000, 96, generator=gen) * 0.02, torch.randn(8, 96) * 2
-    approx, bound = Int8Screen(weight)(hidden)
+    approx, coeffs, basis = Int8Screen(weight)(hidden)
+    bound = coeffs @ basis
     spread = (hidden @ weight.T).std()
     assert float(bound.mean()) < 0.5 * float(spread)  # well inside the logits' spread
     assert float((approx - hidden @ weight.T).abs().max()) < float(bound.min())
@@ -60,5 +62,6 @@ def test_any_number_of_rows():
     screen = Int8Screen(weight)
     for rows in (1, 3, 8, 40):
         hidden = torch.randn(rows, 32, generator=gen)
-        approx, bound = screen(hidden)
+        approx, coeffs, basis = screen(hidden)
+        bound = coeffs @ basis
         assert bool(((approx - hidden @ weight.T).abs() <= bound).all())

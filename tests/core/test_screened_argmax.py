@@ -77,14 +77,14 @@ def test_a_loose_screen_hands_over_to_the_next_and_rests(monkeypatch):
 
     def loose(h):  # bounds so wide that every entry stays a candidate
         calls["loose"] += 1
-        return _exact(h, weight), torch.full((len(h), 1), 1e6)
+        return _exact(h, weight), torch.full((len(h), 1), 1e6), torch.ones(1, 300)
 
     def tight(h):
         calls["tight"] += 1
-        return _exact(h, weight), torch.zeros(len(h), 1)
+        return _exact(h, weight), torch.zeros(len(h), 1), torch.ones(1, 300)
 
-    head = _never_exact(ScreenedArgmaxHead(weight, screens=["int8", "bfloat16"]))
-    head.max_candidates = 10
+    head = _never_exact(ScreenedArgmaxHead(weight, screens=[], max_candidates=10))
+    head.screen_names = ["int8", "bfloat16"]
     head._screens = {"int8": loose, "bfloat16": tight}
     for _ in range(3):
         assert torch.equal(head(hidden), _exact(hidden, weight).argmax(-1))

@@ -45,7 +45,9 @@ def int8_screen_available() -> bool:
 
 
 class Int8Screen:
-    """``hidden (B, D) -> (approx (B, V), bound (B, V))`` for ``hidden @ weight.T + bias``.
+    """``hidden (B, D) -> (approx (B, V), coeffs (B, 3), basis (3, V))`` for
+    ``hidden @ weight.T + bias``; the bound is ``coeffs @ basis`` (see
+    :mod:`.screened_argmax`).
 
     Parameters
     ----------
@@ -60,20 +62,24 @@ class Int8Screen:
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None, *, rows_hint=8):
         weight = weight.detach()
         vocab, width = weight.shape
-        scale = weight.abs().amax(dim=1) / 127
+        norm = torch.linalg.vector_norm  # one pass, no |weight| temporary
+        scale = norm(weight, float("inf"), dim=1) / 127
         scale = torch.where(scale > 0, scale, torch.ones_like(scale))  # all-zero rows
         quantized = torch.round(weight / scale[:, None]).clamp_(-127, 127).to(torch.int8)
         self.packed = torch.ops.onednn.qlinear_prepack(quantized, [rows_hint, width])
         self.scale = scale.float()
         self.zero_points = torch.zeros(vocab, dtype=torch.int32)
         self.bias = None if bias is None else bias.detach().float()
-        self.l1 = weight.abs().sum(dim=1)
+        self.max_bias = 0.0 if bias is None else float(bias.abs().max())
+        l1 = norm(weight, 1, dim=1)
+        # the bound is coeffs @ basis, basis rows: s_w, |w|_1, 1
+        self.basis = torch.stack([self.scale, l1, torch.ones_like(l1)])
+        self.max_scale, self.max_l1 = float(self.scale.max()), float(l1.max())
         # float32 rounding of the exact logit (a dot product, then the bias added)
         terms = width + 2
         self.rounding = terms * _U / (1 - terms * _U) * float(weight.norm(dim=1).max())
-        self.bias_term = 0.0 if bias is None else 4 * _U * float(bias.abs().max())
 
-    def __call__(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x = hidden.float()
         step = max(float(x.abs().max()), 1e-30) / 127 * (1 + 2.0**-20)  # |x / step| < 127
         quantized = torch.round(x / step).add_(128).clamp_(0, 255).to(torch.uint8)
@@ -83,10 +89,13 @@ class Int8Screen:
         )  # fmt: skip
         if self.bias is not None:
             approx += self.bias
-        dequantized_l1 = (quantized.float() - 128).abs_().sum(dim=1, keepdim=True) * step
+        x_l1 = (quantized.float() - 128).abs_().sum(dim=1, keepdim=True) * step
         # (s_x / 2) |w|_1 + (s_w / 2) |x^|_1, each rounding error a few units of 127 u
-        per_l1 = step * (0.5 + 127 * _U) * _SLACK
-        per_scale = dequantized_l1 * ((0.5 + 1024 * _U) * _SLACK)
-        per_row = x.norm(dim=1, keepdim=True) * (self.rounding * _SLACK) + self.bias_term
-        bound = torch.addcmul(per_row, per_scale, self.scale).add_(self.l1, alpha=per_l1)
-        return approx, bound
+        per_scale = x_l1 * ((0.5 + 1024 * _U) * _SLACK)
+        per_l1 = torch.full_like(per_scale, step * (0.5 + 127 * _U) * _SLACK)
+        per_row = x.norm(dim=1, keepdim=True) * (self.rounding * _SLACK)
+        # the float32 sums that apply the bound err by a few u of the logits' size
+        largest = 127 * self.max_scale * x_l1 + self.max_bias
+        widest = per_scale * self.max_scale + per_l1 * self.max_l1 + per_row
+        per_row += 16 * _U * (largest + widest) + 4 * _U * self.max_bias
+        return approx, torch.cat([per_scale, per_l1, per_row], dim=1), self.basis

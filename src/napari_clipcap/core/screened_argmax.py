@@ -39,12 +39,16 @@ _OUTPUT_BOUND = 2.0 * 2.0**-8
 #: Calls a screen sits out after it left too many candidates.
 _REST = 16
 
-Screen = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+#: ``hidden (B, D) -> (approx (B, V), coeffs (B, K), basis (K, V))``: approximate logits
+#: and their bound, ``coeffs @ basis``, kept factored so that applying it is a matmul
+#: (elementwise passes over ``(B, V)`` cost more than the screen's own arithmetic). The
+#: last row of ``basis`` is ones.
+Screen = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 
 
 class Bfloat16Screen:
-    """``hidden (B, D) -> (approx (B, V), bound (B, 1))`` from a bfloat16 copy of the
-    weight, prepacked for oneDNN."""
+    """The bfloat16 :data:`Screen`: a bfloat16 copy of the weight prepacked for oneDNN,
+    one bound per row."""
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None):
         if weight.shape[1] > 4096:
@@ -52,15 +56,16 @@ class Bfloat16Screen:
         self.bias = None if bias is None else bias.detach()
         self.packed = PrepackedLinear(weight.detach(), dtype=torch.bfloat16)
         self.max_norm = float(weight.norm(dim=1).max())
+        self.basis = torch.ones(1, weight.shape[0])
 
-    def __call__(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         approx = self.packed(hidden.to(torch.bfloat16)).float()
         if self.bias is not None:
             approx += self.bias
         top, bottom = approx.amax(1, keepdim=True), approx.amin(1, keepdim=True)
         size = torch.maximum(top.abs(), bottom.abs())
         bound = hidden.norm(dim=1, keepdim=True) * self.max_norm * _PRODUCT_BOUND
-        return approx, bound.add_(size * _OUTPUT_BOUND)
+        return approx, bound.add_(size * _OUTPUT_BOUND), self.basis
 
 
 def available_screens() -> list[str]:
@@ -85,8 +90,8 @@ class ScreenedArgmaxHead:
     bias : torch.Tensor or None
         ``(V,)``.
     screens : sequence of {"int8", "bfloat16"}, optional
-        Screens to try in order; default :func:`available_screens`. Each is built on
-        first use.
+        Screens to try in order; default :func:`available_screens`. The first is built
+        here, the others when first needed.
     max_candidates : int
         A screen leaving more vocabulary entries than this (over all rows) gives way to
         the next one, and after the last every logit is computed in float32.
@@ -112,6 +117,8 @@ class ScreenedArgmaxHead:
         self._screens: dict[str, Screen] = {}
         self._resting: dict[str, int] = {}
         self.last_screen: str | None = None  # which screen decided the last call
+        if names:
+            self.screen(names[0])
 
     def exact(self, hidden: torch.Tensor) -> torch.Tensor:
         """Every logit in float32 (the last resort)."""
@@ -139,18 +146,23 @@ class ScreenedArgmaxHead:
         self.last_screen = None
         return self.exact(hidden).argmax(dim=1)
 
-    def _select(self, hidden, approx, bound) -> torch.Tensor | None:
+    def _select(self, hidden, approx, coeffs, basis) -> torch.Tensor | None:
         """The float32 argmax among the entries the screen cannot rule out, or None when
         it leaves too many (or its bound is not finite)."""
-        lower = (approx - bound).amax(dim=1, keepdim=True)
+        # every row's best lower bound, max_v (a_v - e_v)
+        lower = torch.addmm(approx, coeffs, basis, alpha=-1).amax(dim=1, keepdim=True)
         if not bool(torch.isfinite(lower).all()):
             return None
-        possible = (approx + bound) >= lower
-        cols = possible.any(dim=0).nonzero().squeeze(1)  # ascending: ties go low
+        # a_v + e_v - lower (basis ends with ones), and the entries where a row reaches 0
+        coeffs = coeffs.clone()
+        coeffs[:, -1:] -= lower
+        reach = torch.addmm(approx, coeffs, basis).amax(dim=0)
+        cols = (reach >= 0).nonzero().squeeze(1)  # ascending: ties go low
         if len(cols) > self.max_candidates:
             return None
+        possible = torch.addmm(approx[:, cols], coeffs, basis[:, cols]) >= 0
         logits = hidden @ self.weight[cols].T
         if self.bias is not None:
             logits += self.bias[cols]
-        logits.masked_fill_(~possible[:, cols], float("-inf"))
+        logits.masked_fill_(~possible, float("-inf"))
         return cols[logits.argmax(dim=1)]
