@@ -7,7 +7,7 @@ CPU figures: 8 regions, exactly 20 tokens each (no stop token), greedy:
 
 * ``fast``: :func:`napari_clipcap.core.decoding.generate`, the 8 prefixes as one batch
   through the CPU GPT-2 stepper (:mod:`napari_clipcap.core.gpt2_stepper`: KV cache,
-  oneDNN-prepacked weights, exact bfloat16-screened greedy head);
+  oneDNN-prepacked weights, exact int8- or bfloat16-screened greedy head);
 * ``transformers_kv_cache``: the same batched loop on transformers' own GPT-2 forward
   and cache (the previous fast path), for attribution;
 * ``reference``: :func:`~napari_clipcap.core.decoding.greedy_reference`, the original
@@ -20,7 +20,8 @@ the same loop (its steady state); the speed-up is the median of the per-round ra
 and every time is printed. Tokens are checked identical. The per-token latency is put
 beside the floor set by reading the decoder's float32 weights once per token at this
 machine's read bandwidth (a multi-threaded sum over 512 MB, measured in the same run),
-and beside the floor for the bytes the fast path actually reads (the head in bfloat16).
+and beside the floor for the bytes the fast path actually reads (the head in int8 or
+bfloat16).
 The one-off weight preparation and the first (cold) call are reported apart.
 With CUDA present it also reports captions per second for 64 regions in fp16, greedy
 and beam 5.
@@ -98,7 +99,6 @@ def timed(fn, repeats: int = 1):
 def cpu_figures(rounds: int = 5) -> dict:
     from napari_clipcap.core.decoding import CausalLMStepper, decode, generate, greedy_reference
     from napari_clipcap.core.gpt2_stepper import prepared
-    from napari_clipcap.core.prepacked import fast_bfloat16_matmul
 
     gpt, mapping = build()
     emb, clip_s = clip_embeddings(REGIONS, "cpu")
@@ -106,7 +106,7 @@ def cpu_figures(rounds: int = 5) -> dict:
         prefix = mapping(emb).view(REGIONS, PREFIX, -1)
     # once per model: the weights prepared for the stepper, then a first (cold) call
     t = time.perf_counter()
-    prepared(gpt).argmax_head()
+    head = prepared(gpt).argmax_head()
     prepare_s = time.perf_counter() - t
     _, first_s = timed(lambda: generate(gpt, prefix, max_tokens=TOKENS))
     # fast, the transformers KV-cache loop and the reference in alternating rounds, so
@@ -126,9 +126,11 @@ def cpu_figures(rounds: int = 5) -> dict:
     fast_ids = [caps[0] for caps in fast]
     fast_s = statistics.median(times["fast"])
     weight_bytes = sum(p.numel() * p.element_size() for p in gpt.parameters())
-    head = gpt.lm_head.weight
-    head_read = head.numel() * (2 if fast_bfloat16_matmul() else 4)
-    read_bytes = weight_bytes - head.numel() * head.element_size() + head_read
+    # the greedy head reads an int8 or bfloat16 copy of its weight when a screen decided
+    screen = getattr(head, "last_screen", None)
+    head_weight = gpt.lm_head.weight
+    head_read = head_weight.numel() * {"int8": 1, "bfloat16": 2}.get(screen, 4)
+    read_bytes = weight_bytes - head_weight.numel() * head_weight.element_size() + head_read
     bandwidth = memory_bandwidth()
     step_s = fast_s / TOKENS  # one decoding step = one token for all 8 regions
     return {
@@ -156,7 +158,7 @@ def cpu_figures(rounds: int = 5) -> dict:
         "per_token_per_region_ms": round(1e3 * step_s / REGIONS, 3),
         "decoder_weight_bytes": weight_bytes,
         "bytes_read_per_step": read_bytes,
-        "greedy_head": "bfloat16 screen + exact float32" if fast_bfloat16_matmul() else "float32",
+        "greedy_head": f"{screen} screen + exact float32" if screen else "float32",
         "memory_bandwidth_gb_s": {k: round(v / 1e9, 2) for k, v in bandwidth.items()},
         "weight_read_floor_ms": round(1e3 * weight_bytes / bandwidth["read"], 2),
         "bytes_read_floor_ms": round(1e3 * read_bytes / bandwidth["read"], 2),
