@@ -65,3 +65,35 @@ def test_any_number_of_rows():
         approx, coeffs, basis = screen(hidden)
         bound = coeffs @ basis
         assert bool(((approx - hidden @ weight.T).abs() <= bound).all())
+
+
+def test_weights_with_subnormal_scales_keep_the_bound():
+    tiny = 2.0**-149  # the smallest subnormal float32
+    weight = torch.full((2, 64), 190 * tiny)
+    weight[1] = 189 * tiny
+    weight[1, 0] = 191 * tiny
+    hidden = torch.full((1, 64), 1e17)
+    approx, coeffs, basis = Int8Screen(weight)(hidden)
+    exact = hidden.double() @ weight.double().T
+    assert bool(((approx.double() - exact).abs() <= (coeffs @ basis).double()).all())
+
+
+@pytest.mark.parametrize("size", [1e-10, 1e-18, 1e-25])
+def test_tiny_magnitudes_keep_the_bound_or_give_none(size):
+    gen = torch.Generator().manual_seed(0)
+    weight = torch.randn(500, 64, generator=gen) * size
+    hidden = torch.randn(8, 64, generator=gen) * size
+    approx, coeffs, basis = Int8Screen(weight)(hidden)
+    bound = (coeffs @ basis).double()  # inf where the screen cannot bound its result
+    exact = hidden.double() @ weight.double().T
+    assert bool(((approx.double() - exact).abs() <= bound).all())
+
+
+def test_tiny_logits_still_give_the_float32_argmax():
+    from napari_clipcap.core.screened_argmax import ScreenedArgmaxHead
+
+    gen = torch.Generator().manual_seed(2)
+    weight = torch.randn(300, 64, generator=gen) * 1e-20
+    hidden = torch.randn(4, 64, generator=gen) * 1e-22
+    ids = ScreenedArgmaxHead(weight, screens=["int8"])(hidden)
+    assert torch.equal(ids, (hidden @ weight.T).argmax(-1))

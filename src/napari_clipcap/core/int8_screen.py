@@ -18,7 +18,9 @@ so ``|x . w - x^ . w^| <= (s_x / 2) |w|_1 + (s_w / 2) |x^|_1``. The integer prod
 summed exactly in int32 (VNNI has no 16-bit intermediate that could saturate, hence the
 requirement); dequantizing adds a few float32 roundings of at most ``127 s_w |x^|_1``,
 and the float32 logit itself differs from ``x . w`` by at most ``D 2^-24 / (1 - D 2^-24)
-|x|_2 |w|_2``. The constants below cover these with room to spare.
+sum |x_i w_i|``, with ``sum |x_i w_i| <= |x|_inf |w|_1 <= 127 s_x |w|_1``. Results that
+underflow to subnormal numbers lose up to ``2^-149`` each, whatever their size. The
+constants below cover these with room to spare.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import torch
 
 _U = 2.0**-24  # float32 unit roundoff
 _SLACK = 1 + 2.0**-10  # covers the float32 rounding of computing the bound itself
+_TINY = torch.finfo(torch.float32).tiny  # the smallest normal float32
 
 
 @cache
@@ -64,7 +67,9 @@ class Int8Screen:
         vocab, width = weight.shape
         norm = torch.linalg.vector_norm  # one pass, no |weight| temporary
         scale = norm(weight, float("inf"), dim=1) / 127
-        scale = torch.where(scale > 0, scale, torch.ones_like(scale))  # all-zero rows
+        # kept normal (all-zero rows included): a subnormal scale would round, and
+        # |w / s_w| could then exceed 127
+        scale = scale.clamp_min(_TINY)
         quantized = torch.round(weight / scale[:, None]).clamp_(-127, 127).to(torch.int8)
         self.packed = torch.ops.onednn.qlinear_prepack(quantized, [rows_hint, width])
         self.scale = scale.float()
@@ -75,9 +80,13 @@ class Int8Screen:
         # the bound is coeffs @ basis, basis rows: s_w, |w|_1, 1
         self.basis = torch.stack([self.scale, l1, torch.ones_like(l1)])
         self.max_scale, self.max_l1 = float(self.scale.max()), float(l1.max())
-        # float32 rounding of the exact logit (a dot product, then the bias added)
+        self.min_scale = float(self.scale.min())
+        # float32 rounding of the exact logit (a dot product, then the bias added), of
+        # sum |x_i w_i| <= |x|_inf |w|_1 <= 127 s_x |w|_1; results that underflow to
+        # subnormals lose up to 2^-149 each, whatever their size
         terms = width + 2
-        self.rounding = terms * _U / (1 - terms * _U) * float(weight.norm(dim=1).max())
+        self.rounding = 127 * terms * _U / (1 - terms * _U)
+        self.underflow = (width + 16) * 2.0**-149
 
     def __call__(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x = hidden.float()
@@ -92,10 +101,14 @@ class Int8Screen:
         x_l1 = (quantized.float() - 128).abs_().sum(dim=1, keepdim=True) * step
         # (s_x / 2) |w|_1 + (s_w / 2) |x^|_1, each rounding error a few units of 127 u
         per_scale = x_l1 * ((0.5 + 1024 * _U) * _SLACK)
-        per_l1 = torch.full_like(per_scale, step * (0.5 + 127 * _U) * _SLACK)
-        per_row = x.norm(dim=1, keepdim=True) * (self.rounding * _SLACK)
+        per_l1 = torch.full_like(per_scale, step * (0.5 + 127 * _U + self.rounding) * _SLACK)
+        per_row = torch.full_like(per_scale, self.underflow)
         # the float32 sums that apply the bound err by a few u of the logits' size
         largest = 127 * self.max_scale * x_l1 + self.max_bias
         widest = per_scale * self.max_scale + per_l1 * self.max_l1 + per_row
         per_row += 16 * _U * (largest + widest) + 4 * _U * self.max_bias
+        if step * self.min_scale < _TINY:
+            # oneDNN may multiply the two scales first, and a subnormal product has lost
+            # relative precision: no bound, the next screen decides
+            per_row.fill_(float("inf"))
         return approx, torch.cat([per_scale, per_l1, per_row], dim=1), self.basis

@@ -6,7 +6,10 @@ decoding step. :class:`ScreenedArgmaxHead` computes approximate logits ``a`` fro
 smaller copy of ``W`` together with a bound ``e >= |a - z|`` on their distance from the
 float32 logits ``z``. Entry ``v`` can only be the float32 argmax if ``a_v + e_v`` reaches
 ``max_u (a_u - e_u)``; those few candidates are recomputed in float32 and the largest
-wins. The result is the float32 argmax, not an approximation of it.
+wins. The result is the float32 argmax, not an approximation of it: the argmax of the
+candidates' float32 logits, which can differ from that of a full float32 matmul only
+where two logits lie within float32 rounding of each other (two matmuls may sum in
+different orders).
 
 Two screens, the first this CPU runs fast:
 
