@@ -97,3 +97,16 @@ def test_tiny_logits_still_give_the_float32_argmax():
     hidden = torch.randn(4, 64, generator=gen) * 1e-22
     ids = ScreenedArgmaxHead(weight, screens=["int8"])(hidden)
     assert torch.equal(ids, (hidden @ weight.T).argmax(-1))
+
+
+def test_all_zero_rows_do_not_stop_the_screen():
+    from napari_clipcap.core.screened_argmax import ScreenedArgmaxHead
+
+    gen = torch.Generator().manual_seed(3)
+    weight = torch.randn(400, 32, generator=gen) * 0.02
+    weight[[0, 17]] = 0  # padding entries, say
+    hidden = torch.randn(4, 32, generator=gen)
+    head = ScreenedArgmaxHead(weight, screens=["int8"])
+    head.exact = lambda h: pytest.fail("the int8 screen should have decided")
+    assert torch.equal(head(hidden), (hidden @ weight.T).argmax(-1))
+    assert head.last_screen == "int8"

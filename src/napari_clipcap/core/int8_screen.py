@@ -66,10 +66,10 @@ class Int8Screen:
         weight = weight.detach()
         vocab, width = weight.shape
         norm = torch.linalg.vector_norm  # one pass, no |weight| temporary
-        scale = norm(weight, float("inf"), dim=1) / 127
+        largest = norm(weight, float("inf"), dim=1)
         # kept normal (all-zero rows included): a subnormal scale would round, and
         # |w / s_w| could then exceed 127
-        scale = scale.clamp_min(_TINY)
+        scale = (largest / 127).clamp_min(_TINY)
         quantized = torch.round(weight / scale[:, None]).clamp_(-127, 127).to(torch.int8)
         self.packed = torch.ops.onednn.qlinear_prepack(quantized, [rows_hint, width])
         self.scale = scale.float()
@@ -80,7 +80,9 @@ class Int8Screen:
         # the bound is coeffs @ basis, basis rows: s_w, |w|_1, 1
         self.basis = torch.stack([self.scale, l1, torch.ones_like(l1)])
         self.max_scale, self.max_l1 = float(self.scale.max()), float(l1.max())
-        self.min_scale = float(self.scale.min())
+        # all-zero rows give exact zeros, whatever their scale
+        nonzero = self.scale[largest > 0]
+        self.min_scale = float(nonzero.min()) if len(nonzero) else 1.0
         # float32 rounding of the exact logit (a dot product, then the bias added), of
         # sum |x_i w_i| <= |x|_inf |w|_1 <= 127 s_x |w|_1; results that underflow to
         # subnormals lose up to 2^-149 each, whatever their size
