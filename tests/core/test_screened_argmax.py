@@ -122,3 +122,27 @@ def test_screens_follow_the_cpu(monkeypatch):
     assert available_screens() == ["bfloat16"]
     monkeypatch.setattr(screened_argmax, "int8_screen_available", lambda: True)
     assert available_screens() == ["int8", "bfloat16"]
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+@pytest.mark.parametrize(
+    ("hidden_size", "weight_size"), [(1e-25, 1.0), (1e-20, 1e-20), (1e18, 1e-3), (3.0, 1e-39)]
+)
+def test_extreme_magnitudes_give_the_float32_argmax(screen, hidden_size, weight_size):
+    gen = torch.Generator().manual_seed(4)
+    weight = torch.randn(2000, 64, generator=gen) * weight_size
+    hidden = torch.randn(6, 64, generator=gen) * hidden_size
+    assert torch.equal(
+        ScreenedArgmaxHead(weight, screens=[screen])(hidden), _exact(hidden, weight).argmax(-1)
+    )
+
+
+@pytest.mark.skipif("bfloat16" not in available_screens(), reason="no fast bfloat16 here")
+@pytest.mark.parametrize(("hidden_size", "weight_size"), [(1e-29, 1e-10), (1e17, 1e-43), (2, 1)])
+def test_the_bfloat16_bound_holds_at_extreme_magnitudes(hidden_size, weight_size):
+    gen = torch.Generator().manual_seed(5)
+    weight = torch.randn(500, 64, generator=gen) * weight_size
+    hidden = torch.randn(4, 64, generator=gen) * hidden_size
+    approx, coeffs, basis = screened_argmax.Bfloat16Screen(weight)(hidden)
+    exact = hidden.double() @ weight.double().T
+    assert bool(((approx.double() - exact).abs() <= (coeffs @ basis).double()).all())

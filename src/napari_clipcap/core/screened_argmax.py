@@ -39,6 +39,9 @@ from .prepacked import PrepackedLinear, fast_bfloat16_matmul
 _PRODUCT_BOUND = 2.0 * (2 * 2.0**-8 + 2.0**-16 + 2 * 4096 * 2.0**-24)
 #: Relative error from rounding the bfloat16 screen's logit to bfloat16, with a factor 2.
 _OUTPUT_BOUND = 2.0 * 2.0**-8
+#: The bfloat16 screen bounds hidden states whose largest magnitude lies within these
+#: (their norms neither underflow nor overflow); others go to the next screen.
+_BFLOAT16_RANGE = (2.0**-40, 2.0**40)
 #: Calls a screen sits out after it left too many candidates.
 _REST = 16
 
@@ -58,7 +61,11 @@ class Bfloat16Screen:
             raise ValueError("the bfloat16 bound assumes a width of at most 4096")
         self.bias = None if bias is None else bias.detach()
         self.packed = PrepackedLinear(weight.detach(), dtype=torch.bfloat16)
-        self.max_norm = float(weight.norm(dim=1).max())
+        norm = torch.linalg.vector_norm
+        self.max_norm = float(norm(weight, dim=1, dtype=torch.float64).max())
+        self.max_l1 = float(norm(weight, 1, dim=1, dtype=torch.float64).max())
+        # subnormal products and sums lose up to 2^-149 each
+        self.underflow = 2 * (weight.shape[1] + 16) * 2.0**-149
         self.basis = torch.ones(1, weight.shape[0])
 
     def __call__(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -68,7 +75,14 @@ class Bfloat16Screen:
         top, bottom = approx.amax(1, keepdim=True), approx.amin(1, keepdim=True)
         size = torch.maximum(top.abs(), bottom.abs())
         bound = hidden.norm(dim=1, keepdim=True) * self.max_norm * _PRODUCT_BOUND
-        return approx, bound.add_(size * _OUTPUT_BOUND), self.basis
+        bound += size * _OUTPUT_BOUND
+        # bfloat16 subnormals (below 2^-126) round to 2^-134 absolute, not relative
+        x_l1 = torch.linalg.vector_norm(hidden, 1, dim=1, keepdim=True)
+        bound += (x_l1 + self.max_l1) * 2.0**-133 + self.underflow
+        low, high = _BFLOAT16_RANGE
+        if not low <= float(hidden.abs().max()) <= high:
+            bound.fill_(float("inf"))
+        return approx, bound, self.basis
 
 
 def available_screens() -> list[str]:
