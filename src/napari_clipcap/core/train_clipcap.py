@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -24,7 +25,19 @@ from .datasets import CaptionDataset, normalize_caption
 from .errors import CheckpointFormatError, InvalidInputError
 from .jobs import check_cancel, report
 from .train_monitor import mode_collapse, sample_captions
-from .training_data import amp_context, barrier, image_embeddings, init_distributed
+from .training_data import (
+    Dist,
+    Embeddings,
+    amp_context,
+    barrier,
+    image_embeddings,
+    init_distributed,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+    from .clipcap import ClipCapModel
 
 STATE_NAME = "train_state.pt"
 #: Settings that must match when a run is resumed (``epochs`` may grow).
@@ -205,27 +218,109 @@ def train_clipcap(
     -------
     TrainResult
     """
-    import torch
-
-    from .clip import load_clip
-    from .clipcap import load_clipcap_checkpoint, save_clipcap
+    from .clipcap import save_clipcap
     from .devices import resolve_device
 
     cfg = config or ClipcapTrainConfig()
     out = Path(out_dir)
+    _check_run_folder(out, resume, clip_model, clip_weights)
+    dist, dev = init_distributed(resolve_device(device))
+    say = (log or (lambda _m: None)) if dist.is_main else (lambda _m: None)
+    train_recs, val_recs = split_train_val(dataset, cfg.val_fraction, cfg.seed)
+    cache = Path(cache_dir) if cache_dir else out / "cache"
+    splits = {"train": train_recs, "val": val_recs}
+    embs = _embed_splits(splits, clip_model, clip_weights, dev, dist, cache, cancel)
+    problems = embs["train"].problems + embs["val"].problems
+    meta = {"clip_model": clip_model, "clip_weights": clip_weights, "decoder": str(decoder)}
+    clip_dim = embs["train"].vectors.shape[1]
+    model, start, history, state = _resume_or_build(out, resume, cfg, clip_dim, decoder, meta, say)
+    pairs = _pairs(train_recs, embs["train"].kept, model.tokenizer, cfg.max_tokens)
+    val_pairs = _pairs(val_recs, embs["val"].kept, model.tokenizer, cfg.max_tokens)
+    steps = _step_counts(len(pairs), dist.world_size, cfg.batch_size, cfg.epochs)
+    tr = _setup_trainer(model, cfg, dev, dist, steps.total, state)
+    train_emb, val_emb = _as_tensors(embs, dev)
+    warnings: list[str] = []
+    for epoch in range(start, cfg.epochs):
+        tic = time.perf_counter()
+        train_loss = _train_epoch(tr, pairs, train_emb, epoch, steps, cfg, dist, progress, cancel)
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": train_loss,
+            "train_seconds": round(time.perf_counter() - tic, 3),
+        }
+        if dist.is_main:
+            record.update(
+                _validate(model, val_pairs, val_emb, val_recs, embs["val"].kept, cfg, dev, tr.amp)
+            )
+            _log_epoch(record, cfg.epochs, warnings, say)
+            history.append(record)
+            _save(model, out, tr.opt, tr.sched, epoch + 1, history, cfg, save_clipcap)
+        barrier(dist)
+    return TrainResult(out / "model", history, warnings, problems, start)
+
+
+class _Steps(NamedTuple):
+    """How an epoch's training pairs are shared out as optimisation steps."""
+
+    per_rank: int  # pairs each process trains on per epoch (equal on every process)
+    per_epoch: int  # optimisation steps per epoch
+    total: int  # optimisation steps of the whole run
+
+
+@dataclass
+class _Trainer:
+    """The model being trained and what an optimisation step needs."""
+
+    model: ClipCapModel  # as built: validation, sampling and saving use it
+    net: torch.nn.Module  # ``model``, wrapped in DistributedDataParallel under torchrun
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LRScheduler
+    amp: Callable  # autocast context factory (a no-op off CUDA)
+    scaler: torch.amp.GradScaler | None
+    dev: str
+
+    def step(self, loss: torch.Tensor) -> None:
+        """Backpropagate ``loss``, update the weights and advance the schedule."""
+        self.opt.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.opt)
+            self.scaler.update()
+        else:
+            loss.backward()
+            self.opt.step()
+        self.sched.step()
+
+
+def _check_run_folder(out: Path, resume: bool, clip_model: str, clip_weights: str | None) -> None:
+    """Refuse an output path that is a file, or a run to resume made with another CLIP."""
     if out.exists() and not out.is_dir():
         raise InvalidInputError(f"output folder {out} is a file; give a folder for the run")
     if resume and (out / STATE_NAME).is_file():
         _check_same_clip(out, clip_model, clip_weights)
-    dist, dev = init_distributed(resolve_device(device))
-    say = (log or (lambda _m: None)) if dist.is_main else (lambda _m: None)
-    train_recs, val_recs = split_train_val(dataset, cfg.val_fraction, cfg.seed)
+
+
+def _embed_splits(
+    splits: dict[str, list],
+    clip_model: str,
+    clip_weights: str | None,
+    dev: str,
+    dist: Dist,
+    cache: Path,
+    cancel,
+) -> dict[str, Embeddings]:
+    """CLIP image embeddings of every split, cached in ``cache``.
+
+    Under torchrun rank 0 computes (and caches) each split while the other processes wait
+    at a barrier, then they read it from the cache; only rank 0 checks ``cancel``.
+    """
+    from .clip import load_clip
+
     clip = load_clip(clip_model, clip_weights, dev)
     wpath = Path(clip_weights) if clip_weights and os.path.exists(clip_weights) else None
     model_id = f"{clip_model}|{clip_weights}|{wpath.stat().st_mtime_ns if wpath else ''}"
-    cache = Path(cache_dir) if cache_dir else out / "cache"
     embs = {}
-    for name, recs in (("train", train_recs), ("val", val_recs)):
+    for name, recs in splits.items():
         if dist.is_main:
             embs[name] = image_embeddings(
                 clip, [r.image for r in recs], model_id=model_id, cache_dir=cache, cancel=cancel
@@ -235,43 +330,80 @@ def train_clipcap(
             embs[name] = image_embeddings(
                 clip, [r.image for r in recs], model_id=model_id, cache_dir=cache
             )
-    problems = embs["train"].problems + embs["val"].problems
+    return embs
+
+
+def _resume_or_build(
+    out: Path,
+    resume: bool,
+    cfg: ClipcapTrainConfig,
+    clip_dim: int,
+    decoder: str,
+    meta: dict,
+    say: Callable[[str], None],
+) -> tuple[ClipCapModel, int, list[dict], dict | None]:
+    """The model to train, the epochs already done, their history and the saved state.
+
+    With ``resume`` and a ``train_state.pt`` in ``out``, the run there is continued (its
+    fixed settings must match ``cfg``); otherwise torch is seeded with ``cfg.seed`` and a
+    new model is built, and the state is None.
+    """
+    import torch
+
+    from .clipcap import load_clipcap_checkpoint
+
     state_file = out / STATE_NAME
-    meta = {"clip_model": clip_model, "clip_weights": clip_weights, "decoder": str(decoder)}
-    start, history, state = 0, [], None
-    if resume and state_file.is_file():
-        try:
-            state = torch.load(state_file, map_location="cpu", weights_only=True)
-            old = state["config"]
-        except Exception as exc:  # truncated by a crash mid-write, or not ours
-            raise CheckpointFormatError(
-                f"cannot resume from {state_file} ({type(exc).__name__}); delete it or the "
-                "folder to start over, or use another output folder"
-            ) from exc
-        diff = [k for k in _FIXED if old.get(k) != getattr(cfg, k)]
-        if diff:
-            raise InvalidInputError(
-                f"{out} holds a run with other settings ({', '.join(diff)}); use another "
-                "output folder or start over without resuming"
-            )
-        model = load_clipcap_checkpoint(out / "model", device="cpu")
-        start, history = int(state["epoch"]), list(state["history"])
-        say(f"resuming after epoch {start}")
-    else:
+    if not (resume and state_file.is_file()):
         torch.manual_seed(cfg.seed)
-        model = _build_model(cfg, embs["train"].vectors.shape[1], decoder, meta)
+        return _build_model(cfg, clip_dim, decoder, meta), 0, [], None
+    try:
+        state = torch.load(state_file, map_location="cpu", weights_only=True)
+        old = state["config"]
+    except Exception as exc:  # truncated by a crash mid-write, or not ours
+        raise CheckpointFormatError(
+            f"cannot resume from {state_file} ({type(exc).__name__}); delete it or the "
+            "folder to start over, or use another output folder"
+        ) from exc
+    diff = [k for k in _FIXED if old.get(k) != getattr(cfg, k)]
+    if diff:
+        raise InvalidInputError(
+            f"{out} holds a run with other settings ({', '.join(diff)}); use another "
+            "output folder or start over without resuming"
+        )
+    model = load_clipcap_checkpoint(out / "model", device="cpu")
+    start, history = int(state["epoch"]), list(state["history"])
+    say(f"resuming after epoch {start}")
+    return model, start, history, state
+
+
+def _step_counts(n_pairs: int, world_size: int, batch_size: int, epochs: int) -> _Steps:
+    """Steps per epoch and in all, the same on every process (short ranks repeat pairs)."""
+    per_rank = -(-n_pairs // world_size)  # equal step counts on every process
+    per_epoch = -(-per_rank // batch_size)
+    return _Steps(per_rank, per_epoch, per_epoch * epochs)
+
+
+def _setup_trainer(
+    model: ClipCapModel,
+    cfg: ClipcapTrainConfig,
+    dev: str,
+    dist: Dist,
+    total: int,
+    state: dict | None,
+) -> _Trainer:
+    """Move ``model`` to ``dev`` and give it an AdamW optimizer, warmup schedule and AMP.
+
+    A resumed run (``state`` given) also gets back its optimizer, schedule and torch
+    random-number state; under torchrun the model is wrapped in DistributedDataParallel.
+    """
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
     if cfg.freeze_gpt:
         model.gpt.requires_grad_(False)
     model.to(dev)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    pairs = _pairs(train_recs, embs["train"].kept, model.tokenizer, cfg.max_tokens)
-    val_pairs = _pairs(val_recs, embs["val"].kept, model.tokenizer, cfg.max_tokens)
-    per_rank = -(-len(pairs) // dist.world_size)  # equal step counts on every process
-    per_epoch = -(-per_rank // cfg.batch_size)
-    total = per_epoch * cfg.epochs
-    from transformers import get_linear_schedule_with_warmup
-
     sched = get_linear_schedule_with_warmup(opt, min(cfg.warmup_steps, total // 10 + 1), total)
     if state is not None:
         opt.load_state_dict(state["optimizer"])
@@ -285,53 +417,58 @@ def train_clipcap(
             model, device_ids=[dist.local_rank] if dev.startswith("cuda") else None
         )
     amp, scaler = amp_context(dev)
-    train_emb = torch.as_tensor(embs["train"].vectors)
-    val_emb = torch.as_tensor(embs["val"].vectors).to(dev)
-    warnings: list[str] = []
-    for epoch in range(start, cfg.epochs):
-        tic = time.perf_counter()
-        net.train()
-        if cfg.freeze_gpt:
-            model.gpt.eval()
-        order = np.random.default_rng(cfg.seed + epoch).permutation(len(pairs))
-        order = np.resize(order, per_rank * dist.world_size)[dist.rank :: dist.world_size]
-        total_loss = 0.0
-        for b in range(per_epoch):
-            check_cancel(cancel)
-            idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-            loss = _loss(net, *_batch(pairs, idx, train_emb, dev), amp)
-            opt.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-            else:
-                loss.backward()
-                opt.step()
-            sched.step()
-            total_loss += loss.item()
-            report(progress, epoch * per_epoch + b + 1, total)
-        record = {
-            "epoch": epoch + 1,
-            "train_loss": total_loss / max(per_epoch, 1),
-            "train_seconds": round(time.perf_counter() - tic, 3),
-        }
-        if dist.is_main:
-            record.update(
-                _validate(model, val_pairs, val_emb, val_recs, embs["val"].kept, cfg, dev, amp)
-            )
-            warn = mode_collapse(record["samples"])
-            if warn:
-                warnings.append(f"epoch {epoch + 1}: {warn}")
-                say(f"warning: {warn}")
-            history.append(record)
-            say(
-                f"epoch {epoch + 1}/{cfg.epochs}: train loss {record['train_loss']:.4f}, "
-                f"val loss {record['val_loss']:.4f}; e.g. {record['samples'][:1]}"
-            )
-            _save(model, out, opt, sched, epoch + 1, history, cfg, save_clipcap)
-        barrier(dist)
-    return TrainResult(out / "model", history, warnings, problems, start)
+    return _Trainer(model, net, opt, sched, amp, scaler, dev)
+
+
+def _as_tensors(embs: dict[str, Embeddings], dev: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Train embeddings as a CPU tensor (batches move to ``dev``), val ones on ``dev``."""
+    import torch
+
+    return torch.as_tensor(embs["train"].vectors), torch.as_tensor(embs["val"].vectors).to(dev)
+
+
+def _train_epoch(
+    tr: _Trainer,
+    pairs: list[tuple[int, list[int]]],
+    emb: torch.Tensor,
+    epoch: int,
+    steps: _Steps,
+    cfg: ClipcapTrainConfig,
+    dist: Dist,
+    progress: Callable[[int, int], None] | None,
+    cancel,
+) -> float:
+    """Train one epoch (0-based ``epoch``) on this process's share of ``pairs``.
+
+    The pairs are shuffled with ``cfg.seed + epoch``, so every process draws the same
+    order and takes every ``world_size``-th pair of it. Returns the mean training loss.
+    """
+    tr.net.train()
+    if cfg.freeze_gpt:
+        tr.model.gpt.eval()
+    order = np.random.default_rng(cfg.seed + epoch).permutation(len(pairs))
+    order = np.resize(order, steps.per_rank * dist.world_size)[dist.rank :: dist.world_size]
+    total_loss = 0.0
+    for b in range(steps.per_epoch):
+        check_cancel(cancel)
+        idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+        loss = _loss(tr.net, *_batch(pairs, idx, emb, tr.dev), tr.amp)
+        tr.step(loss)
+        total_loss += loss.item()
+        report(progress, epoch * steps.per_epoch + b + 1, steps.total)
+    return total_loss / max(steps.per_epoch, 1)
+
+
+def _log_epoch(record: dict, epochs: int, warnings: list[str], say: Callable[[str], None]) -> None:
+    """Report a validated epoch, first warning (and noting in ``warnings``) of mode collapse."""
+    warn = mode_collapse(record["samples"])
+    if warn:
+        warnings.append(f"epoch {record['epoch']}: {warn}")
+        say(f"warning: {warn}")
+    say(
+        f"epoch {record['epoch']}/{epochs}: train loss {record['train_loss']:.4f}, "
+        f"val loss {record['val_loss']:.4f}; e.g. {record['samples'][:1]}"
+    )
 
 
 def _validate(model, val_pairs, val_emb, val_recs, kept, cfg, dev, amp) -> dict:
