@@ -26,6 +26,7 @@ from .datasets import CaptionDataset
 from .errors import InvalidInputError
 from .jobs import check_cancel, report
 from .training_data import amp_context, barrier, init_distributed, load_images
+from .training_loop import epoch_batches, optimizer_step, step_counts, wrap_distributed
 
 AUGMENTATIONS = ("crop", "flip", "rot90")
 CAPTION_TEMPLATES = (
@@ -251,27 +252,19 @@ def finetune_clip(
     gen = torch.Generator().manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    per_rank = -(-len(train) // dist.world_size)  # equal step counts on every process
-    per_epoch = -(-per_rank // cfg.batch_size)
-    total = per_epoch * cfg.epochs
+    steps = step_counts(len(train), dist.world_size, cfg.batch_size, cfg.epochs)
     from transformers import get_cosine_schedule_with_warmup
 
-    sched = get_cosine_schedule_with_warmup(opt, min(cfg.warmup_steps, total // 10 + 1), total)
-    step_net = net
-    if dist.enabled:
-        from torch.nn.parallel import DistributedDataParallel
-
-        cuda = clip.device.startswith("cuda")
-        step_net = DistributedDataParallel(net, device_ids=[dist.local_rank] if cuda else None)
+    warmup = min(cfg.warmup_steps, steps.total // 10 + 1)
+    sched = get_cosine_schedule_with_warmup(opt, warmup, steps.total)
+    step_net = wrap_distributed(net, dist, clip.device)
     amp, scaler = amp_context(clip.device)
     history = []
     for epoch in range(cfg.epochs):
-        order = np.random.default_rng(cfg.seed + epoch).permutation(len(train))
-        order = np.resize(order, per_rank * dist.world_size)[dist.rank :: dist.world_size]
         losses = []
-        for b in range(per_epoch):
+        batches = epoch_batches(len(train), epoch, cfg.seed, steps, cfg.batch_size, dist)
+        for b, idx in enumerate(batches):
             check_cancel(cancel)
-            idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
             x = pixels[torch.as_tensor(idx)].to(clip.device).float() / 255
             if cfg.augment:
                 x = augment_batch(x, cfg.augment, cfg.crop_scale, gen)
@@ -280,19 +273,11 @@ def finetune_clip(
             with amp():  # CLIP.forward: (image features, text features, logit scale, ...)
                 feats = step_net(image=(x - mean) / std, text=tokens)
             loss = contrastive_loss(feats[0].float(), feats[1].float(), feats[2].float())
-            opt.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-            else:
-                loss.backward()
-                opt.step()
-            sched.step()
+            optimizer_step(loss, opt, sched, scaler)
             with torch.no_grad():
                 net.logit_scale.clamp_(0, np.log(100))
             losses.append(loss.item())
-            report(progress, epoch * per_epoch + b + 1, total)
+            report(progress, epoch * steps.per_epoch + b + 1, steps.total)
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses))})
         say(f"epoch {epoch + 1}/{cfg.epochs}: contrastive loss {history[-1]['loss']:.4f}")
     if not dist.is_main:  # only the first process writes and evaluates

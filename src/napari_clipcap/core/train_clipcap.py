@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +32,13 @@ from .training_data import (
     barrier,
     image_embeddings,
     init_distributed,
+)
+from .training_loop import (
+    StepCounts,
+    epoch_batches,
+    optimizer_step,
+    step_counts,
+    wrap_distributed,
 )
 
 if TYPE_CHECKING:
@@ -236,7 +243,7 @@ def train_clipcap(
     model, start, history, state = _resume_or_build(out, resume, cfg, clip_dim, decoder, meta, say)
     pairs = _pairs(train_recs, embs["train"].kept, model.tokenizer, cfg.max_tokens)
     val_pairs = _pairs(val_recs, embs["val"].kept, model.tokenizer, cfg.max_tokens)
-    steps = _step_counts(len(pairs), dist.world_size, cfg.batch_size, cfg.epochs)
+    steps = step_counts(len(pairs), dist.world_size, cfg.batch_size, cfg.epochs)
     tr = _setup_trainer(model, cfg, dev, dist, steps.total, state)
     train_emb, val_emb = _as_tensors(embs, dev)
     warnings: list[str] = []
@@ -259,14 +266,6 @@ def train_clipcap(
     return TrainResult(out / "model", history, warnings, problems, start)
 
 
-class _Steps(NamedTuple):
-    """How an epoch's training pairs are shared out as optimisation steps."""
-
-    per_rank: int  # pairs each process trains on per epoch (equal on every process)
-    per_epoch: int  # optimisation steps per epoch
-    total: int  # optimisation steps of the whole run
-
-
 @dataclass
 class _Trainer:
     """The model being trained and what an optimisation step needs."""
@@ -278,18 +277,6 @@ class _Trainer:
     amp: Callable  # autocast context factory (a no-op off CUDA)
     scaler: torch.amp.GradScaler | None
     dev: str
-
-    def step(self, loss: torch.Tensor) -> None:
-        """Backpropagate ``loss``, update the weights and advance the schedule."""
-        self.opt.zero_grad(set_to_none=True)
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.opt)
-            self.scaler.update()
-        else:
-            loss.backward()
-            self.opt.step()
-        self.sched.step()
 
 
 def _check_run_folder(out: Path, resume: bool, clip_model: str, clip_weights: str | None) -> None:
@@ -376,13 +363,6 @@ def _resume_or_build(
     return model, start, history, state
 
 
-def _step_counts(n_pairs: int, world_size: int, batch_size: int, epochs: int) -> _Steps:
-    """Steps per epoch and in all, the same on every process (short ranks repeat pairs)."""
-    per_rank = -(-n_pairs // world_size)  # equal step counts on every process
-    per_epoch = -(-per_rank // batch_size)
-    return _Steps(per_rank, per_epoch, per_epoch * epochs)
-
-
 def _setup_trainer(
     model: ClipCapModel,
     cfg: ClipcapTrainConfig,
@@ -409,13 +389,7 @@ def _setup_trainer(
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
-    net = model
-    if dist.enabled:
-        from torch.nn.parallel import DistributedDataParallel
-
-        net = DistributedDataParallel(
-            model, device_ids=[dist.local_rank] if dev.startswith("cuda") else None
-        )
+    net = wrap_distributed(model, dist, dev)
     amp, scaler = amp_context(dev)
     return _Trainer(model, net, opt, sched, amp, scaler, dev)
 
@@ -432,7 +406,7 @@ def _train_epoch(
     pairs: list[tuple[int, list[int]]],
     emb: torch.Tensor,
     epoch: int,
-    steps: _Steps,
+    steps: StepCounts,
     cfg: ClipcapTrainConfig,
     dist: Dist,
     progress: Callable[[int, int], None] | None,
@@ -446,14 +420,12 @@ def _train_epoch(
     tr.net.train()
     if cfg.freeze_gpt:
         tr.model.gpt.eval()
-    order = np.random.default_rng(cfg.seed + epoch).permutation(len(pairs))
-    order = np.resize(order, steps.per_rank * dist.world_size)[dist.rank :: dist.world_size]
+    batches = epoch_batches(len(pairs), epoch, cfg.seed, steps, cfg.batch_size, dist)
     total_loss = 0.0
-    for b in range(steps.per_epoch):
+    for b, idx in enumerate(batches):
         check_cancel(cancel)
-        idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
         loss = _loss(tr.net, *_batch(pairs, idx, emb, tr.dev), tr.amp)
-        tr.step(loss)
+        optimizer_step(loss, tr.opt, tr.sched, tr.scaler)
         total_loss += loss.item()
         report(progress, epoch * steps.per_epoch + b + 1, steps.total)
     return total_loss / max(steps.per_epoch, 1)
