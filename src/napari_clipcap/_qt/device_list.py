@@ -16,6 +16,7 @@ import threading
 from qtpy.QtCore import QObject, QTimer, Signal
 
 from ._compat import guard_triton
+from .process_singleton import ProcessSingleton
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def list_devices() -> list[str]:
     return ["auto", *[d.name for d in available_devices()]]
 
 
-class DeviceProbe(QObject):
+class DeviceProbe(ProcessSingleton, QObject):
     """The device list of this process, found once in a background thread.
 
     Signals
@@ -52,7 +53,6 @@ class DeviceProbe(QObject):
 
     found = Signal(list)
     _answered = Signal(object, str)  # from the probe thread: names or None, error
-    _instance: DeviceProbe | None = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -63,18 +63,6 @@ class DeviceProbe(QObject):
         self._thread: threading.Thread | None = None
         self._scheduled = False
         self._answered.connect(self._deliver)  # queued: emitted in the probe thread
-
-    @classmethod
-    def instance(cls) -> DeviceProbe:
-        """The probe of this process (created on first use)."""
-        if cls._instance is None:
-            cls._instance = cls()
-        return cls._instance
-
-    @classmethod
-    def reset(cls) -> None:
-        """Forget the probe and what it found (tests)."""
-        cls._instance = None
 
     @property
     def busy(self) -> bool:

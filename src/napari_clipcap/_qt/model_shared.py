@@ -6,29 +6,18 @@ from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QLineEdit, QToolButton, QWidget
 
 from .model_specs import PanelSettings, load_settings, save_settings
+from .process_singleton import ProcessSingleton
 
 
-class SharedSettings(QObject):
-    """The one :class:`PanelSettings` of this process, with a ``changed`` signal."""
+class SharedSettings(ProcessSingleton, QObject):
+    """The one :class:`PanelSettings` of this process, with a ``changed`` signal (a new
+    one, after :meth:`reset`, re-reads the saved file)."""
 
     changed = Signal()
-    _instance: SharedSettings | None = None
 
     def __init__(self) -> None:
         super().__init__()
         self.settings: PanelSettings = load_settings()
-
-    @classmethod
-    def instance(cls) -> SharedSettings:
-        """The shared object (created, from the saved file, on first use)."""
-        if cls._instance is None:
-            cls._instance = cls()
-        return cls._instance
-
-    @classmethod
-    def reset(cls) -> None:
-        """Forget the shared object (tests; a new one re-reads the saved file)."""
-        cls._instance = None
 
     def update(self, **changes) -> None:
         """Set fields of the settings, save them and tell every panel."""
