@@ -137,3 +137,12 @@ def test_a_model_built_in_inference_mode_decodes(prefix):
         lm = _gpt2()  # inference tensors: no version counter to key the cache on
         ids = generate(lm, prefix, max_tokens=5)
         assert [c[0] for c in ids] == greedy_reference(lm, prefix, max_tokens=5)
+
+
+@pytest.mark.parametrize("activation", ["gelu_new", "relu", "gelu"])
+def test_every_mlp_activation_is_followed(prefix, activation):
+    lm = _gpt2(activation_function=activation)
+    with torch.inference_mode():
+        torch.testing.assert_close(
+            GPT2Stepper(lm).start(prefix), lm(inputs_embeds=prefix).logits[:, -1]
+        )
