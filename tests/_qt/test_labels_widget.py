@@ -16,6 +16,19 @@ RECT = np.array([[10.0, 20.0], [10.0, 60.0], [40.0, 60.0], [40.0, 20.0]])
 POLY = np.array([[60.0, 10.0], [80.0, 40.0], [62.0, 90.0]])
 
 
+def _ask(viewer, w, labels: str, both_shapes: bool = False):
+    """A shapes layer (a rectangle, and a polygon if asked) and ``labels`` in the widget,
+    scoring left to the score button; the layer."""
+    if both_shapes:
+        shapes = viewer.add_shapes([RECT, POLY], shape_type=["rectangle", "polygon"])
+    else:
+        shapes = viewer.add_shapes([RECT], shape_type="rectangle")
+    w.auto_check.setChecked(False)
+    w.shapes_combo.set_layer(shapes)
+    w.labels_edit.setPlainText(labels)
+    return shapes
+
+
 def wait_job(qtbot, widget, timeout=20000):
     qtbot.waitUntil(lambda: widget.job_panel.job is not None, timeout=timeout)
     qtbot.waitUntil(lambda: not widget.job_panel.busy, timeout=timeout)
@@ -58,10 +71,7 @@ def test_button_explains_what_is_missing(labels_widget):
 
 def test_scores_rectangles_and_polygons(labels_widget, qtbot, tmp_path):
     viewer, w = labels_widget
-    shapes = viewer.add_shapes([RECT, POLY], shape_type=["rectangle", "polygon"])
-    w.auto_check.setChecked(False)
-    w.shapes_combo.set_layer(shapes)
-    w.labels_edit.setPlainText("forest\nriver\nairport")
+    shapes = _ask(viewer, w, "forest\nriver\nairport", both_shapes=True)
     w.score_button.click()
     wait_job(qtbot, w)
     regions = w.results["regions"]
@@ -171,10 +181,7 @@ def test_shapes_deleted_while_scoring_leave_no_stale_results(
 
     monkeypatch.setattr(zs, "score_regions", held)
     viewer, w = labels_widget
-    shapes = viewer.add_shapes([RECT, POLY], shape_type=["rectangle", "polygon"])
-    w.auto_check.setChecked(False)
-    w.shapes_combo.set_layer(shapes)
-    w.labels_edit.setPlainText("forest, river")
+    shapes = _ask(viewer, w, "forest, river", both_shapes=True)
     with qtbot.captureExceptions() as raised:
         w.score_button.click()
         shapes.selected_data = {0}
@@ -190,10 +197,7 @@ def test_export_to_unwritable_path_is_a_message(labels_widget, qtbot, tmp_path, 
     import napari_clipcap._qt.labels_widget as lw
 
     viewer, w = labels_widget
-    shapes = viewer.add_shapes([RECT], shape_type="rectangle")
-    w.auto_check.setChecked(False)
-    w.shapes_combo.set_layer(shapes)
-    w.labels_edit.setPlainText("forest, river")
+    _ask(viewer, w, "forest, river")
     w.score_button.click()
     wait_job(qtbot, w)
     target = tmp_path / "no such folder" / "labels.csv"
@@ -228,10 +232,7 @@ def test_score_clicked_while_scoring_runs_one_job_after_the_other(
 
     monkeypatch.setattr(zs, "score_regions", held)
     viewer, w = labels_widget
-    shapes = viewer.add_shapes([RECT], shape_type="rectangle")
-    w.auto_check.setChecked(False)
-    w.shapes_combo.set_layer(shapes)
-    w.labels_edit.setPlainText("forest, river")
+    _ask(viewer, w, "forest, river")
     w.score_button.click()
     qtbot.waitUntil(lambda: bool(running), timeout=20000)
     w.labels_edit.setPlainText("forest, river, airport")

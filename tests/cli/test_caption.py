@@ -44,6 +44,17 @@ def _json(capsys):
     return json.loads(capsys.readouterr().out)
 
 
+def _captioner(clipcap_args):
+    """The captioner the CLI flags ``clipcap_args`` select, loaded through the Python API."""
+    return load_captioner(
+        "clipcap",
+        clipcap_args[1],
+        clip_model=clipcap_args[3],
+        clip_weights=clipcap_args[5],
+        device="cpu",
+    )
+
+
 def test_caption_images_and_regions_json(pngs, clipcap_args, capsys):
     assert "caption" in COMMANDS
     rc = main(
@@ -63,13 +74,7 @@ def test_caption_images_and_regions_json(pngs, clipcap_args, capsys):
     data = _json(capsys)
     assert data["captioner"].startswith("clipcap:")
     assert [im["image"] for im in data["images"]] == [str(p) for p in pngs]
-    cap = load_captioner(
-        "clipcap",
-        clipcap_args[1],
-        clip_model=clipcap_args[3],
-        clip_weights=clipcap_args[5],
-        device="cpu",
-    )
+    cap = _captioner(clipcap_args)
     for path, entry in zip(pngs, data["images"]):
         assert [r["box"] for r in entry["regions"]] == [[0, 0, 20, 20], [5, 5, 40, 30]]
         expected = caption_regions(
@@ -132,13 +137,7 @@ def test_caption_region_partly_outside_is_clipped_and_reported(pngs, clipcap_arg
     assert "warning: scene0.png: region -5,0,10,10 reaches past the 64 x 48" in err
     assert "clipped to 0,0,10,10" in err and "clipped to 30,20,40,40" in err
     assert "scene0.png: region 30,20,50,45" not in err  # it fits the first image
-    cap = load_captioner(
-        "clipcap",
-        clipcap_args[1],
-        clip_model=clipcap_args[3],
-        clip_weights=clipcap_args[5],
-        device="cpu",
-    )
+    cap = _captioner(clipcap_args)
     want = caption_regions(
         cap, read_image(pngs[1]).data, [(0, 0, 10, 10), (30, 20, 40, 40)], max_tokens=6
     )

@@ -14,18 +14,6 @@ from napari_clipcap.core.zeroshot import score_regions
 
 
 @pytest.fixture
-def clip_args(tiny_clip_files):
-    return [
-        "--clip",
-        str(tiny_clip_files.config),
-        "--clip-weights",
-        str(tiny_clip_files.safetensors),
-        "--device",
-        "cpu",
-    ]
-
-
-@pytest.fixture
 def png(tmp_path):
     from PIL import Image
 

@@ -16,16 +16,6 @@ def images(tmp_path_factory):
     return make_image_folder(tmp_path_factory.mktemp("clip_images") / "images", per_colour=1)
 
 
-@pytest.fixture
-def clip_args(tiny_clip_files):
-    return [
-        "--clip",
-        str(tiny_clip_files.config),
-        "--clip-weights",
-        str(tiny_clip_files.safetensors),
-    ]
-
-
 def _run(capsys, argv, code=0):
     assert main(argv) == code
     return capsys.readouterr()
@@ -87,7 +77,7 @@ def test_batch_region_partly_outside_gets_a_clipped_to_column(images, tmp_path, 
     out = tmp_path / "lab"
     argv = ["batch", str(images / "red"), "--task", "labels", "--labels", "red,blue"]
     argv += ["--region", "-4,-4,12,12", "--region", "0,0,12,12", "--out", str(out)]
-    captured = _run(capsys, [*argv, *clip_args, "--device", "cpu", "--json"])
+    captured = _run(capsys, [*argv, *clip_args, "--json"])
     rep = json.loads(captured.out)
     assert (rep["rows"], rep["errors"]) == (2, 0)
     assert "warning: 1 of 2 rows: the region reaches past the image" in captured.err
