@@ -163,7 +163,34 @@ def cpu_figures(rounds: int = 5) -> dict:
         "weight_read_floor_ms": round(1e3 * weight_bytes / bandwidth["read"], 2),
         "bytes_read_floor_ms": round(1e3 * read_bytes / bandwidth["read"], 2),
         "latency_over_floor": round(step_s / (weight_bytes / bandwidth["read"]), 2),
+        "greedy_head_ms": head_figures(gpt, prefix),
     }
+
+
+def head_figures(gpt, prefix, repeats: int = 7) -> dict[str, float]:
+    """Milliseconds per call (median of ``repeats``) of the greedy head on the 8 rows'
+    hidden states: each available screen alone (screen, selection and float32
+    recomputation of the candidates), and every float32 logit + argmax. Before
+    each call a 512 MB sweep evicts the caches, as a decoding step's block weights do."""
+    from napari_clipcap.core.prepacked import PrepackedLinear
+    from napari_clipcap.core.screened_argmax import ScreenedArgmaxHead, available_screens
+
+    weight = gpt.lm_head.weight.detach()
+    with torch.inference_mode():
+        hidden = gpt.transformer(inputs_embeds=prefix).last_hidden_state[:, -1].contiguous()
+    sweep = torch.ones(1 << 27)  # 512 MB of float32
+    heads = {name: ScreenedArgmaxHead(weight, screens=[name]) for name in available_screens()}
+    full = PrepackedLinear(weight)  # as the stepper reads it for beam search
+    heads["float32"] = lambda h: full(h).argmax(dim=-1)
+    out = {}
+    for name, head in heads.items():
+        times = []
+        for _ in range(repeats):
+            sweep.sum()
+            _, s = timed(lambda head=head: head(hidden))
+            times.append(s)
+        out[name] = round(1e3 * statistics.median(times), 2)
+    return out
 
 
 def accelerator_figures(

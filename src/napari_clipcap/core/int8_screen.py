@@ -4,8 +4,9 @@ The head ``W`` (vocabulary x width) is the largest single matrix a decoding step
 :class:`Int8Screen` keeps it quantized to int8 (one scale per vocabulary entry, a quarter
 of the float32 bytes) and multiplies it by the hidden states quantized to uint8, with
 oneDNN's integer matmul. On a CPU with VNNI that is both the fewest bytes and the fastest
-arithmetic on offer: for GPT-2 at 8 rows, about 2.5 ms against 7 ms for a bfloat16 screen
-and 9-10 ms for the float32 head on a 2-core Xeon.
+arithmetic on offer: for GPT-2 at 8 rows on a 2-core Xeon, 5.8 ms with the candidates'
+recomputation against 10.3 ms for a bfloat16 screen and 10.5 ms for the float32 head
+(``benchmarks/bench_decoding.py``, ``greedy_head_ms``).
 
 Every approximate logit ``a_v`` comes with a bound ``e_v >= |a_v - z_v|``, ``z_v`` being
 the float32 logit, so :mod:`.screened_argmax` can keep only the entries that may still
