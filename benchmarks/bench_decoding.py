@@ -167,7 +167,7 @@ def cpu_figures(rounds: int = 5) -> dict:
     }
 
 
-def head_figures(gpt, prefix, repeats: int = 7) -> dict[str, float]:
+def head_figures(gpt, prefix, repeats: int = 7, sweep_bytes: int = 1 << 29) -> dict[str, float]:
     """Milliseconds per call (median of ``repeats``) of the greedy head on the 8 rows'
     hidden states: each available screen alone (screen, selection and float32
     recomputation of the candidates), and every float32 logit + argmax. Before
@@ -178,7 +178,7 @@ def head_figures(gpt, prefix, repeats: int = 7) -> dict[str, float]:
     weight = gpt.lm_head.weight.detach()
     with torch.inference_mode():
         hidden = gpt.transformer(inputs_embeds=prefix).last_hidden_state[:, -1].contiguous()
-    sweep = torch.ones(1 << 27)  # 512 MB of float32
+    sweep = torch.ones(sweep_bytes // 4)
     heads = {name: ScreenedArgmaxHead(weight, screens=[name]) for name in available_screens()}
     full = PrepackedLinear(weight)  # as the stepper reads it for beam search
     heads["float32"] = lambda h: full(h).argmax(dim=-1)

@@ -37,3 +37,16 @@ def test_decoding_accelerator_figures_run(monkeypatch):
     out = bench.accelerator_figures("cpu", torch.float32, regions=2)
     assert out["tokens"] == 3 and out["dtype"] == "float32"
     assert out["greedy_captions_per_s"] > 0 and out["beam5_captions_per_s"] > 0
+
+
+def test_decoding_head_figures_time_every_available_head():
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from napari_clipcap.core.screened_argmax import available_screens
+
+    bench = _load("bench_decoding")
+    torch.manual_seed(0)
+    gpt = GPT2LMHeadModel(GPT2Config(n_embd=32, n_layer=1, n_head=2, vocab_size=300)).eval()
+    out = bench.head_figures(gpt, torch.randn(2, 4, 32), repeats=2, sweep_bytes=1 << 16)
+    assert set(out) == {*available_screens(), "float32"}
+    assert all(ms > 0 for ms in out.values())
