@@ -5,12 +5,12 @@ encoder (open_clip), a ClipCap MLP mapping (512 -> 10 x 768) and GPT-2 small (12
 
 CPU figures: 8 regions, exactly 20 tokens each (no stop token), greedy:
 
-* ``fast``: :func:`napari_clipcap.core.decoding.generate`, the 8 prefixes as one batch
-  through the CPU GPT-2 stepper (:mod:`napari_clipcap.core.gpt2_stepper`: KV cache,
+* ``fast``: :func:`napari_clipcap.core.decoding.loops.generate`, the 8 prefixes as one batch
+  through the CPU GPT-2 stepper (:mod:`napari_clipcap.core.decoding._cpu.stepper`: KV cache,
   oneDNN-prepacked weights, exact int8- or bfloat16-screened greedy head);
 * ``transformers_kv_cache``: the same batched loop on transformers' own GPT-2 forward
   and cache (the previous fast path), for attribution;
-* ``reference``: :func:`~napari_clipcap.core.decoding.greedy_reference`, the original
+* ``reference``: :func:`~napari_clipcap.core.decoding.loops.greedy_reference`, the original
   release's loop (GPT-2 re-run over prefix + sequence at every step, one region at a
   time).
 
@@ -67,7 +67,7 @@ def memory_bandwidth(nbytes: int = 1 << 29, repeats: int = 5) -> dict[str, float
 def build(device="cpu", dtype=torch.float32):
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from napari_clipcap.core.clipcap_mapping import MappingConfig, build_mapping
+    from napari_clipcap.core.captioning.clipcap_mapping import MappingConfig, build_mapping
 
     torch.manual_seed(0)
     gpt = GPT2LMHeadModel(GPT2Config()).eval().to(device, dtype)  # 124M, vocab 50257
@@ -77,7 +77,7 @@ def build(device="cpu", dtype=torch.float32):
 
 def clip_embeddings(n: int, device: str) -> tuple[torch.Tensor, float]:
     """ViT-B/32 (random weights) embeddings of ``n`` random 224 x 224 crops, and the time."""
-    from napari_clipcap.core.clip import load_clip
+    from napari_clipcap.core.clip.model import load_clip
 
     clip = load_clip("ViT-B-32", None, device)
     crops = [np.random.default_rng(i).random((224, 224, 3), dtype=np.float32) for i in range(n)]
@@ -97,8 +97,13 @@ def timed(fn, repeats: int = 1):
 
 
 def cpu_figures(rounds: int = 5) -> dict:
-    from napari_clipcap.core.decoding import CausalLMStepper, decode, generate, greedy_reference
-    from napari_clipcap.core.gpt2_stepper import prepared
+    from napari_clipcap.core.decoding._cpu.stepper import prepared
+    from napari_clipcap.core.decoding.loops import (
+        CausalLMStepper,
+        decode,
+        generate,
+        greedy_reference,
+    )
 
     gpt, mapping = build()
     emb, clip_s = clip_embeddings(REGIONS, "cpu")
@@ -172,8 +177,11 @@ def head_figures(gpt, prefix, repeats: int = 7, sweep_bytes: int = 1 << 29) -> d
     hidden states: each available screen alone (screen, selection and float32
     recomputation of the candidates), and every float32 logit + argmax. Before
     each call a 512 MB sweep evicts the caches, as a decoding step's block weights do."""
-    from napari_clipcap.core.prepacked import PrepackedLinear
-    from napari_clipcap.core.screened_argmax import ScreenedArgmaxHead, available_screens
+    from napari_clipcap.core.decoding._cpu.prepacked import PrepackedLinear
+    from napari_clipcap.core.decoding._cpu.screened_argmax import (
+        ScreenedArgmaxHead,
+        available_screens,
+    )
 
     weight = gpt.lm_head.weight.detach()
     with torch.inference_mode():
@@ -198,7 +206,7 @@ def accelerator_figures(
 ) -> dict:
     """Captions per second for ``regions`` regions, greedy and beam 5, ``TOKENS`` tokens
     each (no stop token). Run with ``device="cpu"`` to check the code path."""
-    from napari_clipcap.core.decoding import generate
+    from napari_clipcap.core.decoding.loops import generate
 
     gpt, mapping = build(device, dtype)
     emb, _ = clip_embeddings(regions, device)

@@ -52,8 +52,8 @@ def measure(func):
 def bench_first_plane(planes: int, size: int) -> dict:
     from astropy.io import fits
 
-    from napari_clipcap._reader import layer_data
-    from napari_clipcap.core.fits import read_fits
+    from napari_clipcap._napari.fits_reader import layer_data
+    from napari_clipcap.core.io.fits import read_fits
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "cube.fits"
@@ -87,7 +87,7 @@ def bench_first_plane(planes: int, size: int) -> dict:
 def bench_scaling(size: int, repeats: int = 3) -> dict:
     from astropy.visualization import AsinhStretch, ZScaleInterval
 
-    from napari_clipcap.core.scaling import to_model_input
+    from napari_clipcap.core.scaling.model_input import to_model_input
 
     rng = np.random.default_rng(1)
     img = rng.normal(100, 5, (size, size)).astype(np.float32)

@@ -62,7 +62,7 @@ def measure(fn, repeat: int = 3) -> tuple[float, float, object]:
 
 
 def lazy(path: Path) -> dict:
-    from napari_clipcap._geo_reader import read_geotiff_layers
+    from napari_clipcap._napari.geo_reader import read_geotiff_layers
 
     layers = read_geotiff_layers(str(path))
     comp = layers[-1][0]  # the composite, on top
@@ -71,7 +71,7 @@ def lazy(path: Path) -> dict:
 
 
 def lazy_window(path: Path) -> dict:
-    from napari_clipcap._geo_reader import read_geotiff_layers
+    from napari_clipcap._napari.geo_reader import read_geotiff_layers
 
     comp = read_geotiff_layers(str(path))[-1][0]
     win = np.asarray(comp[0][2000:3024, 2000:3024])
@@ -81,7 +81,7 @@ def lazy_window(path: Path) -> dict:
 def naive(path: Path) -> dict:
     import rasterio
 
-    from napari_clipcap.core.composites import composite
+    from napari_clipcap.core.scaling.composites import composite
 
     with rasterio.open(path) as src:
         data = src.read().astype(np.float32)
@@ -96,7 +96,7 @@ def main() -> None:
     args = parser.parse_args()
     import dask.array  # noqa: F401  (imports are not what is measured)
 
-    import napari_clipcap._geo_reader  # noqa: F401
+    import napari_clipcap._napari.geo_reader  # noqa: F401
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "scene.tif"

@@ -5,7 +5,7 @@ Figures:
 
 ``sliding_vs_naive``
     The batched sliding-window map against one forward pass per window in a Python
-    loop (:func:`napari_clipcap.core.heatmap.naive_sliding_heatmap`): same map within
+    loop (:func:`napari_clipcap.core.tasks.heatmap.naive_sliding_heatmap`): same map within
     1e-4, and the speed-up: the median over alternating rounds, each timed call after
     an untimed call of the same path, with every time printed.
 ``dense_vs_sliding``
@@ -40,8 +40,8 @@ import numpy as np
 _HUGE = r"""
 import json, resource, sys, time
 import numpy as np
-from napari_clipcap.core.clip import load_clip
-from napari_clipcap.core.heatmap import text_heatmap
+from napari_clipcap.core.clip.model import load_clip
+from napari_clipcap.core.tasks.heatmap import text_heatmap
 
 size, window, stride, batch, device = (int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]),
                                        int(sys.argv[4]), sys.argv[5])
@@ -107,8 +107,8 @@ def accelerator_figures(
     """
     import torch
 
-    from napari_clipcap.core.clip import load_clip, unload_clip
-    from napari_clipcap.core.heatmap import text_heatmap
+    from napari_clipcap.core.clip.model import load_clip, unload_clip
+    from napari_clipcap.core.tasks.heatmap import text_heatmap
 
     rng = np.random.default_rng(0)
     crops = rng.random((batch, 224, 224, 3), dtype=np.float32)
@@ -159,8 +159,12 @@ def main() -> None:
 
     import torch
 
-    from napari_clipcap.core.clip import load_clip
-    from napari_clipcap.core.heatmap import naive_sliding_heatmap, text_heatmap, window_starts
+    from napari_clipcap.core.clip.model import load_clip
+    from napari_clipcap.core.tasks.heatmap import (
+        naive_sliding_heatmap,
+        text_heatmap,
+        window_starts,
+    )
 
     if args.threads:
         torch.set_num_threads(args.threads)

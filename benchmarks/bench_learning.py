@@ -57,10 +57,10 @@ def run(
     out: Path, sizes: dict, *, seed: int = 0, coco_metrics: str = "bleu,meteor,rouge,cider"
 ) -> dict:
     """Run the whole proof in ``out`` with ``seed`` for both trainings; returns the figures."""
-    from napari_clipcap.core import synthetic
-    from napari_clipcap.core.clip import load_clip
-    from napari_clipcap.core.datasets import read_caption_dataset
-    from napari_clipcap.core.training_data import image_embeddings
+    from napari_clipcap.core.clip.model import load_clip
+    from napari_clipcap.core.samples import learning_set as synthetic
+    from napari_clipcap.core.training.data import image_embeddings
+    from napari_clipcap.core.training.datasets import read_caption_dataset
 
     t0 = time.perf_counter()
     times = {}

@@ -72,7 +72,7 @@ def latency_ms(search, q: np.ndarray) -> dict:
 def bench_search(sizes: list[int], n_latency: int) -> list[dict]:
     import faiss
 
-    from napari_clipcap.core.vectorindex import build_ivf, recall_at_k
+    from napari_clipcap.core.collection.vectorindex import build_ivf, recall_at_k
 
     q = queries()
     full = synthetic(max(sizes))
@@ -126,8 +126,8 @@ def make_images(folder: Path, n: int, size: int = 256) -> Path:
 
 
 def bench_index(folder: Path, tmp: Path) -> dict:
-    from napari_clipcap.core.clip import load_clip
-    from napari_clipcap.core.indexing import index_paths
+    from napari_clipcap.core.clip.model import load_clip
+    from napari_clipcap.core.collection.indexing import index_paths
 
     clip = load_clip("ViT-B-32", None, "cpu")
     clip.encode_images([np.zeros((224, 224, 3), np.float32)])  # warm-up
@@ -144,8 +144,8 @@ def bench_index(folder: Path, tmp: Path) -> dict:
 
 
 def _time_batch(folder: Path, out: Path, chunk_size: int = 4, **kw) -> float:
-    from napari_clipcap.core.batch import run_batch
-    from napari_clipcap.core.batch_tasks import BatchSpec
+    from napari_clipcap.core.batch.chunks import BatchSpec
+    from napari_clipcap.core.batch.runner import run_batch
 
     spec = BatchSpec("embed", clip_model="ViT-B-32", clip_weights=None, device="cpu")
     t0 = time.perf_counter()
@@ -156,7 +156,7 @@ def _time_batch(folder: Path, out: Path, chunk_size: int = 4, **kw) -> float:
 def _warm_worker() -> bool:
     """Load the batch model in this worker process (its per-process cache) and run it once,
     so that the timed run measures throughput, not model loading."""
-    from napari_clipcap.core.batch_tasks import BatchSpec, get_model
+    from napari_clipcap.core.batch.chunks import BatchSpec, get_model
 
     spec = BatchSpec("embed", clip_model="ViT-B-32", clip_weights=None, device="cpu")
     get_model(spec).encode_images([np.zeros((224, 224, 3), np.float32)])

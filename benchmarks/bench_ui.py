@@ -61,8 +61,8 @@ def main() -> None:
 
     import torch
 
-    from napari_clipcap.core.clip import load_clip
-    from napari_clipcap.core.heatmap import text_heatmap
+    from napari_clipcap.core.clip.model import load_clip
+    from napari_clipcap.core.tasks.heatmap import text_heatmap
 
     if args.threads:
         torch.set_num_threads(args.threads)

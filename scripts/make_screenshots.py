@@ -42,11 +42,11 @@ def build_models(folder: Path) -> dict:
     from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
 
     from fixtures.clip_models import build_tiny_clip_files
-    from napari_clipcap._sample_data import overhead_sample
-    from napari_clipcap.core.clip import load_clip
-    from napari_clipcap.core.clipcap import ClipCapModel, save_clipcap
-    from napari_clipcap.core.clipcap_mapping import MappingConfig
-    from napari_clipcap.core.scaling import to_model_input
+    from napari_clipcap._napari.sample_data import overhead_sample
+    from napari_clipcap.core.captioning.clipcap import ClipCapModel, save_clipcap
+    from napari_clipcap.core.captioning.clipcap_mapping import MappingConfig
+    from napari_clipcap.core.clip.model import load_clip
+    from napari_clipcap.core.scaling.model_input import to_model_input
 
     files = build_tiny_clip_files(folder / "clip")
     clip = load_clip(str(files.config), str(files.safetensors), "cpu")
@@ -213,8 +213,8 @@ def main() -> None:
         os.environ["NAPARI_CLIPCAP_CACHE"] = str(tmp / "cache")
         models = build_models(tmp)  # torch/open_clip load before any OpenGL context
 
-        from napari_clipcap._qt.model_panel import SharedSettings
-        from napari_clipcap._qt.model_specs import CUSTOM, ModelChoice
+        from napari_clipcap._qt.models.panel import SharedSettings
+        from napari_clipcap._qt.models.specs import CUSTOM, ModelChoice
 
         files = models["clip"]
         SharedSettings.instance().update(

@@ -42,7 +42,7 @@ def test_decoding_accelerator_figures_run(monkeypatch):
 def test_decoding_head_figures_time_every_available_head():
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from napari_clipcap.core.screened_argmax import available_screens
+    from napari_clipcap.core.decoding._cpu.screened_argmax import available_screens
 
     bench = _load("bench_decoding")
     torch.manual_seed(0)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from napari_clipcap._qt import worker as worker_mod
-from napari_clipcap._qt.model_panel import SharedSettings
-from napari_clipcap._qt.model_specs import CUSTOM, ModelChoice
+from napari_clipcap._qt.models.panel import SharedSettings
+from napari_clipcap._qt.models.specs import CUSTOM, ModelChoice
 
 
 @pytest.fixture(autouse=True)

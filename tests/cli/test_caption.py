@@ -8,8 +8,12 @@ import numpy as np
 import pytest
 
 from napari_clipcap.cli import COMMANDS, main
-from napari_clipcap.core.captioning import caption_regions, load_captioner, unload_captioners
-from napari_clipcap.core.imageio import read_image
+from napari_clipcap.core.captioning.protocol import (
+    caption_regions,
+    load_captioner,
+    unload_captioners,
+)
+from napari_clipcap.core.io.images import read_image
 
 
 @pytest.fixture

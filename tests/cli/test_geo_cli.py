@@ -7,9 +7,9 @@ import rasterio
 
 from fixtures.geotiffs import make_s2_tif
 from napari_clipcap.cli import main
-from napari_clipcap.core.geoimage import scene_image
-from napari_clipcap.core.heatmap import text_heatmap
-from napari_clipcap.core.imageio import read_image
+from napari_clipcap.core.io.geoimage import scene_image
+from napari_clipcap.core.io.images import read_image
+from napari_clipcap.core.tasks.heatmap import text_heatmap
 
 
 def test_multispectral_scene_enters_models_as_its_composite(tmp_path):

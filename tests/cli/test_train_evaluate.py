@@ -7,7 +7,7 @@ import json
 import pytest
 
 from napari_clipcap.cli import main
-from napari_clipcap.core.synthetic import make_synthetic_dataset
+from napari_clipcap.core.samples.learning_set import make_synthetic_dataset
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +151,7 @@ def test_evaluate_zeroshot_and_retrieval_write_reports(data, tiny_clip_files, tm
 def test_evaluate_predictions_file_and_multilabel(tiny_clip_files, tmp_path, capsys):
     from PIL import Image
 
-    from napari_clipcap.core.synthetic import draw
+    from napari_clipcap.core.samples.learning_set import draw
 
     rows = ["image,caption,split,label"]
     for i, (shape, colour) in enumerate([("circle", "red"), ("square", "blue")]):
@@ -259,7 +259,7 @@ def test_train_clipcap_under_torchrun_two_cpu_processes(tmp_path):
     import sys
 
     csv = make_synthetic_dataset(tmp_path / "d", n_train=32, n_val=8, n_test=0)
-    from napari_clipcap.core.synthetic import write_clip_config
+    from napari_clipcap.core.samples.learning_set import write_clip_config
 
     cfg = write_clip_config(tmp_path / "c.json")
 

@@ -1,6 +1,6 @@
 """napari layers in and out: the displayed plane, regions in pixels, results placed over.
 
-The maths lives in :mod:`napari_clipcap.core.geometry`; this module reads the napari
+The maths lives in :mod:`napari_clipcap.core.coords.geometry`; this module reads the napari
 objects (layer transforms, camera, dims) and makes the result layers.
 """
 
@@ -11,9 +11,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.coords.geometry import (
+    Box,
+    bounding_box,
+    map_points,
+    plane_affine,
+    plane_index,
+    view_box,
+)
+from ..core.coords.worldcoords import world_metadata
 from ..core.errors import InvalidInputError
-from ..core.geometry import Box, bounding_box, map_points, plane_affine, plane_index, view_box
-from ..core.worldcoords import world_metadata
 
 #: Key of napari-clipcap results in ``layer.metadata``.
 META_KEY = "napari_clipcap"
@@ -76,7 +83,7 @@ class Plane:
         The last few planes are kept, so re-scoring edited shapes does not rescale the
         whole image each time.
         """
-        from ..core.scaling import to_model_input
+        from ..core.scaling.model_input import to_model_input
 
         key = self.key()
         with _INPUT_LOCK:
@@ -141,7 +148,7 @@ def shape_regions(shapes_layer, image_layer) -> tuple[list[int], list[Box], list
 
     Returns the indices of the shapes that overlap the image, their pixel boxes, and
     the regions to score: polygons as ``(N, 2)`` arrays of ``(x, y)`` in the pixel-edge
-    convention of :mod:`napari_clipcap.core.regions`, other shapes as their boxes. The
+    convention of :mod:`napari_clipcap.core.coords.regions`, other shapes as their boxes. The
     leading (stack) coordinates of the vertices are ignored, so a shape applies to
     whichever plane is displayed.
     """

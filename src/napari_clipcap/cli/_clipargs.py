@@ -49,13 +49,13 @@ def clip_weights(args: argparse.Namespace) -> str | None:
 
 
 def load_model(args: argparse.Namespace):
-    from ..core.clip import load_clip
+    from ..core.clip.model import load_clip
 
     return load_clip(args.clip, clip_weights(args), args.device, precision=args.precision)
 
 
 def read_input(args: argparse.Namespace):
-    from ..core.imageio import read_image
+    from ..core.io.images import read_image
 
     hdu = int(args.hdu) if args.hdu is not None and args.hdu.isdigit() else args.hdu
     return read_image(

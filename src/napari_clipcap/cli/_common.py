@@ -92,7 +92,7 @@ def fit_boxes(
     """The boxes as the engine crops them from an image of ``shape`` (H, W, ...).
 
     A box that reaches past the image edge is clipped to the image (as
-    :func:`napari_clipcap.core.regions.as_region` does), with a warning on stderr; the
+    :func:`napari_clipcap.core.coords.regions.as_region` does), with a warning on stderr; the
     command's output reports the clipped box next to the requested one (see
     :func:`clipped_to`).
 
@@ -102,7 +102,7 @@ def fit_boxes(
         For a box that is empty or lies wholly outside the image; the message names
         ``image``.
     """
-    from ..core.regions import as_region
+    from ..core.coords.regions import as_region
 
     h, w = int(shape[0]), int(shape[1])
     out = []

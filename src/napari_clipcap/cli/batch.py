@@ -54,8 +54,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def spec_from_args(args: argparse.Namespace):
-    """The :class:`~napari_clipcap.core.batch_tasks.BatchSpec` the flags describe."""
-    from ..core.batch_tasks import BatchSpec
+    """The :class:`~napari_clipcap.core.batch.chunks.BatchSpec` the flags describe."""
+    from ..core.batch.chunks import BatchSpec
 
     labels = ()
     if args.labels:
@@ -110,7 +110,7 @@ def _count_clipped(parquet: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.batch import run_batch
+    from ..core.batch.runner import run_batch
 
     rep = run_batch(
         args.inputs,

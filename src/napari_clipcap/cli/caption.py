@@ -66,9 +66,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.captioning import check_images, load_captioner
-    from ..core.imageio import read_image
-    from ..core.regions import crops
+    from ..core.captioning.protocol import check_images, load_captioner
+    from ..core.coords.regions import crops
+    from ..core.io.images import read_image
 
     boxes = [parse_box(r) for r in args.region] if args.region else None
     hdu = int(args.hdu) if args.hdu is not None and args.hdu.isdigit() else args.hdu

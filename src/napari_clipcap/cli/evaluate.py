@@ -84,8 +84,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def _records(args):
-    from ..core.datasets import read_caption_dataset
     from ..core.errors import InvalidInputError
+    from ..core.training.datasets import read_caption_dataset
 
     if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
         raise InvalidInputError(f"--out {args.out} is a file; give a folder for the report")
@@ -95,7 +95,7 @@ def _records(args):
 
 
 def _finish(args, section: str, result: dict, plots: dict, lines: list[str]) -> int:
-    from ..core.report import write_report
+    from ..core.evaluation.report import write_report
 
     data = {section: result}
     if args.out:
@@ -131,11 +131,11 @@ def _read_predictions(path: str) -> dict[str, str]:
 
 
 def run_captions(args: argparse.Namespace) -> int:
-    from ..core.clip import load_clip
+    from ..core.clip.model import load_clip
     from ..core.errors import InvalidInputError
-    from ..core.evaluate import evaluate_captions, generate_captions
-    from ..core.metrics import CAPTION_METRICS
-    from ..core.training_data import load_images
+    from ..core.evaluation.metrics import CAPTION_METRICS
+    from ..core.evaluation.runs import evaluate_captions, generate_captions
+    from ..core.training.data import load_images
 
     metrics = [m.strip().lower() for m in args.metrics.split(",") if m.strip()]
     unknown = [m for m in metrics if m not in (*CAPTION_METRICS, "clipscore")]
@@ -194,9 +194,9 @@ def run_captions(args: argparse.Namespace) -> int:
 
 
 def run_zeroshot(args: argparse.Namespace) -> int:
-    from ..core.clip import load_clip
-    from ..core.evaluate import evaluate_zeroshot
-    from ..core.zeroshot import resolve_templates
+    from ..core.clip.model import load_clip
+    from ..core.clip.prompts import resolve_templates
+    from ..core.evaluation.runs import evaluate_zeroshot
 
     records, problems = _records(args)
     clip = load_clip(*clip_spec(args), args.device)
@@ -215,8 +215,8 @@ def run_zeroshot(args: argparse.Namespace) -> int:
 
 
 def run_retrieval(args: argparse.Namespace) -> int:
-    from ..core.clip import load_clip
-    from ..core.evaluate import evaluate_retrieval
+    from ..core.clip.model import load_clip
+    from ..core.evaluation.runs import evaluate_retrieval
 
     records, problems = _records(args)
     clip = load_clip(*clip_spec(args), args.device)

@@ -62,8 +62,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.datasets import read_caption_dataset
-    from ..core.finetune_clip import FinetuneConfig, finetune_clip
+    from ..core.training.datasets import read_caption_dataset
+    from ..core.training.finetune_clip import FinetuneConfig, finetune_clip
     from .evaluate import clip_spec
 
     clip_model, clip_weights = clip_spec(args)

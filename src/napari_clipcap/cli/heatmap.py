@@ -39,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..core.errors import InvalidInputError
-    from ..core.heatmap import text_heatmap
-    from ..core.imageio import MAP_SUFFIXES, write_map
+    from ..core.io.images import MAP_SUFFIXES, write_map
+    from ..core.tasks.heatmap import text_heatmap
 
     if Path(args.out).suffix.lower() not in MAP_SUFFIXES:
         raise InvalidInputError(f"--out must end in one of {', '.join(MAP_SUFFIXES)}")
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     wcs = img.wcs if Path(args.out).suffix.lower() in (".fits", ".fit", ".fts") else None
     geo = None
     if img.kind == "geotiff" and Path(args.out).suffix.lower() in (".tif", ".tiff"):
-        from ..core.geoexport import geo_metadata_of
+        from ..core.io.geoexport import geo_metadata_of
 
         geo = geo_metadata_of(img.path)  # GeoTIFF in -> GeoTIFF out, same CRS and grid
     try:

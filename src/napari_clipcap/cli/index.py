@@ -47,7 +47,7 @@ def clip_spec(args: argparse.Namespace, folder: str) -> tuple[str, str | None]:
         return args.clip, clip_weights(args)
     from pathlib import Path
 
-    from ..core.collection import DB_NAME, Collection
+    from ..core.collection.store import DB_NAME, Collection
 
     if (Path(folder) / DB_NAME).exists():
         with Collection(folder) as col:
@@ -58,8 +58,8 @@ def clip_spec(args: argparse.Namespace, folder: str) -> tuple[str, str | None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.clip import load_clip
-    from ..core.indexing import index_paths
+    from ..core.clip.model import load_clip
+    from ..core.collection.indexing import index_paths
 
     model, weights = clip_spec(args, args.index)
     clip = load_clip(model, weights, device=args.device)

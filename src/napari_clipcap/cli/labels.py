@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.zeroshot import parse_labels, rank_labels, resolve_templates, score_regions
+    from ..core.clip.prompts import parse_labels, rank_labels, resolve_templates, score_regions
 
     labels = parse_labels(args.labels)
     templates = resolve_templates(args.template, args.templates)
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         ],
     }
     if img.kind == "geotiff":  # region results carry map and lon/lat coordinates
-        from ..core.geoexport import geo_metadata_of, region_to_map
+        from ..core.io.geoexport import geo_metadata_of, region_to_map
 
         geo = geo_metadata_of(img.path)
         for r, box in zip(data["regions"], fitted if geo else ()):

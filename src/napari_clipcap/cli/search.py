@@ -36,11 +36,11 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.clip import load_clip
-    from ..core.collection import Collection
+    from ..core.clip.model import load_clip
+    from ..core.collection.search import search_image, search_text
+    from ..core.collection.store import Collection
     from ..core.errors import InvalidInputError
-    from ..core.search import search_image, search_text
-    from ..core.sources import MAX_SIDE, list_units, load_unit, shrink
+    from ..core.io.sources import MAX_SIDE, list_units, load_unit, shrink
 
     with Collection(args.index) as col:
         model, weights = col.model_spec

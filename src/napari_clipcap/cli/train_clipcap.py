@@ -64,10 +64,10 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.datasets import read_caption_dataset
-    from ..core.decoder_init import make_decoder, parse_decoder_spec
     from ..core.errors import InvalidInputError
-    from ..core.train_clipcap import STATE_NAME, ClipcapTrainConfig, train_clipcap
+    from ..core.training.clipcap import STATE_NAME, ClipcapTrainConfig, train_clipcap
+    from ..core.training.datasets import read_caption_dataset
+    from ..core.training.decoder_init import make_decoder, parse_decoder_spec
     from .evaluate import clip_spec
 
     clip_model, clip_weights = clip_spec(args)
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if args.no_resume and (out / STATE_NAME).exists():
         raise InvalidInputError(f"{out} already holds a run; choose another --out")
     from ..core.devices import resolve_device
-    from ..core.training_data import barrier, init_distributed
+    from ..core.training.data import barrier, init_distributed
 
     dist, _ = init_distributed(resolve_device(args.device))  # no-op unless under torchrun
     decoder = args.decoder

@@ -1,0 +1,97 @@
+"""World coordinates (RA/Dec, lon/lat) of the pixel under the cursor in napari's status bar.
+
+napari builds the status text from ``layer.get_status(...)``, both on the Qt status
+thread and in ``ViewerModel.update_status_from_cursor``. :func:`add_world_status` wraps
+that method on one layer so its coordinates text ends with `` | `` and the text of
+:func:`napari_clipcap.core.coords.worldcoords.format_world` for the layer's metadata.
+:func:`install_world_status` does it for every layer of a viewer, now and later; the
+reader and the sample data call it, so FITS layers get RA/Dec however they are opened.
+It also widens the contrast slider of FITS layers (:func:`widen_contrast_range`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core.coords.worldcoords import format_world
+
+__all__ = ["add_world_status", "install_world_status", "widen_contrast_range", "world_text"]
+
+_MARK = "_clipcap_world_status"
+
+
+def world_text(layer: Any, position: Any, *, world: bool = True) -> str | None:
+    """World-coordinate text of ``position`` over ``layer``, or ``None``.
+
+    Where napari shows integer pixel coordinates (images), the world position is
+    that of the same pixel's centre, so the text matches the pixel and value shown.
+    """
+    if not getattr(layer, "metadata", None):
+        return None
+    data_pos = np.asarray(layer.world_to_data(position) if world else position, float)
+    if data_pos.size < 2:
+        return None
+    integer = getattr(layer, "_use_integer_coords_in_status", None)
+    if integer is not None and integer():
+        data_pos = np.round(data_pos)  # the pixel whose value napari shows
+    return format_world(layer.metadata, data_pos[-2], data_pos[-1])
+
+
+def add_world_status(layer: Any) -> None:
+    """Make ``layer.get_status`` append world coordinates to its coordinates text.
+
+    Idempotent. Metadata is read at every call, so a WCS added later is used too.
+    """
+    if getattr(layer, _MARK, False):
+        return
+    original = layer.get_status
+
+    def get_status(position=None, *args: Any, world: bool = False, **kwargs: Any):
+        status = original(position, *args, world=world, **kwargs)
+        if position is None or not isinstance(status, dict):
+            return status
+        try:
+            text = world_text(layer, position, world=world)
+        except Exception:  # the status bar must never raise
+            return status
+        if text:
+            status["coordinates"] = f"{status.get('coordinates', '')} | {text}"
+            if status.get("value"):  # several layers selected: napari lists their values
+                status["value"] = f"{status['value']} | {text}"
+        return status
+
+    layer.get_status = get_status
+    setattr(layer, _MARK, True)
+
+
+def widen_contrast_range(layer: Any) -> None:
+    """Let the contrast slider reach ``metadata["contrast_range"]`` (set by the reader).
+
+    napari makes the slider's range equal to the contrast limits a reader gives, so
+    after a zscale the brightest stars could not be brought back without this.
+    """
+    wanted = getattr(layer, "metadata", {}).get("contrast_range")
+    if wanted is None or not hasattr(layer, "contrast_limits_range"):
+        return
+    lo, hi = layer.contrast_limits_range
+    limits = tuple(layer.contrast_limits)
+    if wanted[0] < lo or wanted[1] > hi:
+        layer.contrast_limits_range = (min(lo, wanted[0]), max(hi, wanted[1]))
+        layer.contrast_limits = limits
+
+
+def _on_inserted(event: Any) -> None:
+    add_world_status(event.value)
+    widen_contrast_range(event.value)
+
+
+def install_world_status(viewer: Any) -> None:
+    """Add world coordinates to the status of every layer of ``viewer``, now and later."""
+    emitter = viewer.layers.events.inserted
+    if _on_inserted not in list(emitter.callbacks):
+        emitter.connect(_on_inserted)
+    for layer in viewer.layers:
+        add_world_status(layer)
+        widen_contrast_range(layer)

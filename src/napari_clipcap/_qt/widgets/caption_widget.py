@@ -1,0 +1,290 @@
+"""Caption the displayed image: whole, the field of view, or each shape, batched.
+
+Several captioners can run side by side on the same regions. Results are listed with
+copy buttons, stored in the image layer's metadata, and shown as text on the shapes;
+clicking a word of a caption shows its relevance map as an image layer over the source.
+"""
+
+from __future__ import annotations
+
+from napari.layers import Image, Shapes
+from qtpy.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QListWidget,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core.errors import InvalidInputError
+from ..hint import HintLabel
+from ..job_panel import JobPanel
+from ..layer_combo import LayerCombo
+from ..layers import (
+    box_to_rectangle,
+    caption_boxes,
+    caption_shapes,
+    displayed_plane,
+    field_of_view_box,
+    shape_regions,
+    shapes_signature,
+    store_result,
+)
+from ..models.panel import ModelPanel
+from ..models.specs import ModelChoice
+from ..models.store import STORE
+from ..worker import start_job
+from .caption_results import CaptionResults
+from .relevance import show_word_relevance
+
+SCOPES = ("Whole image", "Field of view", "Each shape")
+METHODS = ("greedy", "beam search", "nucleus sampling")
+REGIONS_LAYER = "captions"
+
+
+class CaptionWidget(QWidget):
+    """Dock widget: captions for an image layer, its view or its shapes."""
+
+    def __init__(self, napari_viewer, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.viewer = napari_viewer
+        self.models = ModelPanel(show_captioner=True)
+        self.image_combo = LayerCombo(napari_viewer, Image)
+        self.scope_combo = QComboBox()
+        self.scope_combo.addItems(SCOPES)
+        self.shapes_combo = LayerCombo(napari_viewer, Shapes)
+        self.method_combo = QComboBox()
+        self.method_combo.addItems(METHODS)
+        self.beam_spin = QSpinBox()
+        self.beam_spin.setRange(2, 16)
+        self.beam_spin.setValue(5)
+        self.beam_spin.setPrefix("beam ")
+        self.top_p_spin = QDoubleSpinBox()
+        self.top_p_spin.setRange(0.05, 1.0)
+        self.top_p_spin.setSingleStep(0.05)
+        self.top_p_spin.setValue(0.9)
+        self.top_p_spin.setPrefix("top-p ")
+        self.num_spin = QSpinBox()
+        self.num_spin.setRange(1, 10)
+        self.num_spin.setPrefix("N = ")
+        self.max_tokens_spin = QSpinBox()
+        self.max_tokens_spin.setRange(4, 256)
+        self.max_tokens_spin.setValue(67)
+        self.max_tokens_spin.setPrefix("max ")
+        self.max_tokens_spin.setSuffix(" tokens")
+        self.compare_list = QListWidget()
+        self.compare_list.setMaximumHeight(60)
+        self.compare_list.setToolTip("Captioners run side by side; empty: the panel's captioner")
+        self.add_compare_button = QPushButton("Add panel's captioner")
+        self.remove_compare_button = QPushButton("Remove")
+        self.caption_button = QPushButton("Caption")
+        self.hint = HintLabel()
+        self.job_panel = JobPanel()
+        self.results_view = CaptionResults()
+
+        form = QFormLayout()
+        form.addRow("Image", self.image_combo)
+        form.addRow("Caption", self.scope_combo)
+        form.addRow("Shapes", self.shapes_combo)
+        decode = QHBoxLayout()
+        decode.addWidget(self.method_combo, 1)
+        decode.addWidget(self.beam_spin)
+        decode.addWidget(self.top_p_spin)
+        form.addRow("Decoding", decode)
+        counts = QHBoxLayout()
+        counts.addWidget(self.num_spin)
+        counts.addWidget(self.max_tokens_spin)
+        form.addRow("", counts)
+        form.addRow("Compare", self.compare_list)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_compare_button)
+        buttons.addWidget(self.remove_compare_button)
+        form.addRow("", buttons)
+        self._form = form
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.models)
+        layout.addLayout(form)
+        layout.addWidget(self.caption_button)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.job_panel)
+        layout.addWidget(self.results_view, 1)
+
+        self.compared: list[ModelChoice] = []
+        self.results: list[dict] = []
+        self._source = None
+        self._choices: dict[str, ModelChoice] = {}
+        self.scope_combo.currentTextChanged.connect(self._on_scope)
+        self.method_combo.currentTextChanged.connect(self._on_method)
+        self.image_combo.layer_changed.connect(self.validate)
+        self.shapes_combo.layer_changed.connect(self._watch_shapes)
+        self.add_compare_button.clicked.connect(self.add_compared)
+        self.remove_compare_button.clicked.connect(self._remove_compared)
+        self.caption_button.clicked.connect(self.caption)
+        self.results_view.word_clicked.connect(self.show_relevance)
+        self._watched = None
+        self._on_scope(self.scope_combo.currentText())
+        self._on_method(self.method_combo.currentText())
+        self._watch_shapes(self.shapes_combo.layer())
+
+    # -- inputs --------------------------------------------------------------------
+    def _on_scope(self, scope: str) -> None:
+        each = scope == "Each shape"
+        self.shapes_combo.setVisible(each)
+        self._form.labelForField(self.shapes_combo).setVisible(each)
+        self.validate()
+
+    def _on_method(self, method: str) -> None:
+        self.beam_spin.setVisible(method == "beam search")
+        self.top_p_spin.setVisible(method == "nucleus sampling")
+
+    def _watch_shapes(self, layer) -> None:
+        if self._watched is not None:
+            self._watched.events.data.disconnect(self.validate)
+        self._watched = layer
+        if layer is not None:
+            layer.events.data.connect(self.validate)
+        self.validate()
+
+    def add_compared(self) -> None:
+        """Add the model panel's current captioner to the side-by-side list."""
+        choice = ModelChoice.from_dict(self.models.settings.captioner.__dict__)
+        if all(c.key() != choice.key() for c in self.compared):
+            self.compared.append(choice)
+            self.compare_list.addItem(choice.label)
+
+    def _remove_compared(self) -> None:
+        row = self.compare_list.currentRow()
+        if row >= 0:
+            self.compare_list.takeItem(row)
+            del self.compared[row]
+
+    def captioners(self) -> list[ModelChoice]:
+        """The captioners to run: the compared ones, or the panel's captioner."""
+        return list(self.compared) or [self.models.settings.captioner]
+
+    def decoding(self) -> dict:
+        """``caption`` keyword arguments for the chosen decoding."""
+        method = self.method_combo.currentText()
+        opts = {"num_captions": self.num_spin.value(), "max_tokens": self.max_tokens_spin.value()}
+        if method == "beam search":
+            opts["beam_size"] = max(self.beam_spin.value(), opts["num_captions"])
+        elif method == "nucleus sampling":
+            opts["top_p"] = self.top_p_spin.value()
+        return opts
+
+    def problem(self) -> str:
+        """Why captioning cannot run now ('' when it can)."""
+        if self.image_combo.layer() is None:
+            return "Open or select an image layer first."
+        if self.scope_combo.currentText() == "Each shape":
+            shapes = self.shapes_combo.layer()
+            if shapes is None:
+                return "Add a Shapes layer and draw regions, or caption the whole image."
+            if len(shapes.data) == 0:
+                return f"Draw at least one shape in '{shapes.name}'."
+        return ""
+
+    def validate(self, *_) -> bool:
+        return self.hint.explain(
+            self.caption_button, self.problem(), "Caption with every chosen captioner"
+        )
+
+    # -- captioning ----------------------------------------------------------------
+    def _regions(self, image):
+        """(names, boxes, regions, shape indices or None) for the chosen scope."""
+        scope = self.scope_combo.currentText()
+        if scope == "Each shape":
+            kept, boxes, regions = shape_regions(self.shapes_combo.layer(), image)
+            if not kept:
+                raise InvalidInputError("no shape overlaps the image")
+            return [f"shape {i}" for i in kept], boxes, regions, kept
+        if scope == "Field of view":
+            box = field_of_view_box(self.viewer, image)
+            return ["field of view"], [box], [box], None
+        plane = displayed_plane(self.viewer, image)
+        box = (0, 0, plane.width, plane.height)
+        return ["whole image"], [box], [box], None
+
+    def caption(self) -> None:
+        """Start captioning with every chosen captioner."""
+        if not self.validate() or self.job_panel.busy:
+            return
+        image = self.image_combo.layer()
+        s = self.models.settings
+        try:
+            plane = displayed_plane(self.viewer, image, s.domain)
+            names, boxes, regions, kept = self._regions(image)
+        except InvalidInputError as exc:
+            self.job_panel.set_status(str(exc), error=True)
+            return
+        choices, opts = self.captioners(), self.decoding()
+        device, precision = s.device, s.precision
+        # the layer captioned, and its shapes now: the captions belong to these
+        shapes = self.shapes_combo.layer() if kept is not None else None
+        drawn = shapes_signature(shapes) if shapes is not None else None
+
+        def job(progress, cancel):
+            from ...core.coords.regions import crops
+
+            pieces = crops(plane.model_input(), regions)
+            n = len(pieces)
+            total = len(choices) * n
+            out = []
+            for k, choice in enumerate(choices):
+                captioner = STORE.captioner(choice, device, precision)
+
+                def step(done, _total, offset=k * n):
+                    progress(offset + done, total)
+
+                caps = captioner.caption(pieces, **opts, progress=step, cancel=cancel)
+                out.append((choice.label, caps))
+            return out
+
+        def done(out):
+            self._show(image, plane, names, boxes, kept, out, opts, choices, shapes, drawn)
+
+        self.job_panel.watch(start_job(job, "Captioning", done, parent=self))
+
+    def _show(
+        self, image, plane, names, boxes, kept, out, opts, choices, shapes=None, drawn=None
+    ) -> None:
+        self._source = (image, plane)
+        self._choices = {label: choice for label, choice in zip([o[0] for o in out], choices)}
+        self.results = [
+            {
+                "region": name, "box": [int(v) for v in box], "captioner": label,
+                "captions": [str(c) for c in caps[i]], "decoding": dict(opts),
+            }
+            for label, caps in out
+            for i, (name, box) in enumerate(zip(names, boxes))
+        ]  # fmt: skip
+        store_result(image, "captions", self.results)
+        self.results_view.set_results(self.results)
+        first = out[0][1]
+        if kept is not None:
+            if shapes is None or shapes_signature(shapes) != drawn:
+                # shape indices moved meanwhile: text would land on the wrong shapes
+                self.job_panel.set_status(
+                    f"{len(self.results)} caption set(s); shapes changed meanwhile, "
+                    "so they are not written on the shapes."
+                )
+                return
+            caption_shapes(shapes, kept, out)
+        else:
+            rects = [box_to_rectangle(b, image) for b in boxes]
+            caption_boxes(self.viewer, REGIONS_LAYER, rects, [c[0] for c in first])
+        self.job_panel.set_status(f"{len(self.results)} caption set(s).")
+
+    # -- word relevance ------------------------------------------------------------
+    def show_relevance(self, result_index: int, caption_index: int, word: str) -> None:
+        """Compute the relevance map of ``word`` for one caption and show it as a layer."""
+        if self._source is None or self.job_panel.busy:
+            return
+        image, plane = self._source
+        result = self.results[result_index]
+        choice = self._choices[result["captioner"]]
+        show_word_relevance(self, image, plane, result, caption_index, word, choice)

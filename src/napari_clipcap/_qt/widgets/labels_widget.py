@@ -1,0 +1,318 @@
+"""Region labels: CLIP zero-shot label probabilities for each shape of a Shapes layer.
+
+Type labels, draw rectangles or polygons over an image, and each region gets its
+probabilities in a sortable table; the top label and its probability show as text on
+the shape (shape features). Adding or editing shapes re-scores only those shapes,
+after a short pause (debounced). The table exports to CSV.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from napari.layers import Image, Shapes
+from napari.utils.notifications import show_error
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core.clip.prompts import TEMPLATE_PRESETS
+from ...core.clip.prompts import parse_labels as check_labels
+from ...core.errors import InvalidInputError
+from ..hint import HintLabel
+from ..job_panel import JobPanel
+from ..layer_combo import LayerCombo
+from ..layers import (
+    displayed_plane,
+    placement,
+    region_key,
+    shape_regions,
+    shapes_signature,
+    store_result,
+)
+from ..models.panel import ModelPanel
+from ..models.store import STORE
+from ..worker import start_job
+from .labels_table import LabelsTable, export_csv
+
+#: Template choices: a single template, or a preset ensemble of core.zeroshot.
+TEMPLATES: dict[str, dict] = {
+    "plain label: {}": {"template": "{}"},
+    **{
+        f"{name} ({len(items)} prompts averaged)": {"templates": name}
+        for name, items in TEMPLATE_PRESETS.items()
+    },
+}
+CUSTOM_TEMPLATE = "custom…"
+TEXT_COLUMN = "clipcap_text"
+DEBOUNCE_MS = 600
+
+
+def parse_labels(text: str) -> list[str]:
+    """Labels from comma- or newline-separated text, stripped; blank entries dropped."""
+    return [part.strip() for part in re.split(r"[,\n]", text) if part.strip()]
+
+
+class LabelsWidget(QWidget):
+    """Dock widget: zero-shot labels for the regions of a Shapes layer."""
+
+    def __init__(self, napari_viewer, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.viewer = napari_viewer
+        self.models = ModelPanel(show_captioner=False)
+        self.image_combo = LayerCombo(napari_viewer, Image)
+        self.shapes_combo = LayerCombo(napari_viewer, Shapes)
+        self.new_shapes_button = QPushButton("New")
+        self.new_shapes_button.setToolTip("Add a Shapes layer over the image to draw regions in")
+        self.labels_edit = QPlainTextEdit()
+        self.labels_edit.setPlaceholderText("forest, river, airport\n(comma or newline separated)")
+        self.labels_edit.setMaximumHeight(70)
+        self.template_combo = QComboBox()
+        self.template_combo.addItems([*TEMPLATES, CUSTOM_TEMPLATE])
+        self.template_edit = QLineEdit("a photo of {}.")
+        self.template_edit.setToolTip("Custom prompt template; {} takes the label")
+        self.auto_check = QCheckBox("Re-score when shapes change")
+        self.auto_check.setChecked(True)
+        self.score_button = QPushButton("Score regions")
+        self.export_button = QPushButton("Export CSV…")
+        self.table = LabelsTable()
+        self.job_panel = JobPanel()
+        self.hint = HintLabel()
+
+        form = QFormLayout()
+        form.addRow("Image", self.image_combo)
+        row = QHBoxLayout()
+        row.addWidget(self.shapes_combo, 1)
+        row.addWidget(self.new_shapes_button)
+        form.addRow("Regions", row)
+        form.addRow("Labels", self.labels_edit)
+        form.addRow("Template", self.template_combo)
+        form.addRow("", self.template_edit)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.models)
+        layout.addLayout(form)
+        layout.addWidget(self.auto_check)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.score_button, 1)
+        buttons.addWidget(self.export_button)
+        layout.addLayout(buttons)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.job_panel)
+        layout.addWidget(self.table, 1)
+
+        #: (plane key, box, labels, template, model) -> probabilities
+        self._cache: dict[tuple, np.ndarray] = {}
+        self.results: dict = {}
+        self._pending = False
+        self._watched = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self._auto_score)
+
+        self.template_combo.currentTextChanged.connect(self._on_template)
+        self.labels_edit.textChanged.connect(self.validate)
+        self.image_combo.layer_changed.connect(self.validate)
+        self.shapes_combo.layer_changed.connect(self._watch_shapes)
+        self.new_shapes_button.clicked.connect(self.new_regions_layer)
+        self.score_button.clicked.connect(self.score)
+        self.export_button.clicked.connect(self._export_clicked)
+        self._on_template(self.template_combo.currentText())
+        self._watch_shapes(self.shapes_combo.layer())
+
+    # -- inputs --------------------------------------------------------------------
+    def labels(self) -> list[str]:
+        return parse_labels(self.labels_edit.toPlainText())
+
+    def template(self) -> dict:
+        """``template=`` or ``templates=`` keyword for ``score_regions``."""
+        name = self.template_combo.currentText()
+        if name == CUSTOM_TEMPLATE:
+            return {"template": self.template_edit.text()}
+        return dict(TEMPLATES[name])
+
+    def _on_template(self, name: str) -> None:
+        self.template_edit.setVisible(name == CUSTOM_TEMPLATE)
+        self.validate()
+
+    def problem(self) -> str:
+        """Why scoring cannot run now ('' when it can)."""
+        shapes = self.shapes_combo.layer()
+        if self.image_combo.layer() is None:
+            return "Open or select an image layer first."
+        if shapes is None:
+            return "Add a Shapes layer (New) and draw rectangles or polygons."
+        if len(shapes.data) == 0:
+            return f"Draw at least one shape in '{shapes.name}'."
+        if not self.labels():
+            return "Type at least one label (comma or newline separated)."
+        try:
+            check_labels(self.labels())
+        except InvalidInputError as exc:
+            return str(exc)
+        if self.template().get("template", "{}").count("{}") != 1:
+            return "The custom template needs {} (once) where the label goes."
+        return ""
+
+    def validate(self, *_) -> bool:
+        """Enable the Score button, or disable it with the reason as tooltip."""
+        self.export_button.setEnabled(bool(self.results))
+        return self.hint.explain(
+            self.score_button, self.problem(), "Score every shape against the labels"
+        )
+
+    def _watch_shapes(self, layer) -> None:
+        if self._watched is not None:
+            self._watched.events.data.disconnect(self._on_shapes_edited)
+        self._watched = layer
+        if layer is not None:
+            layer.events.data.connect(self._on_shapes_edited)
+        self.validate()
+
+    def _on_shapes_edited(self, event=None) -> None:
+        action = str(getattr(event, "action", "") or "")
+        if action.endswith("ing"):  # adding / changing / removing: wait for the end
+            return
+        self.validate()
+        if self.auto_check.isChecked():
+            self._timer.start()
+
+    def _auto_score(self) -> None:
+        if self.job_panel.busy:
+            self._pending = True
+        elif self.validate():
+            self.score()
+
+    def new_regions_layer(self) -> Shapes:
+        """Add an empty Shapes layer over the chosen image, in rectangle mode."""
+        image = self.image_combo.layer()
+        kwargs = placement(image) if image is not None and image.ndim == 2 else {}
+        layer = self.viewer.add_shapes(
+            name="regions", edge_color="yellow", face_color="transparent", edge_width=2, **kwargs
+        )
+        layer.mode = "add_rectangle"
+        self.shapes_combo.set_layer(layer)
+        return layer
+
+    # -- scoring -------------------------------------------------------------------
+    def score(self) -> None:
+        """Score every shape (only new or moved ones are computed)."""
+        if not self.validate():
+            return
+        if self.job_panel.busy:  # one job at a time: score again once this one ends
+            self._pending = True
+            return
+        image, shapes = self.image_combo.layer(), self.shapes_combo.layer()
+        s = self.models.settings
+        labels, template = self.labels(), self.template()
+        try:
+            plane = displayed_plane(self.viewer, image, s.domain)
+            kept, boxes, regions = shape_regions(shapes, image)
+        except InvalidInputError as exc:
+            self.job_panel.set_status(str(exc), error=True)
+            return
+        if not boxes:
+            self.job_panel.set_status("No shape overlaps the image.", error=True)
+            return
+        tkey = tuple(sorted(template.items()))
+        base = (plane.key(), tuple(labels), tkey, s.clip.key(), s.device, s.precision)
+        keys = [(*base, region_key(r)) for r in regions]
+        todo = {k: r for k, r in zip(keys, regions) if k not in self._cache}
+        clip_choice, device, precision = s.clip, s.device, s.precision
+        drawn = shapes_signature(shapes)
+
+        def job(progress, cancel):
+            from ...core.clip.prompts import score_regions
+
+            if not todo:
+                return np.zeros((0, len(labels)), np.float32)
+            clip = STORE.clip(clip_choice, device, precision)
+            return score_regions(
+                plane.model_input(), list(todo.values()), labels, clip,
+                **template, progress=progress, cancel=cancel,
+            )  # fmt: skip
+
+        def done(probs):
+            for key, row in zip(todo, np.asarray(probs)):
+                self._cache[key] = row
+            if shapes not in self.viewer.layers or shapes_signature(shapes) != drawn:
+                # shape indices changed meanwhile: results would land on the wrong shapes
+                self.job_panel.set_status("Shapes changed while scoring; score again.")
+                self._pending = self._pending or self.auto_check.isChecked()
+                return
+            rows = np.array([self._cache[k] for k in keys])
+            self._show(shapes, image, kept, boxes, labels, template, rows)
+
+        self.job_panel.watch(start_job(job, "Region labels", done, parent=self))
+        self.job_panel.job.ended.connect(self._after_job)
+
+    def _after_job(self) -> None:
+        if self._pending:
+            self._pending = False
+            self._timer.start()
+
+    def _show(self, shapes, image, kept, boxes, labels, template, probs) -> None:
+        top = probs.argmax(axis=1)
+        self.results = {
+            "labels": labels,
+            "template": template,
+            "image": image.name,
+            "regions": [
+                {
+                    "shape": int(i),
+                    "box": [int(v) for v in box],
+                    "label": labels[t],
+                    "probability": float(p[t]),
+                    "probabilities": {lab: float(v) for lab, v in zip(labels, p)},
+                }
+                for i, box, t, p in zip(kept, boxes, top, probs)
+            ],
+        }
+        n = len(shapes.data)
+        label_col, prob_col, text_col = [""] * n, np.full(n, np.nan), [""] * n
+        for r in self.results["regions"]:
+            label_col[r["shape"]] = r["label"]
+            prob_col[r["shape"]] = r["probability"]
+            text_col[r["shape"]] = f"{r['label']} {r['probability']:.2f}"
+        features = shapes.features.copy()
+        features["label"], features["probability"] = label_col, prob_col
+        features[TEXT_COLUMN] = text_col
+        shapes.features = features
+        shapes.text = {
+            "string": "{" + TEXT_COLUMN + "}", "size": 10, "color": "yellow",
+            "anchor": "upper_left",
+        }  # fmt: skip
+        shapes.refresh_text()
+        store_result(shapes, "labels", self.results)
+        self.table.show_results(self.results)
+        self.job_panel.set_status(f"Scored {len(kept)} region{'s' if len(kept) != 1 else ''}.")
+        self.validate()
+
+    # -- export --------------------------------------------------------------------
+    def export_csv(self, path: str) -> None:
+        """Write the last results as CSV: one row per region, one column per label."""
+        export_csv(self.results, path)
+
+    def _export_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export labels", "labels.csv", "CSV (*.csv)")
+        if not path:
+            return
+        try:
+            self.export_csv(path)
+        except OSError as exc:  # unwritable folder, full disk: a message, not a traceback
+            reason = exc.strerror or str(exc)
+            show_error(f"Export labels: cannot write {path}: {reason}")
+            self.job_panel.set_status(f"Cannot write {path}: {reason}", error=True)
+            return
+        self.job_panel.set_status(f"Saved {path}")

@@ -1,0 +1,269 @@
+"""Search a collection: by text, by the chosen image layer, or by a drawn region.
+
+The collection is a folder built with ``napari-clipcap index``; queries are embedded with
+the collection's own CLIP model (on the device of the shared model panel) in a worker.
+Hits show as a grid of thumbnails with their cosine scores; clicking one opens that
+image (the right HDU of a FITS file) as a new layer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from napari.layers import Image, Shapes
+from qtpy.QtCore import QSize, Qt
+from qtpy.QtGui import QIcon, QPixmap
+from qtpy.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core.collection.search import Hit
+from ...core.collection.store import Collection
+from ...core.errors import ClipcapError, InvalidInputError
+from ..job_panel import JobPanel
+from ..layer_combo import LayerCombo
+from ..layers import displayed_plane, shape_regions
+from ..models.panel import SharedSettings
+from ..models.specs import CUSTOM, ModelChoice
+from ..models.store import STORE
+from ..worker import describe_error, start_job
+
+MODES = ("Text", "Image layer", "Drawn region")
+THUMB = 96
+
+
+def hit_layer_data(path: str, hdu: int | None) -> tuple:
+    """``(data, kwargs)`` for ``add_image``: one FITS HDU (with its header) or a picture."""
+    name = Path(path).name
+    if hdu is not None:
+        from ..._napari.fits_reader import layer_data
+        from ...core.io.fits import read_fits
+
+        images = [im for im in read_fits(path) if im.index == hdu]
+        if not images:
+            raise InvalidInputError(f"{path}: HDU {hdu} holds no image any more")
+        data, kwargs, _ = layer_data(Path(path), images[0])
+        return data, kwargs
+    if name.lower().endswith((".tif", ".tiff")):
+        import tifffile
+
+        data = tifffile.imread(path)
+    else:
+        from PIL import Image as PILImage
+
+        with PILImage.open(path) as im:
+            data = np.asarray(im.convert("RGB") if im.mode not in ("L", "I", "F") else im)
+    if data.ndim < 2 or 0 in data.shape:  # tifffile reads a broken file as an empty array
+        raise InvalidInputError(f"{path}: holds no image")
+    return data, {"name": name, "rgb": data.ndim == 3 and data.shape[-1] in (3, 4)}
+
+
+class SearchWidget(QWidget):
+    """Dock widget: query a collection and open the hits."""
+
+    def __init__(self, napari_viewer, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.viewer = napari_viewer
+        self.collection: Collection | None = None
+        self.hits: list[Hit] = []
+        self.folder_edit = QLineEdit()
+        self.folder_edit.setPlaceholderText(
+            "collection folder (napari-clipcap index ... --index DIR)"
+        )
+        self.browse_button = QPushButton("Browse…")
+        self.info = QLabel("No collection open.")
+        self.info.setWordWrap(True)
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItems(MODES)
+        self.text_edit = QLineEdit()
+        self.text_edit.setPlaceholderText("a barred spiral galaxy / flooded fields")
+        self.template_edit = QLineEdit("{}")
+        self.template_edit.setToolTip("Prompt template; {} takes the query text")
+        self.image_combo = LayerCombo(napari_viewer, Image)
+        self.shapes_combo = LayerCombo(napari_viewer, Shapes)
+        self.k_spin = QSpinBox()
+        self.k_spin.setRange(1, 1000)
+        self.k_spin.setValue(12)
+        self.search_button = QPushButton("Search")
+        self.job_panel = JobPanel()
+        self.results = QListWidget()
+        self.results.setViewMode(QListWidget.ViewMode.IconMode)
+        self.results.setIconSize(QSize(THUMB, THUMB))
+        self.results.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.results.setWordWrap(True)
+        self.results.setMinimumHeight(220)
+
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder_edit, 1)
+        folder_row.addWidget(self.browse_button)
+        form = QFormLayout()
+        form.addRow("Collection", folder_row)
+        form.addRow("", self.info)
+        form.addRow("Query by", self.mode_combo)
+        form.addRow("Text", self.text_edit)
+        form.addRow("Template", self.template_edit)
+        form.addRow("Image", self.image_combo)
+        form.addRow("Regions", self.shapes_combo)
+        form.addRow("Hits", self.k_spin)
+        self._form = form
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.search_button)
+        layout.addWidget(self.job_panel)
+        layout.addWidget(self.results, 1)
+
+        self.browse_button.clicked.connect(self._browse)
+        self.folder_edit.editingFinished.connect(
+            lambda: self.open_collection(self.folder_edit.text())
+        )
+        self.mode_combo.currentTextChanged.connect(self._on_mode)
+        self.text_edit.returnPressed.connect(self.search)
+        self.search_button.clicked.connect(self.search)
+        self.results.itemClicked.connect(self._on_clicked)
+        self._on_mode(self.mode_combo.currentText())
+
+    # -- collection ----------------------------------------------------------------
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Collection folder")
+        if folder:
+            self.folder_edit.setText(folder)
+            self.open_collection(folder)
+
+    def open_collection(self, folder: str) -> bool:
+        """Open the collection at ``folder``; shows its size and model, or the problem."""
+        if self.collection is not None and str(self.collection.folder) == folder:
+            return True
+        if self.collection is not None:
+            old = self.collection
+            if self.job_panel.busy:  # the running search reads it: close it afterwards
+                self.job_panel.job.ended.connect(old.close)
+            else:
+                old.close()
+            self.collection = None
+        if not folder.strip():
+            self.info.setText("No collection open.")
+            return False
+        try:
+            self.collection = Collection(folder)
+        except ClipcapError as exc:
+            self.info.setText(str(exc))
+            return False
+        self.folder_edit.setText(folder)
+        model = self.collection.model_id or "no model yet"
+        self.info.setText(f"{len(self.collection)} images, model {model}")
+        return True
+
+    def _on_mode(self, mode: str) -> None:
+        for widget, shown in (
+            (self.text_edit, mode == "Text"),
+            (self.template_edit, mode == "Text"),
+            (self.image_combo, mode != "Text"),
+            (self.shapes_combo, mode == "Drawn region"),
+        ):
+            widget.setVisible(shown)
+            self._form.labelForField(widget).setVisible(shown)
+
+    # -- searching -----------------------------------------------------------------
+    def _query(self) -> dict:
+        """The query as plain data (built in the Qt thread, pixels read in the worker)."""
+        mode = self.mode_combo.currentText()
+        if mode == "Text":
+            if not self.text_edit.text().strip():
+                raise InvalidInputError("type a text query")
+            return {"text": self.text_edit.text(), "template": self.template_edit.text()}
+        image = self.image_combo.layer()
+        if image is None:
+            raise InvalidInputError("open or select an image layer to search with")
+        plane = displayed_plane(self.viewer, image, SharedSettings.instance().settings.domain)
+        query = {"plane": plane, "region": None}
+        if mode == "Drawn region":
+            shapes = self.shapes_combo.layer()
+            if shapes is None or len(shapes.data) == 0:
+                raise InvalidInputError("draw a rectangle or polygon in a Shapes layer")
+            kept, boxes, _ = shape_regions(shapes, image)
+            if not kept:
+                raise InvalidInputError("no shape overlaps the image")
+            selected = [kept.index(i) for i in sorted(shapes.selected_data) if i in kept]
+            query["region"] = boxes[selected[-1] if selected else -1]
+        return query
+
+    def search(self) -> None:
+        """Run the query in a worker; the hits replace the grid when it finishes."""
+        if self.job_panel.busy:
+            return
+        if not self.open_collection(self.folder_edit.text()):
+            self.job_panel.set_status(self.info.text(), error=True)
+            return
+        try:
+            query = self._query()
+        except ClipcapError as exc:
+            self.job_panel.set_status(str(exc), error=True)
+            return
+        col, k = self.collection, self.k_spin.value()
+        model, weights = col.model_spec
+        if not model:
+            self.job_panel.set_status("The collection holds no images yet.", error=True)
+            return
+        choice = ModelChoice(preset=CUSTOM, kind="clip", model=model, weights=weights or "")
+        s = SharedSettings.instance().settings
+        device, precision = s.device, s.precision  # as clicked, not as when the job runs
+
+        def job(progress, cancel):
+            from ...core.collection.search import search_image, search_text
+
+            clip = STORE.clip(choice, device, precision)
+            if "text" in query:
+                hits = search_text(col, query["text"], clip, k, template=query["template"])
+            else:
+                image = query["plane"].model_input()
+                hits = search_image(col, image, clip, k, region=query["region"])
+            return hits, {h.item.id: col.thumbnail(h.item.id) for h in hits}
+
+        self.job_panel.watch(start_job(job, "Collection search", self.show_hits, parent=self))
+
+    def show_hits(self, result) -> None:
+        """Fill the grid with ``(hits, thumbnails)``."""
+        self.hits, thumbs = result
+        self.results.clear()
+        for i, hit in enumerate(self.hits):
+            it = hit.item
+            where = Path(it.path).name + (f" [{it.hdu}]" if it.hdu is not None else "")
+            entry = QListWidgetItem(f"{hit.score:.3f}\n{where}")
+            pix = QPixmap()
+            if thumbs.get(it.id):
+                pix.loadFromData(thumbs[it.id], "PNG")
+                entry.setIcon(QIcon(pix))
+            entry.setToolTip(
+                f"{it.path}"
+                + (f"\nHDU {it.hdu}" if it.hdu is not None else "")
+                + f"\n{it.width} x {it.height}, score {hit.score:.4f}"
+            )
+            entry.setData(Qt.ItemDataRole.UserRole, i)
+            self.results.addItem(entry)
+        self.job_panel.set_status(f"{len(self.hits)} hits.")
+
+    def _on_clicked(self, entry: QListWidgetItem) -> None:
+        self.open_hit(int(entry.data(Qt.ItemDataRole.UserRole)))
+
+    def open_hit(self, index: int):
+        """Open hit ``index`` as an image layer (FITS: only its HDU); returns the layer."""
+        hit = self.hits[index]
+        try:
+            data, kwargs = hit_layer_data(hit.item.path, hit.item.hdu)
+        except Exception as exc:  # any reader's error on a file changed since indexing
+            why = str(exc) if isinstance(exc, (ClipcapError, OSError)) else describe_error(exc)
+            self.job_panel.set_status(f"Cannot open {hit.item.path}: {why}", error=True)
+            return None
+        return self.viewer.add_image(data, **kwargs)

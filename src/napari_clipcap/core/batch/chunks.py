@@ -1,0 +1,317 @@
+"""The work of one batch chunk: read files, run the task's model, return table rows.
+
+:func:`run_chunk` is what a local run calls in-process and what a Dask worker runs, so
+both produce the same rows. Models are cached per process (one model per worker
+process), keyed by the task's model settings and device; on a machine with several GPUs
+each Dask worker takes ``cuda:(worker number % GPU count)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..collection.search import crop_region
+from ..errors import ClipcapError, InvalidInputError
+from ..io.sources import list_units, load_unit
+
+TASKS = ("caption", "labels", "heatmap", "embed")
+_MODELS: dict[tuple, object] = {}
+
+
+@dataclass(frozen=True)
+class BatchSpec:
+    """What a batch run does; saved with the results so a resume does the same.
+
+    Attributes
+    ----------
+    task : {"caption", "labels", "heatmap", "embed"}
+    clip_model, clip_weights : str, optional
+        CLIP for ``labels``, ``heatmap``, ``embed`` (and the ClipCap encoder).
+    captioner, weights, decoder, beam, num, max_tokens
+        ``caption`` settings, as ``load_captioner`` and ``caption`` take them.
+    labels : tuple of str
+        ``labels`` task: the labels scored per region.
+    regions : tuple of (x0, y0, x1, y1)
+        ``caption`` and ``labels``: regions of every image (default: the whole image).
+        A region reaching past an image's edge is clipped to it; its rows then give
+        the clipped box in ``clipped_to`` (else ``""``).
+    template : str
+        Text template for labels and heatmap queries.
+    query, mode, window, stride
+        ``heatmap`` settings, as ``text_heatmap`` takes them.
+    batch_size : int
+        Images per model call.
+    device : str
+        ``"auto"``, ``"cpu"``, ``"cuda"``, ...
+    """
+
+    task: str
+    clip_model: str | None = "ViT-B-32"
+    clip_weights: str | None = "openai"
+    captioner: str = "clipcap"
+    weights: str | None = None
+    decoder: str | None = None
+    beam: int = 1
+    num: int = 1
+    max_tokens: int = 67
+    labels: tuple[str, ...] = ()
+    regions: tuple[tuple[int, int, int, int], ...] = ()
+    template: str = "{}"
+    query: str | None = None
+    mode: str = "sliding"
+    window: int = 224
+    stride: int = 112
+    batch_size: int = 8
+    device: str = "auto"
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise InvalidInputError(f"task must be one of {', '.join(TASKS)}, not {self.task!r}")
+        if self.task == "labels" and len(self.labels) < 2:
+            raise InvalidInputError("the labels task needs at least two labels")
+        if self.task == "heatmap" and not self.query:
+            raise InvalidInputError("the heatmap task needs a query")
+        if self.task == "caption" and not self.weights and self.captioner == "clipcap":
+            raise InvalidInputError("the caption task with ClipCap needs --weights")
+        # settings that would fail on every file are refused before any file is read
+        if int(self.batch_size) < 1:
+            raise InvalidInputError(f"batch size must be at least 1, got {self.batch_size}")
+        if self.task == "caption" and min(self.beam, self.num, self.max_tokens) < 1:
+            raise InvalidInputError("--beam, --num and --max-tokens must be at least 1")
+        if self.task in ("labels", "heatmap"):
+            from ..clip.prompts import resolve_templates
+
+            resolve_templates(self.template)
+        if self.task == "heatmap":
+            if self.mode not in ("sliding", "dense"):
+                raise InvalidInputError(f"mode must be sliding or dense, not {self.mode!r}")
+            if int(self.window) < 1 or int(self.stride) < 1:
+                raise InvalidInputError(
+                    f"window and stride must be positive, got {self.window}, {self.stride}"
+                )
+            if int(self.stride) > int(self.window):
+                raise InvalidInputError(
+                    f"stride {self.stride} is larger than the window {self.window}; use a "
+                    "stride no larger than the window"
+                )
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["labels"], d["regions"] = list(self.labels), [list(r) for r in self.regions]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> BatchSpec:
+        d = dict(d)
+        d["labels"] = tuple(d.get("labels", ()))
+        d["regions"] = tuple(tuple(r) for r in d.get("regions", ()))
+        return cls(**d)
+
+    def model_key(self, device: str) -> tuple:
+        if self.task == "caption":
+            return (
+                "captioner",
+                self.captioner,
+                self.weights,
+                self.clip_model,
+                self.clip_weights,
+                self.decoder,
+                device,
+            )
+        return ("clip", self.clip_model, self.clip_weights, device)
+
+
+def worker_device(device: str) -> str:
+    """``device``, or on a multi-GPU machine inside a Dask worker, this worker's GPU."""
+    if device != "auto":
+        return device
+    try:
+        from distributed import get_worker
+
+        name = get_worker().name
+    except (ImportError, ValueError):
+        return device
+    import torch
+
+    count = torch.cuda.device_count()
+    if count < 2:
+        return device
+    index = name if isinstance(name, int) else int(hashlib.md5(str(name).encode()).hexdigest(), 16)
+    return f"cuda:{index % count}"
+
+
+def get_model(spec: BatchSpec):
+    """The task's model, loaded once per process."""
+    device = worker_device(spec.device)
+    key = spec.model_key(device)
+    if key not in _MODELS:
+        if spec.task == "caption":
+            from ..captioning.protocol import load_captioner
+
+            _MODELS[key] = load_captioner(
+                spec.captioner,
+                spec.weights,
+                clip_model=spec.clip_model,
+                clip_weights=spec.clip_weights,
+                decoder=spec.decoder,
+                device=device,
+            )
+        else:
+            from ..clip.model import load_clip
+
+            _MODELS[key] = load_clip(spec.clip_model, spec.clip_weights, device=device)
+    return _MODELS[key]
+
+
+def heatmap_name(path: str, hdu: int | None) -> str:
+    """File name of a unit's heatmap, unique per path and HDU."""
+    digest = hashlib.sha1(f"{path}\0{hdu}".encode()).hexdigest()[:10]
+    return f"{Path(path).stem}-{'' if hdu is None else f'hdu{hdu}-'}{digest}.npy"
+
+
+def _regions(spec: BatchSpec) -> list[tuple[int, int, int, int] | None]:
+    return list(spec.regions) or [None]
+
+
+def _run_task(spec: BatchSpec, model, images: list[np.ndarray]) -> list[list[dict]]:
+    """Rows per image (one per region for caption and labels)."""
+    if spec.task == "embed":
+        vecs = model.encode_images(images, batch_size=spec.batch_size)
+        return [[{"embedding": v.astype(np.float32)}] for v in vecs]
+    if spec.task == "heatmap":
+        from ..tasks.heatmap import text_heatmap
+
+        out = []
+        for im in images:
+            m = np.asarray(
+                text_heatmap(
+                    im,
+                    spec.query,
+                    model,
+                    mode=spec.mode,
+                    window=spec.window,
+                    stride=spec.stride,
+                    template=spec.template,
+                ),
+                dtype=np.float32,
+            )
+            y, x = np.unravel_index(int(np.nanargmax(m)), m.shape)
+            out.append(
+                [
+                    {
+                        "heatmap_array": m,
+                        "max": float(np.nanmax(m)),
+                        "mean": float(np.nanmean(m)),
+                        "argmax_x": int(x),
+                        "argmax_y": int(y),
+                    }
+                ]
+            )
+        return out
+    if spec.task == "labels":
+        from ..clip.prompts import score_regions
+
+        out = []
+        for im in images:
+            h, w = im.shape[:2]
+            boxes = [r or (0, 0, w, h) for r in _regions(spec)]
+            probs = np.asarray(
+                score_regions(im, boxes, list(spec.labels), model, template=spec.template)
+            )
+            rows = []
+            for r, p in zip(_regions(spec), probs):
+                row = {
+                    "region": _box_text(r),
+                    **_clipped(r, im),
+                    "label": spec.labels[int(np.argmax(p))],
+                    "probability": float(np.max(p)),
+                }
+                row.update({f"p:{lab}": float(v) for lab, v in zip(spec.labels, p)})
+                rows.append(row)
+            out.append(rows)
+        return out
+    crops, owners = [], []
+    for i, im in enumerate(images):
+        for r in _regions(spec):
+            crops.append(np.ascontiguousarray(crop_region(im, r)))
+            owners.append((i, r))
+    caps = model.caption(
+        crops, beam_size=spec.beam, num_captions=spec.num, max_tokens=spec.max_tokens
+    )
+    out: list[list[dict]] = [[] for _ in images]
+    for (i, r), c in zip(owners, caps):
+        out[i].append(
+            {
+                "region": _box_text(r),
+                **_clipped(r, images[i]),
+                "caption": c[0] if c else "",
+                "captions": json.dumps(list(c)),
+            }
+        )
+    return out
+
+
+def _box_text(box) -> str:
+    return "" if box is None else ",".join(str(int(v)) for v in box)
+
+
+def _clipped(box, image: np.ndarray) -> dict:
+    """``clipped_to``: the part of a region inside the image, "" when the region fits."""
+    if box is None:
+        return {}
+    from ..coords.regions import as_region
+
+    fitted = as_region(box, image.shape).box
+    return {"clipped_to": "" if fitted == tuple(box) else _box_text(fitted)}
+
+
+def run_chunk(spec_dict: dict, paths: list[str]) -> list[dict]:
+    """Process some files; returns one row per unit (and region), errors as rows.
+
+    A file that cannot be read gives one row with ``error`` set. If the model fails on
+    the chunk's images together, each file is retried alone so one bad file does not
+    take the others with it.
+    """
+    spec = BatchSpec.from_dict(spec_dict)
+    model = get_model(spec)
+    loaded: list[tuple[str, list[tuple[int | None, np.ndarray]]]] = []
+    rows: dict[str, list[dict]] = {}
+    for path in paths:
+        try:
+            units = [(hdu, load_unit(path, hdu, max_side=None)) for hdu in list_units(path)]
+            if not units:
+                raise InvalidInputError(f"{path}: no image data")
+            loaded.append((path, units))
+        except ClipcapError as exc:
+            rows[path] = [_base(path, None, None, str(exc))]
+    try:
+        rows.update(_apply(spec, model, loaded))
+    except Exception:  # isolate the failing file(s)
+        for item in loaded:
+            try:
+                rows.update(_apply(spec, model, [item]))
+            except Exception as exc:
+                msg = str(exc) if isinstance(exc, ClipcapError) else f"{type(exc).__name__}: {exc}"
+                rows[item[0]] = [_base(item[0], None, None, msg)]
+    return [row for path in paths for row in rows.get(path, [])]
+
+
+def _base(path: str, hdu: int | None, image: np.ndarray | None, error: str | None) -> dict:
+    h, w = (None, None) if image is None else image.shape[:2]
+    return {"path": path, "hdu": hdu, "width": w, "height": h, "error": error}
+
+
+def _apply(spec: BatchSpec, model, loaded) -> dict[str, list[dict]]:
+    flat = [(path, hdu, im) for path, units in loaded for hdu, im in units]
+    results = _run_task(spec, model, [im for _, _, im in flat]) if flat else []
+    out: dict[str, list[dict]] = {}
+    for (path, hdu, im), task_rows in zip(flat, results):
+        for r in task_rows:
+            out.setdefault(path, []).append({**_base(path, hdu, im, None), **r})
+    return out

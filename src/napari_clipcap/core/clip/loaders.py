@@ -1,0 +1,327 @@
+"""Finding and building CLIP models: open_clip and transformers formats.
+
+:func:`napari_clipcap.core.clip.model.load_clip` decides *what* to load; this module does
+the loading. Every way a model can be missing ends in one
+:class:`~napari_clipcap.core.errors.ModelNotFoundError` that names the model, where it
+was looked for, and how to point at a local file instead.
+
+Safety: weight files are read with safetensors when they are ``.safetensors`` and with
+``torch.load(weights_only=True)`` otherwise (open_clip's loader does this); transformers
+models are loaded with ``use_safetensors`` preferred and never ``trust_remote_code``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..cache import hub_cache_dir, hub_offline
+from ..errors import CheckpointFormatError, InvalidInputError, ModelNotFoundError
+
+#: OpenAI CLIP normalisation, the default when a model says nothing else.
+OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
+OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", ".ckpt")
+
+_HOW_TO = (
+    "To use a file you already have, pass its path as the weights "
+    "(Python: load_clip(model, '/path/to/weights.safetensors'); command line: "
+    "--clip MODEL --clip-weights /path/to/weights.safetensors), or a transformers "
+    "CLIP directory as the model."
+)
+
+
+@dataclass
+class Built:
+    """What a loader hands back to :class:`~napari_clipcap.core.clip.model.ClipModel`."""
+
+    backend: str  # "open_clip" or "transformers"
+    model: Any
+    tokenizer: Any
+    mean: tuple[float, float, float] = OPENAI_MEAN
+    std: tuple[float, float, float] = OPENAI_STD
+    resize_mode: str = "shortest"
+    interpolation: str = "bicubic"
+    extra: dict = field(default_factory=dict)
+
+
+def _looks_like_path(text: str) -> bool:
+    """A local path rather than a hub id: absolute/relative marker, file suffix, or exists."""
+    return (
+        text.startswith(("/", ".", "~"))
+        or (os.sep != "/" and os.sep in text)
+        or text.lower().endswith((*WEIGHT_SUFFIXES, ".json"))
+        or Path(text).expanduser().exists()
+    )
+
+
+def _missing(
+    model: str, weights: str | None, where: str, cause: object = None
+) -> ModelNotFoundError:
+    what = f"CLIP model {model!r}" + (f" with weights {weights!r}" if weights else "")
+    offline = " (HF_HUB_OFFLINE is set, so nothing was downloaded)" if hub_offline() else ""
+    msg = f"{what} was not found: looked in {where}{offline}."
+    if cause:
+        msg += f" Cause: {str(cause).splitlines()[0][:300]}"
+    return ModelNotFoundError(f"{msg} {_HOW_TO}")
+
+
+def detect_source(model: str) -> str:
+    """Say which loader handles ``model``: ``"open_clip"`` or ``"transformers"``.
+
+    A local directory with ``config.json`` (and no ``open_clip_config.json``) and a
+    hub id ``org/name`` that is not an open_clip architecture are transformers models.
+    """
+    import open_clip
+
+    path = Path(model).expanduser()
+    if model.startswith("hf-hub:") or model.startswith("local-dir:"):
+        return "open_clip"
+    if path.is_dir():
+        if (path / "open_clip_config.json").is_file():
+            return "open_clip"
+        if (path / "config.json").is_file():
+            return "transformers"
+        raise ModelNotFoundError(
+            f"directory {str(path)!r} holds neither a transformers CLIP (config.json) nor an "
+            f"open_clip model (open_clip_config.json). {_HOW_TO}"
+        )
+    if model.lower().endswith(".json") or model in open_clip.list_models():
+        return "open_clip"
+    if model.replace("/", "-") in open_clip.list_models():
+        return "open_clip"
+    if "/" in model and not _looks_like_path(model) and model.count("/") == 1:
+        return "transformers"
+    if _looks_like_path(model):
+        raise _missing(model, None, f"the file or directory {str(path)!r}, which does not exist")
+    known = ", ".join(open_clip.list_models()[:12])
+    raise ModelNotFoundError(
+        f"CLIP model {model!r} is neither an open_clip architecture (e.g. {known}, ...), "
+        "an hf-hub: id, a model-config JSON file, nor a transformers hub id or directory. "
+        + _HOW_TO
+    )
+
+
+def _register_config(path: Path) -> str:
+    """Register an open_clip model-config JSON and return the architecture name."""
+    import open_clip
+
+    if not path.is_file():
+        raise _missing(str(path), None, f"the file {str(path)!r}, which does not exist")
+    try:
+        cfg = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CheckpointFormatError(
+            f"model config {str(path)!r} is not valid JSON: {exc}"
+        ) from exc
+    cfg = cfg.get("model_cfg", cfg)
+    if not all(k in cfg for k in ("embed_dim", "vision_cfg", "text_cfg")):
+        raise CheckpointFormatError(
+            f"model config {str(path)!r} needs the keys embed_dim, vision_cfg and text_cfg"
+        )
+    name = path.stem
+    existing = open_clip.get_model_config(name)
+    if existing is not None and existing != cfg:
+        raise InvalidInputError(
+            f"model config {str(path)!r} is named like another architecture ({name!r}) "
+            "with a different configuration; rename the file"
+        )
+    if existing is None:
+        # open_clip reads only files that hold exactly a model config.
+        if "model_cfg" in json.loads(path.read_text()):
+            raise CheckpointFormatError(
+                f"{str(path)!r} wraps its config in 'model_cfg'; pass its directory "
+                "(open_clip local-dir layout) instead, or save the inner config alone"
+            )
+        open_clip.add_model_config(path)
+    return name
+
+
+def _hub_file(repo_id: str, filename: str, progress: Callable | None) -> str:
+    """Download (or find in the cache) one file of a hub repository."""
+    from huggingface_hub import hf_hub_download
+
+    kwargs: dict[str, Any] = {}
+    if progress is not None:
+        kwargs["tqdm_class"] = _progress_tqdm(progress)
+    return hf_hub_download(repo_id, filename, **kwargs)
+
+
+def _progress_tqdm(progress: Callable[[int, int], None]):
+    """A tqdm subclass that forwards byte counts to ``progress(done, total)``."""
+    from tqdm.auto import tqdm
+
+    class _Forward(tqdm):
+        def __init__(self, *args, **kwargs):
+            kwargs["disable"] = True  # no bar on stderr; a disabled tqdm counts nothing
+            super().__init__(*args, **kwargs)
+            self._done = int(kwargs.get("initial", 0) or 0)
+
+        def update(self, n=1):
+            self._done += int(n or 0)
+            progress(self._done, int(self.total or 0))
+
+    return _Forward
+
+
+def _tag_checkpoint(arch: str, tag: str, progress: Callable | None) -> tuple[str, dict]:
+    """Resolve an open_clip pretrained tag to a local file (downloading it if allowed)."""
+    import open_clip
+
+    cfg = open_clip.get_pretrained_cfg(arch, tag)
+    if "file" in cfg:
+        return cfg["file"], cfg
+    hub, url = cfg.get("hf_hub", ""), cfg.get("url", "")
+    where = f"the Hugging Face cache {hub_cache_dir()}"
+    last: Exception | None = None
+    if hub:
+        repo_id, filename = os.path.split(hub)
+        names = [filename] if filename else []
+        for name in [*names, "open_clip_model.safetensors", "open_clip_pytorch_model.bin"]:
+            try:
+                return _hub_file(repo_id, name, progress), cfg
+            except Exception as exc:  # try the next file name, then the URL
+                last = exc
+    if url and not hub_offline():
+        from open_clip.pretrained import download_pretrained_from_url
+
+        where += " and ~/.cache/clip"
+        try:
+            return download_pretrained_from_url(url), cfg
+        except Exception as exc:  # any download failure means "missing"
+            last = exc
+    raise _missing(arch, tag, where, last)
+
+
+def build_open_clip(
+    model: str, weights: str | None, device: str, precision: str, progress: Callable | None
+) -> tuple[Built, str]:
+    """Build an open_clip model; returns it and the architecture name."""
+    import open_clip
+
+    path = Path(model).expanduser()
+    kwargs: dict[str, Any] = {"precision": precision, "device": device}
+    if model.startswith("local-dir:") or (path.is_dir() and not model.startswith("hf-hub:")):
+        arch = model if model.startswith("local-dir:") else f"local-dir:{path}"
+        if weights:
+            raise InvalidInputError(
+                "an open_clip directory holds its own weights; give no weights"
+            )
+        pretrained = None
+    elif model.startswith("hf-hub:"):
+        arch, pretrained = model, None
+    else:
+        arch = _register_config(path) if model.lower().endswith(".json") else model
+        arch = arch if arch in open_clip.list_models() else arch.replace("/", "-")
+        pretrained = None
+        if weights:
+            wpath = Path(weights).expanduser()
+            if wpath.is_file():
+                pretrained = str(wpath)
+            elif weights.startswith("hf-hub:"):
+                parts = weights[len("hf-hub:") :].split("/")
+                repo_id = "/".join(parts[:2])
+                filename = "/".join(parts[2:]) or "open_clip_pytorch_model.bin"
+                try:
+                    pretrained = _hub_file(repo_id, filename, progress)
+                except Exception as exc:
+                    raise _missing(
+                        model, weights, f"the Hugging Face cache {hub_cache_dir()}", exc
+                    ) from exc
+            elif open_clip.get_pretrained_cfg(arch, weights):
+                pretrained, tag_cfg = _tag_checkpoint(arch, weights, progress)
+                kwargs["force_quick_gelu"] = bool(tag_cfg.get("quick_gelu", False))
+                kwargs["force_preprocess_cfg"] = {
+                    k: tag_cfg[k]
+                    for k in ("mean", "std", "interpolation", "resize_mode")
+                    if k in tag_cfg
+                }
+            else:
+                tags = ", ".join(open_clip.list_pretrained_tags_by_model(arch)) or "none"
+                raise _missing(
+                    model,
+                    weights,
+                    f"the file {str(wpath)!r} (no such file) and "
+                    f"the open_clip pretrained tags of {arch} ({tags})",
+                )
+    try:
+        net = open_clip.create_model(arch, pretrained=pretrained, **kwargs)
+        tokenizer = open_clip.get_tokenizer(arch)
+    except RuntimeError as exc:
+        if "state_dict" in str(exc) or "size mismatch" in str(exc):
+            raise CheckpointFormatError(
+                f"weights {weights!r} do not fit the open_clip architecture {arch!r}: "
+                f"{str(exc).splitlines()[0]}"
+            ) from exc
+        raise _missing(model, weights, f"open_clip and {hub_cache_dir()}", exc) from exc
+    except pickle.UnpicklingError as exc:
+        raise CheckpointFormatError(
+            f"weights {weights!r} are not a plain state dict: loading them would run pickled "
+            "code, which is refused (torch.load weights_only=True); re-save the state dict "
+            f"with torch.save(model.state_dict()) or as .safetensors. Cause: {_first_line(exc)}"
+        ) from exc
+    except (OSError, ValueError) as exc:
+        if weights and Path(weights).expanduser().is_file():
+            raise CheckpointFormatError(
+                f"cannot read weights {weights!r}: {_first_line(exc)}"
+            ) from exc
+        raise _missing(model, weights, f"open_clip and {hub_cache_dir()}", exc) from exc
+    except Exception as exc:  # e.g. safetensors' SafetensorError for a corrupt file
+        if weights and Path(weights).expanduser().is_file():
+            raise CheckpointFormatError(
+                f"cannot read weights {weights!r} ({type(exc).__name__}: {_first_line(exc)}); "
+                "is it a complete .safetensors/.pt state dict?"
+            ) from exc
+        raise
+    net.eval()
+    pp = getattr(net.visual, "preprocess_cfg", {}) or {}
+    built = Built(
+        "open_clip",
+        net,
+        tokenizer,
+        mean=tuple(pp.get("mean", OPENAI_MEAN)),
+        std=tuple(pp.get("std", OPENAI_STD)),
+        resize_mode=pp.get("resize_mode", "shortest"),
+        interpolation=pp.get("interpolation", "bicubic"),
+    )
+    return built, arch
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0]
+
+
+def build_transformers(model: str, device: str, dtype) -> Built:
+    """Build a transformers ``CLIPModel`` from a hub id or a local directory."""
+    from transformers import AutoTokenizer, CLIPModel
+
+    path = Path(model).expanduser()
+    source = str(path) if path.is_dir() else model
+    where = str(path) if path.is_dir() else f"the Hugging Face cache {hub_cache_dir()}"
+    try:
+        net = CLIPModel.from_pretrained(source, torch_dtype=dtype, trust_remote_code=False)
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    except OSError as exc:
+        raise _missing(model, None, where, exc) from exc
+    except ValueError as exc:
+        raise CheckpointFormatError(f"{model!r} is not a transformers CLIP model: {exc}") from exc
+    except Exception as exc:  # e.g. SafetensorError for a truncated weights file
+        if not path.is_dir():
+            raise
+        raise CheckpointFormatError(
+            f"cannot read the transformers CLIP in {str(path)!r} "
+            f"({type(exc).__name__}: {_first_line(exc)}); are its weight files complete?"
+        ) from exc
+    net.to(device).eval()
+    mean, std = OPENAI_MEAN, OPENAI_STD
+    pp_file = path / "preprocessor_config.json" if path.is_dir() else None
+    if pp_file is not None and pp_file.is_file():
+        pp = json.loads(pp_file.read_text())
+        mean = tuple(pp.get("image_mean", mean))
+        std = tuple(pp.get("image_std", std))
+    return Built("transformers", net, tokenizer, mean=mean, std=std)

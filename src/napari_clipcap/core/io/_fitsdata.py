@@ -1,0 +1,179 @@
+"""FITS HDU data -> scaled arrays in native byte order, memory-mapped and lazy when large.
+
+The raw bytes are read without astropy's scaling (``do_not_scale_image_data``) and
+scaled here, block by block, so a dask array over a memory map reads and scales only
+the planes that are looked at.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import FileFormatError
+
+#: FITS BITPIX -> on-disk (big-endian) dtype.
+BITPIX_DTYPES: dict[int, str] = {8: "u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
+#: Target size of one dask chunk of a 2D image, in bytes.
+CHUNK_BYTES = 64 * 2**20
+
+# FITS stores unsigned integers as signed ones with an offset (BZERO = 2**(bits-1)).
+_PSEUDO_UNSIGNED = {
+    np.dtype("int16"): (32768, np.uint16),
+    np.dtype("int32"): (2**31, np.uint32),
+    np.dtype("int64"): (2**63, np.uint64),
+    np.dtype("uint8"): (-128, np.int8),
+}
+
+
+def lazy_threshold() -> int:
+    """Raw data above this many bytes become dask arrays (64 MiB)."""
+    return 64 * 2**20
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """``physical = BZERO + BSCALE * raw``, with ``raw == BLANK`` -> NaN."""
+
+    raw: np.dtype
+    bscale: float = 1.0
+    bzero: float = 0.0
+    blank: int | None = None
+
+    @classmethod
+    def from_header(cls, header: Any, raw: np.dtype) -> Scaling:
+        blank = header.get("BLANK") if raw.kind in "iu" else None
+        return cls(
+            raw=np.dtype(raw).newbyteorder("="),
+            bscale=float(header.get("BSCALE", 1.0)),
+            bzero=float(header.get("BZERO", 0.0)),
+            blank=int(blank) if isinstance(blank, (int, np.integer)) else None,
+        )
+
+    @property
+    def unsigned(self) -> type | None:
+        """The unsigned (or int8) dtype when the data are FITS pseudo-unsigned integers."""
+        offset, dtype = _PSEUDO_UNSIGNED.get(self.raw, (None, None))
+        if self.bscale == 1 and self.blank is None and offset is not None:
+            return dtype if self.bzero == offset else None
+        return None
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype of the scaled data."""
+        if self.unsigned is not None:
+            return np.dtype(self.unsigned)
+        plain = self.bscale == 1 and self.bzero == 0
+        if self.raw.kind == "f" or (plain and self.blank is None):
+            return self.raw
+        return np.dtype(np.float32 if self.raw.itemsize <= 2 else np.float64)
+
+    def apply(self, block: Any) -> np.ndarray:
+        """Scale one block of raw values (any byte order) to :attr:`dtype`."""
+        arr = np.asarray(block)
+        if self.unsigned is not None:
+            native = arr.astype(self.raw, copy=False)
+            flip = np.array(1 << (8 * self.raw.itemsize - 1), dtype=np.uint64)
+            width = np.dtype(f"u{self.raw.itemsize}")
+            return (native.view(width) ^ flip.astype(width)).view(self.unsigned)
+        out_dtype = self.dtype
+        if out_dtype == self.raw and self.bscale == 1 and self.bzero == 0:
+            return arr.astype(self.raw, copy=False)
+        out = arr.astype(out_dtype)  # byte swap and conversion in one pass
+        if self.bscale != 1:
+            out *= out_dtype.type(self.bscale)
+        if self.bzero != 0:
+            out += out_dtype.type(self.bzero)
+        if self.blank is not None:
+            out[arr == self.blank] = np.nan
+        return out
+
+
+def _chunks(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
+    if len(shape) >= 3:
+        return (1,) * (len(shape) - 2) + tuple(shape[-2:])
+    rows = max(1, min(shape[0], CHUNK_BYTES // max(1, shape[1] * itemsize)))
+    return (rows, shape[1])
+
+
+def _dask(source: Any, shape: tuple[int, ...], scaling: Scaling, token: str) -> Any:
+    """A dask array reading ``source[block]`` through ``scaling``, chunk by chunk.
+
+    ``dask.array.from_array`` is avoided on purpose: it copies array-like inputs, which
+    for a memory map means reading the whole file.
+    """
+    import dask.array as da
+    from dask.base import tokenize
+
+    def read(block_info=None):
+        where = block_info[None]["array-location"]
+        return scaling.apply(source[tuple(slice(a, b) for a, b in where)])
+
+    chunks = da.core.normalize_chunks(_chunks(shape, scaling.raw.itemsize), shape)
+    return da.map_blocks(
+        read,
+        chunks=chunks,
+        dtype=scaling.dtype,
+        meta=np.empty((0,) * len(shape), scaling.dtype),
+        name=f"fits-{tokenize(token, shape, scaling)}",
+    )
+
+
+def image_array(
+    hdu: Any, path: Path, size: int, *, streamed: bool, lazy: bool | None
+) -> tuple[Any, bool]:
+    """Return ``(data, needs_open_file)`` for an image HDU opened without scaling.
+
+    Parameters
+    ----------
+    hdu : astropy image HDU
+        From ``fits.open(..., do_not_scale_image_data=True)``.
+    path : Path
+        The file, memory-mapped directly for uncompressed data.
+    size : int
+        The file's size in bytes, to detect truncated data before mapping it.
+    streamed : bool
+        The whole file is gzip/bzip2 compressed: it cannot be mapped.
+    lazy : bool or None
+        Force a dask array or an in-memory one; ``None`` decides by size.
+    """
+    from astropy.io import fits
+
+    header = hdu.header
+    bitpix = header.get("ZBITPIX") if "ZBITPIX" in header else header.get("BITPIX")
+    if bitpix not in BITPIX_DTYPES:
+        raise FileFormatError(f"BITPIX = {bitpix!r} is not a FITS data type")
+    raw_dtype = np.dtype(BITPIX_DTYPES[bitpix])
+    shape = tuple(int(n) for n in hdu.shape)
+    scaling = Scaling.from_header(header, raw_dtype)
+    nbytes = raw_dtype.itemsize * math.prod(shape)
+    lazy = nbytes > lazy_threshold() if lazy is None else lazy
+    stat = path.stat()
+    token = f"{path.resolve()}:{stat.st_mtime_ns}:{stat.st_size}:{hdu.fileinfo()['datLoc']}"
+
+    if isinstance(hdu, fits.CompImageHDU):
+        if lazy:
+            return _dask(hdu.section, shape, scaling, token), True
+        return scaling.apply(hdu.data), False
+    if streamed:
+        raw = hdu.data
+        if raw is None or tuple(raw.shape) != shape:
+            raise FileFormatError("data truncated")
+        return scaling.apply(raw), False
+    offset = int(hdu.fileinfo()["datLoc"])
+    if offset + nbytes > size:
+        raise FileFormatError(
+            f"data truncated: the header promises {nbytes} bytes of {shape} "
+            f"{raw_dtype.name} but only {max(0, size - offset)} follow it"
+        )
+    raw = np.memmap(path, dtype=raw_dtype, mode="r", offset=offset, shape=shape)
+    if lazy:
+        return _dask(raw, shape, scaling, token), False
+    data = scaling.apply(raw)
+    if np.shares_memory(data, raw):  # unscaled native data: copy, release the map
+        data = np.array(data)
+    return data, False

@@ -1,0 +1,199 @@
+"""Reading image files for the command line, and writing float maps.
+
+:func:`read_image` turns a PNG, JPEG, TIFF or FITS file into the float32 ``H x W x 3``
+array in ``[0, 1]`` that models take (through
+:func:`~napari_clipcap.core.scaling.model_input.to_model_input`), keeping a FITS file's WCS so that
+results can be written back on the same sky grid with :func:`write_map`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import FileFormatError, InvalidInputError
+
+MAP_SUFFIXES = (".npy", ".tif", ".tiff", ".fits", ".fit", ".fts")
+
+
+@dataclass
+class ImageFile:
+    """An image read for a model.
+
+    Attributes
+    ----------
+    path : Path
+    data : ndarray
+        float32 ``H x W x 3`` in ``[0, 1]``.
+    kind : str
+        ``"fits"``, ``"tiff"`` or ``"raster"`` (anything Pillow reads).
+    wcs : astropy.wcs.WCS or None
+        The 2D celestial (or first two axes') WCS of a FITS image.
+    hdu : str or None
+        The FITS HDU the data came from.
+    """
+
+    path: Path
+    data: np.ndarray
+    kind: str
+    wcs: Any = None
+    hdu: str | None = None
+
+
+def _fits_suffix(path: Path) -> bool:
+    from .fits import has_fits_suffix
+
+    return has_fits_suffix(path)
+
+
+def _two_d_wcs(wcs: Any) -> Any:
+    if wcs is None:
+        return None
+    if getattr(wcs, "has_celestial", False):
+        return wcs.celestial
+    return wcs.sub([1, 2]) if wcs.naxis > 2 else wcs
+
+
+def _read_raw(
+    path: Path, hdu: int | str | None, max_side: int | None
+) -> tuple[Any, str, Any, str | None]:
+    if _fits_suffix(path):
+        from .fits import read_fits
+
+        images = read_fits(path)
+        if not images:
+            raise FileFormatError(f"{path}: no image HDU ({'; '.join(images.skipped)})")
+        if hdu is None:
+            chosen = images[0]
+        else:
+            match = [im for im in images if str(hdu).upper() in (im.name.upper(), str(im.index))]
+            if not match:
+                names = ", ".join(f"{im.index}:{im.name}" for im in images)
+                raise InvalidInputError(f"{path}: no image HDU {hdu!r}; images: {names}")
+            chosen = match[0]
+        return chosen.data, "fits", _two_d_wcs(chosen.wcs), chosen.name
+    if path.suffix.lower() in (".tif", ".tiff"):
+        from .geotiff import is_geospatial_tiff
+
+        if is_geospatial_tiff(path):  # georeferenced or multispectral: band composite
+            from .geoimage import scene_image
+
+            return scene_image(path, max_side=max_side), "geotiff", None, None
+        import tifffile
+
+        try:
+            arr = tifffile.imread(path)
+        except Exception as exc:  # tifffile raises many kinds
+            raise FileFormatError(f"{path}: cannot read TIFF: {exc}") from exc
+        if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[2] not in (3, 4):
+            arr = np.moveaxis(arr, 0, -1)  # planar RGB
+        elif arr.ndim == 3 and arr.shape[2] > 4:
+            arr = arr[..., :3]
+        return arr, "tiff", None, None
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in ("I;16", "I;16B", "I", "F", "L"):
+                arr = np.asarray(im)
+            else:
+                arr = np.asarray(im.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise FileFormatError(f"{path}: not an image Pillow can read ({exc})") from exc
+    return arr, "raster", None, None
+
+
+def read_image(
+    path: str | Path,
+    *,
+    domain: str | None = None,
+    interval: Any = None,
+    stretch: Any = None,
+    hdu: int | str | None = None,
+    max_side: int | None = None,
+) -> ImageFile:
+    """Read an image file and scale it for a model.
+
+    Parameters
+    ----------
+    path : str or Path
+        PNG, JPEG, TIFF (incl. 16-bit and planar), or FITS (any HDU layout
+        :func:`~napari_clipcap.core.io.fits.read_fits` handles).
+    domain : str, optional
+        Scaling domain; ``"astronomy"`` by default for FITS, ``"photo"`` otherwise.
+    interval, stretch : optional
+        Passed to :func:`~napari_clipcap.core.scaling.model_input.to_model_input`.
+    hdu : int or str, optional
+        FITS HDU index or name (default: the first image HDU).
+    max_side : int, optional
+        For GeoTIFF scenes: read from the smallest overview whose longest side is at
+        least this, instead of the full-resolution level.
+
+    Returns
+    -------
+    ImageFile
+
+    Raises
+    ------
+    FileFormatError
+        Missing or unreadable file.
+    """
+    from ..scaling.model_input import to_model_input
+
+    p = Path(path).expanduser()
+    if p.is_dir():
+        raise FileFormatError(f"{p}: is a folder; give an image file (FITS, PNG, JPEG, TIFF)")
+    if not p.is_file():
+        raise FileFormatError(f"{p}: no such file")
+    raw, kind, wcs, name = _read_raw(p, hdu, max_side)
+    if domain is None:
+        domain = "astronomy" if kind == "fits" else "photo"
+    data = to_model_input(raw, domain=domain, interval=interval, stretch=stretch)
+    return ImageFile(p, data, kind, wcs, name)
+
+
+def write_map(
+    path: str | Path,
+    data: np.ndarray,
+    *,
+    wcs: Any = None,
+    meta: dict | None = None,
+    geo: dict | None = None,
+):
+    """Write a float32 map (``H x W`` or ``Q x H x W``) as ``.npy``, ``.tif`` or ``.fits``.
+
+    A FITS file carries ``wcs`` (when given) and ``meta`` as HISTORY cards; a TIFF
+    gets ``meta`` as its description (JSON), or is a GeoTIFF with the CRS and transform
+    of ``geo`` (see :func:`~napari_clipcap.core.io.geoexport.geo_metadata_of`) and ``meta``
+    as tags.
+    """
+    import json
+
+    p = Path(path).expanduser()
+    suffix = p.suffix.lower()
+    if suffix not in MAP_SUFFIXES:
+        raise InvalidInputError(f"output {str(p)!r} must end in one of {', '.join(MAP_SUFFIXES)}")
+    data = np.asarray(data, dtype=np.float32)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".npy":
+        np.save(p, data)
+    elif suffix in (".tif", ".tiff") and geo is not None:
+        from .geoexport import write_geotiff
+
+        write_geotiff(p, data, geo, tags=meta)
+    elif suffix in (".tif", ".tiff"):
+        import tifffile
+
+        tifffile.imwrite(p, data, description=json.dumps(meta or {}, default=str))
+    else:
+        from astropy.io import fits
+
+        header = wcs.to_header() if wcs is not None else fits.Header()
+        for key, value in (meta or {}).items():
+            header.add_history(f"napari-clipcap {key}: {value}")
+        fits.PrimaryHDU(data=data, header=header).writeto(p, overwrite=True)
+    return p

@@ -1,0 +1,136 @@
+"""Image files as collection units: discovery, FITS HDUs, content hashes, thumbnails.
+
+A *unit* is one image a collection or a batch run handles: ``(path, hdu)`` where ``hdu``
+is the FITS extension index holding the image, or ``None`` for PNG, JPEG and TIFF files.
+A FITS file yields one unit per HDU with 2-D (or larger) image data, so an empty primary
+HDU followed by SCI and ERR extensions gives two units.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FileFormatError, InvalidInputError
+from .fits import FITS_SUFFIXES, has_fits_suffix
+
+#: File name endings that hold images, lower case.
+IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".tif", ".tiff", *FITS_SUFFIXES)
+#: Images larger than this (pixels per side) are shrunk before encoding, bounding memory.
+MAX_SIDE = 2048
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    """True when the file name ends in one of :data:`IMAGE_SUFFIXES`."""
+    return str(path).lower().endswith(IMAGE_SUFFIXES)
+
+
+def find_images(paths: Iterable[str | os.PathLike]) -> list[str]:
+    """Expand files and folders (searched recursively) into sorted absolute image paths.
+
+    Raises
+    ------
+    InvalidInputError
+        If a path does not exist.
+    """
+    found: set[str] = set()
+    for p in paths:
+        path = Path(p).expanduser()
+        if path.is_dir():
+            found.update(
+                str(f.resolve()) for f in path.rglob("*") if f.is_file() and is_image_file(f)
+            )
+        elif path.is_file():
+            found.add(str(path.resolve()))
+        else:
+            raise InvalidInputError(f"{p}: no such file or folder")
+    return sorted(found)
+
+
+def file_hash(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """BLAKE2b content hash of a file (hex), read in chunks."""
+    h = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def list_units(path: str | os.PathLike) -> list[int | None]:
+    """The image units of a file: FITS HDU indices with image data, else ``[None]``."""
+    if not has_fits_suffix(path):
+        return [None]
+    from astropy.io import fits
+
+    try:
+        with fits.open(path, memmap=False, lazy_load_hdus=True) as hdul:
+            return [
+                i
+                for i, h in enumerate(hdul)
+                if h.is_image
+                and h.header.get("NAXIS", 0) >= 2
+                and all(h.header.get(f"NAXIS{a}", 0) > 0 for a in (1, 2))
+            ]
+    except (OSError, ValueError, TypeError) as exc:
+        raise FileFormatError(f"{path}: cannot read FITS file: {exc}") from exc
+
+
+def load_unit(
+    path: str | os.PathLike, hdu: int | None = None, max_side: int | None = MAX_SIDE
+) -> np.ndarray:
+    """Read one unit as the ``H x W x 3`` float32 array in ``[0, 1]`` that models take.
+
+    FITS data get the astronomy scaling (zscale); 8-bit images become value/255.
+    Images larger than ``max_side`` pixels (default :data:`MAX_SIDE`) are shrunk (area
+    average) to bound memory; ``max_side=None`` keeps the full size.
+    """
+    from .images import read_image
+
+    try:
+        image = read_image(path, hdu=hdu, max_side=max_side).data
+    except FileFormatError:
+        raise
+    except (OSError, ValueError, TypeError, IndexError, InvalidInputError) as exc:
+        raise FileFormatError(f"{path}: cannot read image: {exc}") from exc
+    return image if max_side is None else shrink(image, max_side)
+
+
+def shrink(image: np.ndarray, max_side: int) -> np.ndarray:
+    """Downsample an ``H x W x 3`` float image so neither side exceeds ``max_side``."""
+    h, w = image.shape[:2]
+    if max(h, w) <= max_side:
+        return image
+    from PIL import Image
+
+    scale = max_side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    channels = [
+        np.asarray(Image.fromarray(image[..., c]).resize(size, Image.Resampling.BOX))
+        for c in range(3)
+    ]
+    return np.ascontiguousarray(np.stack(channels, axis=-1), dtype=np.float32)
+
+
+def thumbnail_png(image: np.ndarray, size: int = 128) -> bytes:
+    """PNG bytes of a thumbnail (longest side ``size``) of a ``[0, 1]`` RGB image."""
+    from PIL import Image
+
+    rgb = (np.clip(np.nan_to_num(image), 0, 1) * 255 + 0.5).astype(np.uint8)
+    im = Image.fromarray(rgb)
+    im.thumbnail((size, size), Image.Resampling.BILINEAR)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    """Decode thumbnail PNG bytes to an ``H x W x 3`` uint8 array."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGB"))

@@ -1,0 +1,300 @@
+"""Contrastive fine-tuning of an open_clip model on image-caption data.
+
+Images are resized to the model's input once and kept as uint8; every step augments
+them on the device with the transformations that suit overhead and sky images, where
+"up" means nothing: random resized crops, horizontal and vertical flips and 90-degree
+rotations (turn flips and rotations off when captions name positions or directions).
+Each step pairs every image with one of its captions, drawn at random; with caption
+augmentation the image's label or a caption may also be wrapped in a prompt template.
+
+The result is ``out_dir/clip.safetensors`` (+ the model-config JSON for custom
+architectures), loadable with :func:`napari_clipcap.core.clip.model.load_clip`; zero-shot
+accuracy on the test (or val) split's labels is measured at the end with it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InvalidInputError
+from ..jobs import check_cancel, report
+from .data import amp_context, barrier, init_distributed, load_images
+from .datasets import CaptionDataset
+from .loop import epoch_batches, optimizer_step, step_counts, wrap_distributed
+
+AUGMENTATIONS = ("crop", "flip", "rot90")
+CAPTION_TEMPLATES = (
+    "{}",
+    "an aerial photograph of {}",
+    "a satellite image of {}",
+    "an image of {}",
+    "a photo of {}",
+)
+
+
+@dataclass
+class FinetuneConfig:
+    """Fine-tuning settings."""
+
+    epochs: int = 5
+    batch_size: int = 64
+    lr: float = 1e-5
+    weight_decay: float = 0.1
+    warmup_steps: int = 100
+    augment: tuple[str, ...] = AUGMENTATIONS
+    crop_scale: tuple[float, float] = (0.6, 1.0)
+    caption_augment: bool = False
+    template: str = "{}"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise InvalidInputError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise InvalidInputError(f"learning rate must be positive, got {self.lr}")
+        unknown = sorted(set(self.augment) - set(AUGMENTATIONS))
+        if unknown:
+            raise InvalidInputError(f"unknown augmentations {unknown}; use {AUGMENTATIONS}")
+        lo, hi = self.crop_scale
+        if not 0 < lo <= hi <= 1:
+            raise InvalidInputError(
+                f"crop scale must be 0 < low <= high <= 1, got {self.crop_scale}"
+            )
+
+
+@dataclass
+class FinetuneResult:
+    """Paths of the fine-tuned model and the figures of the run."""
+
+    model: str
+    weights: Path
+    history: list[dict] = field(default_factory=list)
+    zeroshot: dict | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["weights"] = str(self.weights)
+        return d
+
+
+def augment_batch(x, ops: Sequence[str], crop_scale=(0.6, 1.0), generator=None):
+    """Randomly crop, flip and rotate a ``(B, 3, H, W)`` float batch (square images).
+
+    Each image gets its own crop (area share drawn from ``crop_scale``, resized back),
+    horizontal and vertical flip (each with probability 1/2) and ``k * 90`` degree turn.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    unknown = set(ops) - set(AUGMENTATIONS)
+    if unknown:
+        raise InvalidInputError(f"unknown augmentations {sorted(unknown)}; use {AUGMENTATIONS}")
+    b, _, h, w = x.shape
+    out = []
+    for i in range(b):
+        img = x[i : i + 1]
+        r = torch.rand(6, generator=generator).tolist()
+        if "crop" in ops:
+            s = (crop_scale[0] + r[0] * (crop_scale[1] - crop_scale[0])) ** 0.5
+            ch, cw = max(1, round(h * s)), max(1, round(w * s))
+            top, left = int(r[1] * (h - ch + 1)), int(r[2] * (w - cw + 1))
+            img = img[..., top : top + ch, left : left + cw]
+            if (ch, cw) != (h, w):
+                img = F.interpolate(img, size=(h, w), mode="bilinear", align_corners=False)
+        if "flip" in ops:
+            img = torch.flip(img, dims=[-1]) if r[3] < 0.5 else img
+            img = torch.flip(img, dims=[-2]) if r[5] < 0.5 else img
+        if "rot90" in ops and h == w:
+            img = torch.rot90(img, k=int(r[4] * 4), dims=(-2, -1))
+        out.append(img)
+    return torch.cat(out)
+
+
+def _captions_for(records, rng, caption_augment: bool) -> list[str]:
+    texts = []
+    for rec in records:
+        options = list(rec.captions) + ([rec.label] if caption_augment and rec.label else [])
+        text = options[rng.integers(len(options))]
+        if caption_augment and rng.random() < 0.3:
+            text = CAPTION_TEMPLATES[rng.integers(len(CAPTION_TEMPLATES))].format(
+                text.rstrip(".").lower()
+            )
+        texts.append(text)
+    return texts
+
+
+def contrastive_loss(img, txt, logit_scale):
+    """Symmetric InfoNCE of CLIP: image ``i`` matches text ``i`` in both directions.
+
+    Repeated captions in a batch need no special care: identical texts have identical
+    embeddings, so matching image ``i`` to any copy of its text scores the same.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    img, txt = F.normalize(img, dim=-1), F.normalize(txt, dim=-1)
+    logits = logit_scale * img @ txt.T
+    target = torch.arange(len(img), device=img.device)
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
+
+
+def _save(net, clip_model: str, out: Path) -> tuple[str, Path]:
+    from safetensors.torch import save_file
+
+    out.mkdir(parents=True, exist_ok=True)
+    weights = out / "clip.safetensors"
+    state = {k: v.detach().float().cpu().contiguous() for k, v in net.state_dict().items()}
+    save_file(state, str(weights))
+    model = clip_model
+    if clip_model.lower().endswith(".json"):
+        target = out / Path(clip_model).name
+        if Path(clip_model).resolve() != target.resolve():
+            shutil.copyfile(clip_model, target)
+        model = str(target)
+    return model, weights
+
+
+def zero_shot_eval(clip, records, *, template: str = "{}", k: int = 5) -> dict:
+    """Zero-shot top-1/top-k accuracy of ``clip`` on records that have labels."""
+    from ..clip.prompts import text_embeddings
+    from ..evaluation.metrics import classification_metrics
+
+    recs = [r for r in records if r.label]
+    if not recs:
+        raise InvalidInputError("no record has a label; zero-shot accuracy needs labels")
+    classes = sorted({r.label for r in recs})
+    images, kept, _ = load_images([r.image for r in recs])
+    img = clip.encode_images(images)
+    txt = text_embeddings(clip, classes, [template])
+    true = [classes.index(recs[i].label) for i in kept]
+    out = classification_metrics(img @ txt.T, true, k=k)
+    out["classes"] = classes
+    out["n_images"] = len(kept)
+    return out
+
+
+def finetune_clip(
+    dataset: CaptionDataset,
+    out_dir,
+    *,
+    clip_model: str,
+    clip_weights: str | None = None,
+    config: FinetuneConfig | None = None,
+    device: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+    cancel=None,
+    log: Callable[[str], None] | None = None,
+) -> FinetuneResult:
+    """Fine-tune (or, with ``clip_weights=None``, train from scratch) an open_clip model.
+
+    Parameters
+    ----------
+    dataset : CaptionDataset
+        Trains on the ``train`` split (or every record); zero-shot accuracy is measured
+        on the ``test`` split, else ``val``, when its records have labels.
+    out_dir : str or Path
+        Receives ``clip.safetensors``, the config JSON of custom models, ``finetune.json``.
+    clip_model, clip_weights : str
+        As :func:`napari_clipcap.core.clip.model.load_clip` takes them (open_clip only).
+    config : FinetuneConfig, optional
+    device : str
+    progress, cancel, log
+        ``progress(step, total_steps)``; cancel flag; one line per epoch.
+    """
+    import copy
+
+    import torch
+
+    from ..clip.model import load_clip, unload_clip
+
+    cfg = config or FinetuneConfig()
+    say = log or (lambda _m: None)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InvalidInputError(f"output folder {out} is a file; give a folder for the model")
+    from ..devices import resolve_device
+
+    dist, device = init_distributed(resolve_device(device))
+    say = say if dist.is_main else (lambda _m: None)
+    # a model without weights is drawn from torch's generator as it is built: build it
+    # afresh (not from the model cache) after seeding, or the same seed would start
+    # from other weights
+    if clip_weights is None:
+        unload_clip(clip_model, None, device, precision="fp32")
+    torch.manual_seed(cfg.seed)
+    clip = load_clip(clip_model, clip_weights, device, precision="fp32")
+    if clip.backend != "open_clip":
+        raise InvalidInputError("fine-tuning supports open_clip models only")
+    splits = dataset.splits
+    train = dataset.split("train" if "train" in splits else "all").records
+    images, kept, problems = load_images([r.image for r in train], cancel=cancel)
+    train = [train[i] for i in kept]
+    mean, std = clip._mean, clip._std  # the model's normalisation
+    pixels = torch.cat(
+        [  # model-size uint8 copies, in chunks to bound memory
+            ((clip.preprocess(images[i : i + 256]).float() * std + mean).clamp(0, 1) * 255)
+            .round()
+            .to(torch.uint8)
+            .cpu()
+            for i in range(0, len(images), 256)
+        ]
+    )
+    net = copy.deepcopy(clip.model).float().train()
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps = step_counts(len(train), dist.world_size, cfg.batch_size, cfg.epochs)
+    from transformers import get_cosine_schedule_with_warmup
+
+    warmup = min(cfg.warmup_steps, steps.total // 10 + 1)
+    sched = get_cosine_schedule_with_warmup(opt, warmup, steps.total)
+    step_net = wrap_distributed(net, dist, clip.device)
+    amp, scaler = amp_context(clip.device)
+    history = []
+    for epoch in range(cfg.epochs):
+        losses = []
+        batches = epoch_batches(len(train), epoch, cfg.seed, steps, cfg.batch_size, dist)
+        for b, idx in enumerate(batches):
+            check_cancel(cancel)
+            x = pixels[torch.as_tensor(idx)].to(clip.device).float() / 255
+            if cfg.augment:
+                x = augment_batch(x, cfg.augment, cfg.crop_scale, gen)
+            texts = _captions_for([train[i] for i in idx], rng, cfg.caption_augment)
+            tokens = clip.tokenizer(texts).to(clip.device)
+            with amp():  # CLIP.forward: (image features, text features, logit scale, ...)
+                feats = step_net(image=(x - mean) / std, text=tokens)
+            loss = contrastive_loss(feats[0].float(), feats[1].float(), feats[2].float())
+            optimizer_step(loss, opt, sched, scaler)
+            with torch.no_grad():
+                net.logit_scale.clamp_(0, np.log(100))
+            losses.append(loss.item())
+            report(progress, epoch * steps.per_epoch + b + 1, steps.total)
+        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses))})
+        say(f"epoch {epoch + 1}/{cfg.epochs}: contrastive loss {history[-1]['loss']:.4f}")
+    if not dist.is_main:  # only the first process writes and evaluates
+        barrier(dist)
+        return FinetuneResult(clip_model, out / "clip.safetensors", history, None, problems)
+    model, weights = _save(net, clip_model, out)
+    unload_clip(model, str(weights), device)
+    tuned = load_clip(model, str(weights), device)
+    zs = None
+    eval_split = "test" if "test" in splits else "val" if "val" in splits else None
+    if eval_split and any(r.label for r in dataset.split(eval_split).records):
+        zs = zero_shot_eval(tuned, dataset.split(eval_split).records, template=cfg.template)
+        zs["split"] = eval_split
+        say(f"zero-shot top-1 on {eval_split}: {zs['top1']:.3f}")
+    result = FinetuneResult(model, weights, history, zs, problems)
+    barrier(dist)
+    (out / "finetune.json").write_text(
+        json.dumps({**result.to_dict(), "config": asdict(cfg)}, indent=2, default=str)
+    )
+    return result
