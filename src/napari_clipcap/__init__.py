@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 #: Public name -> module that defines it.
 _API: dict[str, str] = {
     "load_clip": "napari_clipcap.core.clip.model",
-    "score_regions": "napari_clipcap.core.clip.prompts",
+    "score_regions": "napari_clipcap.core.tasks.labels",
     "text_heatmap": "napari_clipcap.core.tasks.heatmap",
     "load_captioner": "napari_clipcap.core.captioning.protocol",
     "caption_regions": "napari_clipcap.core.captioning.protocol",

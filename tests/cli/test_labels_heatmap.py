@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from napari_clipcap.cli import main
-from napari_clipcap.core.clip.prompts import score_regions
 from napari_clipcap.core.io.images import read_image
 from napari_clipcap.core.tasks.heatmap import text_heatmap
+from napari_clipcap.core.tasks.labels import score_regions
 
 
 @pytest.fixture

@@ -35,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.clip.prompts import parse_labels, rank_labels, resolve_templates, score_regions
+    from ..core.clip.prompts import parse_labels, resolve_templates
+    from ..core.tasks.labels import rank_labels, score_regions
 
     labels = parse_labels(args.labels)
     templates = resolve_templates(args.template, args.templates)

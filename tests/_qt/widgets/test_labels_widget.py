@@ -121,7 +121,7 @@ def test_shapes_layer_with_other_scale_maps_to_image_pixels(
 
 
 def test_editing_shapes_rescores_only_new_ones_debounced(labels_widget, qtbot, monkeypatch):
-    import napari_clipcap.core.clip.prompts as zs
+    import napari_clipcap.core.tasks.labels as zs
 
     calls: list[int] = []
     real = zs.score_regions
@@ -170,7 +170,7 @@ def test_shapes_deleted_while_scoring_leave_no_stale_results(
     the results land on the wrong shapes (or fail on an index past the end)."""
     import threading
 
-    import napari_clipcap.core.clip.prompts as zs
+    import napari_clipcap.core.tasks.labels as zs
 
     gate = threading.Event()
     real = zs.score_regions
@@ -216,7 +216,7 @@ def test_score_clicked_while_scoring_runs_one_job_after_the_other(
 ):
     import threading
 
-    import napari_clipcap.core.clip.prompts as zs
+    import napari_clipcap.core.tasks.labels as zs
 
     gate, running, most = threading.Event(), [], []
     real = zs.score_regions

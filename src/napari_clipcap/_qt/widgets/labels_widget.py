@@ -233,7 +233,7 @@ class LabelsWidget(QWidget):
         drawn = shapes_signature(shapes)
 
         def job(progress, cancel):
-            from ...core.clip.prompts import score_regions
+            from ...core.tasks.labels import score_regions
 
             if not todo:
                 return np.zeros((0, len(labels)), np.float32)

@@ -215,7 +215,7 @@ def _run_task(spec: BatchSpec, model, images: list[np.ndarray]) -> list[list[dic
             )
         return out
     if spec.task == "labels":
-        from ..clip.prompts import score_regions
+        from ..tasks.labels import score_regions
 
         out = []
         for im in images:

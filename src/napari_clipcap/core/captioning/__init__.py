@@ -1,1 +1,14 @@
-"""TODO front."""
+"""Captioners behind one protocol: ClipCap, transformers captioners, open_clip CoCa.
+
+Names load lazily from their modules on first use."""
+
+import lazy_loader as _lazy
+
+__getattr__, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submod_attrs={
+        "protocol": ["Captioner", "caption_regions", "load_captioner", "unload_captioners"],
+        "clipcap": ["ClipCapModel", "load_clipcap_checkpoint", "save_clipcap"],
+        "clipcap_mapping": ["MappingConfig", "build_mapping"],
+    },
+)

@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidInputError
-from .worldcoords import register_formatter
 
 WGS84 = "EPSG:4326"
 
@@ -159,7 +158,6 @@ def _deg(value: float, pos: str, neg: str) -> str:
     return f"{abs(value):.5f}°{pos if value >= 0 else neg}"
 
 
-@register_formatter("crs", keys=GEO_KEYS)
 def format_geo(metadata: Mapping[str, Any] | None, row: float, col: float) -> str | None:
     """Status-bar text for the cursor at napari data position ``(row, col)``.
 

@@ -1,11 +1,12 @@
 """World coordinates of a pixel, as text for napari's status bar.
 
 :func:`format_world` tries each registered formatter in turn and returns the first
-text. Celestial WCS (``metadata["wcs"]``) is built in and gives
-``RA 10h12m13.12s Dec +12°03'04.1"``; other modules add their own, e.g. map
-coordinates from ``metadata["crs"]`` and ``metadata["transform"]``::
+text. Two are built in and registered here, explicitly, before any other: celestial WCS
+(``metadata["wcs"]``), giving ``RA 10h12m13.12s Dec +12°03'04.1"``, and map coordinates
+(``metadata["crs"]`` and ``metadata["transform"]``, from
+:func:`~napari_clipcap.core.coords.georef.format_geo`). Other code adds its own::
 
-    from .worldcoords import register_formatter  # in a module of napari_clipcap.core
+    from napari_clipcap.core.coords.worldcoords import register_formatter
 
     @register_formatter("crs")
     def format_map(metadata, row, col):
@@ -37,6 +38,7 @@ __all__ = [
 WorldFormatter = Callable[[Mapping[str, Any], float, float], "str | None"]
 _FORMATTERS: dict[str, WorldFormatter] = {}
 _KEYS: dict[str, tuple[str, ...]] = {}
+_BUILTINS_DONE = False
 
 
 def register_formatter(
@@ -60,7 +62,24 @@ def register_formatter(
 
 def formatters() -> dict[str, WorldFormatter]:
     """The registered formatters, by name, in the order they are tried."""
+    _register_builtins()
     return dict(_FORMATTERS)
+
+
+def _register_builtins() -> None:
+    """Register the celestial and map formatters first, once."""
+    global _BUILTINS_DONE
+    if _BUILTINS_DONE:
+        return
+    _BUILTINS_DONE = True
+    from .georef import GEO_KEYS, format_geo
+
+    builtins = {"wcs": (format_celestial, ("wcs",)), "crs": (format_geo, GEO_KEYS)}
+    others = {name: (f, _KEYS[name]) for name, f in _FORMATTERS.items() if name not in builtins}
+    _FORMATTERS.clear()
+    _KEYS.clear()
+    for name, (f, keys) in {**builtins, **others}.items():
+        register_formatter(name, f, keys=keys)
 
 
 def world_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -72,6 +91,7 @@ def world_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     """
     if not metadata:
         return {}
+    _register_builtins()
     wanted = {k for keys in _KEYS.values() for k in keys}
     return {k: v for k, v in metadata.items() if k in wanted}
 
@@ -95,6 +115,7 @@ def format_world(metadata: Mapping[str, Any] | None, row: float, col: float) -> 
     """
     if not metadata:
         return None
+    _register_builtins()
     for func in list(_FORMATTERS.values()):
         try:
             text = func(metadata, float(row), float(col))
@@ -140,7 +161,6 @@ def _celestial(wcs: Any) -> Any:
     return wcs.celestial if wcs.naxis > 2 else wcs
 
 
-@register_formatter("wcs")
 def format_celestial(metadata: Mapping[str, Any], row: float, col: float) -> str | None:
     """RA/Dec (or galactic/ecliptic longitude and latitude) from ``metadata["wcs"]``."""
     celestial = _celestial(metadata.get("wcs"))
@@ -160,8 +180,3 @@ def format_celestial(metadata: Mapping[str, Any], row: float, col: float) -> str
     lng_name = ctype.split("-")[0] or "lon"
     lat_name = celestial.wcs.ctype[celestial.wcs.lat].split("-")[0] or "lat"
     return f"{lng_name} {lon:.5f}° {lat_name} {lat:+.5f}°"
-
-
-# Map coordinates (CRS + affine transform) register themselves on import; importing them
-# here makes every formatter known whichever kind of layer was opened first.
-from . import georef as _georef  # noqa: E402, F401

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from ..coords import georef  # noqa: F401  (registers the map-coordinate status-bar formatter)
 from ..errors import FileFormatError
 from .rasterwindow import WindowReader, open_raster
 

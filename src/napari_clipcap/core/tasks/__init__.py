@@ -1,1 +1,14 @@
-"""TODO front."""
+"""What the widgets and the command line run: region labels, heatmaps, word relevance.
+
+Names load lazily from their modules on first use."""
+
+import lazy_loader as _lazy
+
+__getattr__, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submod_attrs={
+        "labels": ["rank_labels", "score_regions", "top_k_hits"],
+        "heatmap": ["text_heatmap"],
+        "word_relevance": ["caption_words", "word_maps"],
+    },
+)
