@@ -50,3 +50,18 @@ def test_decoding_head_figures_time_every_available_head():
     out = bench.head_figures(gpt, torch.randn(2, 4, 32), repeats=2, sweep_bytes=1 << 16)
     assert set(out) == {*available_screens(), "float32"}
     assert all(ms > 0 for ms in out.values())
+
+
+@pytest.mark.filterwarnings("ignore:No pretrained weights")
+def test_gpu_check_runs_on_the_cpu_at_small_sizes(tmp_path):
+    import json
+
+    bench = _load("gpu_check")
+    out = tmp_path / "gpu_check.json"
+    result = bench.main(["--device", "cpu", "--small", "--out", str(out)])
+    assert json.loads(out.read_text()) == result
+    assert result["tests"]["exit_code"] == 0 and result["tests"]["failed"] == 0
+    assert result["tests"]["passed"] > 0
+    assert result["decoding"]["greedy_captions_per_s"] > 0
+    assert result["heatmap"]["ViT-B-32"]["448px_dense_finite"]
+    assert result["machine"]["device"] == "cpu"
