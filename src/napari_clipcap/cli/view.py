@@ -8,7 +8,7 @@ from pathlib import Path
 PLUGIN = "napari-clipcap"
 
 #: Dock widgets opened by ``view``, by their display names in napari.yaml; the first is
-#: shown, the others are tabbed behind it.
+#: in front, the others are tabbed behind it.
 _WIDGETS: tuple[str, ...] = (
     "Caption",
     "Region labels",
@@ -16,6 +16,12 @@ _WIDGETS: tuple[str, ...] = (
     "Search collection",
     "Band composite",
 )
+
+
+#: Samples opened when no files are given, the first shown and the others hidden. The
+#: 13-band Sentinel-2 sample stays under File > Open Sample (or ``--sample sentinel2``):
+#: its band stack would add a band slider to a first view that has no use for it.
+DEFAULT_SAMPLES: tuple[str, ...] = ("overhead", "sky")
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -26,7 +32,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         action="append",
         default=None,
         metavar="NAME",
-        help="sample data to open (repeatable); default: all when no files are given",
+        help="sample data to open (repeatable); default without files: "
+        + ", ".join(DEFAULT_SAMPLES)
+        + " (the others are under File > Open Sample)",
     )
     p.set_defaults(func=run)
     return p
@@ -67,15 +75,26 @@ def _open(viewer, path: str) -> None:
 
 
 def populate(viewer, files: list[str], samples: list[str] | None = None):
-    """Open ``files`` and ``samples`` (default: every sample when no files) and dock widgets."""
+    """Open ``files`` and ``samples`` (default: :data:`DEFAULT_SAMPLES` when no files), dock
+    the widgets with Caption in front, and size the window to the screen.
+
+    With samples and no files, the first sample's layer is the one shown; the others are
+    hidden in the layer list. Files keep napari's default visibility.
+    """
+    from .._qt.first_view import arrange
+
     if samples is None:
-        samples = [] if files else sample_keys()
+        samples = [] if files else [k for k in DEFAULT_SAMPLES if k in sample_keys()]
+    first_sample_layer = None
     for name in samples:
-        viewer.open_sample(PLUGIN, name)
+        layers = viewer.open_sample(PLUGIN, name)
+        if first_sample_layer is None and layers:
+            first_sample_layer = layers[-1].name
     for path in files:
         _open(viewer, path)
     for i, widget in enumerate(_WIDGETS):
         viewer.window.add_plugin_dock_widget(PLUGIN, widget, tabify=i > 0)
+    arrange(viewer, _WIDGETS[0], visible_layer=None if files else first_sample_layer)
     return viewer
 
 

@@ -13,6 +13,7 @@ from qtpy.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QListWidget,
     QPushButton,
     QSpinBox,
@@ -43,6 +44,11 @@ from .relevance import show_word_relevance
 
 SCOPES = ("Whole image", "Field of view", "Each shape")
 METHODS = ("greedy", "beam search", "nucleus sampling")
+#: The first thing a new user reads in the Caption dock.
+FIRST_STEPS = (
+    "Start here: pick an image layer and click Caption. To caption parts of it, choose "
+    '"Each shape", add a Shapes layer and draw rectangles or polygons on the image.'
+)
 REGIONS_LAYER = "captions"
 
 
@@ -83,6 +89,9 @@ class CaptionWidget(QWidget):
         self.remove_compare_button = QPushButton("Remove")
         self.caption_button = QPushButton("Caption")
         self.hint = HintLabel()
+        self.first_steps = QLabel(FIRST_STEPS)
+        self.first_steps.setWordWrap(True)
+        self.first_steps.setStyleSheet("color: #a0a8b0;")
         self.job_panel = JobPanel()
         self.results_view = CaptionResults()
 
@@ -106,6 +115,7 @@ class CaptionWidget(QWidget):
         form.addRow("", buttons)
         self._form = form
         layout = QVBoxLayout(self)
+        layout.addWidget(self.first_steps)
         layout.addWidget(self.models)
         layout.addLayout(form)
         layout.addWidget(self.caption_button)
