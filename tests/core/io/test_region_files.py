@@ -67,7 +67,7 @@ def test_hand_written_ds9_file_round_trips_in_sky_coordinates(tmp_path):
     assert rf.regions[1].color == "red"
     out = write_region_file(tmp_path / "out.reg", rf.regions, wcs=wcs, header=["a test"])
     text = out.read_text()
-    assert "# a test" in text and "fk5" in text or "icrs" in text
+    assert "# a test" in text and ("fk5" in text or "icrs" in text)
     again = read_region_file(out, wcs)
     for a, b in zip(rf.regions, again.regions):
         assert a.shape_type == b.shape_type and a.text == b.text

@@ -149,7 +149,9 @@ def serialize_regions(
             shape = outline_of(shape)
         region = to_pixel_region(shape)
         objs.append(region.to_sky(sky_wcs) if sky_wcs is not None else region)
-    text = Regions(objs).serialize(format=fmt)
+    # 10 decimals of a degree: 0.4 micro-arcsecond, far below any region's precision
+    options = {"fmt": ".10f"} if fmt == "crtf" else {"precision": 10}
+    text = Regions(objs).serialize(format=fmt, **options)
     first, _, rest = text.partition("\n")
     comments = "".join(f"# {line}\n" for h in header for line in str(h).splitlines())
     return f"{first}\n{comments}{rest}"
