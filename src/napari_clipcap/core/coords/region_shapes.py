@@ -79,15 +79,6 @@ def ellipse_outline(corners_xy: np.ndarray, n: int = 64) -> np.ndarray:
     return c + np.cos(t) * u + np.sin(t) * v
 
 
-def outline_of(shape: FileRegion) -> FileRegion:
-    """The same region as a polygon: rectangles by their corners, ellipses by 64 points."""
-    if shape.shape_type == "ellipse":
-        verts = ellipse_outline(shape.vertices[:, ::-1])[:, ::-1]
-    else:
-        verts = shape.vertices
-    return FileRegion("polygon", np.asarray(verts, float), shape.text, shape.color, shape.meta)
-
-
 def _corners(center, width: float, height: float, angle_deg: float) -> np.ndarray:
     """Corners ``(x, y)`` of a rectangle rotated counter-clockwise by ``angle_deg``."""
     a = np.deg2rad(angle_deg)

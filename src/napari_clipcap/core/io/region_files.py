@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..coords.region_shapes import FileRegion, from_pixel_region, outline_of, to_pixel_region
+from ..coords.region_shapes import FileRegion, from_pixel_region, to_pixel_region
 from ..errors import FileFormatError, InvalidInputError
 
 #: File suffix -> ``regions`` format name.
@@ -142,11 +142,13 @@ def serialize_regions(
     from regions import Regions
 
     sky_wcs = celestial_wcs(wcs)
+    if fmt == "crtf" and sky_wcs is None:
+        raise InvalidInputError(
+            "CRTF files are written in sky coordinates and this image has no celestial WCS; "
+            "save the regions as a DS9 .reg file instead"
+        )
     objs = []
     for shape in shapes:
-        if fmt == "crtf" and sky_wcs is None and shape.shape_type in ("rectangle", "ellipse"):
-            # regions cannot write pixel sizes to CRTF: the outline says the same
-            shape = outline_of(shape)
         region = to_pixel_region(shape)
         objs.append(region.to_sky(sky_wcs) if sky_wcs is not None else region)
     # 10 decimals of a degree: 0.4 micro-arcsecond, far below any region's precision
