@@ -114,7 +114,7 @@ def test_layer_to_file_to_layer_in_sky_and_pixel_coordinates(tmp_path, suffix):
 
 def test_crtf_is_written_in_sky_coordinates_only(tmp_path):
     box = FileRegion("rectangle", np.array([[0, 0], [0, 4], [4, 4], [4, 0]], float), "b")
-    with pytest.raises(InvalidInputError, match="DS9 .reg"):
+    with pytest.raises(InvalidInputError, match=r"DS9 \.reg"):
         write_region_file(tmp_path / "x.crtf", [box])
     assert not (tmp_path / "x.crtf").exists()
 
