@@ -14,6 +14,13 @@ from ._common import (
     fit_boxes,
     parse_box,
 )
+from ._regionfiles import (
+    add_region_file_arguments,
+    check_region_file_arguments,
+    file_regions,
+    region_entry,
+    write_out_regions,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -26,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("image", metavar="IMAGE", help="PNG, JPEG, TIFF or FITS file")
     p.add_argument("--labels", required=True, help='comma-separated, e.g. "forest,river,city"')
     add_region_argument(p)
+    add_region_file_arguments(p)
     p.add_argument("--multi-label", action="store_true", help="independent cosine scores")
     p.add_argument("--top-k", type=int, default=None, metavar="K", help="show the K best")
     add_clip_args(p)
@@ -40,13 +48,21 @@ def run(args: argparse.Namespace) -> int:
 
     labels = parse_labels(args.labels)
     templates = resolve_templates(args.template, args.templates)
+    check_region_file_arguments(args)
     boxes = [parse_box(r) for r in args.region] if args.region else None
     img = read_input(args)
-    used = fit_boxes(args, boxes, img.data.shape, img.path.name) if boxes else None
+    shapes = file_regions(args, img)
+    if shapes is not None:
+        from ..core.coords.regions import as_region
+
+        to_score = [s.to_region() for s in shapes]
+        boxes = used = [as_region(r, img.data.shape).box for r in to_score]
+    else:
+        used = to_score = fit_boxes(args, boxes, img.data.shape, img.path.name) if boxes else None
     clip = load_model(args)
     scores = score_regions(
         img.data,
-        used,
+        to_score,
         labels,
         clip,
         templates=templates,
@@ -75,12 +91,20 @@ def run(args: argparse.Namespace) -> int:
             for box, fit, row, rank in zip(regions, fitted, scores, ranked)
         ],
     }
+    if shapes is not None:
+        for r, shape in zip(data["regions"], shapes):
+            r.update(region_entry(shape), clipped_to=None)  # "box": its pixels' bounding box
     if img.kind == "geotiff":  # region results carry map and lon/lat coordinates
         from ..core.io.geoexport import geo_metadata_of, region_to_map
 
         geo = geo_metadata_of(img.path)
         for r, box in zip(data["regions"], fitted if geo else ()):
             r["map"] = region_to_map(box, geo)  # of the pixels scored (after clipping)
+    texts = [", ".join(f"{lab} {s:.3f}" for lab, s in r["ranked"][:3]) for r in data["regions"]]
+    header = [f"napari-clipcap labels: {clip.name}, {data['mode']}, labels {','.join(labels)}"]
+    written = write_out_regions(args, img, shapes, fitted, texts, header)
+    if written:
+        data["out_regions"] = written
     lines = [f"{img.path.name}  ({clip.name}, {data['mode']})"]
     for r in data["regions"]:
         best = ", ".join(f"{lab} {s:.3f}" for lab, s in r["ranked"]) or "(no finite scores)"

@@ -163,6 +163,13 @@ def to_pixel_region(shape: FileRegion) -> Any:
     )
 
 
+def box_shape(box: Any, text: str = "") -> FileRegion:
+    """A rectangle over the pixels of a box ``(x0, y0, x1, y1)`` (end exclusive)."""
+    x0, y0, x1, y1 = (float(v) - 0.5 for v in box)
+    verts = np.array([[y0, x0], [y0, x1], [y1, x1], [y1, x0]])
+    return FileRegion("rectangle", verts, text)
+
+
 def from_napari_shapes(
     data: list[np.ndarray], shape_types: list[str], texts: list[str] | None = None
 ) -> list[FileRegion]:
