@@ -59,8 +59,16 @@ def add_common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def emit(args: argparse.Namespace, data: Any, text: str) -> None:
-    """Print ``data`` as JSON when ``--json`` was given, else the human-readable ``text``."""
+    """Print ``data`` as JSON when ``--json`` was given, else the human-readable ``text``.
+
+    A JSON object gets a ``provenance`` object: versions, models and weight hashes,
+    device, parameters and the ``napari-clipcap ...`` command that recomputes it.
+    """
     if getattr(args, "json", False):
+        if isinstance(data, dict) and "provenance" not in data:
+            from ._provenance import provenance_of
+
+            data = {**data, "provenance": provenance_of(args)}
         json.dump(data, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
     else:

@@ -1,0 +1,66 @@
+"""The ``provenance`` object of every ``--json`` output, built from the parsed arguments."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+#: Arguments that are not parameters of the result.
+_NOT_PARAMETERS = {"func", "command", "json", "device", "precision", "argv"}
+#: Arguments that name the inputs.
+_INPUTS = ("image", "images", "paths", "files", "dataset", "index", "run_dir")
+
+
+def _absolute(token: str) -> str:
+    """A token that names an existing file or folder, made absolute."""
+    if token.startswith("-") or not token or not Path(token).exists():
+        return token
+    return os.path.abspath(token)
+
+
+def _models(args: argparse.Namespace) -> list[dict]:
+    from ..core.provenance import model_entry
+
+    models = []
+    if getattr(args, "captioner", None):
+        models.append(model_entry("captioner", args.captioner, getattr(args, "weights", None)))
+        if getattr(args, "decoder", None):
+            models.append(model_entry("decoder", args.decoder, args.decoder))
+    if getattr(args, "clip", None):
+        from ._clipargs import clip_weights
+
+        models.append(model_entry("clip", args.clip, clip_weights(args)))
+    return models
+
+
+def provenance_of(args: argparse.Namespace) -> dict[str, Any]:
+    """How this command's result was made; ``command`` recomputes it from any folder."""
+    from ..core.provenance import command_line, record
+
+    argv = [_absolute(str(t)) for t in getattr(args, "argv", None) or ()]
+    device = getattr(args, "device", None)
+    if device is not None:
+        try:
+            from ..core.devices import resolve_device
+
+            device = resolve_device(device)
+        except Exception:  # an unknown device already failed the command
+            pass
+    params = {
+        k: v for k, v in vars(args).items() if k not in _NOT_PARAMETERS and k not in _INPUTS
+    }
+    inputs = {k: getattr(args, k) for k in _INPUTS if getattr(args, k, None) is not None}
+    inputs = {
+        k: [_absolute(str(x)) for x in v] if isinstance(v, list) else _absolute(str(v))
+        for k, v in inputs.items()
+    }
+    return record(
+        command=command_line([args.command.replace("_", "-"), *argv[1:]] if argv else []),
+        models=_models(args),
+        device=device,
+        precision=getattr(args, "precision", None),
+        parameters=params,
+        inputs=inputs,
+    )

@@ -1,0 +1,112 @@
+"""Every ``--json`` output carries a provenance object whose command recomputes it."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import numpy as np
+import pytest
+
+from napari_clipcap.cli import main
+
+
+@pytest.fixture
+def png(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "scene.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def _run(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _rerun(capsys, prov, monkeypatch, tmp_path):
+    """Run ``prov["command"]`` from another folder, as a user would paste it."""
+    words = shlex.split(prov["command"])
+    assert words[0] == "napari-clipcap"
+    tmp_path.mkdir(exist_ok=True)
+    monkeypatch.chdir(tmp_path)
+    return _run(capsys, words[1:])
+
+
+def test_labels_command_reproduces_the_scores(png, clip_args, capsys, monkeypatch, tmp_path):
+    first = _run(
+        capsys,
+        [
+            "labels",
+            str(png),
+            "--labels",
+            "river,forest",
+            "--region",
+            "0,0,32,24",
+            *clip_args,
+            "--json",
+        ],
+    )
+    prov = first["provenance"]
+    assert prov["versions"]["napari-clipcap"] and prov["device"] == "cpu"
+    clip = next(m for m in prov["models"] if m["role"] == "clip")
+    assert clip["source"] == "file" and len(clip["sha256"]) == 12
+    assert prov["parameters"]["labels"] == "river,forest"
+    assert str(png) in prov["command"] and prov["inputs"]["image"] == str(png)
+    again = _rerun(capsys, prov, monkeypatch, tmp_path / "elsewhere")
+    assert again["regions"] == first["regions"]
+
+
+def test_heatmap_command_reproduces_the_map(png, clip_args, capsys, monkeypatch, tmp_path):
+    out = tmp_path / "heat.npy"
+    first = _run(
+        capsys,
+        [
+            "heatmap",
+            str(png),
+            "--query",
+            "river",
+            "--window",
+            "32",
+            "--stride",
+            "16",
+            "--out",
+            str(out),
+            *clip_args,
+            "--json",
+        ],
+    )
+    heat = np.load(out)
+    out.unlink()
+    _rerun(capsys, first["provenance"], monkeypatch, tmp_path / "elsewhere")
+    np.testing.assert_array_equal(np.load(out), heat)
+
+
+def test_greedy_caption_command_reproduces_the_caption(
+    png, clipcap_for_tiny_clip, tiny_clip_files, capsys, monkeypatch, tmp_path
+):
+    args = [
+        "caption",
+        str(png),
+        "--weights",
+        str(clipcap_for_tiny_clip),
+        "--clip",
+        str(tiny_clip_files.config),
+        "--clip-weights",
+        str(tiny_clip_files.safetensors),
+        "--device",
+        "cpu",
+        "--max-tokens",
+        "8",
+        "--json",
+    ]
+    first = _run(capsys, args)
+    roles = {m["role"] for m in first["provenance"]["models"]}
+    assert {"captioner", "clip"} <= roles
+    again = _rerun(capsys, first["provenance"], monkeypatch, tmp_path / "elsewhere")
+    strip = {"provenance"}
+    assert {k: v for k, v in again.items() if k not in strip} == {
+        k: v for k, v in first.items() if k not in strip
+    }
