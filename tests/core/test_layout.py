@@ -13,7 +13,16 @@ import napari_clipcap
 PKG = Path(napari_clipcap.__file__).parent
 CORE = PKG / "core"
 #: The shared ground floor: the only modules allowed directly in core/.
-GROUND_FLOOR = {"__init__", "errors", "jobs", "devices", "cache", "registry", "model_cache"}
+GROUND_FLOOR = {
+    "__init__",
+    "errors",
+    "jobs",
+    "devices",
+    "cache",
+    "registry",
+    "model_cache",
+    "provenance",
+}
 MAX_LINES = 350
 MAX_MODULES_PER_PACKAGE = 12
 
