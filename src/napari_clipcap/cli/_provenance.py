@@ -48,9 +48,7 @@ def provenance_of(args: argparse.Namespace) -> dict[str, Any]:
             device = resolve_device(device)
         except Exception:  # an unknown device already failed the command
             pass
-    params = {
-        k: v for k, v in vars(args).items() if k not in _NOT_PARAMETERS and k not in _INPUTS
-    }
+    params = {k: v for k, v in vars(args).items() if k not in _NOT_PARAMETERS and k not in _INPUTS}
     inputs = {k: getattr(args, k) for k in _INPUTS if getattr(args, k, None) is not None}
     inputs = {
         k: [_absolute(str(x)) for x in v] if isinstance(v, list) else _absolute(str(v))

@@ -15,5 +15,6 @@ __getattr__, __dir__, __all__ = _lazy.attach(
             "generate_captions",
         ],
         "report": ["write_report"],
+        "word_groups": ["audit_word_groups", "parse_word_groups"],
     },
 )
