@@ -136,3 +136,28 @@ def test_region_file_errors_are_clear(sky_fits, tmp_path, clip_args, capsys):
         *clip_args,
     )
     assert code == 2 and "unknown region file type" in err
+
+
+def test_low_data_regions_warn_on_stderr_and_in_json(tmp_path, clip_args, capsys):
+    data = np.full((64, 64), np.nan, ">f4")
+    data[:, :16] = np.random.default_rng(0).normal(100, 5, (64, 16))
+    path = tmp_path / "edge.fits"
+    fits.PrimaryHDU(data).writeto(path)
+    code, out, err = _run(
+        capsys,
+        "labels",
+        str(path),
+        "--labels",
+        LABELS,
+        "--region",
+        "0,0,64,64",
+        "--region",
+        "0,0,8,8",
+        *clip_args,
+        "--json",
+    )
+    assert code == 0
+    warnings = json.loads(out)["warnings"]
+    assert any("region 0 holds data in only 25%" in w for w in warnings)
+    assert any("region 1 is 8 x 8 pixels" in w for w in warnings)
+    assert "warning: region 0 holds data in only 25%" in err

@@ -16,10 +16,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from collections.abc import Sequence
 
 from .. import __version__
-from ..core.errors import ClipcapError
+from ..core.errors import ClipcapError, LowDataWarning
 from ._common import CliParser
 
 #: Subcommand modules, in the order ``--help`` lists them.
@@ -57,8 +58,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.argv = argv  # for the provenance command line
+    args.low_data = []  # LowDataWarning texts: on stderr as they come, and in --json
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", LowDataWarning)
+            shown = warnings.showwarning
+
+            def show(message, category, *rest, **kw):
+                if issubclass(category, LowDataWarning):
+                    args.low_data.append(str(message))
+                    print(f"napari-clipcap {args.command}: warning: {message}", file=sys.stderr)
+                else:
+                    shown(message, category, *rest, **kw)
+
+            warnings.showwarning = show
+            return int(args.func(args) or 0)
     except ClipcapError as exc:
         print(f"napari-clipcap {args.command}: error: {exc}", file=sys.stderr)
         return 2

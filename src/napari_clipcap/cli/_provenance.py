@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 #: Arguments that are not parameters of the result.
-_NOT_PARAMETERS = {"func", "command", "json", "device", "precision", "argv"}
+_NOT_PARAMETERS = {"func", "command", "json", "device", "precision", "argv", "low_data"}
 #: Arguments that name the inputs.
 _INPUTS = ("image", "images", "paths", "files", "dataset", "index", "run_dir")
 

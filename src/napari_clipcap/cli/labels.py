@@ -45,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from ..core.clip.prompts import parse_labels, resolve_templates
     from ..core.tasks.labels import rank_labels, score_regions
+    from ..core.tasks.validity import file_valid_mask
 
     labels = parse_labels(args.labels)
     templates = resolve_templates(args.template, args.templates)
@@ -69,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         multi_label=args.multi_label,
         top_k=args.top_k,
         batch_size=args.batch_size,
+        valid=file_valid_mask(img),
         progress=ProgressBar("labels", quiet=args.json),
     )
     h, w = img.data.shape[:2]

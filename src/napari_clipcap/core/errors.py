@@ -29,3 +29,9 @@ class FileFormatError(ClipcapError, OSError):
 
 class Cancelled(ClipcapError):
     """A job was cancelled through its cancel flag."""
+
+
+class LowDataWarning(UserWarning):
+    """An image or region holds too little data for a trustworthy result (mostly NaN or
+    nodata, or far smaller than the model's input). The result is still computed; the
+    command line and the widgets show the warning next to it."""

@@ -17,6 +17,7 @@ from ..clip.prompts import parse_labels, resolve_templates, text_embeddings
 from ..coords.regions import crops, is_all_nan
 from ..errors import InvalidInputError
 from ..jobs import ProgressCallback
+from .input_checks import warn_low_data
 
 
 def _softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -36,6 +37,7 @@ def score_regions(
     multi_label: bool = False,
     top_k: int | None = None,
     polygon_mode: str = "mask",
+    valid: np.ndarray | None = None,
     batch_size: int = 32,
     progress: ProgressCallback | None = None,
     cancel=None,
@@ -67,6 +69,10 @@ def score_regions(
         Keep each region's ``k`` highest scores; the others become NaN.
     polygon_mode : {"mask", "context"}
         What to do with the pixels of a polygon's box outside the polygon.
+    valid : ndarray of bool, optional
+        ``(H, W)``: where the source holds data, when ``image`` no longer shows it (model
+        input has 0 where a FITS had NaN or a GeoTIFF nodata). Regions mostly without
+        data get a warning; without it, the NaN pixels of ``image`` count.
     batch_size : int
         Regions per forward pass.
     progress, cancel
@@ -76,7 +82,9 @@ def score_regions(
     -------
     ndarray
         (R, L) float64 (R = 1 without regions). Rows of regions that hold only NaN
-        pixels are NaN.
+        pixels are NaN. Regions with little data (mostly NaN, or tiny) are scored with a
+        :class:`~napari_clipcap.core.errors.LowDataWarning`
+        (:mod:`~napari_clipcap.core.tasks.input_checks`).
 
     Raises
     ------
@@ -91,10 +99,17 @@ def score_regions(
     img = np.asarray(image)
     if img.ndim not in (2, 3) or img.shape[0] < 1 or img.shape[1] < 1:
         raise InvalidInputError(f"image must be H x W or H x W x 3, got shape {img.shape}")
-    if is_all_nan(img):
+    if is_all_nan(img) or (valid is not None and not np.any(valid)):
         raise InvalidInputError("the image is entirely NaN; nothing to score")
     parts = crops(img, regions, polygon_mode=polygon_mode)
     empty = np.array([is_all_nan(p) for p in parts])
+    if valid is not None:
+        presence = np.where(np.asarray(valid, bool), np.float32(1), np.float32(np.nan))
+        checked = crops(presence, regions, polygon_mode=polygon_mode)
+        empty |= np.array([is_all_nan(c) for c in checked])
+    else:
+        checked = parts
+    warn_low_data(checked, ["the image"] if not regions else None)
     text = text_embeddings(clip, labels, tmpl)
     feats = clip.encode_images(parts, batch_size=batch_size, progress=progress, cancel=cancel)
     cos = feats.astype(np.float64) @ text.astype(np.float64).T
