@@ -78,7 +78,7 @@ def test_labels_region_partly_outside_is_clipped_and_reported(png, clip_args, ti
     assert [r["clipped_to"] for r in out["regions"]] == [[0, 0, 20, 20], [10, 10, 64, 30], None]
     assert captured.err.count("reaches past") == 2  # two clipped, the third inside
     # and every region under 32 px on a side is flagged as too small to trust
-    assert captured.err.count("far smaller than the model's input") == 2
+    assert captured.err.count("far smaller than the model's input") == 3
     assert "scene.png: region -8,-4,20,20 reaches past the 64 x 48" in captured.err
     want = score_regions(
         read_image(png).data,
