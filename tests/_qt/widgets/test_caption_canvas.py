@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_clipcap._qt.models.panel import SharedSettings
 from napari_clipcap._qt.region_text import DARK_TEXT, numbers_layer_name
 from napari_clipcap._qt.widgets.caption_results import WORDS_HINT, CaptionResults
 from napari_clipcap._qt.widgets.caption_widget import REGIONS_LAYER, CaptionWidget

@@ -8,7 +8,6 @@ from qtpy.QtCore import Qt
 from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import QTableWidget, QTableWidgetItem, QWidget
 
-
 #: Up to this many labels the table has a column per label; beyond, a row per label.
 MAX_LABEL_COLUMNS = 3
 #: Background of each region's top probability.

@@ -45,10 +45,9 @@ from ..models.panel import ModelPanel
 from ..models.store import STORE
 from ..region_text import ground_luminance, number_shapes, outside_note, screen_pixel, text_rect
 from ..worker import start_job
-from .labels_canvas import TEXT_COLUMN, label_results, write_label_text
+from .labels_canvas import TEXT_COLUMN as TEXT_COLUMN  # the shapes' text feature
+from .labels_canvas import label_results, write_label_text
 from .labels_table import LabelsTable, export_csv
-
-__all__ = ["TEXT_COLUMN", "LabelsWidget", "parse_labels"]
 
 #: Template choices: a single template, or a preset ensemble of core.zeroshot.
 TEMPLATES: dict[str, dict] = {
