@@ -30,7 +30,7 @@ def run_index(qtbot, w):
 
 
 def test_index_is_built_then_updated_from_the_dock(widget, qtbot, tmp_path, monkeypatch):
-    viewer, w = widget
+    _, w = widget
     images = make_image_folder(tmp_path / "images", per_colour=1)
     folder = str(tmp_path / "col")
     w.folder_edit.setText(folder)
@@ -59,7 +59,7 @@ def test_index_is_built_then_updated_from_the_dock(widget, qtbot, tmp_path, monk
 
 
 def test_indexing_can_be_cancelled(widget, qtbot, tmp_path, monkeypatch, notifications):
-    viewer, w = widget
+    _, w = widget
     images = make_image_folder(tmp_path / "images", per_colour=1)
     gate = threading.Event()
     real = ip.STORE
