@@ -17,8 +17,8 @@ from .layers import META_KEY
 
 #: Text colours: over dark ground the docks' own colours, over bright ground this one.
 DARK_TEXT = "#101418"
-#: Mean luminance (0..1) above which the ground counts as bright.
-BRIGHT = 0.55
+#: Mean sRGB luminance (0..1) above which dark text contrasts more than light text.
+BRIGHT = 0.45
 #: Rough size of one character of canvas text, in screen pixels (size 10-11 text).
 CHAR_PX, LINE_PX = 7.0, 16.0
 #: Badge size in screen pixels.
@@ -73,7 +73,7 @@ def inside_translation(pixel_world: float) -> list[float]:
     """Text translation (rows, columns; world units) that puts ``upper_left`` text
     inside the top-left corner of its box; ``pixel_world`` is world units per screen
     pixel (``1 / zoom``)."""
-    return [(LINE_PX + 4) * pixel_world, 4 * pixel_world]
+    return [(LINE_PX + 4) * pixel_world, 8 * pixel_world]
 
 
 def set_text(layer, column: str, colours: list[str], light: str, **kwargs) -> None:
@@ -129,8 +129,8 @@ def number_shapes(viewer, shapes):
         return layer
     layer = viewer.add_points(
         badge_positions(shapes), name=name, ndim=shapes.ndim, symbol="square",
-        size=1e9, canvas_size_limits=(BADGE_PX, BADGE_PX), face_color="#101418d0",
-        border_color="#f0f0f0", border_width=0.08, border_width_is_relative=True,
+        size=1, canvas_size_limits=(BADGE_PX, BADGE_PX), face_color="#101418d0",
+        border_color="#101418d0", border_width=0, border_width_is_relative=False,
         features={"number": [str(i) for i in range(len(shapes.data))]},
         text={"string": "{number}", "color": "white", "size": 9, "anchor": "center"},
         scale=shapes.scale, translate=shapes.translate, rotate=shapes.rotate,
