@@ -250,38 +250,3 @@ def store_result(layer, key: str, value) -> None:
     entry[key] = value
     meta[META_KEY] = entry
     layer.metadata = meta
-
-
-def caption_shapes(shapes, kept: list[int], out: list[tuple[str, list[list[str]]]]) -> None:
-    """Show captions on shapes: ``caption`` (first captioner) as text, and one
-    ``caption:<captioner>`` feature per captioner; shapes not captioned get ''."""
-    n = len(shapes.data)
-    features = shapes.features.copy()
-    for k, (label, caps) in enumerate(out):
-        col = [""] * n
-        for i, c in zip(kept, caps):
-            col[i] = c[0] if c else ""
-        features[f"caption:{label}"] = col
-        if k == 0:
-            features["caption"] = list(col)
-    shapes.features = features
-    shapes.text = {"string": "{caption}", "size": 10, "color": "white", "anchor": "upper_left"}
-    shapes.refresh_text()
-
-
-def caption_boxes(viewer, name: str, rects: list[np.ndarray], captions: list[str]):
-    """Add, or update in place, a Shapes layer of captioned boxes (world rectangles)."""
-    features = {"caption": captions}
-    if name in viewer.layers:
-        layer = viewer.layers[name]
-        layer.data = []
-        layer.add_rectangles(rects)
-        layer.features = features
-    else:
-        layer = viewer.add_shapes(
-            rects, shape_type="rectangle", name=name, features=features,
-            edge_color="white", face_color="transparent", edge_width=2,
-        )  # fmt: skip
-    layer.text = {"string": "{caption}", "size": 11, "color": "white", "anchor": "upper_left"}
-    layer.refresh_text()
-    return layer

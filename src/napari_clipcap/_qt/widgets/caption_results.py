@@ -1,18 +1,20 @@
-"""The caption results view: a tree of regions, captioners and captions, with copy
-buttons, and a row of clickable words for the selected caption."""
+"""The caption results view: a row of clickable words for the selected caption right
+above a table of regions, captioners and captions (wrapped; every cell's full text on
+hover), with copy buttons."""
 
 from __future__ import annotations
 
 import html
 import re
 
-from qtpy.QtCore import Signal
+from qtpy.QtCore import QRect, QSize, Qt, Signal
 from qtpy.QtGui import QGuiApplication
 from qtpy.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QStyledItemDelegate,
     QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -22,6 +24,30 @@ from qtpy.QtWidgets import (
 
 LINK_COLOUR = "#8ab4f8"  # readable on napari's dark and light themes
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
+#: What the word row says before a caption is selected.
+WORDS_HINT = "Select a caption, then click one of its words to map where the image shows it."
+
+
+CAPTION_COLUMN = 2
+
+
+class _WrapDelegate(QStyledItemDelegate):
+    """Rows as tall as the caption wrapped at its column's width (QTreeView alone
+    keeps one line per row and cuts the rest)."""
+
+    def __init__(self, tree: QTreeWidget):
+        super().__init__(tree)
+        self.tree = tree
+
+    def sizeHint(self, option, index) -> QSize:
+        hint = super().sizeHint(option, index)
+        if index.column() != CAPTION_COLUMN:
+            return hint
+        width = max(self.tree.header().sectionSize(CAPTION_COLUMN) - 10, 40)
+        text = str(index.data() or "")
+        flags = int(Qt.TextFlag.TextWordWrap.value)
+        rect = option.fontMetrics.boundingRect(QRect(0, 0, width, 100000), flags, text)
+        return QSize(hint.width(), max(hint.height(), rect.height() + 6))
 
 
 class CaptionResults(QWidget):
@@ -36,6 +62,10 @@ class CaptionResults(QWidget):
         self.tree.setHeaderLabels(["Region", "Captioner", "Caption", ""])
         self.tree.setRootIsDecorated(False)
         self.tree.setWordWrap(True)
+        # long one-word names (a captioner's checkpoint) keep both ends; captions wrap
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.tree.setUniformRowHeights(False)
+        self.tree.setItemDelegate(_WrapDelegate(self.tree))
         self.tree.setMinimumHeight(150)
         header = self.tree.header()
         header.setStretchLastSection(False)
@@ -47,20 +77,22 @@ class CaptionResults(QWidget):
         ):  # fmt: skip
             header.setSectionResizeMode(col, mode)
         header.resizeSection(1, 110)
+        # re-wrap the captions when the dock or a column is resized
+        header.sectionResized.connect(lambda *_: self.tree.scheduleDelayedItemsLayout())
         self.copy_all_button = QPushButton("Copy all")
         self.copy_all_button.setToolTip("Copy every caption as tab-separated text")
         self.copy_all_button.clicked.connect(self.copy_all)
-        self.words = QLabel()
+        self.words = QLabel(WORDS_HINT)
         self.words.setWordWrap(True)
         self.words.setToolTip("Click a word to see where the image supports it")
         self.words.linkActivated.connect(self._on_link)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.tree, 1)
         row = QHBoxLayout()
         row.addWidget(self.words, 1)
-        row.addWidget(self.copy_all_button)
+        row.addWidget(self.copy_all_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(row)
+        layout.addWidget(self.tree, 1)
         self.tree.currentItemChanged.connect(self._show_words)
         self.results: list[dict] = []
         self.words_enabled = True
@@ -73,7 +105,8 @@ class CaptionResults(QWidget):
             for ci, caption in enumerate(r["captions"]):
                 item = QTreeWidgetItem([r["region"], r["captioner"], caption, ""])
                 item.setData(0, 256, (ri, ci))
-                item.setToolTip(2, caption)
+                for col, text in enumerate((r["region"], r["captioner"], caption)):
+                    item.setToolTip(col, text)
                 self.tree.addTopLevelItem(item)
                 button = QToolButton()
                 button.setText("Copy")
@@ -83,7 +116,7 @@ class CaptionResults(QWidget):
         if self.tree.topLevelItemCount():
             self.tree.setCurrentItem(self.tree.topLevelItem(0))
         else:
-            self.words.setText("")
+            self.words.setText(WORDS_HINT)
 
     def captions_text(self) -> str:
         """All results as tab-separated lines: region, captioner, caption."""

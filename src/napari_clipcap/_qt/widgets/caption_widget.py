@@ -10,13 +10,11 @@ from __future__ import annotations
 from napari.layers import Image, Shapes
 from qtpy.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -27,8 +25,6 @@ from ..job_panel import JobPanel
 from ..layer_combo import LayerCombo
 from ..layers import (
     box_to_rectangle,
-    caption_boxes,
-    caption_shapes,
     displayed_plane,
     field_of_view_box,
     shape_regions,
@@ -38,12 +34,23 @@ from ..layers import (
 from ..models.panel import ModelPanel
 from ..models.specs import ModelChoice
 from ..models.store import STORE
+from ..region_text import (
+    caption_boxes,
+    caption_shapes,
+    contrast_colours,
+    ground_luminance,
+    inside_translation,
+    number_shapes,
+    outside_note,
+    screen_pixel,
+    text_rect,
+)
 from ..worker import start_job
+from .caption_decoding import DecodingControls
 from .caption_results import CaptionResults
 from .relevance import show_word_relevance
 
 SCOPES = ("Whole image", "Field of view", "Each shape")
-METHODS = ("greedy", "beam search", "nucleus sampling")
 #: The first thing a new user reads in the Caption dock.
 FIRST_STEPS = (
     "Start here: pick an image layer and click Caption. To caption parts of it, choose "
@@ -63,25 +70,6 @@ class CaptionWidget(QWidget):
         self.scope_combo = QComboBox()
         self.scope_combo.addItems(SCOPES)
         self.shapes_combo = LayerCombo(napari_viewer, Shapes)
-        self.method_combo = QComboBox()
-        self.method_combo.addItems(METHODS)
-        self.beam_spin = QSpinBox()
-        self.beam_spin.setRange(2, 16)
-        self.beam_spin.setValue(5)
-        self.beam_spin.setPrefix("beam ")
-        self.top_p_spin = QDoubleSpinBox()
-        self.top_p_spin.setRange(0.05, 1.0)
-        self.top_p_spin.setSingleStep(0.05)
-        self.top_p_spin.setValue(0.9)
-        self.top_p_spin.setPrefix("top-p ")
-        self.num_spin = QSpinBox()
-        self.num_spin.setRange(1, 10)
-        self.num_spin.setPrefix("N = ")
-        self.max_tokens_spin = QSpinBox()
-        self.max_tokens_spin.setRange(4, 256)
-        self.max_tokens_spin.setValue(67)
-        self.max_tokens_spin.setPrefix("max ")
-        self.max_tokens_spin.setSuffix(" tokens")
         self.compare_list = QListWidget()
         self.compare_list.setMaximumHeight(60)
         self.compare_list.setToolTip("Captioners run side by side; empty: the panel's captioner")
@@ -99,15 +87,10 @@ class CaptionWidget(QWidget):
         form.addRow("Image", self.image_combo)
         form.addRow("Caption", self.scope_combo)
         form.addRow("Shapes", self.shapes_combo)
-        decode = QHBoxLayout()
-        decode.addWidget(self.method_combo, 1)
-        decode.addWidget(self.beam_spin)
-        decode.addWidget(self.top_p_spin)
-        form.addRow("Decoding", decode)
-        counts = QHBoxLayout()
-        counts.addWidget(self.num_spin)
-        counts.addWidget(self.max_tokens_spin)
-        form.addRow("", counts)
+        self.decoding_controls = dec = DecodingControls(form)
+        self.method_combo, self.beam_spin, self.top_p_spin = (
+            dec.method_combo, dec.beam_spin, dec.top_p_spin)  # fmt: skip
+        self.num_spin, self.max_tokens_spin = dec.num_spin, dec.max_tokens_spin
         form.addRow("Compare", self.compare_list)
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_compare_button)
@@ -127,8 +110,8 @@ class CaptionWidget(QWidget):
         self.results: list[dict] = []
         self._source = None
         self._choices: dict[str, ModelChoice] = {}
+        self._skipped: list[int] = []
         self.scope_combo.currentTextChanged.connect(self._on_scope)
-        self.method_combo.currentTextChanged.connect(self._on_method)
         self.image_combo.layer_changed.connect(self.validate)
         self.shapes_combo.layer_changed.connect(self._watch_shapes)
         self.add_compare_button.clicked.connect(self.add_compared)
@@ -137,7 +120,6 @@ class CaptionWidget(QWidget):
         self.results_view.word_clicked.connect(self.show_relevance)
         self._watched = None
         self._on_scope(self.scope_combo.currentText())
-        self._on_method(self.method_combo.currentText())
         self._watch_shapes(self.shapes_combo.layer())
 
     # -- inputs --------------------------------------------------------------------
@@ -146,10 +128,6 @@ class CaptionWidget(QWidget):
         self.shapes_combo.setVisible(each)
         self._form.labelForField(self.shapes_combo).setVisible(each)
         self.validate()
-
-    def _on_method(self, method: str) -> None:
-        self.beam_spin.setVisible(method == "beam search")
-        self.top_p_spin.setVisible(method == "nucleus sampling")
 
     def _watch_shapes(self, layer) -> None:
         if self._watched is not None:
@@ -178,13 +156,7 @@ class CaptionWidget(QWidget):
 
     def decoding(self) -> dict:
         """``caption`` keyword arguments for the chosen decoding."""
-        method = self.method_combo.currentText()
-        opts = {"num_captions": self.num_spin.value(), "max_tokens": self.max_tokens_spin.value()}
-        if method == "beam search":
-            opts["beam_size"] = max(self.beam_spin.value(), opts["num_captions"])
-        elif method == "nucleus sampling":
-            opts["top_p"] = self.top_p_spin.value()
-        return opts
+        return self.decoding_controls.options()
 
     def problem(self) -> str:
         """Why captioning cannot run now ('' when it can)."""
@@ -208,9 +180,11 @@ class CaptionWidget(QWidget):
         """(names, boxes, regions, shape indices or None) for the chosen scope."""
         scope = self.scope_combo.currentText()
         if scope == "Each shape":
-            kept, boxes, regions = shape_regions(self.shapes_combo.layer(), image)
+            shapes = self.shapes_combo.layer()
+            kept, boxes, regions = shape_regions(shapes, image)
             if not kept:
                 raise InvalidInputError("no shape overlaps the image")
+            self._skipped = [i for i in range(len(shapes.data)) if i not in kept]
             return [f"shape {i}" for i in kept], boxes, regions, kept
         if scope == "Field of view":
             box = field_of_view_box(self.viewer, image)
@@ -233,6 +207,9 @@ class CaptionWidget(QWidget):
             return
         choices, opts = self.captioners(), self.decoding()
         device, precision = s.device, s.precision
+        skipped, self._skipped = self._skipped, []
+        pixel = screen_pixel(plane, self.viewer.camera.zoom)
+        inside = self.scope_combo.currentText() == "Field of view"
         # the layer captioned, and its shapes now: the captions belong to these
         shapes = self.shapes_combo.layer() if kept is not None else None
         drawn = shapes_signature(shapes) if shapes is not None else None
@@ -252,16 +229,18 @@ class CaptionWidget(QWidget):
 
                 caps = captioner.caption(pieces, **opts, progress=step, cancel=cancel)
                 out.append((choice.label, caps))
-            return out
+            texts = [c[0] if c else "" for c in out[0][1]]
+            rects = [text_rect(b, t, pixel, inside=inside) for b, t in zip(boxes, texts)]
+            return out, ground_luminance(plane.model_input(), rects)
 
-        def done(out):
-            self._show(image, plane, names, boxes, kept, out, opts, choices, shapes, drawn)
+        def done(result):
+            out, ground = result
+            self._show(image, plane, names, boxes, out, opts, choices)
+            self._draw(image, boxes, kept, out, ground, shapes, drawn, inside, skipped)
 
-        self.job_panel.watch(start_job(job, "Captioning", done, parent=self))
+        self.job_panel.watch(start_job(job, "Captioning", done, parent=self), "regions")
 
-    def _show(
-        self, image, plane, names, boxes, kept, out, opts, choices, shapes=None, drawn=None
-    ) -> None:
+    def _show(self, image, plane, names, boxes, out, opts, choices) -> None:
         self._source = (image, plane)
         self._choices = {label: choice for label, choice in zip([o[0] for o in out], choices)}
         self.results = [
@@ -274,20 +253,27 @@ class CaptionWidget(QWidget):
         ]  # fmt: skip
         store_result(image, "captions", self.results)
         self.results_view.set_results(self.results)
-        first = out[0][1]
+
+    def _draw(self, image, boxes, kept, out, ground, shapes, drawn, inside, skipped) -> None:
+        """Write the first captioner's captions on the canvas, legible and numbered."""
+        n = len(self.results)
+        colours = contrast_colours(ground, "white")
         if kept is not None:
             if shapes is None or shapes_signature(shapes) != drawn:
                 # shape indices moved meanwhile: text would land on the wrong shapes
                 self.job_panel.set_status(
-                    f"{len(self.results)} caption set(s); shapes changed meanwhile, "
+                    f"{n} caption set(s); shapes changed meanwhile, "
                     "so they are not written on the shapes."
                 )
                 return
-            caption_shapes(shapes, kept, out)
+            caption_shapes(shapes, kept, out, colours)
+            number_shapes(self.viewer, shapes)
         else:
             rects = [box_to_rectangle(b, image) for b in boxes]
-            caption_boxes(self.viewer, REGIONS_LAYER, rects, [c[0] for c in first])
-        self.job_panel.set_status(f"{len(self.results)} caption set(s).")
+            shift = inside_translation(1.0 / self.viewer.camera.zoom) if inside else 0
+            caps = [c[0] for c in out[0][1]]
+            caption_boxes(self.viewer, REGIONS_LAYER, rects, caps, colours, translation=shift)
+        self.job_panel.set_status(f"{n} caption set(s)." + outside_note(skipped, "captioned"))
 
     # -- word relevance ------------------------------------------------------------
     def show_relevance(self, result_index: int, caption_index: int, word: str) -> None:

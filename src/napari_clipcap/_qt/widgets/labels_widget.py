@@ -43,7 +43,10 @@ from ..layers import (
 )
 from ..models.panel import ModelPanel
 from ..models.store import STORE
+from ..region_text import ground_luminance, number_shapes, outside_note, screen_pixel, text_rect
 from ..worker import start_job
+from .labels_canvas import TEXT_COLUMN as TEXT_COLUMN  # the shapes' text feature
+from .labels_canvas import label_results, write_label_text
 from .labels_table import LabelsTable, export_csv
 
 #: Template choices: a single template, or a preset ensemble of core.zeroshot.
@@ -55,7 +58,6 @@ TEMPLATES: dict[str, dict] = {
     },
 }
 CUSTOM_TEMPLATE = "custom…"
-TEXT_COLUMN = "clipcap_text"
 DEBOUNCE_MS = 600
 
 
@@ -123,6 +125,7 @@ class LabelsWidget(QWidget):
 
         self.template_combo.currentTextChanged.connect(self._on_template)
         self.labels_edit.textChanged.connect(self.validate)
+        self.template_edit.textChanged.connect(self.validate)
         self.image_combo.layer_changed.connect(self.validate)
         self.shapes_combo.layer_changed.connect(self._watch_shapes)
         self.new_shapes_button.clicked.connect(self.new_regions_layer)
@@ -225,6 +228,10 @@ class LabelsWidget(QWidget):
         if not boxes:
             self.job_panel.set_status("No shape overlaps the image.", error=True)
             return
+        skipped = [i for i in range(len(shapes.data)) if i not in kept]
+        pixel = screen_pixel(plane, self.viewer.camera.zoom)
+        sample = "x" * (max(len(lab) for lab in labels) + 5)  # "label 0.00"
+        rects = [text_rect(b, sample, pixel) for b in boxes]
         tkey = tuple(sorted(template.items()))
         base = (plane.key(), tuple(labels), tkey, s.clip.key(), s.device, s.precision)
         keys = [(*base, region_key(r)) for r in regions]
@@ -235,15 +242,17 @@ class LabelsWidget(QWidget):
         def job(progress, cancel):
             from ...core.tasks.labels import score_regions
 
+            ground = ground_luminance(plane.model_input(), rects)
             if not todo:
-                return np.zeros((0, len(labels)), np.float32)
+                return np.zeros((0, len(labels)), np.float32), ground
             clip = STORE.clip(clip_choice, device, precision)
             return score_regions(
                 plane.model_input(), list(todo.values()), labels, clip,
                 **template, progress=progress, cancel=cancel,
-            )  # fmt: skip
+            ), ground  # fmt: skip
 
-        def done(probs):
+        def done(result):
+            probs, ground = result
             for key, row in zip(todo, np.asarray(probs)):
                 self._cache[key] = row
             if shapes not in self.viewer.layers or shapes_signature(shapes) != drawn:
@@ -252,9 +261,9 @@ class LabelsWidget(QWidget):
                 self._pending = self._pending or self.auto_check.isChecked()
                 return
             rows = np.array([self._cache[k] for k in keys])
-            self._show(shapes, image, kept, boxes, labels, template, rows)
+            self._show(shapes, image, kept, boxes, labels, template, rows, ground, skipped)
 
-        self.job_panel.watch(start_job(job, "Region labels", done, parent=self))
+        self.job_panel.watch(start_job(job, "Region labels", done, parent=self), "regions")
         self.job_panel.job.ended.connect(self._after_job)
 
     def _after_job(self) -> None:
@@ -262,41 +271,14 @@ class LabelsWidget(QWidget):
             self._pending = False
             self._timer.start()
 
-    def _show(self, shapes, image, kept, boxes, labels, template, probs) -> None:
-        top = probs.argmax(axis=1)
-        self.results = {
-            "labels": labels,
-            "template": template,
-            "image": image.name,
-            "regions": [
-                {
-                    "shape": int(i),
-                    "box": [int(v) for v in box],
-                    "label": labels[t],
-                    "probability": float(p[t]),
-                    "probabilities": {lab: float(v) for lab, v in zip(labels, p)},
-                }
-                for i, box, t, p in zip(kept, boxes, top, probs)
-            ],
-        }
-        n = len(shapes.data)
-        label_col, prob_col, text_col = [""] * n, np.full(n, np.nan), [""] * n
-        for r in self.results["regions"]:
-            label_col[r["shape"]] = r["label"]
-            prob_col[r["shape"]] = r["probability"]
-            text_col[r["shape"]] = f"{r['label']} {r['probability']:.2f}"
-        features = shapes.features.copy()
-        features["label"], features["probability"] = label_col, prob_col
-        features[TEXT_COLUMN] = text_col
-        shapes.features = features
-        shapes.text = {
-            "string": "{" + TEXT_COLUMN + "}", "size": 10, "color": "yellow",
-            "anchor": "upper_left",
-        }  # fmt: skip
-        shapes.refresh_text()
+    def _show(self, shapes, image, kept, boxes, labels, template, probs, ground, skipped):
+        self.results = label_results(image.name, labels, template, kept, boxes, probs, skipped)
+        write_label_text(shapes, self.results, ground)
+        number_shapes(self.viewer, shapes)
         store_result(shapes, "labels", self.results)
         self.table.show_results(self.results)
-        self.job_panel.set_status(f"Scored {len(kept)} region{'s' if len(kept) != 1 else ''}.")
+        status = f"Scored {len(kept)} region{'s' if len(kept) != 1 else ''}."
+        self.job_panel.set_status(status + outside_note(skipped, "scored"))
         self.validate()
 
     # -- export --------------------------------------------------------------------

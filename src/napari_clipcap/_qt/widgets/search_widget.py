@@ -1,9 +1,10 @@
 """Search a collection: by text, by the chosen image layer, or by a drawn region.
 
-The collection is a folder built with ``napari-clipcap index``; queries are embedded with
+The collection is a folder built with ``napari-clipcap index`` or from the dock's
+"Build or update" group (:mod:`.index_panel`); queries are embedded with
 the collection's own CLIP model (on the device of the shared model panel) in a worker.
 Hits show as a grid of thumbnails with their cosine scores; clicking one opens that
-image (the right HDU of a FITS file) as a new layer.
+image (the right HDU of a FITS file) as a new layer, leaving the query image as it was.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from qtpy.QtWidgets import (
 )
 
 from ...core.collection.search import Hit
-from ...core.collection.store import Collection
+from ...core.collection.store import DB_NAME, Collection
 from ...core.errors import ClipcapError, InvalidInputError
 from ..job_panel import JobPanel
 from ..layer_combo import LayerCombo
@@ -39,6 +40,7 @@ from ..models.panel import SharedSettings
 from ..models.specs import CUSTOM, ModelChoice
 from ..models.store import STORE
 from ..worker import describe_error, start_job
+from .index_panel import IndexPanel
 
 MODES = ("Text", "Image layer", "Drawn region")
 THUMB = 96
@@ -104,6 +106,7 @@ class SearchWidget(QWidget):
         self.results.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.results.setWordWrap(True)
         self.results.setMinimumHeight(220)
+        self.index_panel = IndexPanel(self.folder_edit.text, self.job_panel)
 
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder_edit, 1)
@@ -120,6 +123,7 @@ class SearchWidget(QWidget):
         self._form = form
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.index_panel)
         layout.addWidget(self.search_button)
         layout.addWidget(self.job_panel)
         layout.addWidget(self.results, 1)
@@ -128,6 +132,8 @@ class SearchWidget(QWidget):
         self.folder_edit.editingFinished.connect(
             lambda: self.open_collection(self.folder_edit.text())
         )
+        self.folder_edit.textChanged.connect(self.index_panel.validate)
+        self.index_panel.indexed.connect(self._on_indexed)
         self.mode_combo.currentTextChanged.connect(self._on_mode)
         self.text_edit.returnPressed.connect(self.search)
         self.search_button.clicked.connect(self.search)
@@ -141,9 +147,11 @@ class SearchWidget(QWidget):
             self.folder_edit.setText(folder)
             self.open_collection(folder)
 
-    def open_collection(self, folder: str) -> bool:
-        """Open the collection at ``folder``; shows its size and model, or the problem."""
-        if self.collection is not None and str(self.collection.folder) == folder:
+    def open_collection(self, folder: str, reload: bool = False) -> bool:
+        """Open the collection at ``folder`` (again with ``reload``); shows its size and
+        model, or the problem."""
+        same = self.collection is not None and str(self.collection.folder) == folder
+        if same and not reload:
             return True
         if self.collection is not None:
             old = self.collection
@@ -155,6 +163,12 @@ class SearchWidget(QWidget):
         if not folder.strip():
             self.info.setText("No collection open.")
             return False
+        if not (Path(folder) / DB_NAME).exists() and not Path(folder).is_file():
+            self.info.setText(
+                f"{folder} is not a collection yet: add image folders below and click "
+                "Index to build one there."
+            )
+            return False
         try:
             self.collection = Collection(folder)
         except ClipcapError as exc:
@@ -164,6 +178,9 @@ class SearchWidget(QWidget):
         model = self.collection.model_id or "no model yet"
         self.info.setText(f"{len(self.collection)} images, model {model}")
         return True
+
+    def _on_indexed(self, folder: str) -> None:
+        self.open_collection(folder, reload=True)
 
     def _on_mode(self, mode: str) -> None:
         for widget, shown in (
@@ -266,4 +283,10 @@ class SearchWidget(QWidget):
             why = str(exc) if isinstance(exc, (ClipcapError, OSError)) else describe_error(exc)
             self.job_panel.set_status(f"Cannot open {hit.item.path}: {why}", error=True)
             return None
-        return self.viewer.add_image(data, **kwargs)
+        # the new layer becomes the active one: keep the query image and shapes as chosen
+        query = self.image_combo.layer(), self.shapes_combo.layer()
+        layer = self.viewer.add_image(data, **kwargs)
+        for combo, chosen in zip((self.image_combo, self.shapes_combo), query):
+            if chosen is not None and chosen in self.viewer.layers:
+                combo.set_layer(chosen)
+        return layer

@@ -1,0 +1,204 @@
+"""Text on the canvas for caption and label results: legible, numbered, in view.
+
+- Each region's text gets a colour that contrasts with the pixels under it: dark text
+  over bright ground (fields, snow, a saturated star), light text elsewhere.
+- Each shape of a captioned or labelled Shapes layer gets a numbered badge (a light
+  number on a dark square of constant screen size) at its lower-left corner, in a
+  Points layer that follows the shapes: the number is the shape's index in the layer,
+  the same number as in the docks' tables.
+- A field-of-view caption is written just inside the top of the view, not above it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .layers import META_KEY
+
+#: Text colours: over dark ground the docks' own colours, over bright ground this one.
+DARK_TEXT = "#101418"
+#: Mean sRGB luminance (0..1) above which dark text contrasts more than light text.
+BRIGHT = 0.45
+#: Rough size of one character of canvas text, in screen pixels (size 10-11 text).
+CHAR_PX, LINE_PX = 7.0, 16.0
+#: Badge size in screen pixels.
+BADGE_PX = 20
+
+
+def screen_pixel(plane, zoom: float) -> float:
+    """Image pixels per screen pixel for ``plane`` (a :class:`~.layers.Plane`) at ``zoom``."""
+    world_per_pixel = float(np.sqrt(abs(np.linalg.det(np.asarray(plane.affine)[:2, :2]))))
+    return 1.0 / max(zoom * world_per_pixel, 1e-12)
+
+
+def text_rect(box, text: str, pixel: float, *, inside: bool = False) -> tuple:
+    """Where text anchored at the upper left of ``box`` lies, in image pixels.
+
+    ``(x0, y0, x1, y1)``: above the box (napari's ``upper_left`` anchor), or with
+    ``inside`` the first line inside it (see :func:`inside_translation`).
+    """
+    x0, y0 = float(box[0]), float(box[1])
+    width, height = max(len(text), 1) * CHAR_PX * pixel, LINE_PX * pixel
+    top = y0 + (height + 4 * pixel if inside else 0.0) - height
+    return (x0, top, x0 + width, top + height)
+
+
+def ground_luminance(image: np.ndarray, rects) -> list[float]:
+    """Mean luminance of ``image`` (H x W x 3 in [0, 1]) under each rect.
+
+    Parts outside the image count as the canvas (black); NaN pixels are ignored.
+    """
+    height, width = image.shape[:2]
+    out = []
+    for x0, y0, x1, y1 in rects:
+        c0, c1 = int(np.clip(np.floor(x0), 0, width)), int(np.clip(np.ceil(x1), 0, width))
+        r0, r1 = int(np.clip(np.floor(y0), 0, height)), int(np.clip(np.ceil(y1), 0, height))
+        total = max((np.ceil(x1) - np.floor(x0)) * (np.ceil(y1) - np.floor(y0)), 1.0)
+        patch = np.asarray(image[r0:r1, c0:c1], dtype=np.float32)
+        if patch.size == 0:
+            out.append(0.0)
+            continue
+        lum = patch[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
+        inside = float(np.nansum(lum))
+        out.append(inside / total if np.isfinite(inside) else 0.0)
+    return out
+
+
+def contrast_colours(luminance, light: str) -> list[str]:
+    """``light`` over dark ground, :data:`DARK_TEXT` over bright ground."""
+    return [DARK_TEXT if v > BRIGHT else light for v in luminance]
+
+
+def inside_translation(pixel_world: float) -> list[float]:
+    """Text translation (rows, columns; world units) that puts ``upper_left`` text
+    inside the top-left corner of its box; ``pixel_world`` is world units per screen
+    pixel (``1 / zoom``)."""
+    return [(LINE_PX + 4) * pixel_world, 8 * pixel_world]
+
+
+def set_text(layer, column: str, colours: list[str], light: str, **kwargs) -> None:
+    """Show feature ``column`` as the text of ``layer`` in per-shape ``colours``."""
+    features = layer.features.copy()
+    n = len(layer.data)
+    colours = list(colours)[:n] + [light] * max(n - len(colours), 0)
+    features["clipcap_text_colour"] = colours
+    layer.features = features
+    layer.text = {
+        "string": "{" + column + "}", "size": 10, "anchor": "upper_left",
+        "color": {"feature": "clipcap_text_colour", "fallback": light}, **kwargs,
+    }  # fmt: skip
+    layer.refresh_text()
+
+
+def outside_note(skipped: list[int], verb: str) -> str:
+    """The status line part that reports shapes outside the image ('' if none)."""
+    if not skipped:
+        return ""
+    nums = ", ".join(str(i) for i in skipped)
+    if len(skipped) == 1:
+        return f" Shape {nums} is outside the image: not {verb}."
+    return f" Shapes {nums} are outside the image: not {verb}."
+
+
+# -- numbered badges -------------------------------------------------------------------
+def badge_positions(shapes) -> np.ndarray:
+    """The lower-left corner of each shape's bounding box, in the layer's data units."""
+    if len(shapes.data) == 0:
+        return np.zeros((0, shapes.ndim))
+    out = []
+    for vertices in shapes.data:
+        v = np.asarray(vertices, dtype=float)
+        corner = v.min(axis=0)
+        corner[-2] = v[:, -2].max()
+        out.append(corner)
+    return np.array(out)
+
+
+def numbers_layer_name(shapes) -> str:
+    return f"{shapes.name} numbers"
+
+
+def number_shapes(viewer, shapes):
+    """Add (or refresh) the badge layer numbering the shapes of ``shapes``; it follows
+    later edits of the shapes (added, moved, deleted) and their visibility."""
+    name = numbers_layer_name(shapes)
+    active = viewer.layers.selection.active
+    if name in viewer.layers:
+        layer = viewer.layers[name]
+        _refresh_numbers(shapes, layer)
+        return layer
+    layer = viewer.add_points(
+        badge_positions(shapes), name=name, ndim=shapes.ndim, symbol="square",
+        size=1, canvas_size_limits=(BADGE_PX, BADGE_PX), face_color="#101418d0",
+        border_color="#101418d0", border_width=0, border_width_is_relative=False,
+        features={"number": [str(i) for i in range(len(shapes.data))]},
+        text={"string": "{number}", "color": "white", "size": 9, "anchor": "center"},
+        scale=shapes.scale, translate=shapes.translate, rotate=shapes.rotate,
+        shear=shapes.shear, affine=shapes.affine, metadata={META_KEY: {"numbers": shapes.name}},
+    )  # fmt: skip
+    viewer.layers.selection.active = active
+
+    def follow(event=None) -> None:
+        action = str(getattr(event, "action", "") or "")
+        if not action.endswith("ing") and layer in viewer.layers:
+            _refresh_numbers(shapes, layer)
+
+    def show(event=None) -> None:
+        if layer in viewer.layers:
+            layer.visible = shapes.visible
+
+    def removed(event) -> None:
+        if event.value is shapes and layer in viewer.layers:
+            viewer.layers.remove(layer)
+
+    shapes.events.data.connect(follow)
+    shapes.events.visible.connect(show)
+    viewer.layers.events.removed.connect(removed)
+    return layer
+
+
+def _refresh_numbers(shapes, layer) -> None:
+    positions = badge_positions(shapes)
+    layer.data = positions
+    layer.features = {"number": [str(i) for i in range(len(positions))]}
+    layer.refresh_text()
+
+
+# -- caption text --------------------------------------------------------------------
+def caption_shapes(shapes, kept: list[int], out: list[tuple[str, list[list[str]]]], colours=()):
+    """Show captions on shapes: ``caption`` (first captioner) as text, in ``colours``
+    (one per kept shape), and one ``caption:<captioner>`` feature per captioner; shapes
+    not captioned get ''."""
+    n = len(shapes.data)
+    features = shapes.features.copy()
+    for k, (label, caps) in enumerate(out):
+        col = [""] * n
+        for i, c in zip(kept, caps):
+            col[i] = c[0] if c else ""
+        features[f"caption:{label}"] = col
+        if k == 0:
+            features["caption"] = list(col)
+    shapes.features = features
+    per_shape = ["white"] * n
+    for i, colour in zip(kept, colours):
+        per_shape[i] = colour
+    set_text(shapes, "caption", per_shape, "white")
+
+
+def caption_boxes(viewer, name: str, rects, captions: list[str], colours=(), translation=0):
+    """Add, or update in place, a Shapes layer of captioned boxes (world rectangles);
+    ``translation`` (world units) moves the text, e.g. inside a field-of-view box."""
+    features = {"caption": captions}
+    if name in viewer.layers:
+        layer = viewer.layers[name]
+        layer.data = []
+        layer.add_rectangles(rects)
+        layer.features = features
+    else:
+        layer = viewer.add_shapes(
+            rects, shape_type="rectangle", name=name, features=features,
+            edge_color="white", face_color="transparent", edge_width=2,
+        )  # fmt: skip
+    set_text(layer, "caption", list(colours) or ["white"] * len(rects), "white",
+             size=11, translation=translation)  # fmt: skip
+    return layer

@@ -1,0 +1,158 @@
+"""Build or update the Search dock's collection from image folders, as ``napari-clipcap
+index`` does: :func:`napari_clipcap.core.collection.indexing.index_paths` in a worker,
+with files done of total in the job panel and Cancel (what was committed is kept).
+
+A new collection uses the model panel's CLIP; an existing one keeps its own model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import (
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QListWidget,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core.collection.store import DB_NAME, Collection
+from ..hint import HintLabel
+from ..models.panel import SharedSettings
+from ..models.specs import CUSTOM, ModelChoice
+from ..models.store import STORE
+from ..worker import start_job
+
+
+def report_line(rep) -> str:
+    """One status line for an :class:`~napari_clipcap.core.collection.indexing.IndexReport`."""
+    line = (
+        f"Indexed: {rep.items} images ({rep.index_kind} index); files added {rep.added}, "
+        f"updated {rep.updated}, unchanged {rep.unchanged}, removed {rep.removed}, "
+        f"failed {len(rep.failed)}."
+    )
+    if rep.failed:
+        line += f" First failure: {rep.failed[0]['error']}"
+    return line
+
+
+class IndexPanel(QGroupBox):
+    """Folders to index into the collection folder of the Search dock.
+
+    ``collection_folder`` is a callable giving that folder; ``job_panel`` the dock's
+    job panel (one job at a time). ``indexed(folder)`` is emitted when a run ends,
+    finished or cancelled, so the dock reopens the collection.
+    """
+
+    indexed = Signal(str)
+
+    def __init__(self, collection_folder, job_panel, parent: QWidget | None = None):
+        super().__init__("Build or update the collection", parent)
+        self.collection_folder = collection_folder
+        self.job_panel = job_panel
+        self.folders = QListWidget()
+        self.folders.setMaximumHeight(64)
+        self.folders.setToolTip("Image folders (searched recursively) to add to the collection")
+        self.add_button = QPushButton("Add folder…")
+        self.remove_button = QPushButton("Remove")
+        self.index_button = QPushButton("Index")
+        self.hint = HintLabel()
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.index_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.folders)
+        layout.addLayout(buttons)
+        layout.addWidget(self.hint)
+        self.add_button.clicked.connect(self._browse)
+        self.remove_button.clicked.connect(self._remove)
+        self.index_button.clicked.connect(self.index)
+        self.report = None
+        self._folder = ""
+        self.validate()
+
+    def paths(self) -> list[str]:
+        """The folders to index."""
+        return [self.folders.item(i).text() for i in range(self.folders.count())]
+
+    def add_folder(self, folder: str) -> None:
+        """Add ``folder`` to the list (once)."""
+        if folder and folder not in self.paths():
+            self.folders.addItem(folder)
+        self.validate()
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Image folder to index")
+        if folder:
+            self.add_folder(folder)
+
+    def _remove(self) -> None:
+        row = self.folders.currentRow()
+        if row >= 0:
+            self.folders.takeItem(row)
+        self.validate()
+
+    def problem(self) -> str:
+        """Why indexing cannot run now ('' when it can)."""
+        if not self.collection_folder().strip():
+            return "Choose the collection folder above (an empty folder for a new one)."
+        if not self.paths():
+            return "Add the image folders to index."
+        return ""
+
+    def validate(self, *_) -> bool:
+        return self.hint.explain(
+            self.index_button, self.problem(), "Embed new and changed images of these folders"
+        )
+
+    def model(self, folder: str) -> ModelChoice:
+        """The collection's own CLIP when it has one, else the model panel's."""
+        if (Path(folder) / DB_NAME).exists():
+            with Collection(folder) as col:
+                model, weights = col.model_spec
+            if model:
+                return ModelChoice(preset=CUSTOM, kind="clip", model=model, weights=weights or "")
+        return SharedSettings.instance().settings.clip
+
+    def index(self) -> None:
+        """Index the folders into the collection in a worker."""
+        if not self.validate() or self.job_panel.busy:
+            return
+        from ..models.specs import clip_load_args
+
+        folder, paths = self.collection_folder().strip(), self.paths()
+        try:
+            choice = self.model(folder)
+            args = clip_load_args(choice)
+        except Exception as exc:  # an unreadable collection or an incomplete choice
+            self.job_panel.set_status(f"Cannot index: {exc}", error=True)
+            return
+        s = SharedSettings.instance().settings
+        device, precision = s.device, s.precision
+
+        def job(progress, cancel):
+            from ...core.collection.indexing import index_paths
+
+            clip = STORE.clip(choice, device, precision)
+            return index_paths(
+                folder, paths, clip, model=args["model"], weights=args["weights"],
+                progress=progress, cancel=cancel,
+            )  # fmt: skip
+
+        def done(rep) -> None:
+            self.report = rep
+            self.job_panel.set_status(report_line(rep), error=bool(rep.failed))
+
+        self._folder = folder
+        job_ = start_job(job, "Indexing", done, parent=self)
+        job_.ended.connect(self._on_ended)
+        self.job_panel.watch(job_, "files")
+
+    def _on_ended(self) -> None:
+        self.indexed.emit(self._folder)

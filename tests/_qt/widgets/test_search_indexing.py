@@ -1,0 +1,106 @@
+"""Search dock: building and updating the collection from the dock (progress, cancel),
+and opening a hit leaves the query image alone."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from fixtures.collection_data import colour_image, make_image_folder, write_png
+from napari_clipcap._qt.widgets import index_panel as ip
+from napari_clipcap._qt.widgets.search_widget import SearchWidget
+
+
+@pytest.fixture
+def widget(make_napari_viewer, qtbot, tiny_clip_choice, notifications):
+    viewer = make_napari_viewer()
+    w = SearchWidget(viewer)
+    qtbot.addWidget(w)
+    return viewer, w
+
+
+def run_index(qtbot, w):
+    w.index_panel.index_button.click()
+    job = w.job_panel.job
+    seen: list[tuple[int, int]] = []
+    job.progressed.connect(lambda d, t: seen.append((d, t)))
+    qtbot.waitUntil(lambda: not w.job_panel.busy, timeout=60000)
+    return seen
+
+
+def test_index_is_built_then_updated_from_the_dock(widget, qtbot, tmp_path, monkeypatch):
+    _, w = widget
+    images = make_image_folder(tmp_path / "images", per_colour=1)
+    folder = str(tmp_path / "col")
+    w.folder_edit.setText(folder)
+    assert not w.open_collection(folder) and "Index" in w.info.text()
+    assert not w.index_panel.index_button.isEnabled()
+    assert "image folders" in w.index_panel.index_button.toolTip()
+    monkeypatch.setattr(ip.QFileDialog, "getExistingDirectory", lambda *a, **k: str(images))
+    w.index_panel.add_button.click()
+    w.index_panel.add_button.click()  # the same folder twice is listed once
+    assert w.index_panel.paths() == [str(images)]
+    seen = run_index(qtbot, w)
+    assert seen and seen[-1][0] == seen[-1][1] == 6  # 5 PNG files and one FITS file
+    assert w.collection is not None and len(w.collection) == 7
+    assert "7 images" in w.info.text()
+    assert w.job_panel.status.text().startswith("Indexed: 7 images")
+    # one more picture: an update embeds only it
+    write_png(images / "red" / "red_9.png", colour_image("red", seed=99))
+    run_index(qtbot, w)
+    rep = w.index_panel.report
+    assert (rep.added, rep.unchanged, rep.items) == (1, 6, 8)
+    assert "8 images" in w.info.text()
+    # and the dock searches it
+    w.text_edit.setText("red")
+    w.search_button.click()
+    qtbot.waitUntil(lambda: not w.job_panel.busy and bool(w.hits), timeout=20000)
+
+
+def test_indexing_can_be_cancelled(widget, qtbot, tmp_path, monkeypatch, notifications):
+    _, w = widget
+    images = make_image_folder(tmp_path / "images", per_colour=1)
+    gate = threading.Event()
+    real = ip.STORE
+
+    class Store:
+        def clip(self, *args):
+            gate.wait(10)
+            return real.clip(*args)
+
+    monkeypatch.setattr(ip, "STORE", Store())
+    w.folder_edit.setText(str(tmp_path / "col"))
+    w.index_panel.add_folder(str(images))
+    w.index_panel.index_button.click()
+    assert w.job_panel.busy and w.job_panel.cancel_button.isEnabled()
+    w.job_panel.cancel()
+    gate.set()
+    qtbot.waitUntil(lambda: not w.job_panel.busy, timeout=20000)
+    assert w.job_panel.status.text() == "Cancelled." and notifications == []
+    assert w.index_panel.report is None
+
+
+def test_opening_a_hit_keeps_the_query_image(widget, qtbot, tmp_path):
+    viewer, w = widget
+    images = make_image_folder(tmp_path / "images", per_colour=1)
+    w.folder_edit.setText(str(tmp_path / "col"))
+    w.index_panel.add_folder(str(images))
+    run_index(qtbot, w)
+    query = colour_image("blue", seed=20)
+    viewer.add_image(query, name="query", rgb=True)
+    w.mode_combo.setCurrentText("Image layer")
+    w.image_combo.set_layer(viewer.layers["query"])
+
+    def search():
+        w.search_button.click()
+        qtbot.waitUntil(lambda: w.job_panel.job is not None, timeout=20000)
+        qtbot.waitUntil(lambda: not w.job_panel.busy, timeout=20000)
+        return [(h.item.path, h.item.hdu) for h in w.hits]
+
+    first = search()
+    hit = next(i for i, h in enumerate(w.hits) if not h.item.path.endswith("blue_0.png"))
+    opened = w.open_hit(hit)
+    assert viewer.layers.selection.active is opened  # napari selects the new layer...
+    assert w.image_combo.layer() is viewer.layers["query"]  # ...the query stays
+    assert search() == first
