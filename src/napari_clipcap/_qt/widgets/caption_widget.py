@@ -34,6 +34,7 @@ from ..layers import (
 from ..models.panel import ModelPanel
 from ..models.specs import ModelChoice
 from ..models.store import STORE
+from ..region_files import RegionFilesBar
 from ..region_text import (
     caption_boxes,
     caption_shapes,
@@ -101,6 +102,10 @@ class CaptionWidget(QWidget):
         layout.addWidget(self.first_steps)
         layout.addWidget(self.models)
         layout.addLayout(form)
+        self.region_files = RegionFilesBar(
+            napari_viewer, self.image_combo.layer, self.shapes_combo.layer
+        )
+        layout.addWidget(self.region_files)
         layout.addWidget(self.caption_button)
         layout.addWidget(self.hint)
         layout.addWidget(self.job_panel)

@@ -43,6 +43,7 @@ from ..layers import (
 )
 from ..models.panel import ModelPanel
 from ..models.store import STORE
+from ..region_files import RegionFilesBar
 from ..region_text import ground_luminance, number_shapes, outside_note, screen_pixel, text_rect
 from ..worker import start_job
 from .labels_canvas import TEXT_COLUMN as TEXT_COLUMN  # the shapes' text feature
@@ -104,6 +105,10 @@ class LabelsWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.models)
         layout.addLayout(form)
+        self.region_files = RegionFilesBar(
+            napari_viewer, self.image_combo.layer, self.shapes_combo.layer
+        )
+        layout.addWidget(self.region_files)
         layout.addWidget(self.auto_check)
         buttons = QHBoxLayout()
         buttons.addWidget(self.score_button, 1)

@@ -1,0 +1,213 @@
+"""Region files in the docks: import DS9/CRTF regions over an image, export shapes with
+their results (DS9 in sky coordinates for a FITS layer with a WCS, GeoJSON for a
+georeferenced layer, DS9 in image coordinates otherwise).
+
+The reading, writing and coordinate work is in :mod:`napari_clipcap.core.io.region_files`
+and :mod:`napari_clipcap.core.coords.region_shapes`; this module turns it into layers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QWidget
+
+from ..core.coords.geometry import map_points
+from ..core.coords.region_shapes import from_napari_shapes
+from ..core.errors import ClipcapError, InvalidInputError
+from .layers import META_KEY, data_to_world, placement
+from . import worker
+
+#: Feature columns whose text a region takes on export, first found first.
+TEXT_COLUMNS = ("clipcap_text", "caption", "phrase", "label", "text")
+#: Edge colour of imported regions that name none.
+DEFAULT_COLOUR = "#33ff66"
+
+
+def _wcs_of(image_layer):
+    return (image_layer.metadata or {}).get("wcs") if image_layer is not None else None
+
+
+def import_regions(viewer, path: str | Path, image_layer) -> list:
+    """Add the regions of a DS9/CRTF file over ``image_layer``: a Shapes layer (and a
+    Points layer for points), with each region's text in the ``text`` feature.
+
+    Returns
+    -------
+    list
+        The layers added.
+    """
+    from ..core.io.region_files import read_region_file
+
+    placed = read_region_file(path, _wcs_of(image_layer))
+    where = placement(image_layer)
+    name = Path(path).stem
+    added = []
+    shapes = [r for r in placed.regions if r.shape_type != "point"]
+    points = [r for r in placed.regions if r.shape_type == "point"]
+    if shapes:
+        layer = viewer.add_shapes(
+            [s.vertices for s in shapes],
+            shape_type=[s.shape_type for s in shapes],
+            edge_color=[s.color or DEFAULT_COLOUR for s in shapes],
+            face_color="transparent",
+            edge_width=2,
+            features={"text": [s.text for s in shapes]},
+            text={"string": "{text}", "color": "white", "anchor": "upper_left", "size": 10},
+            name=f"{name} regions",
+            **where,
+        )
+        layer.metadata[META_KEY] = {"regions_file": str(path), "sky": placed.sky}
+        added.append(layer)
+    if points:
+        layer = viewer.add_points(
+            np.array([p.vertices[0] for p in points]),
+            features={"text": [p.text for p in points]},
+            text={"string": "{text}", "color": "white", "anchor": "upper_left", "size": 10},
+            face_color=[p.color or DEFAULT_COLOUR for p in points],
+            size=6,
+            name=f"{name} points",
+            **where,
+        )
+        added.append(layer)
+    if placed.skipped:
+        worker.show_info(
+            f"{Path(path).name}: skipped {len(placed.skipped)}: " + "; ".join(placed.skipped)
+        )
+    return added
+
+
+def shape_texts(shapes_layer) -> list[str]:
+    """Each shape's result text, from the first of :data:`TEXT_COLUMNS` it has."""
+    n = len(shapes_layer.data)
+    features = shapes_layer.features
+    for column in TEXT_COLUMNS:
+        if column in features and len(features[column]) == n:
+            return ["" if v is None or v != v else str(v) for v in features[column]]
+    return [""] * n
+
+
+def export_kind(image_layer, path: str | Path | None = None) -> str:
+    """``"geojson"`` for a georeferenced layer, else ``"ds9"`` (``"crtf"`` by suffix)."""
+    from ..core.coords.georef import geo_of
+
+    if path is not None and Path(path).suffix.lower() in (".crtf", ".crt"):
+        return "crtf"
+    if path is not None and Path(path).suffix.lower() in (".reg",):
+        return "ds9"
+    return "geojson" if geo_of(image_layer.metadata) is not None else "ds9"
+
+
+def export_regions(path: str | Path, shapes_layer, image_layer) -> Path:
+    """Write ``shapes_layer`` with its results over ``image_layer`` to ``path``.
+
+    ``.geojson`` needs a georeferenced image (longitude/latitude, RFC 7946); ``.reg`` and
+    ``.crtf`` are written in sky coordinates when the image has a celestial WCS.
+    """
+    from ..core.io.region_files import write_region_file
+
+    if not len(shapes_layer.data):
+        raise InvalidInputError(f"{shapes_layer.name} has no shapes to export")
+    path = Path(path)
+    src, dst = data_to_world(shapes_layer), data_to_world(image_layer)
+    vertices = [map_points(np.asarray(v), src, dst)[:, -2:] for v in shapes_layer.data]
+    texts = shape_texts(shapes_layer)
+    prov = ((shapes_layer.metadata or {}).get(META_KEY) or {}).get("provenance")
+    if path.suffix.lower() == ".geojson":
+        return _write_geojson(path, vertices, texts, image_layer, prov)
+    shapes = from_napari_shapes(vertices, list(shapes_layer.shape_type), texts)
+    header = [f"napari-clipcap: {shapes_layer.name} over {image_layer.name}"]
+    if prov:
+        from ..core.provenance import summary_lines
+
+        header += summary_lines(prov)
+    return write_region_file(path, shapes, wcs=_wcs_of(image_layer), header=header)
+
+
+def _write_geojson(path: Path, vertices, texts, image_layer, prov) -> Path:
+    from ..core.coords.georef import geo_of
+    from ..core.io.geoexport import regions_to_geojson
+
+    if geo_of(image_layer.metadata) is None:
+        raise InvalidInputError(
+            f"{image_layer.name} has no map georeferencing: export to a DS9 .reg file instead"
+        )
+    regions = [yx[:, ::-1] + 0.5 for yx in vertices]  # pixel edges, (x, y)
+    doc = regions_to_geojson(regions, image_layer.metadata, [{"text": t} for t in texts])
+    if prov:
+        doc["provenance"] = prov
+    from ..core.io.atomic import write_text
+
+    write_text(path, json.dumps(doc, indent=2))
+    return path
+
+
+class RegionFilesBar(QWidget):
+    """Two buttons: "Import regions…" and "Export regions…" for a dock.
+
+    ``image_layer()`` and ``shapes_layer()`` give the dock's current choices.
+    """
+
+    def __init__(self, viewer, image_layer: Callable, shapes_layer: Callable, parent=None):
+        super().__init__(parent)
+        self.viewer, self._image, self._shapes = viewer, image_layer, shapes_layer
+        self.import_button = QPushButton("Import regions…")
+        self.import_button.setToolTip("DS9 (.reg) or CASA (.crtf) regions over the image")
+        self.export_button = QPushButton("Export regions…")
+        self.export_button.setToolTip(
+            "The shapes with their results: DS9 in sky coordinates for a FITS image with a "
+            "WCS, GeoJSON for a georeferenced scene"
+        )
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.import_button)
+        row.addWidget(self.export_button)
+        self.import_button.clicked.connect(self._import_clicked)
+        self.export_button.clicked.connect(self._export_clicked)
+
+    def import_file(self, path: str) -> list:
+        """Import ``path`` over the current image; errors become one notification."""
+        image = self._image()
+        if image is None:
+            worker.show_error("Import regions: choose an image layer first")
+            return []
+        try:
+            return import_regions(self.viewer, path, image)
+        except ClipcapError as exc:
+            worker.show_error(f"Import regions: {exc}")
+            return []
+
+    def export_file(self, path: str) -> Path | None:
+        """Export the current shapes to ``path``; errors become one notification."""
+        image, shapes = self._image(), self._shapes()
+        if image is None or shapes is None:
+            worker.show_error("Export regions: choose an image and a shapes layer first")
+            return None
+        try:
+            return export_regions(path, shapes, image)
+        except (ClipcapError, OSError) as exc:
+            worker.show_error(f"Export regions: {exc}")
+            return None
+
+    def _import_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import regions", "", "Region files (*.reg *.crtf);;All files (*)"
+        )
+        if path:
+            self.import_file(path)
+
+    def _export_clicked(self) -> None:
+        image = self._image()
+        kind = export_kind(image) if image is not None else "ds9"
+        default = "regions.geojson" if kind == "geojson" else "regions.reg"
+        filters = (
+            "GeoJSON (*.geojson);;DS9 regions (*.reg)"
+            if kind == "geojson"
+            else "DS9 regions (*.reg);;CASA regions (*.crtf)"
+        )
+        path, _ = QFileDialog.getSaveFileName(self, "Export regions", default, filters)
+        if path:
+            self.export_file(path)

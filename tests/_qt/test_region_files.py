@@ -1,0 +1,99 @@
+"""Import DS9 regions over a FITS layer and export shapes with results from the docks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from astropy.io import fits
+
+from fixtures.fits_files import sky_header, sky_image
+from napari_clipcap._qt.region_files import RegionFilesBar, export_kind, export_regions
+from napari_clipcap.core.io.region_files import read_region_file
+
+DS9 = """# Region file format: DS9 version 4.1
+fk5
+circle(150.0,2.0,2") # text={centre star} color=red
+box(149.9990,2.0010,4",3",20) # text={a box}
+image
+polygon(5,5,20,5,12,18) # text={pixel triangle}
+point(10,40) # text={a point}
+"""
+
+
+def _fits_layer(viewer, tmp_path):
+    path = tmp_path / "sky.fits"
+    fits.PrimaryHDU(sky_image(64, 64).astype(">f4"), sky_header(64, 64)).writeto(path)
+    (layer,) = viewer.open(path, plugin="napari-clipcap")
+    return layer
+
+
+def test_import_ds9_over_a_fits_layer(make_napari_viewer, tmp_path, notifications):
+    viewer = make_napari_viewer()
+    image = _fits_layer(viewer, tmp_path)
+    reg = tmp_path / "objects.reg"
+    reg.write_text(DS9)
+    bar = RegionFilesBar(viewer, lambda: image, lambda: None)
+    shapes, points = bar.import_file(str(reg))
+    assert list(shapes.shape_type) == ["ellipse", "rectangle", "polygon"]
+    assert list(shapes.features["text"]) == ["centre star", "a box", "pixel triangle"]
+    # sky regions went through the layer's WCS; image regions are 1-based in the file
+    wcs = image.metadata["wcs"]
+    want = read_region_file(reg, wcs).regions
+    for got, w in zip(shapes.data, want):
+        np.testing.assert_allclose(got, w.vertices, atol=1e-9)
+    np.testing.assert_allclose(shapes.data[2][0], [4, 4])  # DS9 (5, 5) -> napari (4, 4)
+    np.testing.assert_allclose(points.data, [[39, 9]])
+    assert list(points.features["text"]) == ["a point"]
+    assert not notifications
+
+
+def test_export_writes_sky_ds9_with_results_and_round_trips(make_napari_viewer, tmp_path):
+    viewer = make_napari_viewer()
+    image = _fits_layer(viewer, tmp_path)
+    shapes = viewer.add_shapes(
+        [np.array([[10, 10], [10, 30], [25, 30], [25, 10]], float)],
+        shape_type=["rectangle"],
+        features={"clipcap_text": ["star 0.91"]},
+    )
+    assert export_kind(image) == "ds9"
+    out = export_regions(tmp_path / "out.reg", shapes, image)
+    text = out.read_text()
+    assert ("fk5" in text or "icrs" in text) and "star 0.91" in text
+    (back,) = read_region_file(out, image.metadata["wcs"]).regions
+    np.testing.assert_allclose(
+        back.vertices[np.argsort(back.vertices.sum(1))],
+        shapes.data[0][np.argsort(shapes.data[0].sum(1))],
+        atol=1e-6,
+    )
+
+
+def test_export_of_a_georeferenced_layer_is_geojson(make_napari_viewer, tmp_path):
+    from fixtures.geotiffs import make_s2_tif
+
+    viewer = make_napari_viewer()
+    layers = viewer.open(make_s2_tif(tmp_path), plugin="napari-clipcap")
+    image = layers[-1]
+    assert export_kind(image) == "geojson"
+    shapes = viewer.add_shapes(
+        [np.array([[2, 2], [2, 8], [8, 8], [8, 2]], float)],
+        shape_type=["rectangle"],
+        features={"caption": ["a field"]},
+    )
+    out = export_regions(tmp_path / "out.geojson", shapes, image)
+    doc = json.loads(out.read_text())
+    assert doc["type"] == "FeatureCollection"
+    assert doc["features"][0]["properties"]["text"] == "a field"
+
+
+def test_bad_files_give_one_notification(make_napari_viewer, tmp_path, notifications):
+    viewer = make_napari_viewer()
+    image = viewer.add_image(np.zeros((20, 20), np.float32), name="plain")
+    reg = tmp_path / "sky.reg"
+    reg.write_text(DS9)
+    bar = RegionFilesBar(viewer, lambda: image, lambda: None)
+    assert bar.import_file(str(reg)) == []
+    assert len(notifications) == 1 and "no celestial WCS" in notifications[0]
+    n = len(viewer.layers)
+    assert bar.export_file(str(tmp_path / "x.reg")) is None  # no shapes layer chosen
+    assert len(viewer.layers) == n and len(notifications) == 2
