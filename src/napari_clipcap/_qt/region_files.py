@@ -18,8 +18,8 @@ from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QWidget
 from ..core.coords.geometry import map_points
 from ..core.coords.region_shapes import from_napari_shapes
 from ..core.errors import ClipcapError, InvalidInputError
-from .layers import META_KEY, data_to_world, placement
 from . import worker
+from .layers import META_KEY, data_to_world, placement
 
 #: Feature columns whose text a region takes on export, first found first.
 TEXT_COLUMNS = ("clipcap_text", "caption", "phrase", "label", "text")
