@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from astropy import visualization as av
 
 from ..errors import InvalidInputError
 from .intervals import (
@@ -262,7 +263,11 @@ def to_model_input(
     scaled = []
     for values in layers:
         vmin, vmax = interval.get_limits(values)
-        unit = stretch(normalize(values, vmin, vmax, clip=True), clip=True)
+        unit = normalize(values, vmin, vmax, clip=True)
+        if isinstance(stretch, av.BaseStretch):  # astropy's API: stretch in place
+            unit = stretch(unit, clip=True, out=unit)
+        else:
+            unit = stretch(unit, clip=True)
         if values.dtype.kind == "f":
             unit[~np.isfinite(values)] = 0.0
         scaled.append(unit)
