@@ -16,6 +16,8 @@ astropy the right operand is applied first::
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from astropy import visualization as av
 
@@ -68,7 +70,21 @@ class BaseStretch(Composable, av.BaseStretch):
         if out.ndim == 0:  # astropy assigns to ``out[:]``
             self(np.reshape(values, 1), clip=clip, out=out.reshape(1), **kwargs)
             return out
-        return super().__call__(values, clip=clip, out=out, **kwargs)
+        fast = self._in_dtype(out.dtype)
+        return super(BaseStretch, fast).__call__(values, clip=clip, out=out, **kwargs)
+
+    def _in_dtype(self, dtype: np.dtype) -> BaseStretch:
+        """This stretch with its parameter ``a`` in ``dtype``.
+
+        astropy derives constants from ``a`` (``asinh(1 / a)``, ``log(a + 1)``); as
+        Python floats they are float64 scalars that make numpy work on a float32 array
+        in float64, which doubles the cost of those stretches.
+        """
+        if np.dtype(dtype) != np.float32 or not isinstance(getattr(self, "a", None), (int, float)):
+            return self
+        twin = copy.copy(self)
+        twin.a = np.float32(self.a)
+        return twin
 
     def __repr__(self) -> str:
         hidden = {"data", "values"}
