@@ -96,3 +96,15 @@ def test_bad_stretch_parameters_raise_clear_errors():
 def test_histeq_of_a_constant_reference_is_zero_not_nan():
     out = sc.HistEqStretch(np.full((4, 4), 7.0))(np.linspace(0, 1, 5))
     assert np.isfinite(out).all()
+
+
+def test_float64_out_keeps_float64_precision_and_parameters_stay_put():
+    x = np.linspace(0, 1, 101)
+    for ours, theirs in (
+        (sc.AsinhStretch(), av.AsinhStretch()),
+        (sc.LogStretch(), av.LogStretch()),
+    ):
+        out = np.empty_like(x)
+        np.testing.assert_allclose(ours(x, out=out), theirs(x), rtol=1e-14)
+        ours(x.astype(np.float32))  # float32 work uses a float32 parameter on a copy
+        assert type(ours.a) is float
