@@ -25,7 +25,7 @@ import numpy as np
 from ..core.errors import FileFormatError
 from ..core.io.geotiff import GeoScene, is_geospatial_tiff, read_geotiff
 from ..core.scaling.composites import (
-    PRESETS,
+    COMPOSITES,
     band_limits,
     default_composite,
     lazy_composite,
@@ -88,8 +88,9 @@ def scene_layers(scene: GeoScene, composite: str | None = "auto") -> list[LayerD
     scene : GeoScene
         A scene from :func:`~napari_clipcap.core.io.geotiff.read_geotiff`.
     composite : str or None
-        ``"auto"``: the true-colour preset that fits the bands, if any; a preset key of
-        :data:`~napari_clipcap.core.scaling.composites.PRESETS`; or None for the band stack only.
+        ``"auto"``: the true-colour preset that fits the bands, if any; a key of
+        :data:`~napari_clipcap.core.scaling.composites.COMPOSITES`; or None for the band
+        stack only.
 
     Returns
     -------
@@ -130,14 +131,14 @@ def scene_layers(scene: GeoScene, composite: str | None = "auto") -> list[LayerD
             **meta,
             "composite": {
                 "preset": key,
-                "label": PRESETS[key].label,
+                "label": COMPOSITES[key].label,
                 "bands": [scene.band_names[i] for i in idx],
                 "limits": [list(lim) for lim in limits],
             },
         }
         data = _levels([lazy_composite(level, idx, limits) for level in scene.levels])
         kwargs = {
-            "name": f"{name} [{PRESETS[key].label}]",
+            "name": f"{name} [{COMPOSITES[key].label}]",
             "rgb": True,
             "contrast_limits": (0.0, 1.0),
             "metadata": comp_meta,

@@ -9,7 +9,7 @@ from fixtures.geotiffs import S2_NAMES, make_s2_tif
 from napari_clipcap.core.errors import InvalidInputError
 from napari_clipcap.core.io.geotiff import read_geotiff
 from napari_clipcap.core.scaling.composites import (
-    PRESETS,
+    COMPOSITES,
     band_code,
     band_limits,
     composite,
@@ -38,7 +38,7 @@ def test_resolve_band_by_index_name_code_and_alias():
     assert resolve_band(-1, names) == 3
     assert resolve_band("red", names) == 2
     assert resolve_band("B04", S2_NAMES) == 3
-    assert resolve_band("B4", names, PRESETS["s2-true"].aliases) == 2
+    assert resolve_band("B4", names, COMPOSITES["s2-true"].aliases) == 2
     with pytest.raises(InvalidInputError, match="outside"):
         resolve_band(4, names)
     with pytest.raises(InvalidInputError, match="no band 'B11'"):

@@ -25,7 +25,7 @@ from qtpy.QtWidgets import (
 
 from ...core.coords.georef import geo_subset
 from ...core.errors import ClipcapError
-from ...core.scaling.composites import PRESETS, band_limits, lazy_composite, resolve_rgb
+from ...core.scaling.composites import COMPOSITES, band_limits, lazy_composite, resolve_rgb
 from ...core.scaling.intervals import PercentileInterval
 from ..layer_combo import LayerCombo
 
@@ -64,7 +64,7 @@ class CompositeWidget(QWidget):
         viewer = self.viewer = napari_viewer  # napari injects the viewer by this name
         self.layer_combo = BandStackCombo(viewer, Image)
         self.preset_combo = QComboBox()
-        for key, preset in PRESETS.items():
+        for key, preset in COMPOSITES.items():
             self.preset_combo.addItem(preset.label, key)
         self.preset_combo.addItem(CUSTOM, None)
         self.band_combos = [QComboBox() for _ in range(3)]
@@ -135,7 +135,7 @@ class CompositeWidget(QWidget):
         names = layer.metadata["band_names"]
         idx = self.bands()
         key = self.preset_combo.currentData()
-        label = PRESETS[key].label if key else ", ".join(names[i] for i in idx)
+        label = COMPOSITES[key].label if key else ", ".join(names[i] for i in idx)
         levels = list(layer.data) if layer.multiscale else [layer.data]
         interval = PercentileInterval(
             lower_percentile=self.lower_spin.value(), upper_percentile=self.upper_spin.value()

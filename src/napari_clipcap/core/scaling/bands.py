@@ -2,7 +2,7 @@
 
 A band is named by a 0-based index along the band axis, or by a name: ``"B04"``,
 ``"B4"``, ``"SR_B4"`` and (through a sensor's aliases) ``"red"`` all name
-Sentinel-2/Landsat red. :data:`PRESETS` lists the common composites; see
+Sentinel-2/Landsat red. :data:`COMPOSITES` lists the common composites; see
 :mod:`napari_clipcap.core.scaling.composites` for the table and for making them.
 """
 
@@ -59,7 +59,7 @@ _LANDSAT_ALIASES = {
 
 
 @dataclass(frozen=True)
-class Preset:
+class CompositePreset:
     """A named band composite for one sensor."""
 
     label: str
@@ -68,32 +68,32 @@ class Preset:
     aliases: dict[str, str]
 
 
-PRESETS: dict[str, Preset] = {
-    "s2-true": Preset(
+COMPOSITES: dict[str, CompositePreset] = {
+    "s2-true": CompositePreset(
         "Sentinel-2 true colour (B04, B03, B02)",
         ("B4", "B3", "B2"),
         (S2_ORDER, S2_L2A_ORDER),
         _S2_ALIASES,
     ),
-    "s2-false": Preset(
+    "s2-false": CompositePreset(
         "Sentinel-2 false colour (B08, B04, B03)",
         ("B8", "B4", "B3"),
         (S2_ORDER, S2_L2A_ORDER),
         _S2_ALIASES,
     ),
-    "s2-swir": Preset(
+    "s2-swir": CompositePreset(
         "Sentinel-2 SWIR (B12, B8A, B04)",
         ("B12", "B8A", "B4"),
         (S2_ORDER, S2_L2A_ORDER),
         _S2_ALIASES,
     ),
-    "landsat-true": Preset(
+    "landsat-true": CompositePreset(
         "Landsat 8/9 true colour (B4, B3, B2)",
         ("B4", "B3", "B2"),
         (LANDSAT_ORDER, LANDSAT_SR_ORDER),
         _LANDSAT_ALIASES,
     ),
-    "landsat-false": Preset(
+    "landsat-false": CompositePreset(
         "Landsat 8/9 false colour (B5, B4, B3)",
         ("B5", "B4", "B3"),
         (LANDSAT_ORDER, LANDSAT_SR_ORDER),
@@ -168,9 +168,9 @@ def resolve_rgb(rgb: str | Sequence[int | str], band_names: Sequence[str]) -> tu
         For an unknown preset, a band that does not exist, or not three bands.
     """
     if isinstance(rgb, str):
-        preset = PRESETS.get(rgb.strip().lower())
+        preset = COMPOSITES.get(rgb.strip().lower())
         if preset is None:
-            raise InvalidInputError(f"unknown composite {rgb!r}; presets: {', '.join(PRESETS)}")
+            raise InvalidInputError(f"unknown composite {rgb!r}; presets: {', '.join(COMPOSITES)}")
         try:
             return tuple(resolve_band(b, band_names, preset.aliases) for b in preset.bands)
         except InvalidInputError:

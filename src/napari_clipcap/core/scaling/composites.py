@@ -31,12 +31,12 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from .bands import (
+    COMPOSITES,
     LANDSAT_ORDER,
     LANDSAT_SR_ORDER,
-    PRESETS,
     S2_L2A_ORDER,
     S2_ORDER,
-    Preset,
+    CompositePreset,
     band_code,
     default_composite,
     resolve_band,
@@ -46,12 +46,12 @@ from .intervals import BaseInterval, PercentileInterval, normalize
 from .model_input import BaseStretch, LinearStretch, make_stretch, to_model_input
 
 __all__ = [
+    "COMPOSITES",
     "LANDSAT_ORDER",
     "LANDSAT_SR_ORDER",
-    "PRESETS",
     "S2_L2A_ORDER",
     "S2_ORDER",
-    "Preset",
+    "CompositePreset",
     "band_code",
     "band_limits",
     "composite",

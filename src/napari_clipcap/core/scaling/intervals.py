@@ -1,22 +1,31 @@
 """Intervals: choose the data limits ``(vmin, vmax)`` that map to 0 and 1.
 
-The classes follow :mod:`astropy.visualization` (same names, parameters and maths) so
-users who know astropy know these. Two differences: non-finite values are ignored in
-one place (:func:`finite_values`), and limits are always plain Python floats.
+The classes are :mod:`astropy.visualization`'s (they subclass them: same names,
+parameters and maths, ``isinstance(ZScaleInterval(), astropy.visualization.BaseInterval)``
+holds). What they add:
 
-Calling an interval normalises an array to ``[0, 1]``::
+- the values are taken by :meth:`BaseInterval.sample` first: finite and unmasked, and
+  for :class:`PercentileInterval` with ``n_samples`` at a regular stride (astropy draws
+  at random; a stride keeps results reproducible). :class:`ZScaleInterval` finds
+  exactly astropy's samples without copying every finite value of a huge image;
+- limits are plain Python floats, and no finite value at all gives ``(0.0, 0.0)``;
+- calling an interval normalises to ``[0, 1]`` in float32 (float64 for 64-bit and
+  32-bit integer data), with a zero-width interval giving 0::
 
     >>> ZScaleInterval()(image)            # doctest: +SKIP
 
 Combine with a stretch as in astropy, ``AsinhStretch() + ZScaleInterval()``: the right
-operand is applied first (see :mod:`napari_clipcap.core.scaling.stretches`).
+operand is applied first (see :mod:`napari_clipcap.core.scaling.pipeline`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from astropy import visualization as av
 
 from ..errors import InvalidInputError
+from .pipeline import Composable
+from .sampling import finite_values, stride_sample
 
 __all__ = [
     "BaseInterval",
@@ -26,55 +35,8 @@ __all__ = [
     "PercentileInterval",
     "ZScaleInterval",
     "finite_values",
+    "normalize",
 ]
-
-
-#: Images larger than this many pixels are pre-sampled at a stride by ZScaleInterval.
-PRESAMPLE = 1_000_000
-
-
-def finite_values(values: np.ndarray, max_samples: int | None = None) -> np.ndarray:
-    """Return the finite values of ``values`` as a flat float64 array.
-
-    Parameters
-    ----------
-    values : array-like
-        Any numeric array; masked elements of a masked array are dropped too.
-    max_samples : int, optional
-        When given and the array is larger, a regular stride picks about
-        ``max_samples`` values first, so huge images cost little.
-
-    Returns
-    -------
-    ndarray
-        1D float64 array, possibly empty.
-    """
-    arr = np.ma.getdata(values)
-    mask = np.ma.getmask(values)
-    flat = np.asarray(arr).ravel()
-    if mask is not np.ma.nomask:
-        flat = flat[~np.asarray(mask).ravel()]
-    if max_samples is not None and flat.size > max_samples:
-        flat = flat[:: flat.size // max_samples]
-    flat = flat.astype(np.float64, copy=False)
-    return flat[np.isfinite(flat)]
-
-
-class BaseInterval:
-    """Base class: subclasses implement :meth:`get_limits`."""
-
-    def get_limits(self, values: np.ndarray) -> tuple[float, float]:
-        """Return ``(vmin, vmax)`` for ``values``, ignoring NaN and inf."""
-        raise NotImplementedError
-
-    def __call__(self, values: np.ndarray, clip: bool = True) -> np.ndarray:
-        """Normalise ``values`` to ``[0, 1]`` (float32) with this interval's limits."""
-        vmin, vmax = self.get_limits(values)
-        return normalize(values, vmin, vmax, clip=clip)
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
-        return f"{type(self).__name__}({params})"
 
 
 def normalize(values: np.ndarray, vmin: float, vmax: float, clip: bool = True) -> np.ndarray:
@@ -93,33 +55,71 @@ def normalize(values: np.ndarray, vmin: float, vmax: float, clip: bool = True) -
     return out.astype(np.float32, copy=False)
 
 
-class ManualInterval(BaseInterval):
-    """Fixed limits; a limit left as ``None`` is the data's min or max."""
+class BaseInterval(Composable, av.BaseInterval):
+    """astropy's base interval, on finite values, with float limits and float32 output.
 
-    def __init__(self, vmin: float | None = None, vmax: float | None = None):
-        self.vmin = vmin
-        self.vmax = vmax
+    Subclasses list the astropy class after this one; its ``get_limits`` then runs on
+    the output of :meth:`sample`.
+    """
+
+    def sample(self, values: np.ndarray) -> np.ndarray:
+        """Return the values the limits are computed from: finite, unmasked, 1D."""
+        return finite_values(values)
+
+    @staticmethod
+    def _process_values(values: np.ndarray) -> np.ndarray:
+        # astropy's own filtering step; ``values`` come from ``sample`` already.
+        return np.asarray(values).ravel()
+
+    def get_limits(self, values: np.ndarray) -> tuple[float, float]:
+        """Return ``(vmin, vmax)`` for ``values``, ignoring NaN, inf and masked values.
+
+        Parameters
+        ----------
+        values : array-like
+            Any numeric array.
+
+        Returns
+        -------
+        tuple of float
+            The limits; ``(0.0, 0.0)`` when no value is finite.
+        """
+        samples = self.sample(values)
+        if samples.size == 0:
+            return 0.0, 0.0
+        vmin, vmax = super().get_limits(samples)
+        return float(vmin), float(vmax)
+
+    def __call__(
+        self, values: np.ndarray, clip: bool = True, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Normalise ``values`` to ``[0, 1]`` (float32) with this interval's limits."""
+        vmin, vmax = self.get_limits(values)
+        result = normalize(values, vmin, vmax, clip=clip)
+        if out is None:
+            return result
+        out[...] = result
+        return out
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({params})"
+
+
+class ManualInterval(BaseInterval, av.ManualInterval):
+    """Fixed limits; a limit left as ``None`` is the data's finite min or max."""
 
     def get_limits(self, values):
         if self.vmin is not None and self.vmax is not None:
             return float(self.vmin), float(self.vmax)
-        lo, hi = MinMaxInterval().get_limits(values)
-        return (lo if self.vmin is None else float(self.vmin)), (
-            hi if self.vmax is None else float(self.vmax)
-        )
+        return super().get_limits(values)
 
 
-class MinMaxInterval(BaseInterval):
+class MinMaxInterval(BaseInterval, av.MinMaxInterval):
     """The smallest and largest finite value."""
 
-    def get_limits(self, values):
-        finite = finite_values(values)
-        if finite.size == 0:
-            return 0.0, 0.0
-        return float(finite.min()), float(finite.max())
 
-
-class PercentileInterval(BaseInterval):
+class PercentileInterval(BaseInterval, av.PercentileInterval):
     """Keep the central ``percentile`` per cent of the finite values.
 
     Parameters
@@ -129,7 +129,7 @@ class PercentileInterval(BaseInterval):
     lower_percentile, upper_percentile : float, optional
         Asymmetric limits instead (astropy's ``AsymmetricPercentileInterval``).
     n_samples : int, optional
-        Estimate from about this many values taken at a regular stride (astropy draws
+        Estimate from at most this many values taken at a regular stride (astropy draws
         them at random; a stride keeps results reproducible).
     """
 
@@ -144,26 +144,23 @@ class PercentileInterval(BaseInterval):
         if not 0 < percentile <= 100:
             raise InvalidInputError(f"percentile must be in (0, 100], got {percentile}")
         self.percentile = percentile
-        self.lower_percentile = lower_percentile
-        self.upper_percentile = upper_percentile
-        self.n_samples = n_samples
+        av.PercentileInterval.__init__(self, percentile, n_samples=n_samples)
+        if lower_percentile is not None:
+            self.lower_percentile = lower_percentile
+        if upper_percentile is not None:
+            self.upper_percentile = upper_percentile
 
-    def get_limits(self, values):
-        finite = finite_values(values, self.n_samples)
-        if finite.size == 0:
-            return 0.0, 0.0
-        lo = self.lower_percentile
-        hi = self.upper_percentile
-        lo = (100.0 - self.percentile) / 2.0 if lo is None else lo
-        hi = 100.0 - (100.0 - self.percentile) / 2.0 if hi is None else hi
-        vmin, vmax = np.percentile(finite, [lo, hi])
-        return float(vmin), float(vmax)
+    def sample(self, values):
+        """The finite values, at most ``n_samples`` of them at a regular stride."""
+        return finite_values(values, self.n_samples)
 
 
-class ZScaleInterval(BaseInterval):
+class ZScaleInterval(BaseInterval, av.ZScaleInterval):
     """IRAF's zscale: limits around the median from a line fit to sorted samples.
 
-    The algorithm and defaults are those of :class:`astropy.visualization.ZScaleInterval`.
+    :class:`astropy.visualization.ZScaleInterval` with the same parameters and the same
+    samples (every ``stride``-th finite value); only the way the samples are found
+    differs, so that a huge image is not copied.
 
     Parameters
     ----------
@@ -181,53 +178,17 @@ class ZScaleInterval(BaseInterval):
         Most rejection rounds.
     """
 
-    def __init__(
-        self,
-        n_samples: int = 1000,
-        contrast: float = 0.25,
-        max_reject: float = 0.5,
-        min_npixels: int = 5,
-        krej: float = 2.5,
-        max_iterations: int = 5,
-    ):
-        self.n_samples = n_samples
-        self.contrast = contrast
-        self.max_reject = max_reject
-        self.min_npixels = min_npixels
-        self.krej = krej
-        self.max_iterations = max_iterations
+    def sample(self, values):
+        """Exactly the values astropy's ``ZScaleInterval`` samples."""
+        return stride_sample(values, self.n_samples)
 
     def get_limits(self, values):
-        # Exactly astropy's samples up to a million pixels; beyond, a cheap pre-stride.
-        finite = finite_values(values, max(PRESAMPLE, self.n_samples))
-        if finite.size == 0:
-            return 0.0, 0.0
-        stride = int(max(1.0, finite.size / self.n_samples))
-        samples = np.sort(finite[::stride][: self.n_samples])
-        npix = samples.size
-        vmin, vmax = float(samples[0]), float(samples[-1])
-        minpix = max(self.min_npixels, int(npix * self.max_reject))
-        x = np.arange(npix)
-        ngoodpix, last_ngoodpix = npix, npix + 1
-        badpix = np.zeros(npix, dtype=bool)
-        kernel = np.ones(max(1, int(npix * 0.01)), dtype=bool)
-        fit = None
-        for _ in range(self.max_iterations):
-            if ngoodpix >= last_ngoodpix or ngoodpix < minpix:
-                break
-            fit = np.polyfit(x, samples, deg=1, w=(~badpix).astype(int))
-            flat = samples - np.poly1d(fit)(x)
-            threshold = self.krej * flat[~badpix].std()
-            badpix[(flat < -threshold) | (flat > threshold)] = True
-            badpix = np.convolve(badpix, kernel, mode="same")
-            last_ngoodpix, ngoodpix = ngoodpix, int(np.sum(~badpix))
-        if fit is not None and ngoodpix >= minpix:
-            slope = fit[0] / self.contrast if self.contrast > 0 else fit[0]
-            center = (npix - 1) // 2
-            median = float(np.median(samples))
-            vmin = max(vmin, median - (center - 1) * slope)
-            vmax = min(vmax, median + (npix - center) * slope)
-        return float(vmin), float(vmax)
+        if self.max_iterations < 1:  # astropy would use a fit it never made
+            samples = self.sample(values)
+            if samples.size == 0:
+                return 0.0, 0.0
+            return float(samples.min()), float(samples.max())
+        return super().get_limits(values)
 
 
 class DtypeInterval(BaseInterval):

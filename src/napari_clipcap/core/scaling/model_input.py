@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from astropy import visualization as av
 
 from ..errors import InvalidInputError
 from .intervals import (
@@ -262,11 +263,15 @@ def to_model_input(
     scaled = []
     for values in layers:
         vmin, vmax = interval.get_limits(values)
-        unit = stretch(normalize(values, vmin, vmax, clip=True), clip=True)
+        unit = normalize(values, vmin, vmax, clip=True)
+        if isinstance(stretch, av.BaseStretch):  # astropy's API: stretch in place
+            unit = stretch(unit, clip=True, out=unit)
+        else:
+            unit = stretch(unit, clip=True)
         if values.dtype.kind == "f":
             unit[~np.isfinite(values)] = 0.0
         scaled.append(unit)
     out = np.stack(scaled, axis=-1) if len(scaled) == 3 else scaled[0]
     if out.ndim == 2:
-        out = np.repeat(out[..., None], 3, axis=-1)
+        out = np.stack([out, out, out], axis=-1)  # faster than np.repeat
     return np.ascontiguousarray(out, dtype=np.float32)

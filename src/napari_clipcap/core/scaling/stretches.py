@@ -1,7 +1,11 @@
-"""Stretches: monotonic maps of ``[0, 1]`` onto ``[0, 1]``, as in astropy.visualization.
+"""Stretches: monotonic maps of ``[0, 1]`` onto ``[0, 1]``, astropy.visualization's.
 
-Formulas and defaults match :mod:`astropy.visualization` (``LogStretch(a=1000)``,
-``AsinhStretch(a=0.1)``, ...). Stretches work in float32 and never modify their input.
+Each class subclasses its :mod:`astropy.visualization` namesake (formulas, defaults
+and ``inverse`` are astropy's: ``LogStretch(a=1000)``, ``AsinhStretch(a=0.1)``, ...).
+What they add: the work is done in float32 and never modifies the input (unless it is
+passed as ``out``), bad parameters raise
+:class:`~napari_clipcap.core.errors.InvalidInputError`, and :class:`HistEqStretch`
+may fit the values it is called on.
 
 ``stretch + interval`` (or ``stretch + stretch``) builds a :class:`Pipeline`; as in
 astropy the right operand is applied first::
@@ -12,12 +16,14 @@ astropy the right operand is applied first::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
 
 import numpy as np
+from astropy import visualization as av
 
 from ..errors import InvalidInputError
-from .intervals import finite_values
+from .pipeline import Composable, Pipeline
+from .sampling import finite_values
 
 __all__ = [
     "AsinhStretch",
@@ -31,164 +37,139 @@ __all__ = [
 ]
 
 
-def _prepare(values: np.ndarray, clip: bool) -> np.ndarray:
-    out = np.array(values, dtype=np.float32, copy=True)
-    if clip:
-        np.clip(out, 0.0, 1.0, out=out)
-    return out
+class BaseStretch(Composable, av.BaseStretch):
+    """astropy's base stretch, computing in a float32 copy of the input.
 
+    Subclasses list the astropy class after this one; its ``__call__`` then works in
+    place on that copy.
+    """
 
-class BaseStretch:
-    """Base class: subclasses implement :meth:`__call__` on values in ``[0, 1]``."""
+    def __call__(
+        self, values: np.ndarray, clip: bool = True, out: np.ndarray | None = None, **kwargs
+    ) -> np.ndarray:
+        """Return the stretched values: a new float32 array, or ``out`` when given.
 
-    def __call__(self, values: np.ndarray, clip: bool = True) -> np.ndarray:
-        """Return the stretched values as a new float32 array."""
-        raise NotImplementedError
+        Parameters
+        ----------
+        values : array-like
+            Values, normally in ``[0, 1]``.
+        clip : bool
+            Clip to ``[0, 1]`` before and after stretching.
+        out : ndarray, optional
+            Float array to write into (may be ``values`` itself).
+        **kwargs
+            Passed to astropy (``invalid=`` of the sqrt, power and log stretches).
 
-    def __add__(self, other: Callable[..., np.ndarray]) -> Pipeline:
-        return Pipeline(other, self)
+        Returns
+        -------
+        ndarray
+            The stretched values; NaN stays NaN.
+        """
+        if out is None:
+            values = out = np.array(values, dtype=np.float32, copy=True)
+        if out.ndim == 0:  # astropy assigns to ``out[:]``
+            self(np.reshape(values, 1), clip=clip, out=out.reshape(1), **kwargs)
+            return out
+        fast = self._in_dtype(out.dtype)
+        return super(BaseStretch, fast).__call__(values, clip=clip, out=out, **kwargs)
+
+    def _in_dtype(self, dtype: np.dtype) -> BaseStretch:
+        """This stretch with its parameter ``a`` in ``dtype``.
+
+        astropy derives constants from ``a`` (``asinh(1 / a)``, ``log(a + 1)``); as
+        Python floats they are float64 scalars that make numpy work on a float32 array
+        in float64, which doubles the cost of those stretches.
+        """
+        if np.dtype(dtype) != np.float32 or not isinstance(getattr(self, "a", None), (int, float)):
+            return self
+        twin = copy.copy(self)
+        twin.a = np.float32(self.a)
+        return twin
 
     def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "data")
+        hidden = {"data", "values"}
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k not in hidden)
         return f"{type(self).__name__}({params})"
 
 
-class Pipeline:
-    """Transforms applied in order, first to last (built by ``stretch + other``).
-
-    Parameters
-    ----------
-    *steps : callable
-        Intervals and stretches; each maps an array to a float32 array.
-    """
-
-    def __init__(self, *steps: Callable[..., np.ndarray]):
-        self.steps = steps
-
-    def __call__(self, values: np.ndarray, clip: bool = True) -> np.ndarray:
-        """Apply every step in turn."""
-        for step in self.steps:
-            values = step(values, clip=clip)
-        return values
-
-    def __add__(self, other: Callable[..., np.ndarray]) -> Pipeline:
-        return Pipeline(other, self)
-
-    def __repr__(self) -> str:
-        return " + ".join(repr(s) for s in reversed(self.steps))
+def _check(name: str, a: float, ok: bool, rule: str) -> float:
+    if not ok:
+        raise InvalidInputError(f"{name} needs {rule}, got {a}")
+    return a
 
 
-class LinearStretch(BaseStretch):
+class LinearStretch(BaseStretch, av.LinearStretch):
     """``y = slope * x + intercept``."""
 
-    def __init__(self, slope: float = 1.0, intercept: float = 0.0):
-        self.slope = slope
-        self.intercept = intercept
 
-    def __call__(self, values, clip=True):
-        out = _prepare(values, clip)
-        if self.slope != 1:
-            out *= np.float32(self.slope)
-        if self.intercept != 0:
-            out += np.float32(self.intercept)
-        if clip:
-            np.clip(out, 0.0, 1.0, out=out)
-        return out
-
-
-class SqrtStretch(BaseStretch):
+class SqrtStretch(BaseStretch, av.SqrtStretch):
     """``y = sqrt(x)``."""
 
-    def __call__(self, values, clip=True):
-        out = _prepare(values, clip)
-        with np.errstate(invalid="ignore"):
-            np.sqrt(out, out=out)
-        return out
 
-
-class PowerStretch(BaseStretch):
+class PowerStretch(BaseStretch, av.PowerStretch):
     """``y = x ** a`` with ``a > 0``."""
 
     def __init__(self, a: float = 2.0):
-        if a <= 0:
-            raise InvalidInputError(f"PowerStretch needs a > 0, got {a}")
-        self.a = a
-
-    def __call__(self, values, clip=True):
-        out = _prepare(values, clip)
-        with np.errstate(invalid="ignore"):
-            np.power(out, np.float32(self.a), out=out)
-        return out
+        super().__init__(_check("PowerStretch", a, a > 0, "a > 0"))
 
 
-class LogStretch(BaseStretch):
+class LogStretch(BaseStretch, av.LogStretch):
     """``y = log(a x + 1) / log(a + 1)``; brings up faint structure."""
 
     def __init__(self, a: float = 1000.0):
-        if a <= 0:
-            raise InvalidInputError(f"LogStretch needs a > 0, got {a}")
-        self.a = a
-
-    def __call__(self, values, clip=True):
-        out = _prepare(values, clip)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out *= np.float32(self.a)
-            out += 1.0
-            np.log(out, out=out)
-            out /= np.float32(np.log(self.a + 1.0))
-        return out
+        super().__init__(_check("LogStretch", a, a > 0, "a > 0"))
 
 
-class AsinhStretch(BaseStretch):
+class AsinhStretch(BaseStretch, av.AsinhStretch):
     """``y = asinh(x / a) / asinh(1 / a)``: linear near 0, logarithmic above ``a``."""
 
     def __init__(self, a: float = 0.1):
-        if not 0 < a <= 1:
-            raise InvalidInputError(f"AsinhStretch needs 0 < a <= 1, got {a}")
-        self.a = a
-
-    def __call__(self, values, clip=True):
-        out = _prepare(values, clip)
-        out /= np.float32(self.a)
-        np.arcsinh(out, out=out)
-        out /= np.float32(np.arcsinh(1.0 / self.a))
-        return out
+        super().__init__(_check("AsinhStretch", a, 0 < a <= 1, "0 < a <= 1"))
 
 
-class HistEqStretch(BaseStretch):
+class HistEqStretch(BaseStretch, av.HistEqStretch):
     """Histogram equalisation: each value maps to its rank among the reference values.
 
     Parameters
     ----------
     data : array-like, optional
-        Reference data (as in astropy, normalised here by its own min/max). When
-        omitted, the values the stretch is called on are their own reference, so the
-        stretch fits whatever image it is given.
+        Reference data (as in astropy, normalised by its own min/max). When omitted,
+        the values the stretch is called on are their own reference, so the stretch
+        fits whatever image it is given.
     n_samples : int, optional
-        Use about this many reference values (at a regular stride); keeps large
+        Use at most this many reference values (at a regular stride); keeps large
         images fast. ``None`` uses all of them.
     """
 
     def __init__(self, data: np.ndarray | None = None, n_samples: int | None = 100_000):
         self.n_samples = n_samples
-        self.data = None if data is None else self._reference(data, normalise=True)
+        self.data = self.values = None
+        if data is None:
+            return
+        ref = np.sort(finite_values(data, n_samples))
+        if ref.size and ref[-1] > ref[0]:
+            av.HistEqStretch.__init__(self, ref)
+        else:  # constant or empty reference: astropy would divide by zero
+            self.data, self.values = np.zeros_like(ref), np.linspace(0.0, 1.0, ref.size)
 
-    def _reference(self, data: np.ndarray, normalise: bool) -> np.ndarray:
-        ref = finite_values(data)
-        if self.n_samples is not None and ref.size > self.n_samples:
-            ref = ref[:: ref.size // self.n_samples]
-        ref = np.sort(ref)
-        if normalise and ref.size:
-            width = ref[-1] - ref[0]
-            ref = (ref - ref[0]) / width if width > 0 else np.zeros_like(ref)
-        return ref
+    @classmethod
+    def _fitted(cls, ref: np.ndarray) -> HistEqStretch:
+        """The stretch for sorted reference values ``ref``, used as they are."""
+        fitted = cls(n_samples=None)
+        fitted.data, fitted.values = ref, np.linspace(0.0, 1.0, ref.size)
+        return fitted
 
-    def __call__(self, values, clip=True):
-        out = _prepare(values, clip)
-        ref = self.data if self.data is not None else self._reference(out, normalise=False)
-        if ref.size < 2:
-            return out
-        ranks = np.linspace(0.0, 1.0, ref.size)
-        finite = np.isfinite(out)
-        out[finite] = np.interp(out[finite], ref, ranks)
+    def __call__(self, values, clip=True, out=None):
+        if self.data is not None and self.data.size >= 2:
+            return super().__call__(values, clip=clip, out=out)
+        if out is None:
+            values = out = np.array(values, dtype=np.float32, copy=True)
+        elif out is not values:
+            out[...] = values
+        if clip:
+            np.clip(out, 0.0, 1.0, out=out)
+        if self.data is None:  # the values are their own reference
+            ref = np.sort(finite_values(out, self.n_samples))
+            if ref.size >= 2:
+                return self._fitted(ref)(out, clip=clip, out=out)
         return out
