@@ -65,3 +65,16 @@ def test_gpu_check_runs_on_the_cpu_at_small_sizes(tmp_path):
     assert result["decoding"]["greedy_captions_per_s"] > 0
     assert result["heatmap"]["ViT-B-32"]["448px_dense_finite"]
     assert result["machine"]["device"] == "cpu"
+
+
+def test_florence2_accelerator_figures_run():
+    bench = _load("bench_florence2")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the tiny model is far faster on one thread of a busy machine
+    try:
+        out = bench.accelerator_figures("cpu", small=True)
+    finally:
+        torch.set_num_threads(threads)
+    assert out["architecture"] == "tiny" and out["new_tokens"] == 4
+    assert out["captions_per_s"] > 0 and out["naive_captions_per_s"] > 0
+    assert out["detect_s"] > 0 and out["megapixels_per_s"] > 0

@@ -33,6 +33,7 @@ COMMANDS: tuple[str, ...] = (
     "batch",
     "labels",
     "heatmap",
+    "ground",
     "train_clipcap",
     "finetune_clip",
     "evaluate",

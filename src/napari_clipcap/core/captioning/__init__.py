@@ -10,5 +10,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "protocol": ["Captioner", "caption_regions", "load_captioner", "unload_captioners"],
         "clipcap": ["ClipCapModel", "load_clipcap_checkpoint", "save_clipcap"],
         "clipcap_mapping": ["MappingConfig", "build_mapping"],
+        "florence2": ["Florence2Captioner", "build_florence2"],
+        "florence2_tasks": ["describe_regions", "detect_phrases", "ground_caption"],
     },
 )
