@@ -156,6 +156,7 @@ def _damaged(run, change):
         (lambda s: s["optimizer"].pop("param_groups"), r"lacks optimizer\.param_groups"),
         (lambda s: s.update(epoch="2"), r"epoch is a str, not int"),
         (lambda s: s.update(history=None), r"history is a NoneType, not list"),
+        (lambda s: s.update(config=5), r"config is a int, not dict"),
         (lambda s: s.update(torch_rng=[1, 2]), r"torch_rng is a list, not Tensor"),
         (lambda s: s["optimizer"]["param_groups"].clear(), r"optimizer.*does not fit"),
         (lambda s: s.update(torch_rng=torch.zeros(3)), r"random-number state does not fit"),

@@ -91,7 +91,8 @@ def read_train_state(path: str | os.PathLike, config_keys=()) -> dict[str, Any]:
             f"state; {hint}"
         )
     missing = [k for k in _FIELDS if k not in state]
-    missing += [f"config.{k}" for k in config_keys if k not in state.get("config", {})]
+    if isinstance(state.get("config"), dict):
+        missing += [f"config.{k}" for k in config_keys if k not in state["config"]]
     for key in ("state", "param_groups"):
         if isinstance(state.get("optimizer"), dict) and key not in state["optimizer"]:
             missing.append(f"optimizer.{key}")
