@@ -62,17 +62,17 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..core.io.atomic import check_output_folder
     from ..core.training.datasets import read_caption_dataset
     from ..core.training.finetune_clip import FinetuneConfig, finetune_clip
     from .evaluate import clip_spec
 
-    clip_model, clip_weights = clip_spec(args)
-    ds = read_caption_dataset(args.dataset, images_dir=args.images_dir)
     augment = (
         ()
         if args.augment.strip().lower() == "none"
         else tuple(a.strip() for a in args.augment.split(",") if a.strip())
     )
+    # every setting is checked before anything is read at length or written
     cfg = FinetuneConfig(
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -85,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
         template=args.template,
         seed=args.seed,
     )
+    check_output_folder(args.out)
+    clip_model, clip_weights = clip_spec(args)
+    ds = read_caption_dataset(args.dataset, images_dir=args.images_dir)
     res = finetune_clip(
         ds,
         args.out,

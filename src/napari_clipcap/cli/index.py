@@ -34,6 +34,14 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default="auto",
         help="approximate (IVF) index: auto from 100,000 images (default), always, never",
     )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="when another index run writes to the collection, wait this long for it "
+        "(default 0: refuse at once)",
+    )
     add_common(p)
     p.set_defaults(func=run)
     return p
@@ -60,7 +68,10 @@ def clip_spec(args: argparse.Namespace, folder: str) -> tuple[str, str | None]:
 def run(args: argparse.Namespace) -> int:
     from ..core.clip.model import load_clip
     from ..core.collection.indexing import index_paths
+    from ..core.errors import InvalidInputError
 
+    if not args.wait >= 0:
+        raise InvalidInputError(f"--wait must be 0 or more seconds, got {args.wait}")
     model, weights = clip_spec(args, args.index)
     clip = load_clip(model, weights, device=args.device)
     approximate = {"auto": "auto", "yes": True, "no": False}[args.approximate]
@@ -73,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         approximate=approximate,
         progress=ProgressBar("index", quiet=args.json),
+        wait=args.wait,
     )
     data = {"index": args.index, "model": clip.name, **rep.to_dict()}
     lines = [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from ._common import ProgressBar, add_common, emit
 
@@ -65,29 +64,18 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from ..core.errors import InvalidInputError
-    from ..core.training.clipcap import STATE_NAME, ClipcapTrainConfig, train_clipcap
+    from ..core.io.atomic import check_output_folder
+    from ..core.training.checkpoint import latest_checkpoint
+    from ..core.training.clipcap import ClipcapTrainConfig, train_clipcap
     from ..core.training.datasets import read_caption_dataset
-    from ..core.training.decoder_init import make_decoder, parse_decoder_spec
+    from ..core.training.decoder_init import (
+        decoder_is_complete,
+        make_decoder,
+        parse_decoder_spec,
+    )
     from .evaluate import clip_spec
 
-    clip_model, clip_weights = clip_spec(args)
-    ds = read_caption_dataset(args.dataset, images_dir=args.images_dir, strict=args.strict)
-    out = Path(args.out)
-    if args.no_resume and (out / STATE_NAME).exists():
-        raise InvalidInputError(f"{out} already holds a run; choose another --out")
-    from ..core.devices import resolve_device
-    from ..core.training.data import barrier, init_distributed
-
-    dist, _ = init_distributed(resolve_device(args.device))  # no-op unless under torchrun
-    decoder = args.decoder
-    if args.new_decoder:
-        layers, width = parse_decoder_spec(args.new_decoder)
-        decoder = out / "decoder-init"
-        if dist.is_main and not (decoder / "config.json").exists():
-            split = "train" if "train" in ds.splits else "all"
-            caps = [c for r in ds.split(split).records for c in r.captions]
-            make_decoder(caps, decoder, n_layer=layers, n_embd=width, seed=args.seed)
-        barrier(dist)
+    # every setting is checked before anything is read at length or written
     cfg = ClipcapTrainConfig(
         mapping=args.mapping,
         prefix_length=args.prefix_length,
@@ -101,6 +89,25 @@ def run(args: argparse.Namespace) -> int:
         val_fraction=args.val_fraction,
         seed=args.seed,
     )
+    out = check_output_folder(args.out)
+    if args.no_resume and latest_checkpoint(out) is not None:
+        raise InvalidInputError(f"{out} already holds a run; choose another --out")
+    layers_width = parse_decoder_spec(args.new_decoder) if args.new_decoder else None
+    clip_model, clip_weights = clip_spec(args)
+    ds = read_caption_dataset(args.dataset, images_dir=args.images_dir, strict=args.strict)
+    from ..core.devices import resolve_device
+    from ..core.training.data import barrier, init_distributed
+
+    dist, _ = init_distributed(resolve_device(args.device))  # no-op unless under torchrun
+    decoder = args.decoder
+    if layers_width:
+        layers, width = layers_width
+        decoder = out / "decoder-init"
+        if dist.is_main and not decoder_is_complete(decoder):  # new, or cut by a kill
+            split = "train" if "train" in ds.splits else "all"
+            caps = [c for r in ds.split(split).records for c in r.captions]
+            make_decoder(caps, decoder, n_layer=layers, n_embd=width, seed=args.seed)
+        barrier(dist)
     quiet = args.json or not dist.is_main
     res = train_clipcap(
         ds,

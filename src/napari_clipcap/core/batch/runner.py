@@ -7,9 +7,11 @@ An output folder holds::
     OUT/heatmaps/*.npy          heatmap task: one float32 map per image
     OUT/results.parquet, .csv   the merged table, written at the end
 
-A chunk's part file is written (atomically) only after the chunk is done, so stopping a
+Every file is written whole or not at all (see :mod:`napari_clipcap.core.io.atomic`),
+and a chunk's part file only after the chunk is done (its heatmaps first), so stopping a
 run at any moment loses at most the chunks in flight: running the same command again
-skips every file that has rows and carries on. Files that cannot be read, or that make
+removes what the stopped one left half-written, skips every file that has rows and
+carries on. Files that cannot be read, or that make
 the model fail, get a row with the ``error`` column set; the run goes on.
 
 ``workers=N`` starts a local Dask cluster of N single-threaded worker processes;
@@ -31,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FileFormatError, InvalidInputError
+from ..io.atomic import atomic_file, atomic_path, remove_temporaries, write_json
 from ..io.sources import find_images
 from ..jobs import CancelFlag, ProgressCallback, check_cancel, report
 from .chunks import BatchSpec, heatmap_name, run_chunk
@@ -53,11 +56,17 @@ class BatchReport:
 
 
 def _load_spec(out: Path, spec: BatchSpec) -> None:
+    """Record the settings of a new run, or check that a resumed run has the same."""
     path = out / "batch.json"
+    has_parts = any((out / "parts").glob("part-*.parquet"))
     if path.exists():
         try:
             saved = json.loads(path.read_text())
         except ValueError as exc:
+            if not path.stat().st_size and not has_parts:
+                # emptied by a kill under an older version, nothing done since: record anew
+                write_json(path, spec.to_dict())
+                return
             raise FileFormatError(
                 f"{path} is not readable JSON ({exc}); use another --out folder or delete it"
             ) from None
@@ -72,7 +81,7 @@ def _load_spec(out: Path, spec: BatchSpec) -> None:
                 "use another --out folder or the same settings to resume"
             )
     else:
-        path.write_text(json.dumps(spec.to_dict(), indent=2))
+        write_json(path, spec.to_dict())
 
 
 def read_parts(out: str | os.PathLike):
@@ -96,9 +105,8 @@ def _write_part(out: Path, seq: int, rows: list[dict]) -> None:
         arr = row.pop("heatmap_array", None)
         if arr is not None:
             name = heatmap_name(row["path"], row["hdu"])
-            tmp = out / "heatmaps" / f".{name}.tmp.npy"
-            np.save(tmp, arr)
-            os.replace(tmp, out / "heatmaps" / name)
+            with atomic_file(out / "heatmaps" / name) as f:
+                np.save(f, arr)
             row["heatmap"] = f"heatmaps/{name}"
     df = pd.DataFrame(rows)
     if "hdu" in df.columns:
@@ -112,9 +120,8 @@ def _write_part(out: Path, seq: int, rows: list[dict]) -> None:
             for v in df["embedding"]
         ]
     final = out / "parts" / f"part-{seq:07d}-{uuid.uuid4().hex[:8]}.parquet"
-    tmp = final.with_name("." + final.name + ".tmp")
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, final)
+    with atomic_path(final) as tmp:  # last: its arrival marks the chunk as done
+        df.to_parquet(tmp, index=False)
 
 
 def _vector_text(v) -> str:
@@ -129,13 +136,13 @@ def _merge(out: Path, order: dict[str, int]) -> tuple[int, int]:
     df = df.assign(_o=df["path"].map(order).fillna(len(order)))
     sort = ["_o", "path"] + [c for c in ("hdu",) if c in df.columns]
     df = df.sort_values(sort, kind="stable").drop(columns="_o").reset_index(drop=True)
-    df.to_parquet(out / ".results.parquet.tmp", index=False)
-    os.replace(out / ".results.parquet.tmp", out / "results.parquet")
+    with atomic_path(out / "results.parquet") as tmp:
+        df.to_parquet(tmp, index=False)
     csv = df.copy()
     if "embedding" in csv.columns:
         csv["embedding"] = [_vector_text(v) for v in csv["embedding"]]
-    csv.to_csv(out / ".results.csv.tmp", index=False)
-    os.replace(out / ".results.csv.tmp", out / "results.csv")
+    with atomic_path(out / "results.csv") as tmp:
+        csv.to_csv(tmp, index=False)
     return len(df), int(df["error"].notna().sum()) if "error" in df.columns else 0
 
 
@@ -193,6 +200,8 @@ def run_batch(
             f"cannot create the output folder {out}: {exc.strerror or exc}"
         ) from exc
     (out / "heatmaps").mkdir(exist_ok=True)
+    for folder in (out, out / "parts", out / "heatmaps"):
+        remove_temporaries(folder)  # left by a run that was killed mid-write
     _load_spec(out, spec)
     done_df = read_parts(out)
     done: set[str] = set()

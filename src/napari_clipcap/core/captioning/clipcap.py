@@ -268,12 +268,21 @@ def save_clipcap(
     """Write ``model`` in napari-clipcap's format: config JSON + safetensors + decoder files.
 
     With ``include_decoder_weights=False`` only the mapping network is stored (for a
-    frozen GPT-2) and loading takes the decoder weights from ``meta["decoder"]``.
+    frozen GPT-2) and loading takes the decoder weights from ``meta["decoder"]``. The
+    folder is written whole or not at all: it replaces a model saved there before, and a
+    folder that holds something else is refused.
     """
     from safetensors.torch import save_file
 
+    from ..errors import InvalidInputError
+    from ..io.atomic import atomic_dir
+
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    if directory.exists() and not (directory / CONFIG_NAME).is_file():
+        if not directory.is_dir() or any(directory.iterdir()):
+            raise InvalidInputError(
+                f"{directory} exists and is not a ClipCap model folder; save to a new folder"
+            )
     full = model.state_dict()
     tied = full["gpt.lm_head.weight"].data_ptr() == full["gpt.transformer.wte.weight"].data_ptr()
     state = {
@@ -282,9 +291,6 @@ def save_clipcap(
         if not (tied and k == "gpt.lm_head.weight")
         and (include_decoder_weights or k.startswith("clip_project."))
     }
-    save_file(state, str(directory / WEIGHTS_NAME))
-    model.gpt.config.save_pretrained(directory / DECODER_DIR)
-    model.tokenizer.save_pretrained(directory / DECODER_DIR)
     cfg = {
         "format": FORMAT,
         "version": 1,
@@ -293,5 +299,9 @@ def save_clipcap(
         "stop_token": model.stop_token,
         "meta": model.meta,
     }
-    (directory / CONFIG_NAME).write_text(json.dumps(cfg, indent=2))
+    with atomic_dir(directory) as tmp:  # a kill keeps the model saved there before
+        save_file(state, str(tmp / WEIGHTS_NAME))
+        model.gpt.config.save_pretrained(tmp / DECODER_DIR)
+        model.tokenizer.save_pretrained(tmp / DECODER_DIR)
+        (tmp / CONFIG_NAME).write_text(json.dumps(cfg, indent=2))
     return directory

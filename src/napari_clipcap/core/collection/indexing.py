@@ -30,6 +30,7 @@ import numpy as np
 from ..errors import ClipcapError
 from ..io.sources import file_hash, find_images, list_units, load_unit, thumbnail_png
 from ..jobs import CancelFlag, ProgressCallback, check_cancel, report
+from .lock import collection_lock
 from .store import Collection, FileRecord, NewItem
 
 Loader = Callable[[str, "int | None"], np.ndarray]
@@ -147,6 +148,7 @@ def index_paths(
     loader: Loader = load_unit,
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
+    wait: float | None = 0.0,
 ) -> IndexReport:
     """Embed the images under ``paths`` into the collection at ``folder``.
 
@@ -171,6 +173,9 @@ def index_paths(
     progress, cancel
         See :mod:`napari_clipcap.core.jobs`; progress counts files to read. ``cancel``
         is also checked while new files are hashed.
+    wait : float or None
+        Seconds to wait while another run writes to the collection (0: refuse at once,
+        None: as long as it takes); see :mod:`napari_clipcap.core.collection.lock`.
 
     Returns
     -------
@@ -180,6 +185,8 @@ def index_paths(
     ------
     ModelMismatchError
         If the collection was built with another model.
+    CollectionBusyError
+        If another indexing run still writes to the collection after ``wait`` seconds.
     Cancelled
         When ``cancel`` is set; everything committed so far is kept.
     """
@@ -187,7 +194,7 @@ def index_paths(
     files = find_images(paths)
     roots = [Path(p).expanduser().resolve() for p in paths]
     rep = IndexReport(files=len(files))
-    with Collection(folder, create=True) as col:
+    with Collection(folder, create=True) as col, collection_lock(col.folder, wait=wait):
         col.bind_model(model_id_of(clip, model, weights), model, weights)
         _drop_gone(col, roots, set(files), rep)
         todo = _plan(col, files, rep, cancel)

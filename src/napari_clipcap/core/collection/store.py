@@ -4,6 +4,7 @@ A collection is a folder::
 
     DIR/collection.sqlite       metadata, vectors and thumbnails (the source of truth)
     DIR/vectors.faiss(.json)    the search index, derived from the SQLite vectors
+    DIR/index.lock              held while an indexing run writes (one writer at a time)
 
 SQLite holds everything in transactions: an item's metadata row, its vector and its
 thumbnail are written (or deleted) together, so a crash or Ctrl-C between batches loses
@@ -20,33 +21,18 @@ Each collection belongs to one embedding model; adding vectors from another mode
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import FileFormatError, InvalidInputError
+from .database import DB_NAME, open_database, read_items, read_vectors
 from .records import FileRecord, Item, ModelMismatchError, NewItem, Transaction
 from .vectorindex import APPROX_THRESHOLD, VectorIndex, build_index, update_ivf
 
-__all__ = ["Collection", "FileRecord", "Item", "ModelMismatchError", "NewItem"]
+__all__ = ["DB_NAME", "Collection", "FileRecord", "Item", "ModelMismatchError", "NewItem"]
 
-DB_NAME = "collection.sqlite"
 INDEX_NAME = "vectors.faiss"
-FORMAT_VERSION = "1"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS files(
-    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-    hash TEXT NOT NULL, error TEXT);
-CREATE TABLE IF NOT EXISTS items(
-    id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL, hdu INTEGER NOT NULL,
-    width INTEGER NOT NULL, height INTEGER NOT NULL, model TEXT NOT NULL,
-    UNIQUE(path, hdu));
-CREATE TABLE IF NOT EXISTS vectors(id INTEGER PRIMARY KEY, v BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS thumbs(id INTEGER PRIMARY KEY, png BLOB NOT NULL);
-"""
 
 
 class Collection:
@@ -63,38 +49,7 @@ class Collection:
 
     def __init__(self, folder: str | os.PathLike, *, create: bool = False):
         self.folder = Path(folder).expanduser()
-        db = self.folder / DB_NAME
-        if not db.exists():
-            if not create:
-                raise InvalidInputError(
-                    f"{self.folder} is not a collection (no {DB_NAME}); "
-                    "build one with `napari-clipcap index PATH... --index DIR`"
-                )
-            if self.folder.exists() and not self.folder.is_dir():
-                raise InvalidInputError(
-                    f"{self.folder} is a file, not a collection folder; pass a folder "
-                    "(new or built by `napari-clipcap index`) as --index"
-                )
-            try:
-                self.folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise InvalidInputError(
-                    f"cannot create the collection folder {self.folder}: {exc.strerror or exc}"
-                ) from exc
-        try:
-            self._db = sqlite3.connect(
-                db, check_same_thread=False, isolation_level=None, timeout=60
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise FileFormatError(f"{db}: not a readable collection database: {exc}") from exc
-        version = self.meta.get("format_version")
-        if version is None:
-            self._set_meta(format_version=FORMAT_VERSION, generation="0")
-        elif version != FORMAT_VERSION:
-            raise FileFormatError(f"{db}: collection format {version} is not supported")
+        self._db = open_database(self.folder, create=create)
         self._index: VectorIndex | None = None
         self._index_generation = -1
 
@@ -170,20 +125,7 @@ class Collection:
 
     def items(self, ids: list[int] | None = None) -> list[Item]:
         """Items by id (in the order given), or all items ordered by id."""
-        sql = (
-            "SELECT i.id, i.path, i.hdu, i.width, i.height, f.size, f.mtime_ns, f.hash, "
-            "i.model FROM items i JOIN files f ON f.path = i.path"
-        )
-        if ids is None:
-            rows = self._db.execute(sql + " ORDER BY i.id").fetchall()
-        else:
-            marks = ",".join("?" * len(ids))
-            found = {
-                r[0]: r
-                for r in self._db.execute(f"{sql} WHERE i.id IN ({marks})", [int(i) for i in ids])
-            }
-            rows = [found[int(i)] for i in ids if int(i) in found]
-        return [Item(r[0], r[1], None if r[2] < 0 else r[2], *r[3:]) for r in rows]
+        return read_items(self._db, ids)
 
     def thumbnail(self, item_id: int) -> bytes | None:
         row = self._db.execute("SELECT png FROM thumbs WHERE id = ?", (int(item_id),)).fetchone()
@@ -199,29 +141,7 @@ class Collection:
 
         All of them, or those of ``ids`` (read in chunks, for incremental index updates).
         """
-        if ids is None:
-            n = self._db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
-            chunks = [self._db.execute("SELECT id, v FROM vectors ORDER BY id")]
-        else:
-            wanted = [int(i) for i in np.sort(np.asarray(ids, dtype=np.int64))]
-            n = len(wanted)
-            chunks = [
-                self._db.execute(
-                    f"SELECT id, v FROM vectors WHERE id IN ({','.join('?' * len(part))}) "
-                    "ORDER BY id",
-                    part,
-                )
-                for part in (wanted[i : i + 5000] for i in range(0, n, 5000))
-            ]
-        out_ids = np.empty(n, dtype=np.int64)
-        out = np.empty((n, self.dim or 0), dtype=np.float32)
-        i = 0
-        for rows in chunks:
-            for item_id, blob in rows:
-                out_ids[i] = item_id
-                out[i] = np.frombuffer(blob, dtype=np.float32)
-                i += 1
-        return out_ids[:i], out[:i]
+        return read_vectors(self._db, self.dim or 0, ids)
 
     # -- writing ------------------------------------------------------------------------
     def write_files(self, records: list[tuple[FileRecord, list[NewItem]]]) -> None:

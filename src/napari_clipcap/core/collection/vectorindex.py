@@ -70,10 +70,11 @@ class VectorIndex:
         """Write the index to ``path`` (atomically) and its settings to ``path + '.json'``."""
         import faiss
 
+        from ..io.atomic import atomic_path, write_json
+
         path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        faiss.write_index(self.index, str(tmp))
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            faiss.write_index(self.index, str(tmp))
         info = {
             "kind": self.kind,
             "nprobe": self.nprobe,
@@ -81,10 +82,7 @@ class VectorIndex:
             "ntotal": self.ntotal,
             **(stamp or {}),
         }
-        side = path.with_name(path.name + ".json")
-        side_tmp = side.with_name(side.name + ".tmp")
-        side_tmp.write_text(json.dumps(info))
-        os.replace(side_tmp, side)
+        write_json(path.with_name(path.name + ".json"), info, indent=None)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> tuple[VectorIndex, dict]:

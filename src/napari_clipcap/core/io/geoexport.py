@@ -159,8 +159,10 @@ def write_geotiff(
     }
     if rows >= 256 and cols >= 256:
         profile.update(tiled=True, blockxsize=256, blockysize=256)
-    try:
-        with rasterio.open(path, "w", **profile) as dst:
+    from .atomic import atomic_path
+
+    try:  # a kill leaves the earlier file (or none), never a cut one
+        with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
             for r0 in range(0, rows, 1024):
                 block = np.asarray(arr[:, r0 : r0 + 1024]).astype(out_dtype, copy=False)
                 dst.write(block, window=Window(0, r0, cols, block.shape[1]))

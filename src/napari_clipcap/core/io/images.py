@@ -179,21 +179,25 @@ def write_map(
         raise InvalidInputError(f"output {str(p)!r} must end in one of {', '.join(MAP_SUFFIXES)}")
     data = np.asarray(data, dtype=np.float32)
     p.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".npy":
-        np.save(p, data)
-    elif suffix in (".tif", ".tiff") and geo is not None:
+    if suffix in (".tif", ".tiff") and geo is not None:
         from .geoexport import write_geotiff
 
-        write_geotiff(p, data, geo, tags=meta)
-    elif suffix in (".tif", ".tiff"):
-        import tifffile
+        write_geotiff(p, data, geo, tags=meta)  # atomic itself
+        return p
+    from .atomic import atomic_file
 
-        tifffile.imwrite(p, data, description=json.dumps(meta or {}, default=str))
-    else:
-        from astropy.io import fits
+    with atomic_file(p) as f:  # a kill leaves the earlier file (or none), never a cut one
+        if suffix == ".npy":
+            np.save(f, data)
+        elif suffix in (".tif", ".tiff"):
+            import tifffile
 
-        header = wcs.to_header() if wcs is not None else fits.Header()
-        for key, value in (meta or {}).items():
-            header.add_history(f"napari-clipcap {key}: {value}")
-        fits.PrimaryHDU(data=data, header=header).writeto(p, overwrite=True)
+            tifffile.imwrite(f, data, description=json.dumps(meta or {}, default=str))
+        else:
+            from astropy.io import fits
+
+            header = wcs.to_header() if wcs is not None else fits.Header()
+            for key, value in (meta or {}).items():
+                header.add_history(f"napari-clipcap {key}: {value}")
+            fits.PrimaryHDU(data=data, header=header).writeto(f)
     return p

@@ -96,8 +96,11 @@ def image_embeddings(
     if cache_dir is not None:
         cache_file = Path(cache_dir) / f"clip-emb-{_cache_key(model_id, paths)}.npz"
         if cache_file.is_file():
-            with np.load(cache_file) as z:
-                return Embeddings(z["vectors"], z["kept"].tolist(), z["problems"].tolist())
+            try:
+                with np.load(cache_file) as z:
+                    return Embeddings(z["vectors"], z["kept"].tolist(), z["problems"].tolist())
+            except (OSError, ValueError, KeyError, EOFError):
+                pass  # cut short by a crash (older versions): computed again below
     images, kept, problems = load_images(paths, strict=strict, cancel=cancel)
     if not images:
         raise InvalidInputError("no dataset image could be read: " + "; ".join(problems[:3]))
@@ -105,15 +108,16 @@ def image_embeddings(
         images, normalize=False, batch_size=batch_size, progress=progress, cancel=cancel
     )
     if cache_file is not None:
+        from ..io.atomic import atomic_file
+
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(".tmp.npz")
-        np.savez(
-            tmp,
-            vectors=vectors,
-            kept=np.asarray(kept, dtype=np.int64),
-            problems=np.asarray(problems, dtype=str),
-        )
-        os.replace(tmp, cache_file)
+        with atomic_file(cache_file) as f:
+            np.savez(
+                f,
+                vectors=vectors,
+                kept=np.asarray(kept, dtype=np.int64),
+                problems=np.asarray(problems, dtype=str),
+            )
     return Embeddings(vectors, kept, problems)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import InvalidInputError
+from ..io.atomic import atomic_dir
 
 
 def parse_decoder_spec(spec: str) -> tuple[int, int]:
@@ -54,7 +55,7 @@ def make_decoder(
     Returns
     -------
     Path
-        ``directory``.
+        ``directory``, written whole (it replaces what was there) or not at all.
     """
     import torch
     from tokenizers import ByteLevelBPETokenizer
@@ -85,6 +86,17 @@ def make_decoder(
         eos_token_id=tok.eos_token_id,
     )
     directory = Path(directory)
-    GPT2LMHeadModel(cfg).save_pretrained(directory)
-    tok.save_pretrained(directory)
+    with atomic_dir(directory) as tmp:  # a kill leaves no half-built decoder behind
+        GPT2LMHeadModel(cfg).save_pretrained(tmp)
+        tok.save_pretrained(tmp)
     return directory
+
+
+def decoder_is_complete(directory) -> bool:
+    """True when ``directory`` holds a whole decoder: config, weights and tokenizer."""
+    d = Path(directory)
+    weights = (d / "model.safetensors").is_file() or (d / "pytorch_model.bin").is_file()
+    tokenizer = (d / "tokenizer.json").is_file() or (
+        (d / "vocab.json").is_file() and (d / "merges.txt").is_file()
+    )
+    return (d / "config.json").is_file() and weights and tokenizer

@@ -14,28 +14,20 @@ accuracy on the test (or val) split's labels is measured at the end with it.
 
 from __future__ import annotations
 
-import json
-import shutil
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InvalidInputError
+from ..io.atomic import atomic_path, check_output_folder, write_bytes, write_json
 from ..jobs import check_cancel, report
+from .augment import AUGMENTATIONS, augment_batch, captions_for
 from .data import amp_context, barrier, init_distributed, load_images
 from .datasets import CaptionDataset
 from .loop import epoch_batches, optimizer_step, step_counts, wrap_distributed
-
-AUGMENTATIONS = ("crop", "flip", "rot90")
-CAPTION_TEMPLATES = (
-    "{}",
-    "an aerial photograph of {}",
-    "a satellite image of {}",
-    "an image of {}",
-    "a photo of {}",
-)
 
 
 @dataclass
@@ -54,11 +46,19 @@ class FinetuneConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Raise :class:`InvalidInputError` for a setting no run can use."""
         for name in ("epochs", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise InvalidInputError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise InvalidInputError(f"learning rate must be positive, got {self.lr}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise InvalidInputError(f"learning rate must be a positive number, got {self.lr}")
+        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+            raise InvalidInputError(f"weight decay must be >= 0, got {self.weight_decay}")
+        if int(self.warmup_steps) < 0:
+            raise InvalidInputError(f"warm-up steps must be >= 0, got {self.warmup_steps}")
         unknown = sorted(set(self.augment) - set(AUGMENTATIONS))
         if unknown:
             raise InvalidInputError(f"unknown augmentations {unknown}; use {AUGMENTATIONS}")
@@ -85,52 +85,6 @@ class FinetuneResult:
         return d
 
 
-def augment_batch(x, ops: Sequence[str], crop_scale=(0.6, 1.0), generator=None):
-    """Randomly crop, flip and rotate a ``(B, 3, H, W)`` float batch (square images).
-
-    Each image gets its own crop (area share drawn from ``crop_scale``, resized back),
-    horizontal and vertical flip (each with probability 1/2) and ``k * 90`` degree turn.
-    """
-    import torch
-    import torch.nn.functional as F
-
-    unknown = set(ops) - set(AUGMENTATIONS)
-    if unknown:
-        raise InvalidInputError(f"unknown augmentations {sorted(unknown)}; use {AUGMENTATIONS}")
-    b, _, h, w = x.shape
-    out = []
-    for i in range(b):
-        img = x[i : i + 1]
-        r = torch.rand(6, generator=generator).tolist()
-        if "crop" in ops:
-            s = (crop_scale[0] + r[0] * (crop_scale[1] - crop_scale[0])) ** 0.5
-            ch, cw = max(1, round(h * s)), max(1, round(w * s))
-            top, left = int(r[1] * (h - ch + 1)), int(r[2] * (w - cw + 1))
-            img = img[..., top : top + ch, left : left + cw]
-            if (ch, cw) != (h, w):
-                img = F.interpolate(img, size=(h, w), mode="bilinear", align_corners=False)
-        if "flip" in ops:
-            img = torch.flip(img, dims=[-1]) if r[3] < 0.5 else img
-            img = torch.flip(img, dims=[-2]) if r[5] < 0.5 else img
-        if "rot90" in ops and h == w:
-            img = torch.rot90(img, k=int(r[4] * 4), dims=(-2, -1))
-        out.append(img)
-    return torch.cat(out)
-
-
-def _captions_for(records, rng, caption_augment: bool) -> list[str]:
-    texts = []
-    for rec in records:
-        options = list(rec.captions) + ([rec.label] if caption_augment and rec.label else [])
-        text = options[rng.integers(len(options))]
-        if caption_augment and rng.random() < 0.3:
-            text = CAPTION_TEMPLATES[rng.integers(len(CAPTION_TEMPLATES))].format(
-                text.rstrip(".").lower()
-            )
-        texts.append(text)
-    return texts
-
-
 def contrastive_loss(img, txt, logit_scale):
     """Symmetric InfoNCE of CLIP: image ``i`` matches text ``i`` in both directions.
 
@@ -147,17 +101,19 @@ def contrastive_loss(img, txt, logit_scale):
 
 
 def _save(net, clip_model: str, out: Path) -> tuple[str, Path]:
+    """Write the weights (and a custom model's config JSON), each whole or not at all."""
     from safetensors.torch import save_file
 
     out.mkdir(parents=True, exist_ok=True)
     weights = out / "clip.safetensors"
     state = {k: v.detach().float().cpu().contiguous() for k, v in net.state_dict().items()}
-    save_file(state, str(weights))
+    with atomic_path(weights) as tmp:
+        save_file(state, str(tmp))
     model = clip_model
     if clip_model.lower().endswith(".json"):
         target = out / Path(clip_model).name
         if Path(clip_model).resolve() != target.resolve():
-            shutil.copyfile(clip_model, target)
+            write_bytes(target, Path(clip_model).read_bytes())
         model = str(target)
     return model, weights
 
@@ -216,10 +172,9 @@ def finetune_clip(
     from ..clip.model import load_clip, unload_clip
 
     cfg = config or FinetuneConfig()
+    cfg.check()  # before anything is loaded or written
     say = log or (lambda _m: None)
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InvalidInputError(f"output folder {out} is a file; give a folder for the model")
+    out = check_output_folder(out_dir, "output folder")
     from ..devices import resolve_device
 
     dist, device = init_distributed(resolve_device(device))
@@ -268,7 +223,7 @@ def finetune_clip(
             x = pixels[torch.as_tensor(idx)].to(clip.device).float() / 255
             if cfg.augment:
                 x = augment_batch(x, cfg.augment, cfg.crop_scale, gen)
-            texts = _captions_for([train[i] for i in idx], rng, cfg.caption_augment)
+            texts = captions_for([train[i] for i in idx], rng, cfg.caption_augment)
             tokens = clip.tokenizer(texts).to(clip.device)
             with amp():  # CLIP.forward: (image features, text features, logit scale, ...)
                 feats = step_net(image=(x - mean) / std, text=tokens)
@@ -294,7 +249,6 @@ def finetune_clip(
         say(f"zero-shot top-1 on {eval_split}: {zs['top1']:.3f}")
     result = FinetuneResult(model, weights, history, zs, problems)
     barrier(dist)
-    (out / "finetune.json").write_text(
-        json.dumps({**result.to_dict(), "config": asdict(cfg)}, indent=2, default=str)
-    )
+    # last: the record that the run finished
+    write_json(out / "finetune.json", {**result.to_dict(), "config": asdict(cfg)}, default=str)
     return result

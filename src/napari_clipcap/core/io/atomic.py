@@ -1,0 +1,246 @@
+"""Write files and folders whole or not at all.
+
+Every file the project writes goes through here: it is written under a temporary name in
+the same folder, flushed and fsynced, then renamed over the final name (a rename within
+one folder is atomic), and the folder is fsynced so the rename itself survives a power
+cut. A folder is built in a temporary sibling and renamed into place the same way; one
+that replaces an existing folder is swapped in with one atomic exchange where the system
+has it (Linux ``renameat2``, macOS ``renamex_np``), else moved aside first.
+
+A kill leaves at most temporaries (``.NAME.tmp-*``) next to the final path, and the
+final path as it was before. :func:`remove_temporaries` cleans them up (and moves back a
+folder that a kill left aside) when the next run starts.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import secrets
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import InvalidInputError
+
+__all__ = [
+    "atomic_dir",
+    "atomic_file",
+    "atomic_path",
+    "check_output_folder",
+    "remove_temporaries",
+    "write_bytes",
+    "write_json",
+    "write_text",
+]
+
+TMP_MARK = ".tmp-"
+_ASIDE_MARK = ".old-"
+
+
+def temp_sibling(path: str | os.PathLike, mark: str = TMP_MARK) -> Path:
+    """A new, unused name beside ``path``: ``.NAME.tmp-PID-RANDOM``."""
+    p = Path(path)
+    return p.with_name(f".{p.name}{mark}{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def fsync_dir(folder: str | os.PathLike) -> None:
+    """Make a rename or a new entry in ``folder`` durable (a no-op where unsupported)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # Windows and some file systems cannot fsync a folder
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+
+
+def _discard(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; write it, and it replaces ``path`` whole.
+
+    For libraries that write to a path (``torch.save``, ``to_parquet``, rasterio). If
+    the block raises, the temporary is removed and ``path`` is left as it was.
+    """
+    final = Path(path)
+    tmp = temp_sibling(final)
+    try:
+        yield tmp
+        _fsync_file(tmp)
+        os.replace(tmp, final)
+    except BaseException:
+        _discard(tmp)
+        raise
+    fsync_dir(final.parent)
+
+
+@contextmanager
+def atomic_file(path: str | os.PathLike, mode: str = "wb", **open_kw: Any) -> Iterator[IO]:
+    """Open a temporary file beside ``path`` for writing; on success it replaces ``path``.
+
+    ``mode`` is ``"wb"`` or ``"w"`` (then ``encoding`` defaults to UTF-8).
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_file writes new files only, not mode {mode!r}")
+    if mode == "w":
+        open_kw.setdefault("encoding", "utf-8")
+    with atomic_path(path) as tmp, open(tmp, mode, **open_kw) as f:
+        yield f
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; returns ``path``."""
+    with atomic_file(path, "wb") as f:
+        f.write(data)
+    return Path(path)
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; returns ``path``."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str | os.PathLike, obj: Any, **dumps_kw: Any) -> Path:
+    """Write ``obj`` as JSON (``indent=2`` unless given) to ``path`` atomically."""
+    dumps_kw.setdefault("indent", 2)
+    return write_text(path, json.dumps(obj, **dumps_kw))
+
+
+def _fsync_tree(root: Path) -> None:
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            _fsync_file(Path(folder) / name)
+        fsync_dir(folder)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one atomic step; False where the system cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if sys.platform.startswith("linux") and hasattr(libc, "renameat2"):
+            at_fdcwd, rename_exchange = -100, 2
+            rc = libc.renameat2(
+                at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange
+            )
+        elif sys.platform == "darwin" and hasattr(libc, "renamex_np"):
+            rc = libc.renamex_np(os.fsencode(a), os.fsencode(b), 2)  # RENAME_SWAP
+        else:
+            return False
+    except (OSError, AttributeError, TypeError):
+        return False
+    return rc == 0
+
+
+def replace_dir(src: str | os.PathLike, dst: str | os.PathLike) -> None:
+    """Move the folder ``src`` to ``dst``, replacing a folder there.
+
+    Atomic when ``dst`` does not exist or the system can exchange two paths; otherwise the
+    old folder is moved aside (``.NAME.old-*``) first, and :func:`remove_temporaries`
+    moves it back if a kill comes before the new one is in place.
+    """
+    src, dst = Path(src), Path(dst)
+    if not dst.exists():
+        os.replace(src, dst)
+    elif _exchange(src, dst):
+        shutil.rmtree(src, ignore_errors=True)  # now holds the old folder
+    else:
+        aside = temp_sibling(dst, _ASIDE_MARK)
+        os.replace(dst, aside)
+        os.replace(src, dst)
+        shutil.rmtree(aside, ignore_errors=True)
+    fsync_dir(dst.parent)
+
+
+@contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a new empty folder beside ``path``; fill it, and it replaces ``path`` whole.
+
+    Every file in it is fsynced before the rename. If the block raises, the temporary
+    folder is removed and ``path`` is left as it was.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_sibling(final)
+    tmp.mkdir()
+    try:
+        yield tmp
+        _fsync_tree(tmp)
+        replace_dir(tmp, final)
+    except BaseException:
+        _discard(tmp)
+        raise
+
+
+def remove_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Clean up after a killed writer in ``folder``; returns the paths removed.
+
+    Temporaries (``.NAME.tmp-*``, and ``.NAME.tmp`` / ``.NAME.tmp.npy`` left by earlier
+    versions) are deleted. A folder moved aside (``.NAME.old-*``) is moved back when
+    ``NAME`` is missing, else deleted. Call it only while no other process writes there.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        return []
+    removed = []
+    for entry in sorted(root.iterdir()):
+        name = entry.name
+        if not name.startswith("."):
+            continue
+        if _ASIDE_MARK in name:
+            original = root / name[1:].split(_ASIDE_MARK)[0]
+            if not original.exists():
+                os.replace(entry, original)
+                continue
+        elif not (TMP_MARK in name or name.endswith((".tmp", ".tmp.npy"))):
+            continue
+        _discard(entry)
+        removed.append(entry)
+    if removed:
+        fsync_dir(root)
+    return removed
+
+
+def check_output_folder(path: str | os.PathLike, what: str = "--out") -> Path:
+    """Refuse an output folder that cannot be one, before anything is written.
+
+    The path must be a folder or not exist yet, and its nearest existing parent must be a
+    folder this process can write in.
+
+    Raises
+    ------
+    InvalidInputError
+        If ``path`` is a file, lies under a file, or its parent is not writable.
+    """
+    out = Path(path).expanduser()
+    if out.exists() and not out.is_dir():
+        raise InvalidInputError(f"{what} {out} is a file; give a folder")
+    parent = out
+    while not parent.exists():
+        if parent.parent == parent:
+            break
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise InvalidInputError(f"{what} {out} lies under {parent}, which is a file")
+    target = out if out.exists() else parent
+    if target.exists() and not os.access(target, os.W_OK | os.X_OK):
+        raise InvalidInputError(f"{what} {out}: cannot write in {target} (permission denied)")
+    return out

@@ -1,0 +1,127 @@
+"""train-clipcap and finetune-clip: settings checked before any write; a decoder-init
+cut short by a kill is rebuilt, and the run ends with the uninterrupted weights."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fixtures.crash import run_killed
+from napari_clipcap.cli import main
+from napari_clipcap.core.captioning.clipcap import load_clipcap_checkpoint
+from napari_clipcap.core.samples.learning_set import make_synthetic_dataset
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_synthetic_dataset(tmp_path_factory.mktemp("synth"), n_train=24, n_val=4, n_test=0)
+
+
+def _clip(tiny_clip_files):
+    return [
+        "--clip",
+        str(tiny_clip_files.config),
+        "--clip-weights",
+        str(tiny_clip_files.safetensors),
+        "--device",
+        "cpu",
+        "--json",
+    ]
+
+
+def _train_argv(data, out, tiny_clip_files, *extra):
+    return [
+        "train-clipcap",
+        str(data),
+        "--out",
+        str(out),
+        "--new-decoder",
+        "1x16",
+        "--prefix-length",
+        "2",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "16",
+        "--lr",
+        "1e-3",
+        *_clip(tiny_clip_files),
+        *extra,
+    ]
+
+
+@pytest.mark.parametrize("command", ["train-clipcap", "finetune-clip"])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--epochs", "0"], "epochs must be at least 1"),
+        (["--lr", "-1"], "learning rate"),
+        (["--lr", "nan"], "learning rate"),
+        (["--lr", "inf"], "learning rate"),
+        (["--weight-decay", "-0.5"], "weight decay"),
+    ],
+)
+def test_bad_settings_are_refused_before_anything_is_written(
+    data, tiny_clip_files, tmp_path, capsys, command, extra, message
+):
+    if command == "train-clipcap" and extra[0] == "--weight-decay":
+        pytest.skip("train-clipcap has no --weight-decay")
+    out = tmp_path / "run"
+    argv = (
+        _train_argv(data, out, tiny_clip_files)
+        if command == "train-clipcap"
+        else ["finetune-clip", str(data), "--out", str(out), *_clip(tiny_clip_files)]
+    )
+    assert main([*argv, *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists()  # no decoder-init, no cache, nothing
+
+
+@pytest.mark.parametrize("command", ["train-clipcap", "finetune-clip"])
+def test_out_that_is_a_file_or_under_one_is_refused(
+    data, tiny_clip_files, tmp_path, capsys, command
+):
+    a_file = tmp_path / "f.txt"
+    a_file.write_text("keep")
+    for out, message in ((a_file, "is a file"), (a_file / "run", "lies under")):
+        argv = ["--out", str(out)]
+        base = [command, str(data), *argv, *_clip(tiny_clip_files)]
+        assert main(base) == 2
+        assert message in capsys.readouterr().err
+    assert a_file.read_text() == "keep" and sorted(p.name for p in tmp_path.iterdir()) == ["f.txt"]
+
+
+def test_decoder_init_cut_short_is_rebuilt_and_gives_the_same_model(
+    data, tiny_clip_files, tmp_path, capsys
+):
+    full = tmp_path / "full"
+    assert main(_train_argv(data, full, tiny_clip_files)) == 0
+    capsys.readouterr()
+    cut = tmp_path / "cut"
+    code = f"""
+    from napari_clipcap.cli import main
+    main({_train_argv(data, cut, tiny_clip_files)!r})
+    """
+    # killed while decoder-init is written: before its folder is renamed into place
+    proc = run_killed(code, "decoder-init")
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    assert not (cut / "decoder-init").exists()
+    # a half-built decoder-init from an older version: config.json but no tokenizer
+    (cut / "decoder-init").mkdir()
+    (cut / "decoder-init" / "config.json").write_text(
+        (full / "decoder-init" / "config.json").read_text()
+    )
+    assert main(_train_argv(data, cut, tiny_clip_files)) == 0
+    a = load_clipcap_checkpoint(full / "model").state_dict()
+    b = load_clipcap_checkpoint(cut / "model").state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not [p for p in cut.iterdir() if p.name.startswith(".")]
+
+
+def test_no_resume_refuses_a_folder_with_a_run(data, tiny_clip_files, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(_train_argv(data, run, tiny_clip_files)) == 0
+    capsys.readouterr()
+    assert main(_train_argv(data, run, tiny_clip_files, "--no-resume")) == 2
+    assert "already holds a run" in capsys.readouterr().err

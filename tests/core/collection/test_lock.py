@@ -1,0 +1,111 @@
+"""One indexing run at a time: a second run on the same collection waits or is refused."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from fixtures.collection_data import ColourEncoder, make_image_folder
+from napari_clipcap.cli import main
+from napari_clipcap.core.collection.indexing import index_paths
+from napari_clipcap.core.collection.lock import CollectionBusyError, collection_lock
+from napari_clipcap.core.collection.store import Collection
+from napari_clipcap.core.io.sources import load_unit
+
+
+@pytest.fixture
+def folder(tmp_path):
+    return make_image_folder(tmp_path / "images")
+
+
+def test_second_run_is_refused_while_the_first_writes(folder, tmp_path):
+    col_dir = tmp_path / "col"
+    col_dir.mkdir()
+    enc = ColourEncoder()
+    with collection_lock(col_dir):
+        with pytest.raises(CollectionBusyError, match=r"another indexing run \(process \d+\)"):
+            index_paths(col_dir, [folder], enc)
+    assert enc.image_calls == 0
+    with Collection(col_dir) as col:
+        assert len(col) == 0
+    assert index_paths(col_dir, [folder], enc).items == 12  # free again afterwards
+
+
+def test_two_concurrent_runs_embed_each_file_once(folder, tmp_path):
+    col_dir, started = tmp_path / "col", threading.Event()
+
+    def slow_loader(path, hdu):
+        started.set()
+        time.sleep(0.05)
+        return load_unit(path, hdu)
+
+    encoders, reports = [ColourEncoder(), ColourEncoder()], []
+    first = threading.Thread(
+        target=lambda: reports.append(
+            index_paths(col_dir, [folder], encoders[0], loader=slow_loader, batch_size=2)
+        )
+    )
+    first.start()
+    assert started.wait(30)
+    second = index_paths(col_dir, [folder], encoders[1], wait=None)  # waits for the first
+    first.join()
+    assert reports[0].added == 11 and reports[0].embedded == 12
+    assert second.added == 0 and second.unchanged == 11 and second.embedded == 0
+    assert encoders[0].images_seen + encoders[1].images_seen == 12
+    with Collection(col_dir) as col:
+        assert len(col) == 12
+
+
+def test_wait_gives_up_after_its_time(tmp_path):
+    tic = time.monotonic()
+    with collection_lock(tmp_path):
+        with pytest.raises(CollectionBusyError):
+            with collection_lock(tmp_path, wait=0.3, poll=0.05):
+                pass
+    assert 0.3 <= time.monotonic() - tic < 5
+
+
+def test_a_killed_holder_leaves_the_collection_free(tmp_path):
+    code = (
+        "import sys, time\n"
+        "from napari_clipcap.core.collection.lock import collection_lock\n"
+        "with collection_lock(sys.argv[1]):\n"
+        "    print('locked', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        with pytest.raises(CollectionBusyError, match=str(proc.pid)):
+            with collection_lock(tmp_path):
+                pass
+    finally:
+        proc.kill()
+        proc.wait()
+    with collection_lock(tmp_path, wait=5):  # the kill released it
+        pass
+
+
+def test_cli_index_refuses_a_busy_collection(folder, tmp_path, capsys, monkeypatch):
+    from napari_clipcap.cli import index as index_cli
+
+    col_dir = tmp_path / "col"
+    col_dir.mkdir()
+    monkeypatch.setattr(index_cli, "clip_spec", lambda args, folder: ("m", None))
+    monkeypatch.setattr(
+        "napari_clipcap.core.clip.model.load_clip", lambda *a, **k: ColourEncoder()
+    )
+    argv = ["index", str(folder), "--index", str(col_dir), "--json"]
+    with collection_lock(col_dir):
+        assert main(argv) == 2
+    assert "another indexing run" in capsys.readouterr().err
+    assert main([*argv[:-1], "--wait", "-1"]) == 2
+    assert "--wait" in capsys.readouterr().err
+    assert main(argv) == 0
+    assert '"items": 12' in capsys.readouterr().out

@@ -1,0 +1,136 @@
+"""Writes are whole or absent: a failing or killed write keeps the previous file."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from fixtures.crash import FailingReplace, run_killed
+from napari_clipcap.core.errors import InvalidInputError
+from napari_clipcap.core.io import atomic
+from napari_clipcap.core.io.atomic import (
+    atomic_dir,
+    atomic_file,
+    check_output_folder,
+    remove_temporaries,
+    replace_dir,
+    write_json,
+    write_text,
+)
+from napari_clipcap.core.io.images import write_map
+
+
+def _names(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_failed_write_keeps_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "state.json"
+    write_json(target, {"epoch": 1})
+    with pytest.raises(RuntimeError):
+        with atomic_file(target, "w") as f:
+            f.write('{"epoch": 2')  # cut short: the writer fails
+            raise RuntimeError("disk gone")
+    monkeypatch.setattr(os, "replace", FailingReplace(1))
+    with pytest.raises(OSError, match="injected"):
+        write_text(target, '{"epoch": 3}')
+    assert target.read_text() == '{\n  "epoch": 1\n}'
+    assert _names(tmp_path) == ["state.json"]
+
+
+def test_atomic_dir_replaces_a_folder_whole_or_not_at_all(tmp_path):
+    target = tmp_path / "model"
+    with atomic_dir(target) as tmp:
+        (tmp / "a.txt").write_text("one")
+    with pytest.raises(RuntimeError):
+        with atomic_dir(target) as tmp:
+            (tmp / "a.txt").write_text("two")
+            raise RuntimeError("killed half-way")
+    assert (target / "a.txt").read_text() == "one" and _names(tmp_path) == ["model"]
+    with atomic_dir(target) as tmp:
+        (tmp / "b.txt").write_text("two")
+    assert _names(target) == ["b.txt"] and _names(tmp_path) == ["model"]
+
+
+def test_replace_dir_without_an_exchange_and_recovery(tmp_path, monkeypatch):
+    monkeypatch.setattr(atomic, "_exchange", lambda a, b: False)
+    old, new = tmp_path / "model", tmp_path / "new"
+    old.mkdir()
+    (old / "w").write_text("old")
+    new.mkdir()
+    (new / "w").write_text("new")
+    replace_dir(new, old)
+    assert (old / "w").read_text() == "new" and _names(tmp_path) == ["model"]
+    # a kill between the two renames: the old folder is aside, the new one still a temp
+    aside = atomic.temp_sibling(old, ".old-")
+    os.replace(old, aside)
+    (tmp_path / ".model.tmp-1-ab").mkdir()
+    (tmp_path / ".part-0000001-ab.parquet.tmp").write_text("cut")  # older versions' name
+    removed = remove_temporaries(tmp_path)
+    assert (old / "w").read_text() == "new" and _names(tmp_path) == ["model"]
+    assert len(removed) == 2
+
+
+def test_exchange_swaps_two_folders_in_one_step(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "x").write_text("a")
+    if not atomic._exchange(a, b):
+        pytest.skip("no atomic exchange on this system")
+    assert (b / "x").exists() and not (a / "x").exists()
+
+
+def test_check_output_folder(tmp_path):
+    a_file = tmp_path / "f.txt"
+    a_file.write_text("")
+    with pytest.raises(InvalidInputError, match="is a file"):
+        check_output_folder(a_file)
+    with pytest.raises(InvalidInputError, match=r"lies under .*f\.txt"):
+        check_output_folder(a_file / "run" / "deeper")
+    assert check_output_folder(tmp_path / "new" / "run") == tmp_path / "new" / "run"
+    assert not (tmp_path / "new").exists()  # checking writes nothing
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".fits", ".tif"])
+def test_write_map_failure_keeps_the_previous_map(tmp_path, monkeypatch, suffix):
+    path = tmp_path / f"heat{suffix}"
+    first = np.arange(12, dtype=np.float32).reshape(3, 4)
+    write_map(path, first)
+    before = path.read_bytes()
+    monkeypatch.setattr(os, "replace", FailingReplace(1))
+    with pytest.raises(OSError, match="injected"):
+        write_map(path, first + 1)
+    assert path.read_bytes() == before and _names(tmp_path) == [path.name]
+    monkeypatch.undo()
+    write_map(path, first + 1)  # and the next write goes through
+    assert path.read_bytes() != before and _names(tmp_path) == [path.name]
+
+
+def test_write_geotiff_failure_keeps_the_previous_file(tmp_path, monkeypatch):
+    from napari_clipcap.core.io.geoexport import write_geotiff
+
+    geo = {"transform": (10.0, 0.0, 500000.0, 0.0, -10.0, 4000000.0), "crs": "EPSG:32633"}
+    path = tmp_path / "map.tif"
+    write_geotiff(path, np.ones((4, 5), np.float32), geo, band_names=["q"], tags={"a": 1})
+    before = path.read_bytes()
+    monkeypatch.setattr(os, "replace", FailingReplace(1))
+    with pytest.raises(OSError, match="injected"):
+        write_geotiff(path, np.zeros((4, 5), np.float32), geo, band_names=["q"])
+    assert path.read_bytes() == before and _names(tmp_path) == ["map.tif"]
+
+
+def test_a_killed_heatmap_write_leaves_the_previous_file(tmp_path):
+    path = tmp_path / "heat.npy"
+    code = f"""
+    import numpy as np
+    from napari_clipcap.core.io.images import write_map
+    write_map({str(path)!r}, np.zeros((64, 64), np.float32))
+    write_map({str(path)!r}, np.ones((64, 64), np.float32))
+    """
+    proc = run_killed(code, "heat.npy", nth=2)
+    assert proc.returncode == -9, proc.stderr
+    assert np.array_equal(np.load(path), np.zeros((64, 64), np.float32))
+    assert len(remove_temporaries(tmp_path)) == 1 and _names(tmp_path) == ["heat.npy"]
