@@ -114,7 +114,8 @@ def test_colorbar_shared_stable_contrast_and_names_per_source(dock, qtbot, scene
     viewer.add_image(scene[::-1].copy(), name="two")
     w.image_combo.set_layer(viewer.layers["two"])
     run(qtbot, w, "river")
-    assert heat_name("river", "one") in viewer.layers and heat_name("river", "two") in viewer.layers
+    assert heat_name("river", "one") in viewer.layers
+    assert heat_name("river", "two") in viewer.layers
 
 
 def test_map_of_a_cube_plane_shows_on_that_plane_only(dock, qtbot):
