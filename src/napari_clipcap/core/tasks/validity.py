@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import ClipcapError
 
-__all__ = ["composite_valid_mask", "plane_valid_mask", "valid_mask"]
+__all__ = ["composite_valid_mask", "file_valid_mask", "plane_valid_mask", "valid_mask"]
 
 
 def valid_mask(plane: Any, chunk_rows: int = 512) -> np.ndarray | None:
@@ -85,3 +85,25 @@ def composite_valid_mask(metadata: Mapping[str, Any] | None) -> np.ndarray | Non
         return None  # the file went away or changed: no mask rather than a wrong one
     bands = scene.data[idx]
     return valid_mask(bands.transpose(1, 2, 0))
+
+
+def file_valid_mask(image_file: Any) -> np.ndarray | None:
+    """Valid pixels of an image read by :func:`~napari_clipcap.core.io.images.read_image`.
+
+    Its ``data`` has 0 where the file has no data, so the file's raw pixels are read
+    again (lazily): the plane ``read_image`` used of a FITS HDU (NaN and BLANK), or
+    the composite bands of a GeoTIFF scene (nodata). Other kinds give None.
+    """
+    if image_file.kind == "fits":
+        from ..io.fits import read_fits
+
+        images = read_fits(image_file.path)
+        chosen = [im for im in images if im.name == image_file.hdu] or list(images)[:1]
+        return plane_valid_mask(chosen[0].data) if chosen else None
+    if image_file.kind == "geotiff":
+        from ..io.geoimage import scene_bands
+        from ..io.geotiff import read_geotiff
+
+        scene = read_geotiff(image_file.path)  # float (NaN) levels when nodata is set
+        return valid_mask(scene.data[scene_bands(scene)].transpose(1, 2, 0))
+    return None
