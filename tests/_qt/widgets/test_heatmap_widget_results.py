@@ -104,6 +104,8 @@ def test_colorbar_shared_stable_contrast_and_names_per_source(dock, qtbot, scene
         assert layer.colorbar.visible
         assert tuple(layer.contrast_limits) == pytest.approx(tuple(meta["contrast_limits"]))
         assert meta["contrast"] == CONTRAST_RULE
+    # additive maps add up: only the last map of the run (chosen under Map) is shown
+    assert forest.visible and not river.visible and w.result_combo.currentText() == forest.name
     both = np.stack([river.data, forest.data])
     assert tuple(river.contrast_limits) == pytest.approx(tuple(np.percentile(both, [2, 98])))
     assert tuple(forest.contrast_limits) == tuple(river.contrast_limits)

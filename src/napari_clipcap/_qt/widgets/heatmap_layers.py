@@ -9,6 +9,8 @@
   pixels of all maps of one run (the queries computed together share one scale), stored
   in ``metadata["napari_clipcap"]["heatmap"]["contrast_limits"]`` and not changed later;
   napari's colorbar is shown. Pixels without data are NaN: transparent.
+- **Visibility**: maps blend additively, so of the maps over one plane of a source only
+  the last one computed is shown; the others stay in the layer list, hidden.
 """
 
 from __future__ import annotations
@@ -105,8 +107,13 @@ def show_maps(viewer, image, plane, queries, maps, info: dict, **style) -> list:
             contrast_limits=(lo, hi),
             **style,
         )
+        layer = viewer.layers[layer.name]  # the layer in the list, whatever add returned
         layer.colorbar.visible = True
         out.append(layer)
+    for layer in heat_layers(viewer):  # additive maps add up: the last one alone is shown
+        meta = layer.metadata["napari_clipcap"]["heatmap"]
+        if (meta["source"], meta["plane"]) == (image.name, list(plane.index)):
+            layer.visible = layer.name == out[-1].name
     return out
 
 
