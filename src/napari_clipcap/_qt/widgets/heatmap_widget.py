@@ -224,12 +224,9 @@ class HeatmapWidget(QWidget):
         if not n_windows:
             return
         queries, template = self.queries(), self.template()
-        options = {
-            "mode": self.mode_combo.currentText(),
-            "window": self.window_spin.value(),
-            "stride": self.stride_spin.value(),
-            "template": template,
-        }
+        window, stride = self.window_spin.value(), self.stride_spin.value()
+        options = {"mode": self.mode_combo.currentText(), "window": window, "stride": stride}
+        options["template"] = template
         clip_choice, device, precision = s.clip, s.device, s.precision
 
         def job(progress, cancel):
