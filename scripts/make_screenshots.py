@@ -195,8 +195,10 @@ def heatmap_shot(out: Path) -> None:
     w.template_combo.setCurrentText("an astronomical image of {}.")
     w.run_button.click()
     wait(w)
-    viewer.layers["heatmap: a faint galaxy"].visible = False
-    w.result_combo.setCurrentText("heatmap: a bright star cluster")
+    maps = {ly.metadata["napari_clipcap"]["heatmap"]["query"]: ly for ly in w.result_layers()}
+    maps["a faint galaxy"].visible = False  # the dock shows a run's last map: show the first
+    maps["a bright star cluster"].visible = True
+    w.result_combo.setCurrentText(maps["a bright star cluster"].name)
     w.threshold_to("shapes")
     shoot(viewer, out)
 

@@ -35,8 +35,11 @@ def test_heatmap_of_a_geotiff_is_a_geotiff_on_the_same_grid(tmp_path, tiny_clip_
         assert (b.height, b.width, b.count) == (96, 128, 1)
         assert b.tags()["query"] == "river"
         got = b.read(1)
-    want = text_heatmap(scene_image(src), "river", tiny_clip, window=32, stride=32)
+    valid = np.ones((96, 128), bool)
+    valid[0] = False  # the nodata row: NaN in the map
+    want = text_heatmap(scene_image(src), "river", tiny_clip, window=32, stride=32, valid=valid)
     np.testing.assert_allclose(got, want, atol=1e-6)
+    assert np.isnan(got[0]).all() and np.isfinite(got[1:]).all()
 
 
 def test_labels_on_a_geotiff_give_map_coordinates(tmp_path, tiny_clip_files, capsys):

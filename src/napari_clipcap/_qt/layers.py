@@ -7,7 +7,7 @@ objects (layer transforms, camera, dims) and makes the result layers.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -76,6 +76,7 @@ class Plane:
     affine: np.ndarray  # 3 x 3 data-to-world of the plane
     height: int
     width: int
+    metadata: dict = field(default_factory=dict)  # the layer's, for nodata lookups
 
     def model_input(self) -> np.ndarray:
         """The plane as float32 ``H x W x 3`` in ``[0, 1]`` (see ``to_model_input``).
@@ -140,6 +141,7 @@ def displayed_plane(viewer, layer, domain: str = "auto") -> Plane:
         plane_affine(data_to_world(layer)),
         shape[-2],
         shape[-1],
+        dict(layer.metadata or {}),
     )
 
 
@@ -222,25 +224,35 @@ def placement(image_layer) -> dict:
 
 
 def add_or_update_image(
-    viewer, name: str, data: np.ndarray, source, result: tuple[str, dict], **kwargs
+    viewer,
+    name: str,
+    data: np.ndarray,
+    source,
+    result: tuple[str, dict],
+    where: dict | None = None,
+    **kwargs,
 ):
     """Update the data of layer ``name`` in place, or add it over ``source``.
 
     ``result`` is ``(key, value)`` stored in the layer's napari-clipcap metadata (at
     creation, so layer choosers know at once that the layer is a result). In-place
-    updates keep the layer object and its place in the layer list.
+    updates keep the layer object and its place in the layer list. ``where``: the
+    placement (default :func:`placement` of ``source``).
     """
+    where = placement(source) if where is None else where
+    if name in viewer.layers and viewer.layers[name].ndim != np.ndim(data):
+        viewer.layers.remove(name)  # another stack shape: replace, do not reshape
     if name in viewer.layers:
         layer = viewer.layers[name]
         layer.data = data
-        for key, value in placement(source).items():
+        for key, value in where.items():
             setattr(layer, key, value)
         for key, value in kwargs.items():
             setattr(layer, key, value)
         store_result(layer, *result)
         return layer
     metadata = {**world_metadata(source.metadata), META_KEY: {result[0]: result[1]}}
-    return viewer.add_image(data, name=name, metadata=metadata, **placement(source), **kwargs)
+    return viewer.add_image(data, name=name, metadata=metadata, **where, **kwargs)
 
 
 def store_result(layer, key: str, value) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ._clipargs import add_clip_args, load_model, read_input
-from ._common import ProgressBar, add_common, emit
+from ._common import ProgressBar, add_common, emit, warn
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -14,7 +14,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="where an image matches a text query (float32 map)",
         description="Sliding mode averages each window's cosine with the query over the "
         "pixels it covers; dense mode uses patch-level CLIP features (ViT models). A FITS "
-        "input written as .fits keeps its WCS.",
+        "input written as .fits keeps its WCS. Pixels without data (NaN, BLANK, GeoTIFF "
+        "nodata) are NaN in the map. A map coarser than 8 x 8 cells gets a note on stderr "
+        "with a finer --window/--stride.",
     )
     p.add_argument("image", metavar="IMAGE", help="PNG, JPEG, TIFF or FITS file")
     p.add_argument(
@@ -38,14 +40,21 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    import numpy as np
+
     from ..core.errors import InvalidInputError
     from ..core.io.images import MAP_SUFFIXES, write_map
     from ..core.tasks.heatmap import text_heatmap
+    from ..core.tasks.validity import file_valid_mask
+    from ..core.tasks.windows import WindowGrid
 
     if Path(args.out).suffix.lower() not in MAP_SUFFIXES:
         raise InvalidInputError(f"--out must end in one of {', '.join(MAP_SUFFIXES)}")
     _check_writable(Path(args.out).expanduser())  # before the model work, not after
     img = read_input(args)
+    grid = WindowGrid.of(*img.data.shape[:2], args.window, args.stride)
+    _note_coarse(args, grid)
+    valid = file_valid_mask(img)
     clip = load_model(args)
     query = args.query[0] if len(args.query) == 1 else args.query
     result = text_heatmap(
@@ -59,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         templates=args.templates,
         softmax=args.softmax,
         batch_size=args.batch_size,
+        valid=valid,
         progress=ProgressBar("heatmap", quiet=args.json),
     )
     meta = {
@@ -84,9 +94,13 @@ def run(args: argparse.Namespace) -> int:
         "out": str(out),
         "shape": list(result.shape),
         "queries": args.query,
-        "min": float(result.min()),
-        "max": float(result.max()),
-        "mean": float(result.mean()),
+        "min": float(np.nanmin(result)),
+        "max": float(np.nanmax(result)),
+        "mean": float(np.nanmean(result)),
+        "valid_fraction": float(np.isfinite(result).mean()),
+        "window_effective": [grid.wh, grid.ww],
+        "windows": grid.count,
+        "cells": list(grid.cells),
         "wcs": wcs is not None,
         **{k: v for k, v in meta.items() if k not in ("query",)},
     }
@@ -97,6 +111,26 @@ def run(args: argparse.Namespace) -> int:
         f"({args.mode}, {data['min']:.3f} .. {data['max']:.3f})",
     )
     return 0
+
+
+def _note_coarse(args: argparse.Namespace, grid) -> None:
+    """Warn on stderr when the map has fewer than ``MIN_CELLS`` cells along a side."""
+    from ..core.tasks.windows import MIN_CELLS, auto_window
+
+    rows, cols = grid.cells
+    if min(rows, cols) >= MIN_CELLS:
+        return
+    window, stride = auto_window(grid.height, grid.width)
+    hint = (
+        f"for a finer map try --window {window} --stride {stride}"
+        if (window, stride) != (args.window, args.stride)
+        else "the image is small for CLIP windows"
+    )
+    warn(
+        args,
+        f"the map has only {rows} x {cols} cells ({args.window} px windows every "
+        f"{args.stride} px on {grid.width} x {grid.height} px); {hint}",
+    )
 
 
 def _check_writable(out) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from napari.layers import Labels, Shapes
 
+from napari_clipcap._qt.widgets.heatmap_layers import heat_name
 from napari_clipcap._qt.widgets.heatmap_widget import PREFIX, HeatmapWidget
 
 
@@ -39,8 +40,8 @@ def test_heatmap_lies_over_source_and_updates_in_place(heatmap, qtbot, scene):
     w.queries_edit.setPlainText("river\nforest")
     w.run_button.click()
     wait_job(qtbot, w)
-    layer = viewer.layers[PREFIX + "river"]
-    assert PREFIX + "forest" in viewer.layers
+    layer = viewer.layers[heat_name("river", "scene")]
+    assert heat_name("forest", "scene") in viewer.layers
     assert layer.data.dtype == np.float32 and layer.data.shape == scene.shape[:2]
     assert tuple(layer.scale) == tuple(src.scale)
     assert tuple(layer.translate) == tuple(src.translate)
@@ -52,7 +53,7 @@ def test_heatmap_lies_over_source_and_updates_in_place(heatmap, qtbot, scene):
     w.mode_combo.setCurrentText("dense")
     w.run_button.click()
     wait_job(qtbot, w)
-    assert viewer.layers[PREFIX + "river"] is layer
+    assert viewer.layers[heat_name("river", "scene")] is layer
     assert len([ly for ly in viewer.layers if ly.name.startswith(PREFIX)]) == 2
     assert not np.allclose(first, layer.data)
     assert layer.metadata["napari_clipcap"]["heatmap"]["mode"] == "dense"
@@ -68,8 +69,9 @@ def test_threshold_to_labels_and_shapes(heatmap, qtbot, scene):
     w.queries_edit.setPlainText("bright square")
     w.run_button.click()
     wait_job(qtbot, w)
-    heat = np.asarray(viewer.layers[PREFIX + "bright square"].data)
+    heat = np.asarray(viewer.layers[heat_name("bright square", "scene")].data)
     w.threshold_spin.setValue(float(np.percentile(heat, 80)))
+    w.min_area_spin.setValue(1)  # every region, however small
     labels = w.threshold_to("labels")
     assert isinstance(labels, Labels) and labels.data.shape == heat.shape
     assert (labels.data > 0).sum() == (heat >= w.threshold_spin.value()).sum()
@@ -87,9 +89,10 @@ def test_displayed_plane_of_a_stack(heatmap, qtbot):
     w.queries_edit.setPlainText("a square")
     w.run_button.click()
     wait_job(qtbot, w)
-    layer = viewer.layers[PREFIX + "a square"]
-    assert layer.data.shape == (48, 64) and layer.ndim == 2
-    same_world(layer, src, (4, 9), (2, 4, 9))
+    layer = viewer.layers[heat_name("a square", "stack", (2,))]
+    # the map of plane 2 is a one-plane stack on plane 2: shown there, not on planes 0, 1
+    assert layer.data.shape == (1, 48, 64) and layer.ndim == 3
+    np.testing.assert_allclose(layer.data_to_world((0, 4, 9)), src.data_to_world((2, 4, 9)))
     assert layer.metadata["napari_clipcap"]["heatmap"]["plane"] == [2]
 
 
@@ -159,6 +162,6 @@ def test_heatmap_over_georeferenced_scene_keeps_map_coordinates(heatmap, qtbot, 
     w.queries_edit.setPlainText("river")
     w.run_button.click()
     wait_job(qtbot, w)
-    layer = viewer.layers[PREFIX + "river"]
+    layer = viewer.layers[heat_name("river", "scene")]
     assert layer.metadata["transform"] == geo["transform"] and "band_names" not in layer.metadata
     assert format_world(layer.metadata, 4, 5) == format_world(geo, 4, 5) is not None

@@ -1,64 +1,60 @@
-"""Text heatmap: where in the image does a text query match?
+"""Text heatmap dock: where in the image does a text query match?
 
-For each query the widget adds, or updates in place, a float32 image layer that lies
-exactly over the source layer's displayed plane (same scale, translate and affine).
-A threshold turns the map into a Labels layer or into a Shapes layer of boxes.
+Maps lie over the source's displayed plane (:mod:`.heatmap_layers`: names, placement,
+colour scale, NaN where the source has no data). Window and stride follow the image
+(:func:`~napari_clipcap.core.tasks.windows.auto_window`) until the user sets them; a
+job of more than :data:`LARGE_JOB` windows asks first; thresholds drop small regions.
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 from napari.layers import Image
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSlider,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from ...core.coords.geometry import threshold_regions
 from ...core.errors import InvalidInputError
+from ...core.tasks.windows import WindowGrid, auto_window
 from ..hint import HintLabel
 from ..job_panel import JobPanel
 from ..layer_combo import LayerCombo
-from ..layers import (
-    add_or_update_image,
-    box_to_rectangle,
-    displayed_plane,
-    placement,
-)
+from ..layers import displayed_plane, spatial_shape
 from ..models.panel import ModelPanel
 from ..models.store import STORE
 from ..worker import start_job
-
-COLORMAPS = ("inferno", "magma", "viridis", "turbo", "plasma", "hot", "gray")
-PREFIX = "heatmap: "
-#: Offered prompt templates; the combo is editable for any other ("{}" takes the query).
-TEMPLATES = (
-    "{}",
-    "a photo of {}.",
-    "an aerial photograph of {}.",
-    "a satellite image of {}.",
-    "an astronomical image of {}.",
+from .heatmap_layers import (
+    PREFIX,
+    heat_layers,
+    heat_plane,
+    plane_valid_mask,
+    show_maps,
+    threshold_layer,
+)
+from .heatmap_options import (
+    COLORMAPS,
+    LARGE_JOB,
+    TEMPLATES,
+    large_job_text,
+    parse_queries,
+    pixel_spin,
 )
 
-
-def parse_queries(text: str) -> list[str]:
-    """One query per line, stripped, without duplicates."""
-    out: list[str] = []
-    for line in text.splitlines():
-        q = line.strip()
-        if q and q not in out:
-            out.append(q)
-    return out
+__all__ = ["LARGE_JOB", "PREFIX", "HeatmapWidget", "parse_queries"]
 
 
 class HeatmapWidget(QWidget):
@@ -75,17 +71,14 @@ class HeatmapWidget(QWidget):
         self.mode_combo = QComboBox()
         self.mode_combo.addItems(["sliding", "dense"])
         self.mode_combo.setToolTip(
-            "sliding: each window encoded whole (accurate, slower); "
-            "dense: one pass, patch tokens against the text (fast, coarser)"
+            "sliding: each window encoded whole (accurate, slower); dense: patch tokens "
+            "against the text (fast, coarser)"
         )
-        self.window_spin = QSpinBox()
-        self.window_spin.setRange(8, 8192)
-        self.window_spin.setValue(224)
-        self.window_spin.setSuffix(" px")
-        self.stride_spin = QSpinBox()
-        self.stride_spin.setRange(1, 8192)
-        self.stride_spin.setValue(112)
-        self.stride_spin.setSuffix(" px")
+        self.window_spin = pixel_spin(8, 8192, 224, "Window size in image pixels")
+        self.stride_spin = pixel_spin(1, 8192, 112, "Step between windows in image pixels")
+        self.auto_check = QCheckBox("auto")
+        self.auto_check.setChecked(True)
+        self.auto_check.setToolTip("Window 1/4 of the shorter side (32-224 px), stride 1/2")
         self.template_combo = QComboBox()
         self.template_combo.addItems(TEMPLATES)
         self.template_combo.setEditable(True)
@@ -104,6 +97,7 @@ class HeatmapWidget(QWidget):
         self.threshold_spin.setDecimals(4)
         self.threshold_spin.setRange(-1e6, 1e6)
         self.threshold_spin.setSingleStep(0.01)
+        self.min_area_spin = pixel_spin(1, 10**7, 16, "Regions with fewer pixels are dropped")
         self.to_labels_button = QPushButton("→ Labels")
         self.to_shapes_button = QPushButton("→ Shapes")
 
@@ -116,6 +110,7 @@ class HeatmapWidget(QWidget):
         size.addWidget(self.window_spin)
         size.addWidget(QLabel("stride"))
         size.addWidget(self.stride_spin)
+        size.addWidget(self.auto_check)
         form.addRow("Windows", size)
         form.addRow("Template", self.template_combo)
         form.addRow("Colormap", self.colormap_combo)
@@ -123,6 +118,7 @@ class HeatmapWidget(QWidget):
         thresh = QFormLayout()
         thresh.addRow("Map", self.result_combo)
         thresh.addRow("Threshold", self.threshold_spin)
+        thresh.addRow("Min area", self.min_area_spin)
         row = QHBoxLayout()
         row.addWidget(self.to_labels_button)
         row.addWidget(self.to_shapes_button)
@@ -138,6 +134,10 @@ class HeatmapWidget(QWidget):
 
         self.queries_edit.textChanged.connect(self.validate)
         self.image_combo.layer_changed.connect(self.validate)
+        self.image_combo.layer_changed.connect(self._auto_size)
+        self.auto_check.toggled.connect(self._auto_size)
+        self.window_spin.valueChanged.connect(self._size_set)
+        self.stride_spin.valueChanged.connect(self._size_set)
         self.mode_combo.currentTextChanged.connect(self._on_mode)
         self.run_button.clicked.connect(self.compute)
         self.opacity_slider.valueChanged.connect(self._restyle)
@@ -146,11 +146,14 @@ class HeatmapWidget(QWidget):
         self.to_labels_button.clicked.connect(lambda: self.threshold_to("labels"))
         self.to_shapes_button.clicked.connect(lambda: self.threshold_to("shapes"))
         napari_viewer.layers.events.removed.connect(self._refresh_results)
+        self._sizing = False
+        self._rate: float | None = None  # windows per second of the last job
+        self.job_panel.bar.setFormat("%p% (%v of %m windows)")
         self._on_mode(self.mode_combo.currentText())
         self._refresh_results()
+        self._auto_size()
         self.validate()
 
-    # -- inputs --------------------------------------------------------------------
     def queries(self) -> list[str]:
         return parse_queries(self.queries_edit.toPlainText())
 
@@ -161,6 +164,34 @@ class HeatmapWidget(QWidget):
         sliding = mode == "sliding"
         self.window_spin.setEnabled(sliding)
         self.stride_spin.setEnabled(sliding)
+
+    def _auto_size(self, *_) -> None:
+        """Set window and stride from the image (when auto is on)."""
+        layer = self.image_combo.layer()
+        if not self.auto_check.isChecked() or layer is None:
+            return
+        window, stride = auto_window(*spatial_shape(layer)[-2:])
+        self._sizing = True
+        self.window_spin.setValue(window)
+        self.stride_spin.setValue(stride)
+        self._sizing = False
+
+    def _size_set(self, *_) -> None:
+        if not self._sizing:  # the user chose a size: keep it
+            self.auto_check.setChecked(False)
+
+    def confirm(self, text: str) -> bool:
+        """Ask whether to start a large job (tests replace this)."""
+        answer = QMessageBox.question(self, "Large heatmap", f"{text}\n\nCompute it anyway?")
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _windows_ok(self, plane, window: int, stride: int) -> int:
+        """The job's window count; 0 when it is too large and the user says no."""
+        n = WindowGrid.of(plane.height, plane.width, window, stride).count
+        if n <= LARGE_JOB or self.confirm(large_job_text(n, window, stride, plane, self._rate)):
+            return n
+        self.job_panel.set_status(f"Not started: {n:,} windows. Raise the stride or window.")
+        return 0
 
     def problem(self) -> str:
         """Why the heatmap cannot run now ('' when it can)."""
@@ -177,7 +208,6 @@ class HeatmapWidget(QWidget):
             self.run_button, self.problem(), "Compute a heatmap for each query"
         )
 
-    # -- compute -------------------------------------------------------------------
     def compute(self) -> None:
         """Start the heatmap job for every query."""
         if not self.validate() or self.job_panel.busy:
@@ -189,56 +219,48 @@ class HeatmapWidget(QWidget):
         except InvalidInputError as exc:
             self.job_panel.set_status(str(exc), error=True)
             return
+        self._auto_size()
+        n_windows = self._windows_ok(plane, self.window_spin.value(), self.stride_spin.value())
+        if not n_windows:
+            return
         queries, template = self.queries(), self.template()
-        options = {
-            "mode": self.mode_combo.currentText(),
-            "window": self.window_spin.value(),
-            "stride": self.stride_spin.value(),
-            "template": template,
-        }
+        window, stride = self.window_spin.value(), self.stride_spin.value()
+        options = {"mode": self.mode_combo.currentText(), "window": window, "stride": stride}
+        options["template"] = template
         clip_choice, device, precision = s.clip, s.device, s.precision
 
         def job(progress, cancel):
             from ...core.tasks.heatmap import text_heatmap
 
             clip = STORE.clip(clip_choice, device, precision)
+            image, valid = plane.model_input(), plane_valid_mask(plane)
             maps = text_heatmap(
-                plane.model_input(), queries, clip, **options, progress=progress, cancel=cancel
+                image, queries, clip, **options, valid=valid, progress=progress, cancel=cancel
             )
             return np.asarray(maps, dtype=np.float32).reshape(len(queries), *maps.shape[-2:])
 
+        started = time.perf_counter()
+
         def done(maps):
+            self._rate = n_windows / max(time.perf_counter() - started, 1e-3)
             self._show(image, plane, queries, maps, options)
 
         self.job_panel.watch(start_job(job, "Text heatmap", done, parent=self))
 
     def _show(self, image, plane, queries, maps, options) -> None:
-        for query, heat in zip(queries, maps):
-            lo, hi = float(np.nanmin(heat)), float(np.nanmax(heat))
-            info = {"query": query, "source": image.name, "plane": list(plane.index), **options}
-            add_or_update_image(
-                self.viewer,
-                PREFIX + query,
-                heat,
-                image,
-                ("heatmap", info),
-                colormap=self.colormap_combo.currentText(),
-                opacity=self.opacity_slider.value() / 100,
-                blending="additive",
-                contrast_limits=(lo, hi if hi > lo else lo + 1e-6),
-            )
+        layers = show_maps(
+            self.viewer, image, plane, queries, maps, options,
+            colormap=self.colormap_combo.currentText(),
+            opacity=self.opacity_slider.value() / 100,
+        )  # fmt: skip
         self._refresh_results()
-        self.result_combo.setCurrentText(PREFIX + queries[-1])
+        self.result_combo.setCurrentText(layers[-1].name)
         self._on_result_chosen(self.result_combo.currentText())
         self.job_panel.set_status(f"{len(queries)} heatmap{'s' if len(queries) > 1 else ''} done.")
 
     def result_layers(self) -> list:
         """Heatmap layers made by this widget."""
-        return [
-            ly
-            for ly in self.viewer.layers
-            if isinstance(ly, Image) and "heatmap" in ly.metadata.get("napari_clipcap", {})
-        ]
+        return heat_layers(self.viewer)
 
     def _refresh_results(self, *_) -> None:
         current = self.result_combo.currentText()
@@ -255,34 +277,22 @@ class HeatmapWidget(QWidget):
 
     def _on_result_chosen(self, name: str) -> None:
         if name in self.viewer.layers:
-            heat = np.asarray(self.viewer.layers[name].data)
-            self.threshold_spin.setValue(float(np.nanpercentile(heat, 90)))
+            heat = heat_plane(self.viewer.layers[name])
+            if np.isfinite(heat).any():
+                self.threshold_spin.setValue(float(np.nanpercentile(heat, 90)))
 
     def _restyle(self, *_) -> None:
         for layer in self.result_layers():
             layer.colormap = self.colormap_combo.currentText()
             layer.opacity = self.opacity_slider.value() / 100
 
-    # -- threshold -----------------------------------------------------------------
     def threshold_to(self, kind: str):
-        """Turn the chosen heatmap above the threshold into a Labels or Shapes layer."""
+        """Turn the chosen heatmap above the threshold into a Labels or Shapes layer;
+        regions smaller than the minimum area are dropped."""
         name = self.result_combo.currentText()
         if name not in self.viewer.layers:
             return None
-        heat_layer = self.viewer.layers[name]
-        thr = self.threshold_spin.value()
-        labels, boxes = threshold_regions(np.asarray(heat_layer.data), thr)
-        base = f"{name[len(PREFIX) :] if name.startswith(PREFIX) else name} > {thr:.3g}"
-        if kind == "labels":
-            target = f"{base} (labels)"
-            if target in self.viewer.layers:
-                self.viewer.layers[target].data = labels
-                return self.viewer.layers[target]
-            return self.viewer.add_labels(labels, name=target, **placement(heat_layer))
-        rects = [box_to_rectangle(b, heat_layer) for b in boxes]
-        layer = self.viewer.add_shapes(
-            rects, shape_type="rectangle", name=f"{base} (boxes)",
-            edge_color="cyan", face_color="transparent", edge_width=2,
-        )  # fmt: skip
-        self.job_panel.set_status(f"{len(boxes)} region{'s' if len(boxes) != 1 else ''} found.")
+        thr, area = self.threshold_spin.value(), self.min_area_spin.value()
+        layer, n = threshold_layer(self.viewer, self.viewer.layers[name], thr, area, kind)
+        self.job_panel.set_status(f"{n} region{'s' if n != 1 else ''} found.")
         return layer

@@ -17,12 +17,16 @@ Two modes, both with the image's height and width and float32 values:
 Several queries give a ``(Q, H, W)`` stack; ``softmax=True`` turns it into a softmax
 across queries of ``logit_scale * cosine``. Only batches of windows go to the device,
 never the whole image; progress is reported and the cancel flag checked per batch.
+
+Pixels without data (NaN or inf in a float image, or False in ``valid``) are NaN in the
+map, so napari shows them transparent. They enter the model as 0, as
+``to_model_input`` makes them; a window with no valid pixel at all is not encoded.
+Valid pixels get the same values as without a mask.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,60 +35,11 @@ from ..clip.prompts import parse_labels, resolve_templates, text_embeddings
 from ..coords.regions import is_all_nan
 from ..errors import InvalidInputError
 from ..jobs import ProgressCallback, batched, check_cancel, report
+from .windows import DEFAULT_STRIDE, DEFAULT_WINDOW, WindowGrid, window_starts
+
+__all__ = ["MODES", "WindowGrid", "naive_sliding_heatmap", "text_heatmap", "window_starts"]
 
 MODES = ("sliding", "dense")
-
-
-def window_starts(n: int, window: int, stride: int) -> np.ndarray:
-    """Start offsets of windows along an axis of length ``n``; the last one is flush."""
-    w = min(window, n)
-    starts = list(range(0, n - w + 1, stride))
-    if starts[-1] + w < n:
-        starts.append(n - w)
-    return np.asarray(starts, dtype=np.int64)
-
-
-@dataclass(frozen=True)
-class WindowGrid:
-    """Where the windows of an image lie."""
-
-    height: int
-    width: int
-    wh: int
-    ww: int
-    ys: np.ndarray
-    xs: np.ndarray
-
-    @classmethod
-    def of(cls, height: int, width: int, window: int, stride: int) -> WindowGrid:
-        if int(window) < 1 or int(stride) < 1:
-            raise InvalidInputError(f"window and stride must be positive, got {window}, {stride}")
-        if int(stride) > int(window):
-            raise InvalidInputError(
-                f"stride {stride} is larger than the window {window}: pixels between "
-                "windows would get no value; use a stride no larger than the window"
-            )
-        return cls(
-            height,
-            width,
-            min(int(window), height),
-            min(int(window), width),
-            window_starts(height, int(window), int(stride)),
-            window_starts(width, int(window), int(stride)),
-        )
-
-    def positions(self) -> list[tuple[int, int]]:
-        return [(int(y), int(x)) for y in self.ys for x in self.xs]
-
-    def cut(self, image: np.ndarray, positions: Sequence[tuple[int, int]]) -> np.ndarray:
-        """Copy one batch of windows out of the image: (B, wh, ww, 3) float32."""
-        out = np.empty((len(positions), self.wh, self.ww, 3), dtype=np.float32)
-        for i, (y, x) in enumerate(positions):
-            win = image[y : y + self.wh, x : x + self.ww]
-            out[i] = win[..., None] if win.ndim == 2 else win[..., :3]
-        if image.dtype == np.uint8:
-            out /= 255.0
-        return out
 
 
 def _check_image(image: Any) -> np.ndarray:
@@ -111,12 +66,13 @@ def text_heatmap(
     clip: Any,
     *,
     mode: str = "sliding",
-    window: int = 224,
-    stride: int = 112,
+    window: int = DEFAULT_WINDOW,
+    stride: int = DEFAULT_STRIDE,
     template: str = "{}",
     templates: str | Sequence[str] | None = None,
     softmax: bool = False,
     batch_size: int = 16,
+    valid: np.ndarray | None = None,
     progress: ProgressCallback | None = None,
     cancel=None,
 ) -> np.ndarray:
@@ -141,13 +97,24 @@ def text_heatmap(
         Softmax across queries of ``logit_scale * cosine`` instead of the raw cosine.
     batch_size : int
         Windows per forward pass; bounds the memory used.
+    valid : ndarray of bool, optional
+        ``(H, W)``, False where the source has no data (see
+        :mod:`napari_clipcap.core.tasks.validity`); needed when ``image`` is a model
+        input, where such pixels are already 0. Non-finite pixels of ``image`` count as
+        no data whether or not it is given.
     progress, cancel
         See :mod:`napari_clipcap.core.jobs`.
 
     Returns
     -------
     ndarray
-        float32 ``(H, W)`` for one query string, ``(Q, H, W)`` for a list.
+        float32 ``(H, W)`` for one query string, ``(Q, H, W)`` for a list; NaN where
+        the image has no data.
+
+    Raises
+    ------
+    InvalidInputError
+        Bad mode, shape, window or stride; an image or mask without any valid pixel.
     """
     if mode not in MODES:
         raise InvalidInputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -157,9 +124,24 @@ def text_heatmap(
         raise InvalidInputError("softmax across queries needs at least two queries")
     text = text_embeddings(clip, queries, resolve_templates(template, templates))
     grid = WindowGrid.of(image.shape[0], image.shape[1], window, stride)
+    mask = _mask(valid, image.shape[:2])
     run = _sliding if mode == "sliding" else _dense
-    out = run(image, text, clip, grid, softmax, int(batch_size), progress, cancel)
+    out = run(image, text, clip, grid, mask, softmax, int(batch_size), progress, cancel)
+    if not mask.any():
+        raise InvalidInputError("the image has no valid pixel (all NaN or nodata)")
+    out[:, ~mask] = np.nan
     return out[0] if single else out
+
+
+def _mask(valid: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
+    if valid is None:
+        return np.ones(shape, dtype=bool)
+    mask = np.array(valid, dtype=bool)
+    if mask.shape != tuple(shape):
+        raise InvalidInputError(f"valid mask has shape {mask.shape}, the image {tuple(shape)}")
+    if not mask.any():
+        raise InvalidInputError("the valid mask is empty: the image has no data to match")
+    return mask
 
 
 def _batches(grid: WindowGrid, batch_size: int):
@@ -179,17 +161,30 @@ def _softmax_inplace(maps: np.ndarray, scale: float, chunk_rows: int = 512) -> n
     return maps
 
 
-def _sliding(image, text, clip, grid, softmax, batch_size, progress, cancel) -> np.ndarray:
+def _encode_valid(clip, grid, image, pos, mask, squash: bool = False):
+    """Windows of one batch that hold data and their pixels for the model (or None)."""
+    windows, has_data = grid.cut(image, pos, mask)
+    if not has_data.any():
+        return [], None
+    kept = [p for p, keep in zip(pos, has_data) if keep]
+    windows = windows[has_data]
+    return kept, clip.preprocess(windows, "squash") if squash else clip.preprocess(windows)
+
+
+def _sliding(image, text, clip, grid, mask, softmax, batch_size, progress, cancel):
     import torch
 
-    by = np.unique(np.concatenate([grid.ys, grid.ys + grid.wh]))
-    bx = np.unique(np.concatenate([grid.xs, grid.xs + grid.ww]))
+    by, bx = grid.edges()
     sums = np.zeros((len(text), len(by) - 1, len(bx) - 1))
     counts = np.zeros((len(by) - 1, len(bx) - 1))
     text_t = torch.from_numpy(text).to(clip.device)
     for pos, done, total in _batches(grid, batch_size):
         check_cancel(cancel)
-        feats = clip.encode_pixels(clip.preprocess(grid.cut(image, pos)))
+        pos, pixels = _encode_valid(clip, grid, image, pos, mask)
+        if pixels is None:
+            report(progress, done, total)
+            continue
+        feats = clip.encode_pixels(pixels)
         cos = (torch.nn.functional.normalize(feats, dim=-1) @ text_t.T).cpu().numpy()
         for (y, x), c in zip(pos, cos.astype(np.float64)):
             r0, r1 = np.searchsorted(by, [y, y + grid.wh])
@@ -197,14 +192,14 @@ def _sliding(image, text, clip, grid, softmax, batch_size, progress, cancel) -> 
             sums[:, r0:r1, c0:c1] += c[:, None, None]
             counts[r0:r1, c0:c1] += 1
         report(progress, done, total)
-    cells = (sums / counts).astype(np.float32)
+    cells = (sums / np.maximum(counts, 1)).astype(np.float32)  # 0 windows: no data
     if softmax:
         cells = _softmax_inplace(cells, clip.logit_scale)
     rows = np.repeat(cells, np.diff(by), axis=1)
     return np.ascontiguousarray(np.repeat(rows, np.diff(bx), axis=2))
 
 
-def _dense(image, text, clip, grid, softmax, batch_size, progress, cancel) -> np.ndarray:
+def _dense(image, text, clip, grid, mask, softmax, batch_size, progress, cancel):
     import torch
     import torch.nn.functional as F
 
@@ -214,7 +209,11 @@ def _dense(image, text, clip, grid, softmax, batch_size, progress, cancel) -> np
     text_t = torch.from_numpy(text).to(clip.device)
     for pos, done, total in _batches(grid, batch_size):
         check_cancel(cancel)
-        tokens = patch_features(clip, clip.preprocess(grid.cut(image, pos), "squash"))
+        pos, pixels = _encode_valid(clip, grid, image, pos, mask, squash=True)
+        if pixels is None:
+            report(progress, done, total)
+            continue
+        tokens = patch_features(clip, pixels)
         sim = torch.einsum("bhwd,qd->bqhw", tokens, text_t)
         up = F.interpolate(sim, size=(grid.wh, grid.ww), mode="bilinear", align_corners=False)
         up = up.cpu().numpy()
@@ -237,8 +236,8 @@ def naive_sliding_heatmap(
     queries: Sequence[str],
     clip: Any,
     *,
-    window: int = 224,
-    stride: int = 112,
+    window: int = DEFAULT_WINDOW,
+    stride: int = DEFAULT_STRIDE,
     template: str = "{}",
 ) -> np.ndarray:
     """Reference for tests and benchmarks: one forward pass per window in a Python loop,

@@ -1,0 +1,160 @@
+"""Heatmap result layers: names, placement on one plane, colour scale, thresholds.
+
+- **Name**: ``"heatmap: <query> on <source layer>"``, with ``" plane <i>"`` for a plane
+  of a stack, so runs on other layers or planes add layers instead of replacing them.
+- **Placement**: over a 2D source the map has the source's transform; over a stack it is
+  a ``(1, ..., 1, H, W)`` layer placed on the plane it was computed from, so napari shows
+  it on that plane only.
+- **Colour scale**: the contrast limits are the 2nd and 98th percentiles of the valid
+  pixels of all maps of one run (the queries computed together share one scale), stored
+  in ``metadata["napari_clipcap"]["heatmap"]["contrast_limits"]`` and not changed later;
+  napari's colorbar is shown. Pixels without data are NaN: transparent.
+- **Visibility**: maps blend additively, so of the maps over one plane of a source only
+  the last one computed is shown; the others stay in the layer list, hidden.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..layers import add_or_update_image, box_to_rectangle, data_to_world, placement
+
+PREFIX = "heatmap: "
+#: How the contrast limits are chosen (stored with every map).
+CONTRAST_RULE = "2-98 percentiles of the valid pixels of the run's maps"
+
+
+def heat_name(query: str, source: str, index: tuple[int, ...] = ()) -> str:
+    """Layer name of the map of ``query`` over layer ``source`` (and plane ``index``)."""
+    plane = f" plane {','.join(str(i) for i in index)}" if index else ""
+    return f"{PREFIX}{query} on {source}{plane}"
+
+
+def plane_placement(image_layer, index: tuple[int, ...]) -> dict:
+    """Keyword arguments that put a ``(1, ..., 1, H, W)`` layer on one plane of a stack.
+
+    The layer has the stack's dimensions, so napari shows it only while that plane is
+    displayed (not smeared over every plane). A 2D source gives ``placement``.
+    """
+    n = image_layer.ndim
+    if n == 2 or not index:
+        return placement(image_layer)
+    shift = np.eye(n + 1)
+    shift[: len(index), n] = index
+    return {"affine": data_to_world(image_layer) @ shift}
+
+
+def on_plane(data: np.ndarray, ndim: int) -> np.ndarray:
+    """A 2D array with leading size-1 axes up to ``ndim`` dimensions."""
+    lead = ndim - 2
+    return data.reshape((1,) * lead + data.shape[-2:]) if lead > 0 else data
+
+
+def placement_like(layer) -> dict:
+    """Keyword arguments that put a layer of the same shape exactly over ``layer``."""
+    return placement(layer) if layer.ndim == 2 else {"affine": data_to_world(layer)}
+
+
+def contrast_limits(maps: np.ndarray) -> tuple[float, float]:
+    """The shared colour scale of one run's maps (see the module notes)."""
+    values = np.asarray(maps, dtype=np.float32)
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return 0.0, 1.0
+    lo, hi = (float(v) for v in np.percentile(values, [2, 98]))
+    return lo, hi if hi > lo else lo + 1e-6
+
+
+def plane_valid_mask(plane) -> np.ndarray | None:
+    """Where a :class:`~napari_clipcap._qt.layers.Plane` has data (None: everywhere).
+
+    Reads pixels: call it in the worker thread.
+    """
+    from ...core.tasks.validity import composite_valid_mask
+    from ...core.tasks.validity import plane_valid_mask as data_mask
+
+    mask = data_mask(plane.data, plane.index, rgb=plane.rgb)
+    if "composite" in plane.metadata:  # nodata is 0 in a composite: ask the scene
+        scene = composite_valid_mask(plane.metadata)
+        if scene is not None and scene.shape == (plane.height, plane.width):
+            mask = scene if mask is None else mask & scene
+    return None if mask is None or mask.all() else mask
+
+
+def show_maps(viewer, image, plane, queries, maps, info: dict, **style) -> list:
+    """Add or update one layer per query over ``image`` on ``plane``; returns them."""
+    lo, hi = contrast_limits(maps)
+    where = plane_placement(image, plane.index)
+    out = []
+    for query, heat in zip(queries, maps):
+        meta = {
+            "query": query,
+            "source": image.name,
+            "plane": list(plane.index),
+            "contrast_limits": [lo, hi],
+            "contrast": CONTRAST_RULE,
+            "valid_fraction": float(np.isfinite(heat).mean()),
+            **info,
+        }
+        layer = add_or_update_image(
+            viewer,
+            heat_name(query, image.name, plane.index),
+            on_plane(heat, image.ndim),
+            image,
+            ("heatmap", meta),
+            where,
+            blending="additive",
+            contrast_limits=(lo, hi),
+            **style,
+        )
+        layer = viewer.layers[layer.name]  # the layer in the list, whatever add returned
+        layer.colorbar.visible = True
+        out.append(layer)
+    for layer in heat_layers(viewer):  # additive maps add up: the last one alone is shown
+        meta = layer.metadata["napari_clipcap"]["heatmap"]
+        if (meta["source"], meta["plane"]) == (image.name, list(plane.index)):
+            layer.visible = layer.name == out[-1].name
+    return out
+
+
+def heat_layers(viewer) -> list:
+    """The heatmap layers in the viewer (made by the heatmap dock)."""
+    from napari.layers import Image
+
+    return [
+        ly
+        for ly in viewer.layers
+        if isinstance(ly, Image) and "heatmap" in ly.metadata.get("napari_clipcap", {})
+    ]
+
+
+def heat_plane(layer) -> np.ndarray:
+    """The 2D map of a heatmap layer."""
+    data = np.asarray(layer.data)
+    return data.reshape(data.shape[-2:])
+
+
+def threshold_layer(viewer, heat_layer, threshold: float, min_area: int, kind: str):
+    """Regions of ``heat_layer`` at or above ``threshold`` with at least ``min_area``
+    pixels, as a Labels layer or a Shapes layer of boxes on the map's plane."""
+    from ...core.coords.geometry import threshold_regions
+
+    labels, boxes = threshold_regions(heat_plane(heat_layer), threshold, min_pixels=min_area)
+    name = heat_layer.name
+    base = f"{name[len(PREFIX) :] if name.startswith(PREFIX) else name} > {threshold:.3g}"
+    if kind == "labels":
+        target, data = f"{base} (labels)", on_plane(labels, heat_layer.ndim)
+        if target in viewer.layers and viewer.layers[target].ndim == heat_layer.ndim:
+            viewer.layers[target].data = data
+            return viewer.layers[target], len(boxes)
+        return viewer.add_labels(data, name=target, **placement_like(heat_layer)), len(boxes)
+    rects = [box_to_rectangle(b, heat_layer) for b in boxes]
+    lead = heat_layer.ndim - 2
+    if lead > 0:  # the boxes lie on the map's plane too
+        origin = np.asarray(heat_layer.data_to_world(np.zeros(heat_layer.ndim)))[:lead]
+        rects = [np.hstack([np.tile(origin, (len(r), 1)), r]) for r in rects]
+    layer = viewer.add_shapes(
+        rects, shape_type="rectangle", name=f"{base} (boxes)", ndim=heat_layer.ndim,
+        edge_color="cyan", face_color="transparent", edge_width=2,
+    )  # fmt: skip
+    return layer, len(boxes)
