@@ -43,6 +43,7 @@ from ..layers import (
 )
 from ..models.panel import ModelPanel
 from ..models.store import STORE
+from ..provenance import CopyCommandButton, labels_record
 from ..region_files import RegionFilesBar
 from ..region_text import ground_luminance, number_shapes, outside_note, screen_pixel, text_rect
 from ..worker import start_job
@@ -89,6 +90,7 @@ class LabelsWidget(QWidget):
         self.auto_check.setChecked(True)
         self.score_button = QPushButton("Score regions")
         self.export_button = QPushButton("Export CSV…")
+        self.copy_command_button = CopyCommandButton()
         self.table = LabelsTable()
         self.job_panel = JobPanel()
         self.hint = HintLabel()
@@ -113,6 +115,7 @@ class LabelsWidget(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.score_button, 1)
         buttons.addWidget(self.export_button)
+        buttons.addWidget(self.copy_command_button)
         layout.addLayout(buttons)
         layout.addWidget(self.hint)
         layout.addWidget(self.job_panel)
@@ -267,6 +270,7 @@ class LabelsWidget(QWidget):
                 return
             rows = np.array([self._cache[k] for k in keys])
             self._show(shapes, image, kept, boxes, labels, template, rows, ground, skipped)
+            self._record(shapes, image, plane, regions, clip_choice, device, precision)
 
         self.job_panel.watch(start_job(job, "Region labels", done, parent=self), "regions")
         self.job_panel.job.ended.connect(self._after_job)
@@ -285,6 +289,12 @@ class LabelsWidget(QWidget):
         status = f"Scored {len(kept)} region{'s' if len(kept) != 1 else ''}."
         self.job_panel.set_status(status + outside_note(skipped, "scored"))
         self.validate()
+
+    def _record(self, shapes, image, plane, regions, clip_choice, device, precision) -> None:
+        """Keep how the scores were made with the shapes, and offer its command."""
+        prov = labels_record(image, plane, regions, self.results, clip_choice, device, precision)
+        store_result(shapes, "provenance", prov)
+        self.copy_command_button.set_record(prov)
 
     # -- export --------------------------------------------------------------------
     def export_csv(self, path: str) -> None:

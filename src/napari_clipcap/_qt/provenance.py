@@ -1,0 +1,146 @@
+"""How a dock's result was made: the provenance record and its "Copy command" button.
+
+A dock builds the ``napari-clipcap`` command line that computes the same result from the
+file its image layer was read from (:func:`dock_record`), keeps the record in the result
+layer's metadata, and offers the command on the clipboard. A layer that was not read
+from a file (sample data, arrays from a script) gets a record without a command, and
+the button says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from qtpy.QtGui import QGuiApplication
+from qtpy.QtWidgets import QPushButton
+
+from ..core.provenance import command_line, model_entry, record
+
+
+def source_path(layer) -> str | None:
+    """The file ``layer`` was read from, when napari or our readers recorded one."""
+    meta = layer.metadata or {}
+    path = getattr(getattr(layer, "source", None), "path", None) or meta.get("source_path")
+    return str(path) if path else None
+
+
+def clip_flags(choice) -> tuple[list[str], dict]:
+    """``--clip``/``--clip-weights`` flags and the model entry of a CLIP choice."""
+    from .models.specs import CUSTOM
+
+    if choice.preset != CUSTOM:
+        return ["--clip", choice.preset], model_entry("clip", choice.preset, None)
+    flags = ["--clip", choice.model]
+    if choice.weights:
+        flags += ["--clip-weights", choice.weights]
+    return flags, model_entry("clip", choice.model, choice.weights or None)
+
+
+def input_flags(layer, plane) -> tuple[list[str], str | None]:
+    """Flags that make the command read the layer's pixels as the dock did, and why the
+    result cannot be recomputed from a command (or None when it can)."""
+    flags = ["--domain", plane.domain]
+    meta = layer.metadata or {}
+    if meta.get("fits_hdu") is not None:
+        flags += ["--hdu", str(meta["fits_hdu"])]
+    if any(plane.index):
+        return flags, f"plane {plane.index} of a stack (the command reads the first plane)"
+    return flags, None
+
+
+def dock_record(
+    subcommand: str,
+    layer,
+    plane,
+    flags: Sequence[str],
+    models: Sequence[dict],
+    *,
+    device: str,
+    precision: str,
+    parameters: dict[str, Any],
+) -> dict:
+    """The provenance record of a dock's result; ``command`` is None (with
+    ``command_unavailable`` saying why) when no command line can recompute it."""
+    path = source_path(layer)
+    extra, why = input_flags(layer, plane)
+    if path is None:
+        why = f"layer {layer.name!r} was not read from a file"
+    argv = [subcommand, path or "", *flags, *extra, "--device", device, "--precision", precision]
+    prov = record(
+        command=command_line(argv) if why is None else "",
+        models=models,
+        device=device,
+        precision=precision,
+        parameters=parameters,
+        inputs={"layer": layer.name, "file": path, "plane": list(plane.index)},
+    )
+    if why is not None:
+        prov["command"] = None
+        prov["command_unavailable"] = why
+    return prov
+
+
+def region_flags(regions) -> tuple[list[str], str | None]:
+    """``--region`` flags for boxes; polygons have no flag (their reason instead)."""
+    flags = []
+    for r in regions:
+        if not isinstance(r, tuple):
+            return [], "polygon regions cannot be given as --region boxes"
+        flags += ["--region", ",".join(str(int(v)) for v in r)]
+    return flags, None
+
+
+def labels_record(image, plane, regions, results, clip_choice, device, precision) -> dict:
+    """Provenance of the Region labels dock's scores."""
+    clip, clip_model = clip_flags(clip_choice)
+    template = results["template"]
+    prompt = (
+        ["--templates", template["templates"]]
+        if "templates" in template
+        else ["--template", template.get("template", "{}")]
+    )
+    boxes, why = region_flags(regions)
+    flags = ["--labels", ",".join(results["labels"]), *prompt, *boxes, *clip, "--json"]
+    prov = dock_record(
+        "labels",
+        image,
+        plane,
+        flags,
+        [clip_model],
+        device=device,
+        precision=precision,
+        parameters={"labels": results["labels"], "regions": regions, **template},
+    )
+    if why is not None and prov["command"]:
+        prov["command"], prov["command_unavailable"] = None, why
+    return prov
+
+
+class CopyCommandButton(QPushButton):
+    """Copies the command of the dock's last result to the clipboard."""
+
+    def __init__(self, parent=None):
+        super().__init__("Copy command", parent)
+        self.record: dict | None = None
+        self.clicked.connect(self.copy)
+        self.set_record(None)
+
+    def set_record(self, prov: dict | None) -> None:
+        """Show ``prov``'s command (enabled) or why there is none (disabled)."""
+        self.record = prov
+        command = (prov or {}).get("command")
+        self.setEnabled(bool(command))
+        if command:
+            self.setToolTip(f"Copy the command that recomputes the last result:\n{command}")
+        elif prov:
+            self.setToolTip(f"No command for the last result: {prov['command_unavailable']}")
+        else:
+            self.setToolTip("Run first: the command of the last result is copied")
+
+    def copy(self) -> str | None:
+        """Put the command on the clipboard; returns it."""
+        command = (self.record or {}).get("command")
+        if command:
+            QGuiApplication.clipboard().setText(command)
+        return command

@@ -1,0 +1,75 @@
+"""Dock results record how they were made; the recorded command recomputes them."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import numpy as np
+from PIL import Image
+
+from napari_clipcap._qt.layers import META_KEY
+from napari_clipcap._qt.widgets.labels_widget import LabelsWidget
+from napari_clipcap.cli import main
+
+RECT = np.array([[10.0, 20.0], [10.0, 60.0], [40.0, 60.0], [40.0, 20.0]])
+
+
+def _wait(qtbot, widget, timeout=30000):
+    qtbot.waitUntil(lambda: widget.job_panel.job is not None, timeout=timeout)
+    qtbot.waitUntil(lambda: not widget.job_panel.busy, timeout=timeout)
+
+
+def test_labels_command_reproduces_the_dock_scores(
+    make_napari_viewer, qtbot, scene, tiny_clip_choice, notifications, tmp_path, capsys
+):
+    path = tmp_path / "scene.png"
+    Image.fromarray(scene).save(path)
+    viewer = make_napari_viewer()
+    (image,) = viewer.open(path, plugin="napari")
+    widget = LabelsWidget(viewer)
+    qtbot.addWidget(widget)
+    assert not widget.copy_command_button.isEnabled()
+    shapes = viewer.add_shapes([RECT], shape_type="rectangle")
+    widget.auto_check.setChecked(False)
+    widget.image_combo.set_layer(image)
+    widget.shapes_combo.set_layer(shapes)
+    widget.labels_edit.setPlainText("forest, river, city")
+    widget.score()
+    _wait(qtbot, widget)
+    prov = shapes.metadata[META_KEY]["provenance"]
+    assert prov["models"][0]["role"] == "clip" and prov["models"][0]["sha256"]
+    assert widget.copy_command_button.isEnabled()
+    assert widget.copy_command_button.copy() == prov["command"]
+    from qtpy.QtGui import QGuiApplication
+
+    assert QGuiApplication.clipboard().text() == prov["command"]
+    words = shlex.split(prov["command"])
+    assert words[:2] == ["napari-clipcap", "labels"]
+    capsys.readouterr()
+    assert main(words[1:]) == 0
+    out = json.loads(capsys.readouterr().out)
+    (region,) = out["regions"]
+    (mine,) = widget.results["regions"]
+    assert region["box"] == mine["box"]
+    for label, p in mine["probabilities"].items():
+        assert abs(region["scores"][label] - p) < 1e-9
+
+
+def test_a_layer_without_a_file_has_no_command(
+    make_napari_viewer, qtbot, scene, tiny_clip_choice, notifications
+):
+    viewer = make_napari_viewer()
+    viewer.add_image(scene, name="scene")
+    widget = LabelsWidget(viewer)
+    qtbot.addWidget(widget)
+    shapes = viewer.add_shapes([RECT], shape_type="rectangle")
+    widget.auto_check.setChecked(False)
+    widget.shapes_combo.set_layer(shapes)
+    widget.labels_edit.setPlainText("forest, river")
+    widget.score()
+    _wait(qtbot, widget)
+    prov = shapes.metadata[META_KEY]["provenance"]
+    assert prov["command"] is None and "not read from a file" in prov["command_unavailable"]
+    assert not widget.copy_command_button.isEnabled()
+    assert "not read from a file" in widget.copy_command_button.toolTip()
