@@ -73,3 +73,38 @@ def test_a_layer_without_a_file_has_no_command(
     assert prov["command"] is None and "not read from a file" in prov["command_unavailable"]
     assert not widget.copy_command_button.isEnabled()
     assert "not read from a file" in widget.copy_command_button.toolTip()
+
+
+def test_heatmap_command_reproduces_the_dock_map(
+    make_napari_viewer,
+    qtbot,
+    scene,
+    tiny_clip_choice,
+    notifications,
+    tmp_path,
+    capsys,
+    monkeypatch,
+):
+    from napari_clipcap._qt.widgets.heatmap_widget import HeatmapWidget
+
+    path = tmp_path / "scene.png"
+    Image.fromarray(scene).save(path)
+    viewer = make_napari_viewer()
+    (image,) = viewer.open(path, plugin="napari")
+    widget = HeatmapWidget(viewer)
+    qtbot.addWidget(widget)
+    widget.image_combo.set_layer(image)
+    widget.auto_check.setChecked(False)
+    widget.window_spin.setValue(32)
+    widget.stride_spin.setValue(16)
+    widget.queries_edit.setText("river")
+    widget.compute()
+    _wait(qtbot, widget)
+    (layer,) = widget._last_layers
+    prov = layer.metadata[META_KEY]["provenance"]
+    assert prov["parameters"]["window"] == 32 and prov["parameters"]["queries"] == ["river"]
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(shlex.split(prov["command"])[1:]) == 0
+    heat = np.load(tmp_path / "scene_heatmap.npy")
+    np.testing.assert_allclose(heat, np.asarray(layer.data).reshape(heat.shape), atol=1e-6)

@@ -10,6 +10,7 @@ the button says why.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from qtpy.QtGui import QGuiApplication
@@ -115,6 +116,26 @@ def labels_record(image, plane, regions, results, clip_choice, device, precision
     if why is not None and prov["command"]:
         prov["command"], prov["command_unavailable"] = None, why
     return prov
+
+
+def heatmap_record(image, plane, queries, options, clip_choice, device, precision) -> dict:
+    """Provenance of the Text heatmap dock's maps (one run, every query)."""
+    clip, clip_model = clip_flags(clip_choice)
+    flags = [flag for q in queries for flag in ("--query", q)]
+    flags += ["--mode", options["mode"], "--window", str(options["window"])]
+    flags += ["--stride", str(options["stride"]), "--template", options["template"]]
+    stem = Path(source_path(image) or "image").stem
+    flags += [*clip, "--out", f"{stem}_heatmap.npy", "--json"]
+    return dock_record(
+        "heatmap",
+        image,
+        plane,
+        flags,
+        [clip_model],
+        device=device,
+        precision=precision,
+        parameters={"queries": list(queries), **options},
+    )
 
 
 class CopyCommandButton(QPushButton):

@@ -33,9 +33,10 @@ from ...core.tasks.windows import WindowGrid, auto_window
 from ..hint import HintLabel
 from ..job_panel import JobPanel
 from ..layer_combo import LayerCombo
-from ..layers import displayed_plane, spatial_shape
+from ..layers import displayed_plane, spatial_shape, store_result
 from ..models.panel import ModelPanel
 from ..models.store import STORE
+from ..provenance import CopyCommandButton, heatmap_record
 from ..worker import start_job
 from .heatmap_layers import (
     PREFIX,
@@ -100,6 +101,8 @@ class HeatmapWidget(QWidget):
         self.min_area_spin = pixel_spin(1, 10**7, 16, "Regions with fewer pixels are dropped")
         self.to_labels_button = QPushButton("→ Labels")
         self.to_shapes_button = QPushButton("→ Shapes")
+        self.copy_command_button = CopyCommandButton()
+        self._last_layers: list = []
 
         form = QFormLayout()
         form.addRow("Image", self.image_combo)
@@ -122,6 +125,7 @@ class HeatmapWidget(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.to_labels_button)
         row.addWidget(self.to_shapes_button)
+        row.addWidget(self.copy_command_button)
         thresh.addRow(row)
         layout = QVBoxLayout(self)
         layout.addWidget(self.models)
@@ -244,11 +248,15 @@ class HeatmapWidget(QWidget):
         def done(maps):
             self._rate = n_windows / max(time.perf_counter() - started, 1e-3)
             self._show(image, plane, queries, maps, options)
+            prov = heatmap_record(image, plane, queries, options, clip_choice, device, precision)
+            for layer in self._last_layers:
+                store_result(layer, "provenance", prov)
+            self.copy_command_button.set_record(prov)
 
         self.job_panel.watch(start_job(job, "Text heatmap", done, parent=self))
 
     def _show(self, image, plane, queries, maps, options) -> None:
-        layers = show_maps(
+        self._last_layers = layers = show_maps(
             self.viewer, image, plane, queries, maps, options,
             colormap=self.colormap_combo.currentText(),
             opacity=self.opacity_slider.value() / 100,
