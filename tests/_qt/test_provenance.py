@@ -97,7 +97,7 @@ def test_heatmap_command_reproduces_the_dock_map(
     widget.auto_check.setChecked(False)
     widget.window_spin.setValue(32)
     widget.stride_spin.setValue(16)
-    widget.queries_edit.setText("river")
+    widget.queries_edit.setPlainText("river")
     widget.compute()
     _wait(qtbot, widget)
     (layer,) = widget._last_layers
