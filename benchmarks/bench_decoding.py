@@ -6,10 +6,10 @@ encoder (open_clip), a ClipCap MLP mapping (512 -> 10 x 768) and GPT-2 small (12
 CPU figures: 8 regions, exactly 20 tokens each (no stop token), greedy:
 
 * ``fast``: :func:`napari_clipcap.core.decoding.loops.generate`, the 8 prefixes as one batch
-  through the CPU GPT-2 stepper (:mod:`napari_clipcap.core.decoding._cpu.stepper`: KV cache,
+  through the CPU GPT-2 fast path (:mod:`napari_clipcap.core.decoding._cpu`: KV cache,
   oneDNN-prepacked weights, exact int8- or bfloat16-screened greedy head);
-* ``transformers_kv_cache``: the same batched loop on transformers' own GPT-2 forward
-  and cache (the previous fast path), for attribution;
+* ``transformers_kv_cache``: the same batched loop on transformers' own GPT-2 forward,
+  head and cache (what ``NAPARI_CLIPCAP_CPU_FAST_PATH=0`` runs), for attribution;
 * ``reference``: :func:`~napari_clipcap.core.decoding.loops.greedy_reference`, the original
   release's loop (GPT-2 re-run over prefix + sequence at every step, one region at a
   time).
@@ -111,7 +111,8 @@ def cpu_figures(rounds: int = 5) -> dict:
         prefix = mapping(emb).view(REGIONS, PREFIX, -1)
     # once per model: the weights prepared for the stepper, then a first (cold) call
     t = time.perf_counter()
-    head = prepared(gpt).argmax_head()
+    head = prepared(gpt).head
+    head.screened()  # the greedy head's screen, built with the weights
     prepare_s = time.perf_counter() - t
     _, first_s = timed(lambda: generate(gpt, prefix, max_tokens=TOKENS))
     # fast, the transformers KV-cache loop and the reference in alternating rounds, so

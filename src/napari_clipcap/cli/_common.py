@@ -137,22 +137,33 @@ def clipped_to(requested: Sequence[int], used: Sequence[int]) -> list[int] | Non
 
 
 class ProgressBar:
-    """A ``progress(done, total)`` callback that draws a bar on stderr.
+    """A ``progress(done, total)`` callback that shows a tqdm bar on stderr.
 
     Silent when stderr is not a terminal or when ``quiet`` is true, so JSON output and
-    logs stay clean.
+    logs stay clean; stdout is never written. A call with a new ``total``, or with
+    ``done`` going back, starts the bar over (a job with several phases).
     """
 
     def __init__(self, label: str, quiet: bool = False):
         self.label = label
         self.enabled = not quiet and sys.stderr.isatty()
+        self.bar: Any = None
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled or total <= 0:
             return
-        width = 30
-        filled = int(width * done / total)
-        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        from tqdm import tqdm
+
+        if self.bar is not None and (self.bar.total != total or done < self.bar.n):
+            self.close()
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc=self.label, file=sys.stderr, dynamic_ncols=True)
+        self.bar.update(min(done, total) - self.bar.n)
         if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+            self.close()
+
+    def close(self) -> None:
+        """End the current bar (its last state stays on screen)."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

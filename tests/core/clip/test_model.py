@@ -257,7 +257,7 @@ def test_hf_hub_weights_from_the_hub_cache(
 
 
 def test_download_progress_is_forwarded():
-    from napari_clipcap.core.clip.loaders import _progress_tqdm
+    from napari_clipcap.core.clip.hub import progress_tqdm as _progress_tqdm
 
     calls = []
     bar = _progress_tqdm(lambda d, t: calls.append((d, t)))(total=100)

@@ -8,6 +8,9 @@ was looked for, and how to point at a local file instead.
 Safety: weight files are read with safetensors when they are ``.safetensors`` and with
 ``torch.load(weights_only=True)`` otherwise (open_clip's loader does this); transformers
 models are loaded with ``use_safetensors`` preferred and never ``trust_remote_code``.
+Every config is scanned first (:mod:`.trust`): one that asks for code from the model's
+files (``trust_remote_code``, ``auto_map``, nested anywhere, or in the tokenizer folder
+it names) is refused. The tokenizer is checked against the text model (:mod:`.vocab`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from typing import Any
 
 from ..cache import hub_cache_dir, hub_offline
 from ..errors import CheckpointFormatError, InvalidInputError, ModelNotFoundError
+from .hub import hub_file as _hub_file
+from .trust import check_config, check_folder, check_open_clip
+from .vocab import check_vocab
 
 #: OpenAI CLIP normalisation, the default when a model says nothing else.
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -119,6 +125,7 @@ def _register_config(path: Path) -> str:
         raise CheckpointFormatError(
             f"model config {str(path)!r} is not valid JSON: {exc}"
         ) from exc
+    check_config(cfg, repr(str(path)))
     cfg = cfg.get("model_cfg", cfg)
     if not all(k in cfg for k in ("embed_dim", "vision_cfg", "text_cfg")):
         raise CheckpointFormatError(
@@ -140,33 +147,6 @@ def _register_config(path: Path) -> str:
             )
         open_clip.add_model_config(path)
     return name
-
-
-def _hub_file(repo_id: str, filename: str, progress: Callable | None) -> str:
-    """Download (or find in the cache) one file of a hub repository."""
-    from huggingface_hub import hf_hub_download
-
-    kwargs: dict[str, Any] = {}
-    if progress is not None:
-        kwargs["tqdm_class"] = _progress_tqdm(progress)
-    return hf_hub_download(repo_id, filename, **kwargs)
-
-
-def _progress_tqdm(progress: Callable[[int, int], None]):
-    """A tqdm subclass that forwards byte counts to ``progress(done, total)``."""
-    from tqdm.auto import tqdm
-
-    class _Forward(tqdm):
-        def __init__(self, *args, **kwargs):
-            kwargs["disable"] = True  # no bar on stderr; a disabled tqdm counts nothing
-            super().__init__(*args, **kwargs)
-            self._done = int(kwargs.get("initial", 0) or 0)
-
-        def update(self, n=1):
-            self._done += int(n or 0)
-            progress(self._done, int(self.total or 0))
-
-    return _Forward
 
 
 def _tag_checkpoint(arch: str, tag: str, progress: Callable | None) -> tuple[str, dict]:
@@ -249,9 +229,14 @@ def build_open_clip(
                     f"the file {str(wpath)!r} (no such file) and "
                     f"the open_clip pretrained tags of {arch} ({tags})",
                 )
+    text_cfg = check_open_clip(
+        model, arch, lambda repo: _hub_file(repo, "open_clip_config.json", None)
+    )
+    # never from the config: open_clip hands its tokenizer_kwargs to AutoTokenizer
+    no_code = {"trust_remote_code": False} if text_cfg.get("hf_tokenizer_name") else {}
     try:
         net = open_clip.create_model(arch, pretrained=pretrained, **kwargs)
-        tokenizer = open_clip.get_tokenizer(arch)
+        tokenizer = open_clip.get_tokenizer(arch, **no_code)
     except RuntimeError as exc:
         if "state_dict" in str(exc) or "size mismatch" in str(exc):
             raise CheckpointFormatError(
@@ -279,6 +264,7 @@ def build_open_clip(
             ) from exc
         raise
     net.eval()
+    check_vocab(net, tokenizer, model, "text_cfg.vocab_size")
     pp = getattr(net.visual, "preprocess_cfg", {}) or {}
     built = Built(
         "open_clip",
@@ -303,6 +289,8 @@ def build_transformers(model: str, device: str, dtype) -> Built:
     path = Path(model).expanduser()
     source = str(path) if path.is_dir() else model
     where = str(path) if path.is_dir() else f"the Hugging Face cache {hub_cache_dir()}"
+    if path.is_dir():
+        check_folder(path)
     try:
         net = CLIPModel.from_pretrained(source, torch_dtype=dtype, trust_remote_code=False)
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
@@ -318,10 +306,27 @@ def build_transformers(model: str, device: str, dtype) -> Built:
             f"({type(exc).__name__}: {_first_line(exc)}); are its weight files complete?"
         ) from exc
     net.to(device).eval()
-    mean, std = OPENAI_MEAN, OPENAI_STD
-    pp_file = path / "preprocessor_config.json" if path.is_dir() else None
-    if pp_file is not None and pp_file.is_file():
-        pp = json.loads(pp_file.read_text())
-        mean = tuple(pp.get("image_mean", mean))
-        std = tuple(pp.get("image_std", std))
+    check_vocab(net, tokenizer, model, "text_config.vocab_size")
+    mean, std = _image_normalisation(path) if path.is_dir() else (OPENAI_MEAN, OPENAI_STD)
     return Built("transformers", net, tokenizer, mean=mean, std=std)
+
+
+def _image_normalisation(folder: Path) -> tuple[tuple, tuple]:
+    """The image mean and std of a transformers CLIP folder, as transformers reads them:
+    ``processor_config.json`` (``image_processor``; transformers 5 saves it there) before
+    ``preprocessor_config.json``; OpenAI's values when neither says."""
+    for name, section in (
+        ("processor_config.json", "image_processor"),
+        ("preprocessor_config.json", None),
+    ):
+        file = folder / name
+        if not file.is_file():
+            continue
+        try:
+            pp = json.loads(file.read_text())
+        except ValueError as exc:
+            raise CheckpointFormatError(f"{str(file)!r} is not valid JSON: {exc}") from exc
+        pp = pp.get(section) if section else pp
+        if isinstance(pp, dict) and "image_mean" in pp:
+            return tuple(pp["image_mean"]), tuple(pp.get("image_std", OPENAI_STD))
+    return OPENAI_MEAN, OPENAI_STD

@@ -21,9 +21,7 @@ import torch
 
 from ..errors import InvalidInputError
 from ..jobs import CancelFlag, check_cancel
-from ._cpu.lm_head import fast_head
-from ._cpu.stepper import GPT2Stepper
-from ._cpu.stepper import supports as gpt2_stepper_fits
+from ._cpu import cpu_stepper
 
 
 class Stepper(Protocol):
@@ -34,7 +32,7 @@ class Stepper(Protocol):
     ``reorder(index)`` keeps the rows ``index`` picks (beam search). Greedy decoding sets
     ``argmax_only = True`` on steppers that have the attribute; they then return the
     ``(rows,)`` argmax token ids instead of logits, which lets them skip most of the
-    output layer (:mod:`~napari_clipcap.core.decoding._cpu.screened_argmax`).
+    output layer (:mod:`~napari_clipcap.core.decoding._cpu.head`).
     """
 
     def start(self, prefix: Any) -> torch.Tensor: ...
@@ -51,17 +49,10 @@ class CausalLMStepper:
 
     def __init__(self, lm):
         self.lm, self.embed, self.cache = lm, lm.get_input_embeddings(), None
-        self.head = fast_head(lm)  # CPU: the body, then the head on the last position only
         keep = "logits_to_keep" in inspect.signature(lm.forward).parameters
         self.extra = {"logits_to_keep": 1} if keep else {}
 
     def _forward(self, embeds):
-        if self.head is not None:
-            out = self.lm.base_model(
-                inputs_embeds=embeds, past_key_values=self.cache, use_cache=True
-            )
-            self.cache = out.past_key_values
-            return self.head(out.last_hidden_state[:, -1]).float()
         out = self.lm(
             inputs_embeds=embeds, past_key_values=self.cache, use_cache=True, **self.extra
         )
@@ -116,6 +107,7 @@ def generate(
     seed: int | None = None,
     check_every: int = 4,
     cancel: CancelFlag | None = None,
+    cpu_fast_path: bool | None = None,
 ) -> list[list[list[int]]]:
     """Decode token ids for every prefix row.
 
@@ -143,6 +135,9 @@ def generate(
         Nucleus sampling; ``seed`` makes it repeatable. ``temperature=0`` is greedy.
     check_every : int
         Steps between the (synchronising) checks for "all rows finished" and cancel.
+    cpu_fast_path : bool, optional
+        False: never the CPU GPT-2 fast path (:mod:`._cpu`). Default: on unless the
+        environment variable ``NAPARI_CLIPCAP_CPU_FAST_PATH`` is ``0``.
 
     Returns
     -------
@@ -150,7 +145,7 @@ def generate(
         ``[row][caption]`` -> token ids, ending with the stop token when one was reached.
     """
     _check_args(prefix, max_tokens, beam_size, num_captions, top_p, temperature)
-    stepper = GPT2Stepper(lm) if gpt2_stepper_fits(lm, prefix) else CausalLMStepper(lm)
+    stepper = cpu_stepper(lm, prefix, enabled=cpu_fast_path) or CausalLMStepper(lm)
     return decode(
         stepper,
         prefix,

@@ -6,6 +6,7 @@ import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
+from napari_clipcap.core.decoding._cpu import head as fast_head
 from napari_clipcap.core.decoding._cpu import stepper as gpt2_stepper
 from napari_clipcap.core.decoding._cpu.stepper import GPT2Stepper, prepared, supports
 from napari_clipcap.core.decoding.loops import CausalLMStepper, decode, generate, greedy_reference
@@ -122,14 +123,14 @@ def test_running_out_of_positions_is_a_clear_error(lm, prefix):
 
 
 def test_without_a_fast_screen_greedy_uses_the_float32_head(monkeypatch, prefix):
-    monkeypatch.setattr(gpt2_stepper, "available_screens", lambda: [])
+    monkeypatch.setattr(fast_head, "available_screens", lambda: [])
     lm = _gpt2()
     stepper = GPT2Stepper(lm)
     stepper.argmax_only = True
     with torch.inference_mode():
         ids = stepper.start(prefix)
         assert torch.equal(ids, lm(inputs_embeds=prefix).logits[:, -1].argmax(-1))
-    assert stepper.p._argmax is None
+    assert stepper.p.head._argmax is None
 
 
 def test_a_model_built_in_inference_mode_decodes(prefix):

@@ -30,6 +30,8 @@ from functools import cache
 
 import torch
 
+from .operators import INT8_OPERATORS, missing, op, probe
+
 _U = 2.0**-24  # float32 unit roundoff
 _SLACK = 1 + 2.0**-10  # covers the float32 rounding of computing the bound itself
 _TINY = torch.finfo(torch.float32).tiny  # the smallest normal float32
@@ -39,13 +41,8 @@ _TINY = torch.finfo(torch.float32).tiny  # the smallest normal float32
 def int8_screen_available() -> bool:
     """Whether oneDNN's int8 matmul is here and the CPU sums int8 products exactly and
     fast (VNNI or AMX)."""
-    try:
-        ops = torch.ops.onednn
-        have_ops = ops.qlinear_prepack is not None and ops.qlinear_pointwise is not None
-    except (AttributeError, RuntimeError):
-        return False
     checks = ("_is_vnni_supported", "_is_amx_tile_supported")
-    return have_ops and any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
+    return not missing(INT8_OPERATORS) and any(probe(name) for name in checks)
 
 
 class Int8Screen:
@@ -72,7 +69,7 @@ class Int8Screen:
         # |w / s_w| could then exceed 127
         scale = (largest / 127).clamp_min(_TINY)
         quantized = torch.round(weight / scale[:, None]).clamp_(-127, 127).to(torch.int8)
-        self.packed = torch.ops.onednn.qlinear_prepack(quantized, [rows_hint, width])
+        self.packed = op("onednn.qlinear_prepack")(quantized, [rows_hint, width])
         self.scale = scale.float()
         self.zero_points = torch.zeros(vocab, dtype=torch.int32)
         self.bias = None if bias is None else bias.detach().float()
@@ -95,7 +92,7 @@ class Int8Screen:
         x = hidden.float()
         step = max(float(x.abs().max()), 1e-30) / 127 * (1 + 2.0**-20)  # |x / step| < 127
         quantized = torch.round(x / step).add_(128).clamp_(0, 255).to(torch.uint8)
-        approx = torch.ops.onednn.qlinear_pointwise(
+        approx = op("onednn.qlinear_pointwise")(
             quantized, step, 128, self.packed, self.scale, self.zero_points,
             None, 1.0, 0, torch.float32, "none", [], "",
         )  # fmt: skip

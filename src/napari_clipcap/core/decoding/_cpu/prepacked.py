@@ -19,19 +19,13 @@ from functools import cache
 import torch
 import torch.nn.functional as F
 
+from .operators import LINEAR_OPERATORS, missing, op, probe
+
 
 @cache
 def onednn_linear_available() -> bool:
     """Whether this PyTorch build has oneDNN's prepacked linear operators."""
-    try:
-        ops = torch.ops.mkldnn
-        return bool(
-            torch.backends.mkldnn.is_available()
-            and ops._reorder_linear_weight is not None
-            and ops._linear_pointwise is not None
-        )
-    except (AttributeError, RuntimeError):
-        return False
+    return bool(torch.backends.mkldnn.is_available()) and not missing(LINEAR_OPERATORS)
 
 
 @cache
@@ -39,14 +33,12 @@ def fast_bfloat16_matmul() -> bool:
     """Whether the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX), so that reading
     a bfloat16 copy of a weight is actually faster than reading the float32 one."""
     checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return onednn_linear_available() and any(
-        bool(getattr(torch.cpu, name, lambda: False)()) for name in checks
-    )
+    return onednn_linear_available() and any(probe(name) for name in checks)
 
 
 def _reorder(weight: torch.Tensor, rows_hint: int | None) -> torch.Tensor:
     # reads a transposed view directly: no contiguous temporary of the weight
-    return torch.ops.mkldnn._reorder_linear_weight(weight, rows_hint)
+    return op("mkldnn._reorder_linear_weight")(weight, rows_hint)
 
 
 class PrepackedLinear:
@@ -90,20 +82,18 @@ class PrepackedLinear:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if self.packed is not None:
-            return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "")
+            return op("mkldnn._linear_pointwise")(x, self.packed, self.bias, "none", [], "")
         return F.linear(x, self.weight, self.bias)
 
     def plus(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
         """``residual + self(x)``, the addition done by the matmul as it writes out."""
         if self.packed is not None:
-            linear = torch.ops.mkldnn._linear_pointwise.binary
-            return linear(x, residual, self.packed, self.bias, "add")
+            binary = op("mkldnn._linear_pointwise.binary")
+            return binary(x, residual, self.packed, self.bias, "add")
         return residual + F.linear(x, self.weight, self.bias)
 
     def gelu_tanh(self, x: torch.Tensor) -> torch.Tensor:
         """``gelu(self(x), approximate="tanh")``, the activation done by the matmul."""
         if self.packed is not None:
-            return torch.ops.mkldnn._linear_pointwise(
-                x, self.packed, self.bias, "gelu", [], "tanh"
-            )
+            return op("mkldnn._linear_pointwise")(x, self.packed, self.bias, "gelu", [], "tanh")
         return F.gelu(F.linear(x, self.weight, self.bias), approximate="tanh")

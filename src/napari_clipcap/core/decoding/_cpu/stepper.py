@@ -9,9 +9,9 @@ the same arithmetic with:
 * a key/value cache preallocated per layer (grown by doubling), zero-filled once so the
   per-step writes do not page-fault;
 * GPT-2's tanh GELU and the residual additions done by the matmuls as they write out;
-* for greedy decoding, the exact float32 argmax from an int8 (or bfloat16) screen of the
-  head (:mod:`.screened_argmax`), which reads the largest matrix at a quarter (half) of
-  the bytes.
+* the output layer of :mod:`.head`: for greedy decoding, the exact float32 argmax from
+  an int8 (or bfloat16) screen of the head, which reads the largest matrix at a quarter
+  (half) of the bytes.
 
 Logits agree with transformers' GPT-2 to float32 rounding; greedy tokens are those of the
 reference algorithm (tested). The prepared weights cost about as much memory as the
@@ -29,8 +29,9 @@ import torch
 import torch.nn.functional as F
 
 from ...errors import InvalidInputError
+from .head import FastHead
 from .prepacked import PrepackedLinear
-from .screened_argmax import ScreenedArgmaxHead, available_screens
+from .weights import cached_on
 
 _ATTR = "_napari_clipcap_gpt2_prepared"
 
@@ -50,7 +51,6 @@ class _Prepared:
 
     def __init__(self, lm):
         body, cfg = lm.transformer, lm.config
-        self.key = _weights_key(lm)
         self.heads, self.width = cfg.n_head, cfg.n_embd
         self.eps = cfg.layer_norm_epsilon
         self.scale = (self.width // self.heads) ** -0.5 if cfg.scale_attn_weights else 1.0
@@ -66,24 +66,7 @@ class _Prepared:
             )
             for block in body.h
         ]
-        self.head_weight = lm.lm_head.weight
-        self._head: PrepackedLinear | None = None
-        self._argmax: ScreenedArgmaxHead | None = None
-
-    def head(self) -> PrepackedLinear:
-        """Every logit, in float32 (beam search, sampling)."""
-        if self._head is None:
-            self._head = PrepackedLinear(self.head_weight)
-        return self._head
-
-    def argmax_head(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        """``hidden -> (rows,)`` the float32 argmax token ids (greedy decoding)."""
-        if not available_screens():
-            head = self.head()
-            return lambda hidden: head(hidden).argmax(dim=-1)
-        if self._argmax is None:
-            self._argmax = ScreenedArgmaxHead(self.head_weight)
-        return self._argmax
+        self.head = FastHead(lm.lm_head.weight.detach())
 
 
 def _mlp_hidden(linear: PrepackedLinear, act: torch.nn.Module) -> Callable:
@@ -93,12 +76,6 @@ def _mlp_hidden(linear: PrepackedLinear, act: torch.nn.Module) -> Callable:
     if type(act).__name__ == "NewGELUActivation":
         return linear.gelu_tanh
     return lambda h: act(linear(h))
-
-
-def _weights_key(lm) -> tuple:
-    # inference tensors (a model built under torch.inference_mode) have no version
-    # counter; they cannot be changed outside inference mode, so their address will do
-    return tuple((p.data_ptr(), -1 if p.is_inference() else p._version) for p in lm.parameters())
 
 
 def supports(lm: Any, prefix: torch.Tensor) -> bool:
@@ -127,12 +104,7 @@ def supports(lm: Any, prefix: torch.Tensor) -> bool:
 
 def prepared(lm) -> _Prepared:
     """The prepared weights of ``lm``, made once and remade when a weight changed."""
-    cached = lm.__dict__.get(_ATTR)
-    if cached is None or cached.key != _weights_key(lm):
-        lm.__dict__.pop(_ATTR, None)  # free the stale copy before making the new one
-        cached = _Prepared(lm)
-        lm.__dict__[_ATTR] = cached
-    return cached
+    return cached_on(lm, _ATTR, lm.parameters(), lambda: _Prepared(lm))
 
 
 class GPT2Stepper:
@@ -215,5 +187,4 @@ class GPT2Stepper:
         self.length = end
         last = x.view(rows, new, width)[:, -1]
         hidden = F.layer_norm(last, (width,), p.ln_f.weight, p.ln_f.bias, p.eps)
-        head = p.argmax_head() if self.argmax_only else p.head()
-        return head(hidden)
+        return p.head.argmax(hidden) if self.argmax_only else p.head(hidden)
