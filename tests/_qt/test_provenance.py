@@ -54,6 +54,9 @@ def test_labels_command_reproduces_the_dock_scores(
     assert region["box"] == mine["box"]
     for label, p in mine["probabilities"].items():
         assert abs(region["scores"][label] - p) < 1e-9
+    widget.export_csv(str(tmp_path / "labels.csv"))
+    side = json.loads((tmp_path / "labels.csv.provenance.json").read_text())
+    assert side["command"] == prov["command"]
 
 
 def test_a_layer_without_a_file_has_no_command(

@@ -110,3 +110,41 @@ def test_greedy_caption_command_reproduces_the_caption(
     assert {k: v for k, v in again.items() if k not in strip} == {
         k: v for k, v in first.items() if k not in strip
     }
+
+
+@pytest.mark.parametrize("suffix", [".fits", ".tif", ".npy"])
+def test_heatmap_files_carry_their_provenance(png, clip_args, capsys, tmp_path, suffix):
+    out = tmp_path / f"heat{suffix}"
+    first = _run(
+        capsys,
+        [
+            "heatmap",
+            str(png),
+            "--query",
+            "river",
+            "--window",
+            "32",
+            "--stride",
+            "16",
+            "--out",
+            str(out),
+            *clip_args,
+            "--json",
+        ],
+    )
+    command = first["provenance"]["command"]
+    if suffix == ".fits":
+        from astropy.io import fits
+
+        history = "".join(str(h).strip() for h in fits.getheader(out)["HISTORY"]).replace(" ", "")
+        assert command.replace(" ", "") in history
+        assert "sha256:" in history
+    elif suffix == ".tif":
+        import tifffile
+
+        with tifffile.TiffFile(out) as tif:
+            desc = json.loads(tif.pages[0].description)
+        assert json.loads(desc["provenance"])["command"] == command
+    else:
+        side = json.loads((tmp_path / "heat.npy.provenance.json").read_text())
+        assert side["command"] == command

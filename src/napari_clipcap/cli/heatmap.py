@@ -86,7 +86,11 @@ def run(args: argparse.Namespace) -> int:
 
         geo = geo_metadata_of(img.path)  # GeoTIFF in -> GeoTIFF out, same CRS and grid
     try:
-        out = write_map(args.out, result, wcs=wcs, meta=meta, geo=geo)
+        from ._provenance import provenance_of
+
+        out = write_map(
+            args.out, result, wcs=wcs, meta=meta, geo=geo, provenance=provenance_of(args)
+        )
     except OSError as exc:
         raise InvalidInputError(f"cannot write --out {args.out}: {exc.strerror or exc}") from exc
     data = {

@@ -298,8 +298,14 @@ class LabelsWidget(QWidget):
 
     # -- export --------------------------------------------------------------------
     def export_csv(self, path: str) -> None:
-        """Write the last results as CSV: one row per region, one column per label."""
+        """Write the last results as CSV: one row per region, one column per label; how
+        they were made goes to the side file ``NAME.csv.provenance.json``."""
         export_csv(self.results, path)
+        if self.copy_command_button.record:
+            from ...core.io.atomic import write_json
+
+            side = f"{path}.provenance.json"
+            write_json(side, self.copy_command_button.record, default=str)
 
     def _export_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export labels", "labels.csv", "CSV (*.csv)")

@@ -163,15 +163,21 @@ def write_map(
     wcs: Any = None,
     meta: dict | None = None,
     geo: dict | None = None,
+    provenance: dict | None = None,
 ):
     """Write a float32 map (``H x W`` or ``Q x H x W``) as ``.npy``, ``.tif`` or ``.fits``.
 
     A FITS file carries ``wcs`` (when given) and ``meta`` as HISTORY cards; a TIFF
     gets ``meta`` as its description (JSON), or is a GeoTIFF with the CRS and transform
     of ``geo`` (see :func:`~napari_clipcap.core.io.geoexport.geo_metadata_of`) and ``meta``
-    as tags.
+    as tags. ``provenance`` (:mod:`napari_clipcap.core.provenance`) goes into FITS
+    HISTORY cards (its summary lines, the command among them), the TIFF description or
+    GeoTIFF tags (as JSON), and for ``.npy`` into a side file ``NAME.npy.provenance.json``.
     """
     import json
+
+    if provenance is not None:
+        meta = {**(meta or {}), "provenance": json.dumps(provenance, default=str)}
 
     p = Path(path).expanduser()
     suffix = p.suffix.lower()
@@ -198,6 +204,16 @@ def write_map(
 
             header = wcs.to_header() if wcs is not None else fits.Header()
             for key, value in (meta or {}).items():
-                header.add_history(f"napari-clipcap {key}: {value}")
+                if key != "provenance":
+                    header.add_history(f"napari-clipcap {key}: {value}")
+            if provenance is not None:
+                from ..provenance import summary_lines
+
+                for line in summary_lines(provenance):
+                    header.add_history(line)
             fits.PrimaryHDU(data=data, header=header).writeto(f)
+    if suffix == ".npy" and provenance is not None:
+        from .atomic import write_json
+
+        write_json(p.with_name(p.name + ".provenance.json"), provenance, indent=2, default=str)
     return p
