@@ -103,7 +103,7 @@ def _write_part(out: Path, seq: int, rows: list[dict]) -> None:
     df = pd.DataFrame(rows)
     if "hdu" in df.columns:
         df["hdu"] = df["hdu"].astype("Int64")
-    for col in ("width", "height"):
+    for col in ("width", "height", "reduced_by"):
         if col in df.columns:
             df[col] = df[col].astype("Int64")
     if "embedding" in df.columns:
