@@ -166,8 +166,8 @@ def image_array(
     header : astropy.io.fits.Header, optional
         The HDU's header as read leniently (default ``hdu.header``).
     max_pixels : int, optional
-        Data read into memory whole (gzip/bzip2 files, ``lazy=False``) may hold at most
-        this many pixels per plane times planes; larger data are refused before reading.
+        Data above this many pixels (all planes) are made lazy; where they cannot be
+        (gzip/bzip2 files, ``lazy=False``) they are refused before reading.
     """
     from astropy.io import fits
 
@@ -184,10 +184,11 @@ def image_array(
     shape = tuple(int(n) for n in hdu.shape)
     scaling = Scaling.from_header(header, raw_dtype)
     nbytes = raw_dtype.itemsize * math.prod(shape)
-    lazy = nbytes > lazy_threshold() if lazy is None else lazy
+    over = max_pixels is not None and math.prod(shape) > max_pixels
+    lazy = (nbytes > lazy_threshold() or over) if lazy is None else lazy
     if isinstance(hdu, fits.CompImageHDU) and (problem := tile_problem(hdu)):
         raise FileFormatError(problem)
-    if (streamed or not lazy) and max_pixels is not None and math.prod(shape) > max_pixels:
+    if over and (streamed or not lazy):
         raise FileFormatError(_too_big(shape, max_pixels, streamed))
     stat = path.stat()
     token = f"{path.resolve()}:{stat.st_mtime_ns}:{stat.st_size}:{hdu.fileinfo()['datLoc']}"

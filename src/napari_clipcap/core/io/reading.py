@@ -230,8 +230,10 @@ def _read_pillow(p: Path, budget: int, reduce: bool) -> tuple[np.ndarray, int]:
             w, h = im.size
             k = 1
             if w * h > budget and reduce and im.format == "JPEG":
-                k = reduction_step(h, w, budget)
-                im.draft(im.mode, (math.ceil(w / k), math.ceil(h / k)))  # decode at 1/2..1/8
+                scale = next(
+                    (s for s in (2, 4, 8) if math.ceil(w / s) * math.ceil(h / s) <= budget), 8
+                )
+                im.draft(im.mode, (math.ceil(w / scale), math.ceil(h / scale)))  # 1/2 .. 1/8
                 k = max(1, round(w / im.size[0]))
             if im.size[0] * im.size[1] > budget:
                 raise FileFormatError(over_budget(p, h, w, budget))
