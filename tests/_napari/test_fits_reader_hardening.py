@@ -118,3 +118,13 @@ def test_reader_function_is_the_same_path(tmp_path):
     assert _reader.get_fits_reader(str(path)) is _reader.read_fits_layers
     with pytest.warns(FitsWarning):
         assert len(_reader.read_fits_layers(str(path))) == 1
+
+
+def test_reader_reads_through_open_image(tmp_path, monkeypatch):
+    from napari_clipcap.core.io import reading
+
+    seen = []
+    real = reading.open_image
+    monkeypatch.setattr(_reader, "open_image", lambda p, **k: seen.append(p) or real(p, **k))
+    fits.PrimaryHDU(np.ones((4, 4), np.float32)).writeto(tmp_path / "a.fits")
+    assert len(read(tmp_path / "a.fits")) == 1 and seen == [tmp_path / "a.fits"]
