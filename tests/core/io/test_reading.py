@@ -155,3 +155,20 @@ def test_hdu_choice_and_empty_files(tmp_path):
         source.pick("X")
     with pytest.raises(FileFormatError, match=r"no image HDU.*EVENTS"):
         open_image(write_tables_only(tmp_path / "t.fits")).pick()
+
+
+def test_gzip_fits_is_refused_from_its_primary_header_alone(
+    tmp_path, small_budget, monkeypatch
+):
+    """No scan of the whole stream: only the primary header is read."""
+    raw = tmp_path / "big.fits"
+    fits.PrimaryHDU(np.zeros((64, 64), np.float32)).writeto(raw)
+    gz = tmp_path / "big.fits.gz"
+    gz.write_bytes(gzip.compress(raw.read_bytes()))
+
+    def no_open(*args, **kwargs):
+        raise AssertionError("fits.open scans the stream")
+
+    monkeypatch.setattr(fits, "open", no_open)
+    with pytest.raises(FileFormatError, match=r"4,096 pixels.*decompress it"):
+        read_fits(gz)

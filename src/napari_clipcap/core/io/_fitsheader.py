@@ -157,6 +157,31 @@ def first_header_problem(path: Any, open_stream: Any) -> str | None:
     return f"HDU 0 'PRIMARY': {problem}" if problem else None
 
 
+def primary_over_budget(path: Any, open_stream: Any, max_pixels: int) -> str | None:
+    """For a gzip/bzip2 file: why its primary data are too big to read, or ``None``.
+
+    Reads only the primary header, so a 3 MB ``.fits.gz`` that expands to gigabytes
+    is refused at once instead of after decompressing it all to find further HDUs
+    (which a stream reaches only through the primary data: decompress the file first).
+    """
+    from astropy.io import fits
+
+    from ._fitsdata import _too_big
+
+    try:
+        with open_stream(path) as stream, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            header = lenient_header(fits.Header.fromfile(stream))[0]
+        if structure_problem(header):
+            return None
+        shape = tuple(int(header[f"NAXIS{k}"]) for k in range(int(header["NAXIS"]), 0, -1))
+    except Exception:  # unreadable here: the reader says why
+        return None
+    if not shape or math.prod(shape) <= max_pixels:
+        return None
+    return _too_big(shape, max_pixels, True)
+
+
 def describe_error(exc: BaseException) -> str:
     """One line for an exception raised while reading a FITS file or HDU."""
     from ..errors import ClipcapError

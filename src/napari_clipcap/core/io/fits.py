@@ -29,7 +29,7 @@ from ._fitshdu import safe_label as _safe_label
 from ._fitshdu import table_or_empty as _table_or_empty
 from ._fitshdu import wcs_of as _wcs
 from ._fitsheader import describe_error as _describe
-from ._fitsheader import first_header_problem, lenient_header
+from ._fitsheader import first_header_problem, lenient_header, primary_over_budget
 from .budget import pixel_budget
 
 __all__ = [
@@ -187,6 +187,8 @@ def read_fits(
     streamed = _open_stream(path) is not None
     size = path.stat().st_size
     budget = pixel_budget(max_pixels)
+    if streamed and (too_big := primary_over_budget(path, _open_stream, budget)):
+        raise FileFormatError(f"{path}: HDU 0 'PRIMARY': {too_big}")  # before any scan
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
