@@ -157,9 +157,7 @@ def test_hdu_choice_and_empty_files(tmp_path):
         open_image(write_tables_only(tmp_path / "t.fits")).pick()
 
 
-def test_gzip_fits_is_refused_from_its_primary_header_alone(
-    tmp_path, small_budget, monkeypatch
-):
+def test_gzip_fits_is_refused_from_its_primary_header_alone(tmp_path, small_budget, monkeypatch):
     """No scan of the whole stream: only the primary header is read."""
     raw = tmp_path / "big.fits"
     fits.PrimaryHDU(np.zeros((64, 64), np.float32)).writeto(raw)
