@@ -90,7 +90,9 @@ def test_fits_above_the_budget_refused_or_strided(tmp_path, small_budget):
         read_image(tmp_path / "a.fits")
     img = read_image(tmp_path / "a.fits", reduce=True)
     assert img.reduced_by == 2 and img.data.shape == (32, 24, 3)
-    assert load_unit(tmp_path / "a.fits", max_side=None).shape == (32, 24, 3)
+    assert load_unit(tmp_path / "a.fits", max_side=100).shape == (32, 24, 3)
+    with pytest.raises(FileFormatError, match="budget"):
+        load_unit(tmp_path / "a.fits", max_side=None)  # full size asked for: refused
     (lazy,) = open_image(tmp_path / "a.fits")  # opening for display reads nothing whole
     assert lazy.shape == (64, 48)
 

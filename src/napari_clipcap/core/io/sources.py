@@ -80,14 +80,15 @@ def load_unit(
     """Read one unit as the ``H x W x 3`` float32 array in ``[0, 1]`` that models take.
 
     FITS data get the astronomy scaling (zscale); 8-bit images become value/255.
-    Images above the pixel budget (:mod:`~napari_clipcap.core.io.budget`) are read
-    reduced, then images larger than ``max_side`` pixels (default :data:`MAX_SIDE`) are
-    shrunk (area average) to bound memory; ``max_side=None`` keeps the size read.
+    Images larger than ``max_side`` pixels (default :data:`MAX_SIDE`) are shrunk (area
+    average) to bound memory, those above the pixel budget
+    (:mod:`~napari_clipcap.core.io.budget`) read reduced first; ``max_side=None`` keeps
+    the full size, so an image above the budget is then refused.
     """
     from .images import read_image
 
     try:
-        image = read_image(path, hdu=hdu, max_side=max_side, reduce=True).data
+        image = read_image(path, hdu=hdu, max_side=max_side, reduce=max_side is not None).data
     except InvalidInputError as exc:
         raise FileFormatError(f"{path}: cannot read image: {exc}") from exc
     return image if max_side is None else shrink(image, max_side)
