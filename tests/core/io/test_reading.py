@@ -86,8 +86,9 @@ def test_tiff_above_the_budget_is_refused(tmp_path, small_budget):
 def test_fits_above_the_budget_refused_or_strided(tmp_path, small_budget):
     data = np.arange(64 * 48, dtype=np.float32).reshape(64, 48)
     fits.PrimaryHDU(data).writeto(tmp_path / "a.fits")
-    with pytest.raises(FileFormatError, match="48 x 64 = 3,072 pixels"):
+    with pytest.raises(FileFormatError, match="48 x 64 = 3,072 pixels") as err:
         read_image(tmp_path / "a.fits")
+    assert str(err.value).startswith(f"{tmp_path / 'a.fits'} [PRIMARY]: image of")
     img = read_image(tmp_path / "a.fits", reduce=True)
     assert img.reduced_by == 2 and img.data.shape == (32, 24, 3)
     assert load_unit(tmp_path / "a.fits", max_side=100).shape == (32, 24, 3)

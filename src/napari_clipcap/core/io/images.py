@@ -104,7 +104,7 @@ def read_image(
 
     p = Path(path).expanduser()
     source = open_image(p, reduce=reduce, max_side=max_side, max_pixels=max_pixels)
-    image = plane_array(source.pick(hdu), reduce=reduce, max_pixels=max_pixels)
+    image = plane_array(source.pick(hdu), reduce=reduce, max_pixels=max_pixels, path=p)
     if domain is None:
         domain = "astronomy" if image.kind == "fits" else "photo"
     data = to_model_input(image.data, domain=domain, interval=interval, stretch=stretch)

@@ -133,19 +133,27 @@ def open_image(
         raise FileFormatError(f"{p}: cannot read image ({type(exc).__name__}: {text})") from exc
 
 
-def plane_array(image: Pixels, *, reduce: bool = False, max_pixels: int | None = None) -> Pixels:
+def plane_array(
+    image: Pixels,
+    *,
+    reduce: bool = False,
+    max_pixels: int | None = None,
+    path: str | Path | None = None,
+) -> Pixels:
     """``image`` with its data in memory, strided to the pixel budget when ``reduce``.
 
     Only the last two axes count towards the budget (a FITS cube's planes); a lazy
     image above it is read with a stride, so only every ``k``-th row is touched.
+    ``path`` names the file in messages.
     """
     budget = pixel_budget(max_pixels)
+    where = " ".join(str(v) for v in (path, image.name and f"[{image.name}]") if v) or "image"
     shape = image.shape
     h, w = (shape[-2], shape[-1]) if image.kind == "fits" else (shape[0], shape[1])
     data, k = image.data, 1
     if h * w > budget:
         if not reduce:
-            raise FileFormatError(over_budget(image.name or "image", h, w, budget))
+            raise FileFormatError(over_budget(where, h, w, budget, "read it reduced"))
         k = reduction_step(h, w, budget)
         data = data[..., ::k, ::k] if image.kind == "fits" else data[::k, ::k]
     try:
@@ -153,7 +161,7 @@ def plane_array(image: Pixels, *, reduce: bool = False, max_pixels: int | None =
     except ClipcapError:
         raise
     except Exception as exc:  # a lazy read failing late (corrupt tiles, vanished file)
-        raise FileFormatError(f"{image.name or 'image'}: cannot read the data ({exc})") from exc
+        raise FileFormatError(f"{where}: cannot read the data ({exc})") from exc
     return replace(image, data=data, reduced_by=image.reduced_by * k)
 
 
