@@ -31,8 +31,14 @@ def _parses(card: Any) -> bool:
 
 
 def _raw_cards(card: Any) -> list[str]:
-    raw = getattr(card, "_image", None) or ""
-    return [raw[i : i + 80] for i in range(0, len(raw), 80)] or [""]
+    """The card's 80-character images as read from the file (several for CONTINUE)."""
+    raw = getattr(card, "_image", None)  # astropy keeps the text it parsed
+    if not raw:
+        try:
+            raw = card.image
+        except Exception:  # unparsable and no original text: keep the keyword only
+            raw = f"COMMENT unparsable card {card.keyword}"
+    return [raw[i : i + 80] for i in range(0, len(raw), 80)]
 
 
 def lenient_header(header: Any) -> tuple[Any, list[str]]:
