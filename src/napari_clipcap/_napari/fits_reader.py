@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import FileFormatError
-from ..core.io.fits import FITS_SUFFIXES, FitsImage, has_fits_suffix, is_fits, read_fits
+from ..core.errors import ClipcapError, FileFormatError
+from ..core.io.fits import FITS_SUFFIXES, has_fits_suffix, is_fits
+from ..core.io.reading import Pixels, open_image
 from ..core.scaling.intervals import ZScaleInterval
 
 LayerData = tuple[Any, ...]
@@ -43,7 +44,21 @@ def get_fits_reader(path: PathOrPaths) -> Callable[[PathOrPaths], list[LayerData
     return read_fits_layers
 
 
-def _limits(image: FitsImage) -> tuple[tuple[float, float], tuple[float, float]]:
+def _increasing(lo: float, hi: float) -> tuple[float, float]:
+    """``(lo, hi)`` with ``hi > lo`` as floats, even where 1 is below float spacing.
+
+    Values near 2**63 (uint64 data) are 2048 apart as float64: ``lo + 1.0 == lo``
+    there, and napari refuses limits that do not increase.
+    """
+    lo, hi = float(lo), float(hi)
+    if not hi > lo:
+        hi = lo + 1.0
+    if not hi > lo:
+        hi = float(np.nextafter(lo, np.inf))
+    return lo, hi
+
+
+def _limits(image: Pixels) -> tuple[tuple[float, float], tuple[float, float]]:
     """ZScale limits and the finite range of a strided sample of the middle plane.
 
     The middle plane is the one napari shows first; the sample has at most about
@@ -63,9 +78,8 @@ def _limits(image: FitsImage) -> tuple[tuple[float, float], tuple[float, float]]
     vmin, vmax = ZScaleInterval().get_limits(finite)
     if not vmax > vmin:
         vmin, vmax = lo, hi
-    if not vmax > vmin:
-        vmax = vmin + 1.0
-    return (float(vmin), float(vmax)), (min(lo, vmin), max(hi, vmax))
+    vmin, vmax = _increasing(vmin, vmax)
+    return (vmin, vmax), _increasing(min(lo, vmin), max(hi, vmax))
 
 
 def _stem(path: Path) -> str:
@@ -86,9 +100,22 @@ def _header_dict(header: Any) -> dict[str, Any]:
     return out
 
 
-def layer_data(path: Path, image: FitsImage) -> LayerData:
-    """The napari ``(data, kwargs, "image")`` tuple for one FITS image."""
-    limits, data_range = _limits(image)
+def layer_data(path: Path, image: Pixels) -> LayerData:
+    """The napari ``(data, kwargs, "image")`` tuple for one FITS image.
+
+    Raises
+    ------
+    FileFormatError
+        When the pixels sampled for the contrast limits cannot be read (a lazy,
+        corrupt tile-compressed HDU).
+    """
+    try:
+        limits, data_range = _limits(image)
+    except ClipcapError:
+        raise
+    except Exception as exc:  # a lazy read failing late, inside astropy or dask
+        why = " ".join(str(exc).split()) or type(exc).__name__
+        raise FileFormatError(f"{path}: HDU {image.index} {image.name!r}: {why}") from exc
     metadata = {
         "header": _header_dict(image.header),
         "fits_header": image.header,
@@ -113,8 +140,10 @@ def layer_data(path: Path, image: FitsImage) -> LayerData:
 def read_fits_layers(path: PathOrPaths) -> list[LayerData]:
     """Read FITS file(s) into napari layer data.
 
-    A broken file raises :class:`FileFormatError` with one line naming the file and
-    the problem. Inside a running napari window the message is shown as one error
+    The files are read by :func:`~napari_clipcap.core.io.reading.open_image`; headers
+    with cards astropy cannot parse are repaired with a warning. A broken file raises
+    :class:`FileFormatError` with one line naming the file and the problem. Inside a
+    running napari window the message is shown as one error
     notification instead, and no layer is added; a file with no image gives a
     warning notification.
     """
@@ -122,17 +151,17 @@ def read_fits_layers(path: PathOrPaths) -> list[LayerData]:
     layers: list[LayerData] = []
     for p in map(Path, paths):
         try:
-            images = read_fits(p)
-        except FileFormatError as exc:
+            images = open_image(p)
+            if not images:
+                what = "; ".join(images.skipped) or "no HDU"
+                message = f"{p}: holds no image ({what})"
+                if not _notify_in_gui(message, error=False):
+                    warnings.warn(message, UserWarning, stacklevel=2)
+            layers.extend([layer_data(p, image) for image in images])
+        except ClipcapError as exc:
             if not _notify_in_gui(str(exc), error=True):
                 raise
             continue
-        if not images:
-            what = "; ".join(images.skipped) or "no HDU"
-            message = f"{p}: holds no image ({what})"
-            if not _notify_in_gui(message, error=False):
-                warnings.warn(message, UserWarning, stacklevel=2)
-        layers.extend(layer_data(p, image) for image in images)
     if layers:
         _install_status()
     # npe2's "accepted, nothing to add" value: napari then tries no other reader

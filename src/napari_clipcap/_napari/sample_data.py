@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..core.io.fits import FitsImage, read_fits
+from ..core.io.reading import Pixels, open_image
 from ..core.samples.sky_overhead import bundled_sky, synthetic_overhead, synthetic_sky
 from .fits_reader import _install_status, layer_data
 
@@ -15,17 +15,18 @@ SAMPLE_NAMES: tuple[str, ...] = ("sky", "overhead")
 LayerData = tuple[Any, ...]
 
 
-def _sky_image() -> tuple[FitsImage, Path, str]:
+def _sky_image() -> tuple[Pixels, Path, str]:
     path = bundled_sky()
     if path is not None:
         try:
-            (image,) = read_fits(path)
+            (image,) = open_image(path)
             return image, path, "M13 (DSS)"
         except Exception:
             pass
     data, header = synthetic_sky()
-    image = FitsImage(
+    image = Pixels(
         data=data,
+        kind="fits",
         name="PRIMARY",
         index=0,
         header=header,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 from collections.abc import Sequence
@@ -82,12 +83,31 @@ def warn(args: argparse.Namespace, message: str) -> None:
     print(f"napari-clipcap {getattr(args, 'command', None)}: warning: {message}", file=sys.stderr)
 
 
+#: Largest coordinate a region may give: far past any image, still a safe integer.
+MAX_COORD = 2**53
+
+
 def parse_box(text: str) -> Box:
-    """Parse ``x0,y0,x1,y1`` (pixel data coordinates, end exclusive)."""
+    """Parse ``x0,y0,x1,y1`` (pixel data coordinates, end exclusive).
+
+    Raises
+    ------
+    InvalidInputError
+        Unless the text is four finite numbers within :data:`MAX_COORD` of zero
+        (``inf``, ``nan`` and ``1e400`` are refused with the region in the message).
+    """
     try:
-        x0, y0, x1, y1 = (round(float(v)) for v in text.split(","))
+        values = [float(v) for v in text.split(",")]
     except ValueError:
-        raise InvalidInputError(f"region {text!r} is not four numbers x0,y0,x1,y1") from None
+        values = []
+    if len(values) != 4:
+        raise InvalidInputError(f"region {text!r} is not four numbers x0,y0,x1,y1")
+    if not all(math.isfinite(v) and abs(v) <= MAX_COORD for v in values):
+        raise InvalidInputError(
+            f"region {text!r} must be four finite pixel coordinates x0,y0,x1,y1 "
+            "(no inf or nan, none beyond 2**53 in size)"
+        )
+    x0, y0, x1, y1 = (round(v) for v in values)
     return x0, y0, x1, y1
 
 

@@ -47,29 +47,24 @@ THUMB = 96
 
 
 def hit_layer_data(path: str, hdu: int | None) -> tuple:
-    """``(data, kwargs)`` for ``add_image``: one FITS HDU (with its header) or a picture."""
-    name = Path(path).name
-    if hdu is not None:
-        from ..._napari.fits_reader import layer_data
-        from ...core.io.fits import read_fits
+    """``(data, kwargs)`` for ``add_image``: one FITS HDU (with its header) or a picture.
 
-        images = [im for im in read_fits(path) if im.index == hdu]
+    The file is read by :func:`~napari_clipcap.core.io.reading.open_image`, the one
+    reader of image files, so its errors are one :class:`ClipcapError` line.
+    """
+    from ...core.io.reading import open_image
+
+    source = open_image(path)
+    if source.kind == "fits":
+        from ..._napari.fits_reader import layer_data
+
+        images = [im for im in source if im.index == hdu] if hdu is not None else source[:1]
         if not images:
             raise InvalidInputError(f"{path}: HDU {hdu} holds no image any more")
         data, kwargs, _ = layer_data(Path(path), images[0])
         return data, kwargs
-    if name.lower().endswith((".tif", ".tiff")):
-        import tifffile
-
-        data = tifffile.imread(path)
-    else:
-        from PIL import Image as PILImage
-
-        with PILImage.open(path) as im:
-            data = np.asarray(im.convert("RGB") if im.mode not in ("L", "I", "F") else im)
-    if data.ndim < 2 or 0 in data.shape:  # tifffile reads a broken file as an empty array
-        raise InvalidInputError(f"{path}: holds no image")
-    return data, {"name": name, "rgb": data.ndim == 3 and data.shape[-1] in (3, 4)}
+    data = np.asarray(source.pick().data)
+    return data, {"name": Path(path).name, "rgb": data.ndim == 3 and data.shape[-1] in (3, 4)}
 
 
 class SearchWidget(QWidget):

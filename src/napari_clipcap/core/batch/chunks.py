@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ..collection.search import crop_region
-from ..errors import ClipcapError, InvalidInputError
-from ..io.sources import list_units, load_unit
+from ..errors import Cancelled, ClipcapError, InvalidInputError
+from ..io.sources import failure_text, read_units
 
 TASKS = ("caption", "labels", "heatmap", "embed")
 _MODELS: dict[tuple, object] = {}
@@ -179,8 +179,15 @@ def _regions(spec: BatchSpec) -> list[tuple[int, int, int, int] | None]:
     return list(spec.regions) or [None]
 
 
-def _run_task(spec: BatchSpec, model, images: list[np.ndarray]) -> list[list[dict]]:
-    """Rows per image (one per region for caption and labels)."""
+def _run_task(
+    spec: BatchSpec, model, images: list[np.ndarray], factors: list[int] | None = None
+) -> list[list[dict]]:
+    """Rows per image (one per region for caption and labels).
+
+    ``factors[i]`` is the stride image ``i`` was read with (above the pixel budget);
+    regions, given in full-resolution pixels, are divided by it.
+    """
+    factors = factors or [1] * len(images)
     if spec.task == "embed":
         vecs = model.encode_images(images, batch_size=spec.batch_size)
         return [[{"embedding": v.astype(np.float32)}] for v in vecs]
@@ -218,9 +225,9 @@ def _run_task(spec: BatchSpec, model, images: list[np.ndarray]) -> list[list[dic
         from ..tasks.labels import score_regions
 
         out = []
-        for im in images:
+        for im, k in zip(images, factors):
             h, w = im.shape[:2]
-            boxes = [r or (0, 0, w, h) for r in _regions(spec)]
+            boxes = [_scaled(r, k) or (0, 0, w, h) for r in _regions(spec)]
             probs = np.asarray(
                 score_regions(im, boxes, list(spec.labels), model, template=spec.template)
             )
@@ -228,7 +235,7 @@ def _run_task(spec: BatchSpec, model, images: list[np.ndarray]) -> list[list[dic
             for r, p in zip(_regions(spec), probs):
                 row = {
                     "region": _box_text(r),
-                    **_clipped(r, im),
+                    **_clipped(r, im, k),
                     "label": spec.labels[int(np.argmax(p))],
                     "probability": float(np.max(p)),
                 }
@@ -239,7 +246,7 @@ def _run_task(spec: BatchSpec, model, images: list[np.ndarray]) -> list[list[dic
     crops, owners = [], []
     for i, im in enumerate(images):
         for r in _regions(spec):
-            crops.append(np.ascontiguousarray(crop_region(im, r)))
+            crops.append(np.ascontiguousarray(crop_region(im, _scaled(r, factors[i]))))
             owners.append((i, r))
     caps = model.caption(
         crops, beam_size=spec.beam, num_captions=spec.num, max_tokens=spec.max_tokens
@@ -249,7 +256,7 @@ def _run_task(spec: BatchSpec, model, images: list[np.ndarray]) -> list[list[dic
         out[i].append(
             {
                 "region": _box_text(r),
-                **_clipped(r, images[i]),
+                **_clipped(r, images[i], factors[i]),
                 "caption": c[0] if c else "",
                 "captions": json.dumps(list(c)),
             }
@@ -261,35 +268,50 @@ def _box_text(box) -> str:
     return "" if box is None else ",".join(str(int(v)) for v in box)
 
 
-def _clipped(box, image: np.ndarray) -> dict:
-    """``clipped_to``: the part of a region inside the image, "" when the region fits."""
+def _scaled(box, k: int):
+    """A full-resolution box in the pixels of an image read with stride ``k``."""
+    if box is None or k == 1:
+        return box
+    x0, y0, x1, y1 = (int(v) for v in box)
+    return (x0 // k, y0 // k, max(x0 // k + 1, -(-x1 // k)), max(y0 // k + 1, -(-y1 // k)))
+
+
+def _clipped(box, image: np.ndarray, k: int = 1) -> dict:
+    """``clipped_to``: the part of a region inside the image, "" when the region fits.
+
+    For an image read with stride ``k`` the full-resolution extent is ``k`` times its.
+    """
     if box is None:
         return {}
     from ..coords.regions import as_region
 
-    fitted = as_region(box, image.shape).box
+    shape = (image.shape[0] * k, image.shape[1] * k)
+    fitted = as_region(box, shape).box
     return {"clipped_to": "" if fitted == tuple(box) else _box_text(fitted)}
 
 
 def run_chunk(spec_dict: dict, paths: list[str]) -> list[dict]:
     """Process some files; returns one row per unit (and region), errors as rows.
 
-    A file that cannot be read gives one row with ``error`` set. If the model fails on
-    the chunk's images together, each file is retried alone so one bad file does not
-    take the others with it.
+    A file that cannot be read, for any reason, gives one row with ``error`` set and
+    the chunk goes on. Images above the pixel budget are read reduced (``reduced_by``).
+    If the model fails on the chunk's images together, each file is retried alone so
+    one bad file does not take the others with it.
     """
     spec = BatchSpec.from_dict(spec_dict)
     model = get_model(spec)
-    loaded: list[tuple[str, list[tuple[int | None, np.ndarray]]]] = []
+    loaded: list[tuple[str, list[tuple[int | None, np.ndarray, int]]]] = []
     rows: dict[str, list[dict]] = {}
     for path in paths:
         try:
-            units = [(hdu, load_unit(path, hdu, max_side=None)) for hdu in list_units(path)]
+            units = read_units(path)
             if not units:
                 raise InvalidInputError(f"{path}: no image data")
             loaded.append((path, units))
-        except ClipcapError as exc:
-            rows[path] = [_base(path, None, None, str(exc))]
+        except Cancelled:
+            raise
+        except Exception as exc:  # one bad file never stops the run
+            rows[path] = [_base(path, None, None, failure_text(path, exc))]
     try:
         rows.update(_apply(spec, model, loaded))
     except Exception:  # isolate the failing file(s)
@@ -308,10 +330,13 @@ def _base(path: str, hdu: int | None, image: np.ndarray | None, error: str | Non
 
 
 def _apply(spec: BatchSpec, model, loaded) -> dict[str, list[dict]]:
-    flat = [(path, hdu, im) for path, units in loaded for hdu, im in units]
-    results = _run_task(spec, model, [im for _, _, im in flat]) if flat else []
+    flat = [(path, hdu, im, k) for path, units in loaded for hdu, im, k in units]
+    images, factors = [f[2] for f in flat], [f[3] for f in flat]
+    extra = (factors,) if any(k != 1 for k in factors) else ()  # full-size: as before
+    results = _run_task(spec, model, images, *extra) if flat else []
     out: dict[str, list[dict]] = {}
-    for (path, hdu, im), task_rows in zip(flat, results):
+    for (path, hdu, im, k), task_rows in zip(flat, results):
         for r in task_rows:
-            out.setdefault(path, []).append({**_base(path, hdu, im, None), **r})
+            row = {**_base(path, hdu, im, None), "reduced_by": k, **r}
+            out.setdefault(path, []).append(row)
     return out

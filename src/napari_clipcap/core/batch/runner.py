@@ -111,7 +111,7 @@ def _write_part(out: Path, seq: int, rows: list[dict]) -> None:
     df = pd.DataFrame(rows)
     if "hdu" in df.columns:
         df["hdu"] = df["hdu"].astype("Int64")
-    for col in ("width", "height"):
+    for col in ("width", "height", "reduced_by"):
         if col in df.columns:
             df[col] = df[col].astype("Int64")
     if "embedding" in df.columns:
@@ -126,7 +126,9 @@ def _write_part(out: Path, seq: int, rows: list[dict]) -> None:
 
 def _vector_text(v) -> str:
     """A float32 vector as JSON text that reads back exactly (9 significant digits)."""
-    return "" if v is None else "[" + ",".join(f"{x:.9g}" for x in v) + "]"
+    if v is None or np.ndim(v) == 0:  # no vector: an error row (NaN when its part had none)
+        return ""
+    return "[" + ",".join(f"{x:.9g}" for x in v) + "]"
 
 
 def _merge(out: Path, order: dict[str, int]) -> tuple[int, int]:

@@ -7,7 +7,9 @@ replaced in the same transaction). Under the paths given, files that no longer e
 dropped; entries of files elsewhere are kept (their folder may be on a drive that is not
 mounted) and only counted as ``missing``.
 
-A file that failed (unreadable, corrupt) has a record with its error and no items. The
+A file that failed for any reason (unreadable, corrupt, above the pixel budget and not
+readable reduced, a loader's own exception) has a record with its error and no items;
+the run goes on with the next file. The
 next run tries it again even when it is unchanged on disk: failures are few and usually
 fail fast, and a fixed permission or a newly installed codec changes nothing on disk. A
 repeated failure is reported with ``"unchanged": True``; a file that now reads is
@@ -27,8 +29,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ClipcapError
-from ..io.sources import file_hash, find_images, list_units, load_unit, thumbnail_png
+from ..errors import Cancelled
+from ..io.sources import (
+    failure_text,
+    file_hash,
+    find_images,
+    list_units,
+    load_unit,
+    thumbnail_png,
+)
 from ..jobs import CancelFlag, ProgressCallback, check_cancel, report
 from .lock import collection_lock
 from .store import Collection, FileRecord, NewItem
@@ -206,8 +215,10 @@ def index_paths(
             if error is None:
                 try:
                     units = [(hdu, loader(t.path, hdu)) for hdu in list_units(t.path)]
-                except ClipcapError as exc:
-                    error = str(exc)
+                except Cancelled:
+                    raise
+                except Exception as exc:  # one bad file never stops the run
+                    error = failure_text(t.path, exc)
             if error is None:
                 rep.updated += t.indexed
                 rep.added += not t.indexed

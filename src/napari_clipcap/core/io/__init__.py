@@ -1,5 +1,7 @@
 """Files in and out: FITS, GeoTIFF, raster windows, plain image files, georeferenced exports.
 
+:func:`open_image` is the one reader of image files; :func:`pixel_budget` bounds it.
+
 Names load lazily from their modules on first use.
 """
 
@@ -14,5 +16,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "images": ["ImageFile", "MAP_SUFFIXES", "read_image", "write_map"],
         "sources": ["file_hash", "find_images", "list_units", "load_unit", "thumbnail_png"],
         "geoexport": ["regions_to_geojson", "write_geotiff"],
+        "reading": ["ImageSource", "Pixels", "open_image"],
+        "budget": ["DEFAULT_MAX_PIXELS", "pixel_budget"],
     },
 )

@@ -123,8 +123,31 @@ def _dask(source: Any, shape: tuple[int, ...], scaling: Scaling, token: str) -> 
     )
 
 
+def _too_big(shape: tuple[int, ...], max_pixels: int, streamed: bool) -> str:
+    from .budget import ENV_VAR
+
+    dims = " x ".join(map(str, shape[::-1]))
+    why = (
+        "a gzip/bzip2-compressed file cannot be read in part: decompress it so it can be "
+        "memory-mapped"
+        if streamed
+        else "read it lazily"
+    )
+    return (
+        f"{dims} = {math.prod(shape):,} pixels would be read into memory whole, above "
+        f"the pixel budget of {max_pixels:,}; {why} (or raise {ENV_VAR})"
+    )
+
+
 def image_array(
-    hdu: Any, path: Path, size: int, *, streamed: bool, lazy: bool | None
+    hdu: Any,
+    path: Path,
+    size: int,
+    *,
+    streamed: bool,
+    lazy: bool | None,
+    header: Any = None,
+    max_pixels: int | None = None,
 ) -> tuple[Any, bool]:
     """Return ``(data, needs_open_file)`` for an image HDU opened without scaling.
 
@@ -140,10 +163,20 @@ def image_array(
         The whole file is gzip/bzip2 compressed: it cannot be mapped.
     lazy : bool or None
         Force a dask array or an in-memory one; ``None`` decides by size.
+    header : astropy.io.fits.Header, optional
+        The HDU's header as read leniently (default ``hdu.header``).
+    max_pixels : int, optional
+        Data above this many pixels (all planes) are made lazy; where they cannot be
+        (gzip/bzip2 files, ``lazy=False``) they are refused before reading.
     """
     from astropy.io import fits
 
-    header = hdu.header
+    from ._fitsheader import structure_problem, tile_problem
+
+    header = hdu.header if header is None else header
+    problem = structure_problem(header)
+    if problem:
+        raise FileFormatError(problem)
     bitpix = header.get("ZBITPIX") if "ZBITPIX" in header else header.get("BITPIX")
     if bitpix not in BITPIX_DTYPES:
         raise FileFormatError(f"BITPIX = {bitpix!r} is not a FITS data type")
@@ -151,7 +184,12 @@ def image_array(
     shape = tuple(int(n) for n in hdu.shape)
     scaling = Scaling.from_header(header, raw_dtype)
     nbytes = raw_dtype.itemsize * math.prod(shape)
-    lazy = nbytes > lazy_threshold() if lazy is None else lazy
+    over = max_pixels is not None and math.prod(shape) > max_pixels
+    lazy = (nbytes > lazy_threshold() or over) if lazy is None else lazy
+    if isinstance(hdu, fits.CompImageHDU) and (problem := tile_problem(hdu)):
+        raise FileFormatError(problem)
+    if over and (streamed or not lazy):
+        raise FileFormatError(_too_big(shape, max_pixels, streamed))
     stat = path.stat()
     token = f"{path.resolve()}:{stat.st_mtime_ns}:{stat.st_size}:{hdu.fileinfo()['datLoc']}"
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import math
-import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,14 @@ import numpy as np
 
 from ..errors import FileFormatError
 from ._fitsdata import image_array, lazy_threshold
+from ._fitshdu import axis_labels as _axis_labels
+from ._fitshdu import hdu_label as _hdu_label
+from ._fitshdu import safe_label as _safe_label
+from ._fitshdu import table_or_empty as _table_or_empty
+from ._fitshdu import wcs_of as _wcs
+from ._fitsheader import describe_error as _describe
+from ._fitsheader import first_header_problem, lenient_header, primary_over_budget
+from .budget import pixel_budget
 
 __all__ = [
     "FITS_SUFFIXES",
@@ -46,8 +52,6 @@ FITS_SUFFIXES: tuple[str, ...] = tuple(
 #: Images whose raw data exceed this many bytes are returned as dask arrays.
 LAZY_BYTES = lazy_threshold()
 _SIGNATURE = b"SIMPLE  ="
-#: EXTNAMEs of HDUs that hold WCS distortion corrections (HST), not images.
-_LOOKUP_TABLES = frozenset({"D2IMARR", "WCSDVARR"})
 
 
 class FitsWarning(UserWarning):
@@ -144,79 +148,9 @@ def is_fits(path: str | Path) -> bool:
     return card.startswith(_SIGNATURE) and card[9:30].strip() == b"T"
 
 
-def _hdu_label(hdu: Any, index: int) -> str:
-    name = str(hdu.header.get("EXTNAME", "")).strip() or (
-        "PRIMARY" if index == 0 else f"HDU{index}"
-    )
-    ver = hdu.header.get("EXTVER", 1)
-    return f"{name},{ver}" if isinstance(ver, int) and ver > 1 else name
-
-
-def _axis_labels(header: Any, ndim: int) -> tuple[str, ...]:
-    labels = []
-    for k in range(ndim, 0, -1):
-        ctype = str(header.get(f"CTYPE{k}", "")).strip()
-        short = re.split(r"-{2,}|-(?=[A-Z]{3}$)", ctype)[0].strip("-") if ctype else ""
-        labels.append(short or f"axis{k}")
-    seen: dict[str, int] = {}
-    unique = []
-    for label in labels:
-        seen[label] = seen.get(label, 0) + 1
-        unique.append(label if seen[label] == 1 else f"{label}{seen[label]}")
-    return tuple(unique)
-
-
-def _wcs(header: Any, hdul: Any) -> Any:
-    """The header's WCS, with lookup-table distortions from the file (HST), or None."""
-    from astropy.wcs import WCS
-
-    wcs = None
-    for fobj in (hdul, None):  # lookup-table distortions need the file's other HDUs
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                wcs = WCS(header, fobj=fobj)
-            break
-        except Exception:
-            continue
-    if wcs is None or wcs.naxis == 0 or not any(wcs.wcs.ctype):
-        return None
-    return wcs
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    if "END card" in text:
-        return "the header has no END card (the file is cut short or not FITS)"
-    if "Empty or corrupt" in text:
-        return "the header is cut short or corrupt (no complete 2880-byte header block)"
-    if "SIMPLE" in text:
-        return f"not a valid FITS file ({text})"
-    if isinstance(exc, EOFError) or "ended before" in text:
-        return f"the compressed file is cut short ({text})"
-    return text
-
-
-def _table_or_empty(hdu: Any, index: int, label: str) -> str | None:
-    from astropy.io import fits
-
-    if isinstance(hdu, (fits.BinTableHDU, fits.TableHDU)):
-        return f"HDU {index} {label!r}: table ({type(hdu).__name__}), not an image"
-    if isinstance(hdu, fits.GroupsHDU):
-        return f"HDU {index} {label!r}: random groups, not an image"
-    if not isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
-        return f"HDU {index} {label!r}: {type(hdu).__name__}, not an image"
-    if label.split(",")[0] in _LOOKUP_TABLES:
-        return f"HDU {index} {label!r}: WCS distortion lookup table, not an image"
-    shape = hdu.shape
-    if len(shape) == 0 or math.prod(shape) == 0:
-        return f"HDU {index} {label!r}: header only, no data"
-    if len(shape) < 2:
-        return f"HDU {index} {label!r}: 1D data of length {shape[0]}, not an image"
-    return None
-
-
-def read_fits(path: str | Path, *, lazy: bool | None = None) -> FitsFile:
+def read_fits(
+    path: str | Path, *, lazy: bool | None = None, max_pixels: int | None = None
+) -> FitsFile:
     """Read every image HDU of a FITS file.
 
     Parameters
@@ -226,13 +160,17 @@ def read_fits(path: str | Path, *, lazy: bool | None = None) -> FitsFile:
     lazy : bool, optional
         Force dask arrays (``True``) or in-memory arrays (``False``); by default, data
         larger than :data:`LAZY_BYTES` are lazy. Gzip/bzip2 files are always read whole.
+    max_pixels : int, optional
+        Pixel budget (default :func:`~napari_clipcap.core.io.budget.pixel_budget`) for
+        data read into memory whole: a gzip/bzip2 HDU above it is refused, not read.
 
     Returns
     -------
     FitsFile
         A list of :class:`FitsImage`; empty when the file holds no image (only a header,
         only tables). HDUs that fail to read are listed in ``problems`` and warned
-        about with :class:`FitsWarning`.
+        about with :class:`FitsWarning`. Header cards astropy cannot parse are fixed
+        (or kept as comments) with one :class:`FitsWarning` naming them.
 
     Raises
     ------
@@ -248,6 +186,9 @@ def read_fits(path: str | Path, *, lazy: bool | None = None) -> FitsFile:
         raise FileFormatError(f"{path}: not a FITS file (it does not begin with 'SIMPLE  = T')")
     streamed = _open_stream(path) is not None
     size = path.stat().st_size
+    budget = pixel_budget(max_pixels)
+    if streamed and (too_big := primary_over_budget(path, _open_stream, budget)):
+        raise FileFormatError(f"{path}: HDU 0 'PRIMARY': {too_big}")  # before any scan
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -255,21 +196,34 @@ def read_fits(path: str | Path, *, lazy: bool | None = None) -> FitsFile:
                 path, memmap=False, do_not_scale_image_data=True, lazy_load_hdus=False
             )
         except Exception as exc:  # astropy raises OSError, ValueError, EOFError, ...
-            raise FileFormatError(f"{path}: {_describe(exc)}") from exc
+            why = first_header_problem(path, _open_stream) or _describe(exc)
+            raise FileFormatError(f"{path}: {why}") from exc
     truncated = [str(w.message) for w in caught if "truncated" in str(w.message)]
-    result = FitsFile(path)
+    result, fixes = FitsFile(path), []
     keep_open = False
     try:
         for index, hdu in enumerate(hdul):
-            label = _hdu_label(hdu, index)
-            reason = _table_or_empty(hdu, index, label)
-            if reason:
-                result.skipped.append(reason)
-                continue
             try:
-                data, needs_file = image_array(hdu, path, size, streamed=streamed, lazy=lazy)
+                header, fixed = lenient_header(hdu.header)
+                label = _hdu_label(header, index)
+                fixes += [f"HDU {index}: {f}" for f in fixed]
+                reason = _table_or_empty(hdu, index, label)
+                if reason:
+                    result.skipped.append(reason)
+                    continue
+                data, needs_file = image_array(
+                    hdu,
+                    path,
+                    size,
+                    streamed=streamed,
+                    lazy=lazy,
+                    header=header,
+                    max_pixels=budget,
+                )
             except Exception as exc:
-                result.problems.append(f"HDU {index} {label!r}: {_describe(exc)}")
+                result.problems.append(
+                    f"HDU {index} {_safe_label(hdu, index)!r}: {_describe(exc)}"
+                )
                 continue
             keep_open |= needs_file
             result.append(
@@ -277,9 +231,9 @@ def read_fits(path: str | Path, *, lazy: bool | None = None) -> FitsFile:
                     data=data,
                     name=label,
                     index=index,
-                    header=hdu.header.copy(),
-                    wcs=_wcs(hdu.header, hdul),
-                    axis_labels=_axis_labels(hdu.header, data.ndim),
+                    header=header.copy(),
+                    wcs=_wcs(header, hdul),
+                    axis_labels=_axis_labels(header, data.ndim),
                 )
             )
     finally:
@@ -289,6 +243,12 @@ def read_fits(path: str | Path, *, lazy: bool | None = None) -> FitsFile:
         result.problems.append(truncated[0])
     if result.problems and not result:
         raise FileFormatError(f"{path}: " + "; ".join(result.problems))
+    if fixes:
+        warnings.warn(
+            f"{path}: header cards astropy cannot parse were repaired: " + "; ".join(fixes),
+            FitsWarning,
+            stacklevel=2,
+        )
     if result.problems:
         warnings.warn(
             f"{path}: some HDUs were skipped: " + "; ".join(result.problems),

@@ -54,7 +54,10 @@ def scene_image(
     *,
     window: tuple[int, int, int, int] | None = None,
     max_side: int | None = None,
-) -> np.ndarray:
+    max_pixels: int | None = None,
+    reduce: bool = False,
+    factor: bool = False,
+) -> np.ndarray | tuple[np.ndarray, int]:
     """Read a scene as float32 ``H x W x 3`` in ``[0, 1]`` for the models.
 
     Parameters
@@ -68,13 +71,28 @@ def scene_image(
     max_side : int, optional
         Read from the coarsest overview that keeps at least this many pixels across the
         window (the result may still be larger; shrink it afterwards).
+    max_pixels : int, optional
+        Pixel budget (default :func:`~napari_clipcap.core.io.budget.pixel_budget`): a
+        crop above it is refused, or read with a stride when ``reduce``.
+    reduce : bool
+        Read a crop above the budget with a stride instead of refusing it.
+    factor : bool
+        Also return the reduction: full-resolution pixels per result pixel (an int).
 
     Returns
     -------
-    ndarray
+    ndarray, or (ndarray, int) when ``factor``
         The composite; 8-bit RGB files are value/255 and other scenes are stretched per
         band between the 2nd and 98th percentiles of the whole scene; nodata is 0.
+
+    Raises
+    ------
+    FileFormatError
+        The crop is above the pixel budget and ``reduce`` is false.
     """
+    from ..errors import FileFormatError
+    from .budget import over_budget, pixel_budget, reduction_step
+
     scene = source if isinstance(source, GeoScene) else read_geotiff(source)
     rows, cols = scene.shape[1:]
     box = (0, 0, cols, rows) if window is None else tuple(int(v) for v in window)
@@ -89,6 +107,17 @@ def scene_image(
         int(y0 / fy) : max(int(y0 / fy) + 1, round(y1 / fy)),
         int(x0 / fx) : max(int(x0 / fx) + 1, round(x1 / fx)),
     ]
+    budget = pixel_budget(max_pixels)
+    ch, cw = crop.shape[1:]
+    if ch * cw > budget:
+        if not reduce:
+            raise FileFormatError(
+                over_budget(
+                    scene.path, ch, cw, budget, "add overviews (gdaladdo) or read it reduced"
+                )
+            )
+        step = reduction_step(ch, cw, budget)
+        crop = crop[:, ::step, ::step]
     idx = scene_bands(scene, rgb)
     photo = scene.source_dtype == "uint8" and scene.colorinterp[:3] == ["red", "green", "blue"]
     if photo and (rgb is None or rgb == "auto"):
@@ -97,4 +126,7 @@ def scene_image(
         limits = band_limits(scene.levels[-1], idx)
     if len(idx) == 1:
         idx, limits = idx * 3, limits * 3
-    return composite(crop, idx, band_names=scene.band_names, limits=limits)
+    image = composite(crop, idx, band_names=scene.band_names, limits=limits)
+    if not factor:
+        return image
+    return image, max(1, round((x1 - x0) / image.shape[1]))

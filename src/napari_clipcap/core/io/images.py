@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FileFormatError, InvalidInputError
+from ..errors import InvalidInputError
 
 MAP_SUFFIXES = (".npy", ".tif", ".tiff", ".fits", ".fit", ".fts")
 
@@ -34,6 +34,8 @@ class ImageFile:
         The 2D celestial (or first two axes') WCS of a FITS image.
     hdu : str or None
         The FITS HDU the data came from.
+    reduced_by : int
+        The image was read with this stride (1: full size; above the pixel budget).
     """
 
     path: Path
@@ -41,12 +43,7 @@ class ImageFile:
     kind: str
     wcs: Any = None
     hdu: str | None = None
-
-
-def _fits_suffix(path: Path) -> bool:
-    from .fits import has_fits_suffix
-
-    return has_fits_suffix(path)
+    reduced_by: int = 1
 
 
 def _two_d_wcs(wcs: Any) -> Any:
@@ -57,56 +54,6 @@ def _two_d_wcs(wcs: Any) -> Any:
     return wcs.sub([1, 2]) if wcs.naxis > 2 else wcs
 
 
-def _read_raw(
-    path: Path, hdu: int | str | None, max_side: int | None
-) -> tuple[Any, str, Any, str | None]:
-    if _fits_suffix(path):
-        from .fits import read_fits
-
-        images = read_fits(path)
-        if not images:
-            raise FileFormatError(f"{path}: no image HDU ({'; '.join(images.skipped)})")
-        if hdu is None:
-            chosen = images[0]
-        else:
-            match = [im for im in images if str(hdu).upper() in (im.name.upper(), str(im.index))]
-            if not match:
-                names = ", ".join(f"{im.index}:{im.name}" for im in images)
-                raise InvalidInputError(f"{path}: no image HDU {hdu!r}; images: {names}")
-            chosen = match[0]
-        return chosen.data, "fits", _two_d_wcs(chosen.wcs), chosen.name
-    if path.suffix.lower() in (".tif", ".tiff"):
-        from .geotiff import is_geospatial_tiff
-
-        if is_geospatial_tiff(path):  # georeferenced or multispectral: band composite
-            from .geoimage import scene_image
-
-            return scene_image(path, max_side=max_side), "geotiff", None, None
-        import tifffile
-
-        try:
-            arr = tifffile.imread(path)
-        except Exception as exc:  # tifffile raises many kinds
-            raise FileFormatError(f"{path}: cannot read TIFF: {exc}") from exc
-        if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[2] not in (3, 4):
-            arr = np.moveaxis(arr, 0, -1)  # planar RGB
-        elif arr.ndim == 3 and arr.shape[2] > 4:
-            arr = arr[..., :3]
-        return arr, "tiff", None, None
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode in ("I;16", "I;16B", "I", "F", "L"):
-                arr = np.asarray(im)
-            else:
-                arr = np.asarray(im.convert("RGB"))
-    except (UnidentifiedImageError, OSError) as exc:
-        raise FileFormatError(f"{path}: not an image Pillow can read ({exc})") from exc
-    return arr, "raster", None, None
-
-
 def read_image(
     path: str | Path,
     *,
@@ -115,8 +62,13 @@ def read_image(
     stretch: Any = None,
     hdu: int | str | None = None,
     max_side: int | None = None,
+    reduce: bool = False,
+    max_pixels: int | None = None,
 ) -> ImageFile:
     """Read an image file and scale it for a model.
+
+    The pixels come from :func:`~napari_clipcap.core.io.reading.open_image`, the one
+    reader of image files, so the pixel budget and its error messages apply.
 
     Parameters
     ----------
@@ -132,6 +84,11 @@ def read_image(
     max_side : int, optional
         For GeoTIFF scenes: read from the smallest overview whose longest side is at
         least this, instead of the full-resolution level.
+    reduce : bool
+        Read an image above the pixel budget reduced (see :attr:`ImageFile.reduced_by`)
+        instead of refusing it.
+    max_pixels : int, optional
+        The pixel budget (default :func:`~napari_clipcap.core.io.budget.pixel_budget`).
 
     Returns
     -------
@@ -140,20 +97,18 @@ def read_image(
     Raises
     ------
     FileFormatError
-        Missing or unreadable file.
+        Missing or unreadable file, or an image above the budget (unless ``reduce``).
     """
     from ..scaling.model_input import to_model_input
+    from .reading import open_image, plane_array
 
     p = Path(path).expanduser()
-    if p.is_dir():
-        raise FileFormatError(f"{p}: is a folder; give an image file (FITS, PNG, JPEG, TIFF)")
-    if not p.is_file():
-        raise FileFormatError(f"{p}: no such file")
-    raw, kind, wcs, name = _read_raw(p, hdu, max_side)
+    source = open_image(p, reduce=reduce, max_side=max_side, max_pixels=max_pixels)
+    image = plane_array(source.pick(hdu), reduce=reduce, max_pixels=max_pixels, path=p)
     if domain is None:
-        domain = "astronomy" if kind == "fits" else "photo"
-    data = to_model_input(raw, domain=domain, interval=interval, stretch=stretch)
-    return ImageFile(p, data, kind, wcs, name)
+        domain = "astronomy" if image.kind == "fits" else "photo"
+    data = to_model_input(image.data, domain=domain, interval=interval, stretch=stretch)
+    return ImageFile(p, data, image.kind, _two_d_wcs(image.wcs), image.name, image.reduced_by)
 
 
 def write_map(

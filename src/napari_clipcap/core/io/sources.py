@@ -62,22 +62,16 @@ def file_hash(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 
 
 def list_units(path: str | os.PathLike) -> list[int | None]:
-    """The image units of a file: FITS HDU indices with image data, else ``[None]``."""
+    """The image units of a file: FITS HDU indices with image data, else ``[None]``.
+
+    FITS files are opened through :func:`~napari_clipcap.core.io.reading.open_image`
+    (lazily: no pixel is read), so a broken file fails here with its one-line message.
+    """
     if not has_fits_suffix(path):
         return [None]
-    from astropy.io import fits
+    from .reading import open_image
 
-    try:
-        with fits.open(path, memmap=False, lazy_load_hdus=True) as hdul:
-            return [
-                i
-                for i, h in enumerate(hdul)
-                if h.is_image
-                and h.header.get("NAXIS", 0) >= 2
-                and all(h.header.get(f"NAXIS{a}", 0) > 0 for a in (1, 2))
-            ]
-    except (OSError, ValueError, TypeError) as exc:
-        raise FileFormatError(f"{path}: cannot read FITS file: {exc}") from exc
+    return [image.index for image in open_image(path, lazy=True)]
 
 
 def load_unit(
@@ -87,17 +81,52 @@ def load_unit(
 
     FITS data get the astronomy scaling (zscale); 8-bit images become value/255.
     Images larger than ``max_side`` pixels (default :data:`MAX_SIDE`) are shrunk (area
-    average) to bound memory; ``max_side=None`` keeps the full size.
+    average) to bound memory, those above the pixel budget
+    (:mod:`~napari_clipcap.core.io.budget`) read reduced first; ``max_side=None`` keeps
+    the full size, so an image above the budget is then refused.
     """
     from .images import read_image
 
     try:
-        image = read_image(path, hdu=hdu, max_side=max_side).data
-    except FileFormatError:
-        raise
-    except (OSError, ValueError, TypeError, IndexError, InvalidInputError) as exc:
+        image = read_image(path, hdu=hdu, max_side=max_side, reduce=max_side is not None).data
+    except InvalidInputError as exc:
         raise FileFormatError(f"{path}: cannot read image: {exc}") from exc
     return image if max_side is None else shrink(image, max_side)
+
+
+def read_units(
+    path: str | os.PathLike, max_side: int | None = None
+) -> list[tuple[int | None, np.ndarray, int]]:
+    """Every unit of a file as ``(hdu, image, reduced_by)``, read for a model.
+
+    Images above the pixel budget are read with a stride (``reduced_by`` > 1) where
+    the format allows it, as :func:`load_unit` does; ``max_side`` also shrinks them.
+    """
+    from .images import read_image
+
+    units = []
+    for hdu in list_units(path):
+        try:
+            image = read_image(path, hdu=hdu, max_side=max_side, reduce=True)
+        except InvalidInputError as exc:
+            raise FileFormatError(f"{path}: cannot read image: {exc}") from exc
+        data = image.data if max_side is None else shrink(image.data, max_side)
+        units.append((hdu, data, image.reduced_by))
+    return units
+
+
+def failure_text(path: str | os.PathLike, exc: BaseException) -> str:
+    """One line saying why ``path`` could not be read, whatever raised ``exc``.
+
+    The package's own errors already name the file; anything else (a loader's bug, a
+    library's error type) gets the path and the exception's type in front.
+    """
+    from ..errors import ClipcapError
+
+    text = " ".join(str(exc).split())
+    if isinstance(exc, ClipcapError):
+        return text
+    return f"{path}: cannot read image ({type(exc).__name__}: {text or 'no message'})"
 
 
 def shrink(image: np.ndarray, max_side: int) -> np.ndarray:
