@@ -63,7 +63,9 @@ def test_cube_plane_and_multi_selection(make_napari_viewer, tmp_path):
     # several layers selected: napari lists each layer's value after one coordinate
     other = viewer.add_image(np.zeros((4, 64, 64)), name="plain")
     viewer.layers.selection = {cube, other}
-    assert _status_at(viewer, (2, 32, 32)).endswith(f"cube [PRIMARY]: 1.03e+04 | {PIXEL}")
+    assert _status_at(viewer, (2, 32, 32)).endswith(
+        f"cube [PRIMARY]: 1.03e+04 | FREQ 1.402e+09 Hz | {PIXEL}"
+    )
 
 
 def test_layers_added_later_and_install_is_idempotent(make_napari_viewer):
@@ -116,3 +118,17 @@ def test_sample_data_opens_in_the_viewer(make_napari_viewer, name):
         assert "RA " in _status_at(viewer, (cy, cx))["coordinates"]
     else:
         assert layer.rgb and layer.data.dtype == np.uint8
+
+
+def test_cube_status_shows_the_world_value_of_the_plane(make_napari_viewer, tmp_path):
+    viewer = make_napari_viewer()
+    path, _ = write_cube(tmp_path / "cube.fits", (4, 64, 64))
+    viewer.open(path, plugin="napari-clipcap")
+    viewer.dims.set_current_step(0, 2)
+    text = _status_at(viewer, (2, 32, 32))["coordinates"]
+    assert "FREQ 1.402e+09 Hz" in text and PIXEL in text  # plane 2: CRVAL3 + 2 * CDELT3
+    stokes, _ = write_cube(tmp_path / "stokes.fits", (2, 3, 64, 64))
+    viewer.layers.clear()
+    viewer.open(stokes, plugin="napari-clipcap")
+    text = _status_at(viewer, (1, 2, 32, 32))["coordinates"]
+    assert "STOKES Q" in text and "FREQ 1.402e+09 Hz" in text

@@ -36,7 +36,30 @@ def world_text(layer: Any, position: Any, *, world: bool = True) -> str | None:
     integer = getattr(layer, "_use_integer_coords_in_status", None)
     if integer is not None and integer():
         data_pos = np.round(data_pos)  # the pixel whose value napari shows
-    return format_world(layer.metadata, data_pos[-2], data_pos[-1])
+    sky = format_world(layer.metadata, data_pos[-2], data_pos[-1])
+    plane = plane_world_text(layer.metadata.get("wcs"), data_pos)
+    return " | ".join(t for t in (plane, sky) if t) or None
+
+
+def plane_world_text(wcs: Any, data_pos: np.ndarray) -> str | None:
+    """World values of a cube's other axes at ``data_pos`` (numpy order, plane axes
+    first), e.g. ``"FREQ 1.401e+09 Hz"`` for the displayed plane of a spectral cube."""
+    naxis = getattr(wcs, "naxis", 0)
+    if naxis <= 2 or len(data_pos) < naxis:
+        return None
+    pixel = np.asarray(data_pos[-naxis:], float)[::-1]  # FITS order: x, y, then planes
+    world = wcs.wcs_pix2world(pixel[None, :], 0)[0]
+    parts = []
+    for axis in range(2, naxis):
+        ctype = str(wcs.wcs.ctype[axis]).split("-")[0] or f"axis {axis + 1}"
+        unit = str(wcs.wcs.cunit[axis] or "")
+        value = float(world[axis])
+        if ctype.upper() == "STOKES":
+            names = {1: "I", 2: "Q", 3: "U", 4: "V"}
+            parts.append(f"STOKES {names.get(round(value), round(value))}")
+        else:
+            parts.append(f"{ctype} {value:.6g}{' ' + unit if unit else ''}")
+    return ", ".join(parts)
 
 
 def add_world_status(layer: Any) -> None:
