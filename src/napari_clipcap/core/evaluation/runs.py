@@ -50,8 +50,10 @@ def generate_captions(
 
     from ..captioning.clipcap import load_clipcap_checkpoint
     from ..clip.model import load_clip
+    from ..decoding.options import DecodeOptions
     from ..jobs import batched, check_cancel, report
 
+    opts = DecodeOptions(beam_size=beam_size, max_tokens=max_tokens)
     clip = load_clip(clip_model, clip_weights, device)
     model = load_clipcap_checkpoint(weights, decoder, device=clip.device)
     images, kept, problems = load_images([r.image for r in records], cancel=cancel)
@@ -59,7 +61,7 @@ def generate_captions(
     captions: list[str] = []
     for sl in batched(len(emb), batch_size):
         check_cancel(cancel)
-        out = model.generate(emb[sl].to(clip.device), beam_size=beam_size, max_tokens=max_tokens)
+        out = model.generate(emb[sl].to(clip.device), opts)
         captions += [c[0] for c in out]
         report(progress, sl.stop, len(emb))
     return captions, kept, problems
