@@ -35,6 +35,7 @@ __all__ = [
     "unload_captioners",
 ]
 
+
 def _builder(kind: str):
     """The loader of a kind (the transformers one unless the kind has its own)."""
     return {"clipcap": build_clipcap, "coca": build_coca}.get(kind, build_hf_captioner)
