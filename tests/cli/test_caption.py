@@ -164,3 +164,62 @@ def test_caption_whole_images_report_no_clipping(pngs, clipcap_args, capsys):
     captured = capsys.readouterr()
     assert json.loads(captured.out)["images"][0]["regions"][0]["clipped_to"] is None
     assert "warning" not in captured.err
+
+
+def test_caption_without_weights_uses_the_coco_preset(
+    pngs, gpt2_dir, tiny_clip_files, clipcap_mlp_pt, tmp_path, monkeypatch, capsys
+):
+    from huggingface_hub import constants
+
+    from fixtures.text_models import fake_hub_file
+
+    repo = "akhaliq/CLIP-prefix-captioning-COCO-weights"
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty"))
+    assert main(["caption", str(pngs[0]), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "clipcap-coco-mlp" in err and str(tmp_path / "empty") in err and "--weights" in err
+    assert "Traceback" not in err
+
+    fake_hub_file(tmp_path / "hub", repo, "coco_weights.pt", clipcap_mlp_pt)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    clip = ["--clip", str(tiny_clip_files.config), "--clip-weights"]
+    clip.append(str(tiny_clip_files.safetensors))
+    try:
+        args = ["caption", str(pngs[0]), "--decoder", str(gpt2_dir), *clip, "--device", "cpu"]
+        assert main([*args, "--max-tokens", "5", "--json"]) == 0
+        data = _json(capsys)
+        assert data["captioner"] == "clipcap:coco_weights.pt"
+        assert len(data["images"][0]["regions"][0]["captions"]) == 1
+    finally:
+        unload_captioners()
+
+
+def test_normalize_prefix_flag(pngs, clipcap_args, capsys):
+    from napari_clipcap.core.captioning.protocol import loaded_captioners
+
+    assert (
+        main(["caption", str(pngs[0]), "--max-tokens", "4", "--normalize-prefix", *clipcap_args])
+        == 0
+    )
+    (cap,) = [
+        load_captioner(
+            "clipcap",
+            clipcap_args[1],
+            clip_model=clipcap_args[3],
+            clip_weights=clipcap_args[5],
+            normalize_prefix=True,
+            device="cpu",
+        )
+    ]
+    assert cap.model.normalize_prefix and len(loaded_captioners()) == 1  # the CLI's one
+    assert not _captioner(clipcap_args).model.normalize_prefix  # the folder saved False
+
+
+def test_a_file_given_for_a_transformers_captioner(pngs, tmp_path, capsys):
+    evil = tmp_path / "evil.pt"
+    evil.write_bytes(bytes(range(256)) * 4)
+    rc = main(["caption", str(pngs[0]), "--captioner", "blip", "--weights", str(evil)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "is a file" in err and "save_pretrained" in err
+    assert "Traceback" not in err and "UnicodeDecodeError" not in err

@@ -13,6 +13,9 @@ def test_info_json(capsys):
     assert data["versions"]["napari-clipcap"]
     assert any(d["name"] == "cpu" for d in data["devices"])
     assert data["presets"] and "cache_dir" in data
+    assert data["captioner_kinds"] == ["clipcap", "blip", "vit-gpt2", "git", "coca"]
+    coco = next(p for p in data["presets"] if p["name"] == "clipcap-coco-mlp")
+    assert (coco["source"], coco["weights"]) == ("hf_hub", "coco_weights.pt")
     assert data["hub_offline"] is True
 
 
@@ -20,6 +23,7 @@ def test_info_text(capsys):
     assert main(["info"]) == 0
     out = capsys.readouterr().out
     assert "devices:" in out and "presets:" in out
+    assert "captioner kinds:  clipcap, blip" in out
 
 
 def test_module_entry_point_and_console_script():

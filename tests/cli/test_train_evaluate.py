@@ -189,6 +189,17 @@ def test_evaluate_predictions_file_and_multilabel(tiny_clip_files, tmp_path, cap
         "cpu",
         "--json",
     ]
+    scores = {}
+    for flag in ([], ["--no-clipscore-prefix"]):
+        args = ["--predictions", str(tmp_path / "p.csv"), "--metrics", "clipscore", *flag]
+        rep = tmp_path / f"rep{len(flag)}"
+        argv = ["evaluate", "captions", str(tmp_path / "d.csv"), *args, "--out", str(rep)]
+        assert main([*argv, *clip]) == 0
+        scores[bool(flag)] = res = _json(capsys)["captions"]
+        assert res["clipscore_prefix"] == ("" if flag else "A photo depicts")
+        said = "not comparable" if flag else "comparable with published"
+        assert said in (rep / "report.md").read_text()
+    assert scores[True]["CLIPScore"] != scores[False]["CLIPScore"]
     assert main(["evaluate", "zeroshot", str(tmp_path / "d.csv"), "--top-k", "4", *clip]) == 0
     ml = _json(capsys)["zeroshot"]
     assert ml["n_classes"] == 4 and ml["any_of"] == 1.0 and ml["all_of"] == 1.0

@@ -22,10 +22,11 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "caption",
         help="caption images or regions with ClipCap, BLIP, ViT-GPT2, GIT or CoCa",
-        description="Caption each image (or each --region of each image). ClipCap "
-        "checkpoints of the original release load with --weights FILE.pt (GPT-2 config and "
-        "tokenizer from --decoder, default gpt2; CLIP from --clip/--clip-weights, default "
-        "ViT-B-32/openai).",
+        description="Caption each image (or each --region of each image). Without --weights, "
+        "ClipCap uses the original release's COCO weights (preset clipcap-coco-mlp, "
+        "downloaded once into the Hugging Face cache). Other ClipCap checkpoints of the "
+        "original release load with --weights FILE.pt (GPT-2 config and tokenizer from "
+        "--decoder, default gpt2; CLIP from --clip/--clip-weights, default ViT-B-32/openai).",
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, TIFF or FITS files")
     p.add_argument(
@@ -38,13 +39,21 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--weights",
         default=None,
         metavar="W",
-        help="ClipCap checkpoint (.pt or napari-clipcap folder); hub id or folder for "
-        "BLIP/ViT-GPT2/GIT; pretrained tag or file for CoCa",
+        help="ClipCap checkpoint (.pt, napari-clipcap folder or hf-hub:org/repo/file; "
+        "default: the COCO preset); hub id or folder for BLIP/ViT-GPT2/GIT; pretrained tag "
+        "or file for CoCa",
     )
     p.add_argument("--clip", default=None, metavar="M", help="CLIP model (CoCa: architecture)")
     p.add_argument("--clip-weights", default=None, metavar="W", help="CLIP weights")
     p.add_argument("--decoder", default=None, metavar="D", help="GPT-2 hub id or folder")
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"))
+    p.add_argument(
+        "--normalize-prefix",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="ClipCap: L2-normalise the CLIP embedding before the mapping (default: as the "
+        "checkpoint was trained; on for the original transformer mapping, off for the MLP)",
+    )
     g = p.add_argument_group("decoding")
     g.add_argument("--beam", type=int, default=1, metavar="N", help="beam size (1: greedy)")
     g.add_argument("--num", type=int, default=1, metavar="N", help="captions per image/region")
@@ -68,6 +77,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from ..core.captioning.protocol import check_images, load_captioner
     from ..core.coords.regions import crops
+    from ..core.decoding.options import DecodeOptions
     from ..core.io.images import read_image
 
     boxes = [parse_box(r) for r in args.region] if args.region else None
@@ -85,17 +95,7 @@ def run(args: argparse.Namespace) -> int:
         ):
             parts.append(part)
             where.append((f, box, fitted))
-    captioner = load_captioner(
-        args.captioner,
-        args.weights,
-        clip_model=args.clip,
-        clip_weights=args.clip_weights,
-        decoder=args.decoder,
-        device=args.device,
-        precision=args.precision,
-    )
-    captions = captioner.caption(
-        check_images(parts),
+    options = DecodeOptions(  # checked before any model loads
         beam_size=args.beam,
         num_captions=args.num,
         max_tokens=args.max_tokens,
@@ -103,6 +103,20 @@ def run(args: argparse.Namespace) -> int:
         top_p=args.top_p,
         temperature=args.temperature,
         seed=args.seed,
+    )
+    captioner = load_captioner(
+        args.captioner,
+        args.weights,
+        clip_model=args.clip,
+        clip_weights=args.clip_weights,
+        decoder=args.decoder,
+        normalize_prefix=args.normalize_prefix,
+        device=args.device,
+        precision=args.precision,
+    )
+    captions = captioner.caption(
+        check_images(parts),
+        options=options,
         batch_size=args.batch_size,
         progress=ProgressBar("caption", quiet=args.json),
     )

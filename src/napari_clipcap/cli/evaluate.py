@@ -57,6 +57,13 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="comma list of bleu, meteor, rouge, cider, clipscore",
     )
     c.add_argument(
+        "--no-clipscore-prefix",
+        dest="clipscore_prefix",
+        action="store_false",
+        help='embed captions as they are for CLIPScore (default: "A photo depicts ..." like '
+        "the reference implementation, so scores compare with published ones)",
+    )
+    c.add_argument(
         "--tokenizer",
         choices=("ptb", "simple"),
         default="ptb",
@@ -134,6 +141,7 @@ def run_captions(args: argparse.Namespace) -> int:
     from ..core.clip.model import load_clip
     from ..core.errors import InvalidInputError
     from ..core.evaluation.metrics import CAPTION_METRICS
+    from ..core.evaluation.report import clipscore_note
     from ..core.evaluation.runs import evaluate_captions, generate_captions
     from ..core.training.data import load_images
 
@@ -186,9 +194,12 @@ def run_captions(args: argparse.Namespace) -> int:
         clip=clip,
         tokenizer=args.tokenizer,
         names=[r.image.name for r in records],
+        clipscore_prefix=args.clipscore_prefix,
     )
     res["problems"] = problems
     lines = [f"{k}: {v:.4f}" for k, v in res.items() if isinstance(v, float)]
+    note = clipscore_note(res)
+    lines += [note] if note else []
     lines += [f"  {s['image']}: {s['prediction']!r}" for s in res["samples"][:5]]
     return _finish(args, "captions", res, {}, lines)
 

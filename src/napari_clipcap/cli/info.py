@@ -50,6 +50,7 @@ def collect() -> dict:
         "cache_dir": str(cache.cache_dir()),
         "hub_cache_dir": str(cache.hub_cache_dir()),
         "hub_offline": cache.hub_offline(),
+        "captioner_kinds": list(registry.CAPTIONER_KINDS),
         "presets": [p.to_dict() for p in registry.presets()],
     }
 
@@ -66,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         f"model hub cache:  {data['hub_cache_dir']}"
         + ("  (offline)" if data["hub_offline"] else "")
     )
+    lines.append(f"captioner kinds:  {', '.join(data['captioner_kinds'])}")
     lines.append("presets:")
     lines += [f"  {p['name']:<26} {p['kind']:<9} {p['description']}" for p in data["presets"]]
     emit(args, data, "\n".join(lines))

@@ -11,6 +11,9 @@ from dataclasses import asdict, dataclass, field
 
 from .errors import InvalidInputError
 
+#: Every captioner kind; a captioner preset's ``kind`` is one of these.
+CAPTIONER_KINDS = ("clipcap", "blip", "vit-gpt2", "git", "coca")
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -21,15 +24,17 @@ class Preset:
     name : str
         The name users type.
     kind : str
-        ``"clip"`` for image-text encoders, or a captioner kind: ``"clipcap"``,
-        ``"blip"``, ``"vit-gpt2"``, ``"git"``, ``"coca"``.
+        ``"clip"`` for image-text encoders, or one of :data:`CAPTIONER_KINDS`.
     source : str
-        ``"open_clip"`` (architecture + pretrained tag or ``hf-hub:`` id) or
-        ``"transformers"`` (a hub id or local directory).
+        ``"open_clip"`` (architecture + pretrained tag or ``hf-hub:`` id),
+        ``"transformers"`` (a hub id or local directory), ``"hf_hub"`` (one file of a
+        Hugging Face hub repository: ``model`` the repository, ``weights`` the file) or
+        ``"local"`` (a file the user gives; ``model`` only names the format).
     model : str
-        open_clip architecture name, or the transformers hub id.
+        open_clip architecture name, transformers hub id or hub repository.
     weights : str or None
-        open_clip pretrained tag, ``hf-hub:`` id or file; ``None`` when ``model`` says all.
+        open_clip pretrained tag, ``hf-hub:`` id, file in the hub repository; ``None``
+        when ``model`` says all (or, for ``"local"``, the user gives it).
     domain : str
         ``"photo"``, ``"satellite"`` or ``"astronomy"``: picks the default input scaling
         and prompt templates.
@@ -38,7 +43,8 @@ class Preset:
     description : str
         One line shown in the model panel.
     extra : dict
-        Loader options (e.g. the CLIP encoder and GPT-2 decoder of a ClipCap preset);
+        Loader options, as :func:`~napari_clipcap.core.captioning.protocol.load_captioner`
+        names them (``clip_model``, ``clip_weights``, ``decoder``, ``normalize_prefix``);
         ``hf_hub`` is the hub repository open_clip downloads a pretrained tag from, so
         the widgets can tell whether it is cached without importing open_clip.
     """
@@ -56,167 +62,189 @@ class Preset:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def load_args(self) -> dict:
+        """What the row gives a loader: ``weights`` (``None`` when the user must give a
+        file), and for open_clip captioners ``clip_model``, plus the ``extra`` options."""
+        args = {k: v for k, v in self.extra.items() if k != "hf_hub"}
+        if self.source == "transformers":
+            args["weights"] = self.weights or self.model
+        elif self.source == "hf_hub":
+            args["weights"] = f"hf-hub:{self.model}/{self.weights}"
+        elif self.source == "local":
+            args["weights"] = None
+        else:
+            args["weights"] = self.weights
+            if self.kind != "clip":
+                args["clip_model"] = self.model
+        return args
+
+
+_CLIPCAP = {"clip_model": "ViT-B-32", "clip_weights": "openai", "decoder": "gpt2"}
+_CLIPCAP_HUB = "Original ClipCap release, MLP mapping, GPT-2 fine-tuned"
 
 PRESETS: tuple[Preset, ...] = (
     Preset(
-        "ViT-B-32/openai",
-        "clip",
-        "open_clip",
-        "ViT-B-32",
-        "openai",
-        "photo",
-        "MIT",
-        "OpenAI CLIP ViT-B/32, the reference zero-shot model",
-        {"hf_hub": "timm/vit_base_patch32_clip_224.openai/"},
+        name="ViT-B-32/openai",
+        kind="clip",
+        source="open_clip",
+        model="ViT-B-32",
+        weights="openai",
+        licence="MIT",
+        description="OpenAI CLIP ViT-B/32, the reference zero-shot model",
+        extra={"hf_hub": "timm/vit_base_patch32_clip_224.openai/"},
     ),
     Preset(
-        "ViT-B-16/openai",
-        "clip",
-        "open_clip",
-        "ViT-B-16",
-        "openai",
-        "photo",
-        "MIT",
-        "OpenAI CLIP ViT-B/16: finer patches, sharper dense heatmaps",
-        {"hf_hub": "timm/vit_base_patch16_clip_224.openai/"},
+        name="ViT-B-16/openai",
+        kind="clip",
+        source="open_clip",
+        model="ViT-B-16",
+        weights="openai",
+        licence="MIT",
+        description="OpenAI CLIP ViT-B/16: finer patches, sharper dense heatmaps",
+        extra={"hf_hub": "timm/vit_base_patch16_clip_224.openai/"},
     ),
     Preset(
-        "ViT-L-14/openai",
-        "clip",
-        "open_clip",
-        "ViT-L-14",
-        "openai",
-        "photo",
-        "MIT",
-        "OpenAI CLIP ViT-L/14: strongest OpenAI CLIP, slower",
-        {"hf_hub": "timm/vit_large_patch14_clip_224.openai/"},
+        name="ViT-L-14/openai",
+        kind="clip",
+        source="open_clip",
+        model="ViT-L-14",
+        weights="openai",
+        licence="MIT",
+        description="OpenAI CLIP ViT-L/14: strongest OpenAI CLIP, slower",
+        extra={"hf_hub": "timm/vit_large_patch14_clip_224.openai/"},
     ),
     Preset(
-        "ViT-B-32/laion2b",
-        "clip",
-        "open_clip",
-        "ViT-B-32",
-        "laion2b_s34b_b79k",
-        "photo",
-        "MIT",
-        "LAION-2B trained ViT-B/32",
-        {"hf_hub": "laion/CLIP-ViT-B-32-laion2B-s34B-b79K/"},
+        name="ViT-B-32/laion2b",
+        kind="clip",
+        source="open_clip",
+        model="ViT-B-32",
+        weights="laion2b_s34b_b79k",
+        licence="MIT",
+        description="LAION-2B trained ViT-B/32",
+        extra={"hf_hub": "laion/CLIP-ViT-B-32-laion2B-s34B-b79K/"},
     ),
     Preset(
-        "RemoteCLIP-ViT-B-32",
-        "clip",
-        "open_clip",
-        "ViT-B-32",
-        "hf-hub:chendelong/RemoteCLIP/RemoteCLIP-ViT-B-32.pt",
-        "satellite",
-        "Apache-2.0",
-        "RemoteCLIP: CLIP continued on remote-sensing image-text data",
+        name="RemoteCLIP-ViT-B-32",
+        kind="clip",
+        source="open_clip",
+        model="ViT-B-32",
+        weights="hf-hub:chendelong/RemoteCLIP/RemoteCLIP-ViT-B-32.pt",
+        domain="satellite",
+        licence="Apache-2.0",
+        description="RemoteCLIP: CLIP continued on remote-sensing image-text data",
     ),
     Preset(
-        "GeoRSCLIP-ViT-B-32",
-        "clip",
-        "open_clip",
-        "ViT-B-32",
-        "hf-hub:Zilun/GeoRSCLIP/ckpt/RS5M_ViT-B-32.pt",
-        "satellite",
-        "CC-BY-4.0",
-        "GeoRSCLIP: CLIP fine-tuned on the RS5M remote-sensing corpus",
+        name="GeoRSCLIP-ViT-B-32",
+        kind="clip",
+        source="open_clip",
+        model="ViT-B-32",
+        weights="hf-hub:Zilun/GeoRSCLIP/ckpt/RS5M_ViT-B-32.pt",
+        domain="satellite",
+        licence="CC-BY-4.0",
+        description="GeoRSCLIP: CLIP fine-tuned on the RS5M remote-sensing corpus",
     ),
     Preset(
-        "CLIP-RSICD-v2",
-        "clip",
-        "transformers",
-        "flax-community/clip-rsicd-v2",
-        None,
-        "satellite",
-        "Apache-2.0",
-        "CLIP ViT-B/32 fine-tuned on RSICD (transformers format)",
+        name="CLIP-RSICD-v2",
+        kind="clip",
+        source="transformers",
+        model="flax-community/clip-rsicd-v2",
+        weights=None,
+        domain="satellite",
+        licence="Apache-2.0",
+        description="CLIP ViT-B/32 fine-tuned on RSICD (transformers format)",
+    ),
+    # the first preset of a kind gives that kind's defaults
+    Preset(
+        name="clipcap-coco-mlp",
+        kind="clipcap",
+        source="hf_hub",
+        model="akhaliq/CLIP-prefix-captioning-COCO-weights",
+        weights="coco_weights.pt",
+        licence="MIT",
+        description=f"{_CLIPCAP_HUB}, trained on COCO (downloaded on first use)",
+        extra=dict(_CLIPCAP),
     ),
     Preset(
-        "clipcap-coco-mlp",
-        "clipcap",
-        "local",
-        "clipcap",
-        None,
-        "photo",
-        "MIT",
-        "ClipCap MLP mapping trained on COCO (original release checkpoint; give its path)",
-        {"clip_model": "ViT-B-32", "clip_weights": "openai", "decoder": "gpt2"},
+        name="clipcap-conceptual-mlp",
+        kind="clipcap",
+        source="hf_hub",
+        model="akhaliq/CLIP-prefix-captioning-conceptual-weights",
+        weights="conceptual_weights.pt",
+        licence="MIT",
+        description=f"{_CLIPCAP_HUB}, trained on Conceptual Captions (downloaded on first use)",
+        extra=dict(_CLIPCAP),
     ),
     Preset(
-        "clipcap-coco-transformer",
-        "clipcap",
-        "local",
-        "clipcap",
-        None,
-        "photo",
-        "MIT",
-        "ClipCap transformer mapping, GPT-2 frozen (original release; give its path)",
-        {"clip_model": "ViT-B-32", "clip_weights": "openai", "decoder": "gpt2"},
+        name="clipcap-coco-transformer",
+        kind="clipcap",
+        source="local",
+        model="clipcap",
+        weights=None,
+        licence="MIT",
+        description="ClipCap transformer mapping on CLIP RN50x4, GPT-2 frozen (original "
+        "release, not on a hub; give its path)",
+        extra={**_CLIPCAP, "clip_model": "RN50x4", "normalize_prefix": True},
     ),
     Preset(
-        "blip-base",
-        "blip",
-        "transformers",
-        "Salesforce/blip-image-captioning-base",
-        None,
-        "photo",
-        "BSD-3-Clause",
-        "BLIP base captioner",
+        name="blip-base",
+        kind="blip",
+        source="transformers",
+        model="Salesforce/blip-image-captioning-base",
+        weights=None,
+        licence="BSD-3-Clause",
+        description="BLIP base captioner",
     ),
     Preset(
-        "blip-large",
-        "blip",
-        "transformers",
-        "Salesforce/blip-image-captioning-large",
-        None,
-        "photo",
-        "BSD-3-Clause",
-        "BLIP large captioner",
+        name="blip-large",
+        kind="blip",
+        source="transformers",
+        model="Salesforce/blip-image-captioning-large",
+        weights=None,
+        licence="BSD-3-Clause",
+        description="BLIP large captioner",
     ),
     Preset(
-        "vit-gpt2",
-        "vit-gpt2",
-        "transformers",
-        "nlpconnect/vit-gpt2-image-captioning",
-        None,
-        "photo",
-        "Apache-2.0",
-        "ViT encoder + GPT-2 decoder captioner",
+        name="vit-gpt2",
+        kind="vit-gpt2",
+        source="transformers",
+        model="nlpconnect/vit-gpt2-image-captioning",
+        weights=None,
+        licence="Apache-2.0",
+        description="ViT encoder + GPT-2 decoder captioner",
     ),
     Preset(
-        "git-base-coco",
-        "git",
-        "transformers",
-        "microsoft/git-base-coco",
-        None,
-        "photo",
-        "MIT",
-        "GIT base fine-tuned on COCO captions",
+        name="git-base-coco",
+        kind="git",
+        source="transformers",
+        model="microsoft/git-base-coco",
+        weights=None,
+        licence="MIT",
+        description="GIT base fine-tuned on COCO captions",
     ),
     Preset(
-        "coca-ViT-L-14",
-        "coca",
-        "open_clip",
-        "coca_ViT-L-14",
-        "mscoco_finetuned_laion2B-s13B-b90k",
-        "photo",
-        "MIT",
-        "open_clip CoCa ViT-L/14 fine-tuned on COCO captions",
-        {"hf_hub": "laion/mscoco_finetuned_CoCa-ViT-L-14-laion2B-s13B-b90k/"},
+        name="coca-ViT-L-14",
+        kind="coca",
+        source="open_clip",
+        model="coca_ViT-L-14",
+        weights="mscoco_finetuned_laion2B-s13B-b90k",
+        licence="MIT",
+        description="open_clip CoCa ViT-L/14 fine-tuned on COCO captions",
+        extra={"hf_hub": "laion/mscoco_finetuned_CoCa-ViT-L-14-laion2B-s13B-b90k/"},
     ),
 )
+_BY_NAME = {p.name: p for p in PRESETS}
 
 
 def presets(kind: str | None = None) -> list[Preset]:
     """Return the presets, optionally only those of one ``kind`` (``"clip"``, ``"clipcap"``...).
 
-    ``kind="captioner"`` returns every preset that is not a CLIP model.
+    ``kind="captioner"`` returns every captioner preset. The first preset of a kind is
+    that kind's default.
     """
     if kind is None:
         return list(PRESETS)
     if kind == "captioner":
-        return [p for p in PRESETS if p.kind != "clip"]
+        return [p for p in PRESETS if p.kind in CAPTIONER_KINDS]
     return [p for p in PRESETS if p.kind == kind]
 
 
@@ -228,8 +256,8 @@ def get_preset(name: str) -> Preset:
     InvalidInputError
         If no preset has that name; the message lists the known ones.
     """
-    for p in PRESETS:
-        if p.name == name:
-            return p
-    known = ", ".join(p.name for p in PRESETS)
-    raise InvalidInputError(f"unknown preset {name!r}; known presets: {known}")
+    try:
+        return _BY_NAME[name]
+    except (KeyError, TypeError):
+        known = ", ".join(_BY_NAME)
+        raise InvalidInputError(f"unknown preset {name!r}; known presets: {known}") from None

@@ -101,8 +101,13 @@ def test_load_args_for_presets_and_custom_files():
     assert captioner_load_args(ModelChoice(preset="blip-base"))["weights"] == (
         "Salesforce/blip-image-captioning-base"
     )
+    # one click: the COCO preset's weights come from the hub; the transformer's do not
+    hub = captioner_load_args(ModelChoice(preset="clipcap-coco-mlp"))
+    assert hub["weights"] == "hf-hub:akhaliq/CLIP-prefix-captioning-COCO-weights/coco_weights.pt"
     with pytest.raises(InvalidInputError, match="checkpoint"):
-        captioner_load_args(ModelChoice(preset="clipcap-coco-mlp"))
+        captioner_load_args(ModelChoice(preset="clipcap-coco-transformer"))
+    tr = captioner_load_args(ModelChoice(preset="clipcap-coco-transformer", weights="/m/t.pt"))
+    assert tr["clip_model"] == "RN50x4" and tr["normalize_prefix"] is True
     with pytest.raises(InvalidInputError):
         clip_load_args(ModelChoice(preset=CUSTOM))
 

@@ -118,8 +118,8 @@ def test_unknown_captioner_or_preset():
         load_captioner("clipcapp", "x.pt")
     with pytest.raises(InvalidInputError, match="unknown captioner"):
         load_captioner("ViT-B-32/openai")  # a CLIP preset is no captioner
-    with pytest.raises(InvalidInputError, match="needs its checkpoint"):
-        load_captioner("clipcap")
+    with pytest.raises(InvalidInputError, match="clipcap-coco-transformer needs its checkpoint"):
+        load_captioner("clipcap-coco-transformer")  # not on a hub: the user gives the file
     assert loaded_captioners() == []
 
 

@@ -86,14 +86,24 @@ def test_corrupt_transformers_captioner_folder(vit_gpt2_dir, tmp_path):
 
 
 def test_presets_of_other_captioners_resolve(monkeypatch):
-    from napari_clipcap.core.captioning import transformers_captioners as captioners_hf
+    from napari_clipcap.core.captioning import protocol
 
     seen = []
-    monkeypatch.setattr(captioners_hf, "build_hf_captioner", lambda *a: seen.append(a) or object())
+
+    def record(args, defaults, device, precision):
+        clip_model = args["clip_model"] or defaults.get("clip_model")
+        seen.append((args["kind"], args["weights"], clip_model))
+        return object()
+
+    monkeypatch.setattr(protocol, "build_hf_captioner", record)
+    monkeypatch.setattr(protocol, "build_coca", record)
     load_captioner("blip-base", device="cpu")
     load_captioner("git", device="cpu")
-    load_captioner("coca-ViT-L-14", device="cpu")
-    assert [a[:3] for a in seen] == [
+    coca = load_captioner("coca-ViT-L-14", device="cpu")
+    # a kind stands for its first preset: the same model, loaded once
+    assert load_captioner("coca", device="cpu") is coca
+    unload_captioners()
+    assert seen == [
         ("blip", "Salesforce/blip-image-captioning-base", None),
         ("git", "microsoft/git-base-coco", None),
         ("coca", "mscoco_finetuned_laion2B-s13B-b90k", "coca_ViT-L-14"),

@@ -125,3 +125,46 @@ def test_report_writes_json_markdown_and_png(tmp_path):
     md = paths["markdown"].read_text()
     assert "| top1 | 0.8750 |" in md and "![confusion matrix](cm.png)" in md
     assert '"top1": 0.875' in paths["json"].read_text()
+
+
+class _RecordingClip:
+    """Stands in for a CLIP model: fixed image embeddings, remembers the texts embedded."""
+
+    def __init__(self):
+        self.texts: list[str] = []
+
+    def encode_images(self, images):
+        return np.ones((len(images), 4), np.float32)
+
+    def encode_texts(self, texts):
+        self.texts += list(texts)
+        return np.tile(np.linspace(1, 2, 4, dtype=np.float32), (len(texts), 1))
+
+
+def test_clipscore_prefixes_captions_like_the_reference_code():
+    from napari_clipcap.core.evaluation.metrics import CLIPSCORE_PREFIX, clipscore_texts
+    from napari_clipcap.core.evaluation.report import markdown_report
+    from napari_clipcap.core.evaluation.runs import evaluate_captions
+
+    assert CLIPSCORE_PREFIX == "A photo depicts"
+    assert clipscore_texts(["a dog."]) == ["A photo depicts a dog."]
+    assert clipscore_texts(["a dog."], prefix=False) == ["a dog."]
+    images = [np.zeros((8, 8, 3), np.float32)]
+    for prefix, said in ((True, "comparable with published"), (False, "not comparable")):
+        clip = _RecordingClip()
+        res = evaluate_captions(
+            ["a dog."],
+            [["a dog on grass.", "a puppy."]],
+            metrics=["clipscore"],
+            images=images,
+            clip=clip,
+            clipscore_prefix=prefix,
+        )
+        plain = ["a dog.", "a dog on grass.", "a puppy."]
+        assert clip.texts == (clipscore_texts(plain) if prefix else plain)
+        assert res["clipscore_prefix"] == ("A photo depicts" if prefix else "")
+        assert said in markdown_report({"captions": res})
+    default = evaluate_captions(
+        ["a dog."], [["a dog."]], metrics=["clipscore"], images=images, clip=_RecordingClip()
+    )
+    assert default["clipscore_prefix"] == "A photo depicts"  # on unless turned off

@@ -25,13 +25,12 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ...core.registry import presets
+from ...core.registry import CAPTIONER_KINDS, get_preset, presets
 from ..job_panel import JobPanel
 from ..worker import start_job
 from .device_list import FALLBACK, DeviceProbe
 from .shared import PathEdit, SharedSettings
 from .specs import (
-    CAPTIONER_KINDS,
     CUSTOM,
     ModelChoice,
     PanelSettings,
@@ -161,7 +160,7 @@ class ModelPanel(QGroupBox):
         preset = self.captioner_combo.currentText()
         kind = self.captioner_kind.currentText() if preset == CUSTOM else ""
         if preset != CUSTOM:
-            kind = next(p.kind for p in presets("captioner") if p.name == preset)
+            kind = get_preset(preset).kind
         choice = ModelChoice(
             preset=preset,
             kind=kind,

@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 #: Choice name for a model given by local file or folder instead of a preset.
 CUSTOM = "Local file or folder…"
 SETTINGS_FILE = "widget_settings.json"
-CAPTIONER_KINDS = ("clipcap", "blip", "vit-gpt2", "git", "coca")
 
 
 @dataclass
@@ -35,7 +34,8 @@ class ModelChoice:
     ``weights`` a checkpoint file. For a custom captioner, ``kind`` says which loader,
     ``weights`` the checkpoint or model directory and, for ClipCap, ``decoder`` the
     GPT-2 directory and ``clip_model`` / ``clip_weights`` its image encoder. A ClipCap
-    preset needs ``weights`` too (the released checkpoints are not on a hub).
+    preset on the hub needs no ``weights`` (a local file given overrides it); one that is
+    not on a hub needs them.
     """
 
     preset: str = CUSTOM
@@ -154,14 +154,16 @@ def captioner_load_args(choice: ModelChoice) -> dict:
         return args
     p = get_preset(choice.preset)
     if p.kind == "clipcap":
-        if not choice.weights:
+        weights = choice.weights or p.load_args()["weights"]
+        if not weights:
             raise InvalidInputError(
-                f"{p.name} needs its checkpoint file: the ClipCap release is not on a model "
+                f"{p.name} needs its checkpoint file: this ClipCap release is not on a model "
                 "hub; download it and give its path"
             )
         return {
             "kind": "clipcap",
-            "weights": choice.weights,
+            "weights": weights,
+            "normalize_prefix": p.extra.get("normalize_prefix"),
             "clip_model": p.extra.get("clip_model"),
             "clip_weights": p.extra.get("clip_weights"),
             "decoder": choice.decoder or p.extra.get("decoder"),
@@ -227,7 +229,8 @@ def _local_paths(choice: ModelChoice, kind: str) -> list[str] | None:
     if choice.preset == CUSTOM:
         extra = choice.model if kind == "clip" else choice.decoder
         return [p for p in (choice.weights, extra) if p and (p == choice.weights or _pathlike(p))]
-    if get_preset(choice.preset).kind == "clipcap":
+    p = get_preset(choice.preset)
+    if p.kind == "clipcap" and (choice.weights or p.source == "local"):
         return [choice.weights] if choice.weights else []
     return None
 
@@ -258,6 +261,8 @@ def cache_status(choice: ModelChoice, kind: str) -> tuple[str, str]:
     p = get_preset(choice.preset)
     if p.source == "open_clip":
         cached = _open_clip_cached(p.model, p.weights or "", p.extra.get("hf_hub"))
+    elif p.source == "hf_hub":
+        cached = _hub_cached(p.model, [p.weights or ""])
     else:
         cached = _hub_cached(p.model, ["config.json"])
     if cached:

@@ -1,8 +1,8 @@
 """Loaded models shared by every widget, loaded lazily inside worker threads.
 
-CLIP models are cached by :func:`napari_clipcap.core.clip.model.load_clip` itself; this store
-adds the captioners and one :meth:`ModelStore.unload` that frees both (GPU memory
-included, through :func:`napari_clipcap.core.devices.release_memory`). Pure Python:
+Every loaded model (CLIP models and captioners) is held in the one core cache,
+:mod:`napari_clipcap.core.model_cache`; :meth:`ModelStore.unload` frees them all (GPU
+memory included, through :func:`napari_clipcap.core.devices.release_memory`). Pure Python:
 the widgets call it from their job functions, off the Qt thread.
 """
 
@@ -56,10 +56,9 @@ class ModelStore:
 
     def unload(self) -> int:
         """Drop every loaded model and give memory back; returns how many were dropped."""
-        from ...core.captioning.protocol import unload_captioners
-        from ...core.clip.model import unload_all
+        from ...core.model_cache import unload_all
 
-        n = unload_captioners() + unload_all()
+        n = unload_all()
         for dev in self._devices:
             release_memory(dev)
         return n

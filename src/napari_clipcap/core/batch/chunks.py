@@ -1,9 +1,10 @@
 """The work of one batch chunk: read files, run the task's model, return table rows.
 
 :func:`run_chunk` is what a local run calls in-process and what a Dask worker runs, so
-both produce the same rows. Models are cached per process (one model per worker
-process), keyed by the task's model settings and device; on a machine with several GPUs
-each Dask worker takes ``cuda:(worker number % GPU count)``.
+both produce the same rows. Models are loaded once per process (one model per worker
+process) into the one model cache (:mod:`napari_clipcap.core.model_cache`), keyed by
+the task's model settings and device; on a machine with several GPUs each Dask worker
+takes ``cuda:(worker number % GPU count)``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from ..errors import Cancelled, ClipcapError, InvalidInputError
 from ..io.sources import failure_text, read_units
 
 TASKS = ("caption", "labels", "heatmap", "embed")
-_MODELS: dict[tuple, object] = {}
 
 
 @dataclass(frozen=True)
@@ -113,19 +113,6 @@ class BatchSpec:
         d["regions"] = tuple(tuple(r) for r in d.get("regions", ()))
         return cls(**d)
 
-    def model_key(self, device: str) -> tuple:
-        if self.task == "caption":
-            return (
-                "captioner",
-                self.captioner,
-                self.weights,
-                self.clip_model,
-                self.clip_weights,
-                self.decoder,
-                device,
-            )
-        return ("clip", self.clip_model, self.clip_weights, device)
-
 
 def worker_device(device: str) -> str:
     """``device``, or on a multi-GPU machine inside a Dask worker, this worker's GPU."""
@@ -147,26 +134,23 @@ def worker_device(device: str) -> str:
 
 
 def get_model(spec: BatchSpec):
-    """The task's model, loaded once per process."""
+    """The task's model, loaded once per process (held in the one model cache,
+    :mod:`napari_clipcap.core.model_cache`, like every other loaded model)."""
     device = worker_device(spec.device)
-    key = spec.model_key(device)
-    if key not in _MODELS:
-        if spec.task == "caption":
-            from ..captioning.protocol import load_captioner
+    if spec.task == "caption":
+        from ..captioning.protocol import load_captioner
 
-            _MODELS[key] = load_captioner(
-                spec.captioner,
-                spec.weights,
-                clip_model=spec.clip_model,
-                clip_weights=spec.clip_weights,
-                decoder=spec.decoder,
-                device=device,
-            )
-        else:
-            from ..clip.model import load_clip
+        return load_captioner(
+            spec.captioner,
+            spec.weights,
+            clip_model=spec.clip_model,
+            clip_weights=spec.clip_weights,
+            decoder=spec.decoder,
+            device=device,
+        )
+    from ..clip.model import load_clip
 
-            _MODELS[key] = load_clip(spec.clip_model, spec.clip_weights, device=device)
-    return _MODELS[key]
+    return load_clip(spec.clip_model, spec.clip_weights, device=device)
 
 
 def heatmap_name(path: str, hdu: int | None) -> str:
@@ -248,9 +232,10 @@ def _run_task(
         for r in _regions(spec):
             crops.append(np.ascontiguousarray(crop_region(im, _scaled(r, factors[i]))))
             owners.append((i, r))
-    caps = model.caption(
-        crops, beam_size=spec.beam, num_captions=spec.num, max_tokens=spec.max_tokens
-    )
+    from ..decoding.options import DecodeOptions
+
+    opts = DecodeOptions(beam_size=spec.beam, num_captions=spec.num, max_tokens=spec.max_tokens)
+    caps = model.caption(crops, options=opts)
     out: list[list[dict]] = [[] for _ in images]
     for (i, r), c in zip(owners, caps):
         out[i].append(

@@ -7,8 +7,16 @@ import lazy_loader as _lazy
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
     submod_attrs={
-        "protocol": ["Captioner", "caption_regions", "load_captioner", "unload_captioners"],
+        "protocol": [
+            "Captioner",
+            "caption_regions",
+            "load_captioner",
+            "loaded_captioners",
+            "unload_captioners",
+        ],
+        "coca": ["CoCaCaptioner"],
         "clipcap": ["ClipCapModel", "load_clipcap_checkpoint", "save_clipcap"],
+        "clipcap_captioner": ["ClipCapCaptioner"],
         "clipcap_mapping": ["MappingConfig", "build_mapping"],
         "florence2": ["Florence2Captioner", "build_florence2"],
         "florence2_tasks": ["describe_regions", "detect_phrases", "ground_caption"],

@@ -117,13 +117,20 @@ class ClipCapModel(nn.Module):
         return logits[:, self.prefix_length - 1 : -1]
 
     @torch.inference_mode()
-    def generate(self, clip_embeddings: torch.Tensor, **options) -> list[list[str]]:
-        """Captions for ``(N, clip_dim)`` embeddings; ``options`` as in
-        :func:`napari_clipcap.core.decoding.loops.generate`. Returns N lists of captions."""
-        from ..decoding.loops import generate
+    def generate(
+        self, clip_embeddings: torch.Tensor, options=None, *, cancel=None, **changes
+    ) -> list[list[str]]:
+        """Captions for ``(N, clip_dim)`` embeddings: N lists of captions.
 
-        options.setdefault("stop_token_ids", self.stop_token_ids())
-        ids = generate(self.gpt, self.prefix_embeddings(clip_embeddings), **options)
+        ``options`` is a :class:`~napari_clipcap.core.decoding.options.DecodeOptions`
+        (keywords such as ``max_tokens=12`` apply over it); without stop tokens it stops
+        at this model's (:meth:`stop_token_ids`).
+        """
+        from ..decoding.loops import generate
+        from ..decoding.options import DecodeOptions
+
+        opts = DecodeOptions.of(options, **changes).with_stops(self.stop_token_ids())
+        ids = generate(self.gpt, self.prefix_embeddings(clip_embeddings), opts, cancel=cancel)
         return [[self.decode(seq) for seq in per_image] for per_image in ids]
 
     def decode(self, token_ids: list[int]) -> str:
@@ -175,11 +182,14 @@ def _original(path: Path, decoder, overrides: dict) -> ClipCapModel:
                 f"{key}={overrides[key]!r} was given but the checkpoint's tensors say "
                 f"{getattr(cfg, key)!r}"
             )
+    normalize = overrides.get("normalize_prefix")
+    if normalize is None:  # the release trained its transformer mapping on unit vectors
+        normalize = cfg.mapping == "transformer"
     model = ClipCapModel(
         cfg,
         gpt,
         tokenizer,
-        normalize_prefix=bool(overrides.get("normalize_prefix")),
+        normalize_prefix=bool(normalize),
         meta={"decoder": str(decoder or "gpt2"), "source": str(path)},
     )
     load_strict(model, state)
@@ -240,7 +250,10 @@ def load_clipcap_checkpoint(
     device : str
         Torch device to move the model to.
     **overrides
-        ``normalize_prefix`` (the original files do not record it), ``num_heads``
+        ``normalize_prefix``: L2-normalise CLIP embeddings before the mapping. The
+        original files do not record it; ``None`` (default) follows the release:
+        ``True`` for the transformer mapping (trained on ``prefix / prefix.norm()``),
+        ``False`` otherwise; own-format folders keep what they saved. ``num_heads``
         (transformer mapping; 8 by default), and ``prefix_length`` / ``clip_length`` /
         ``mapping``, which are checked against the tensors.
 
@@ -257,6 +270,8 @@ def load_clipcap_checkpoint(
         raise ModelNotFoundError(f"{str(path)!r} is a folder without {CONFIG_NAME}")
     if is_own_format(path):
         model = _own(path if path.is_dir() else path.parent, decoder)
+        if overrides.get("normalize_prefix") is not None:
+            model.normalize_prefix = bool(overrides["normalize_prefix"])
     else:
         model = _original(path, decoder, dict(overrides))
     return model.to(device).eval()

@@ -9,6 +9,8 @@ import torch
 
 from ..errors import CheckpointFormatError, ModelNotFoundError
 
+HUB_PREFIX = "hf-hub:"
+
 #: Buffers that transformers < 4.3x stored in GPT-2 state dicts; dropped on load.
 _OLD_BUFFERS = re.compile(r"gpt\.transformer\.h\.\d+\.attn\.(bias|masked_bias)")
 
@@ -82,3 +84,43 @@ def load_strict(model, state: dict[str, torch.Tensor]) -> None:
         ]
         raise CheckpointFormatError("checkpoint does not fit the model; " + "; ".join(parts))
     model.load_state_dict(state, strict=False)
+
+
+def fetch_weights(weights: str, name: str = "ClipCap") -> Path:
+    """The local path of ``weights``; ``hf-hub:org/repo/file`` is fetched through the
+    Hugging Face hub cache (downloaded once, with a progress bar, then reused offline).
+
+    Parameters
+    ----------
+    weights : str
+        A local file or folder, or ``hf-hub:org/repo/file``.
+    name : str
+        The model's name, for messages.
+
+    Raises
+    ------
+    ModelNotFoundError
+        If the file is neither in the hub cache nor downloadable; the message names
+        the model, the cache folder and how to pass a local file instead.
+    """
+    if not weights.startswith(HUB_PREFIX):
+        return Path(weights).expanduser()
+    parts = weights[len(HUB_PREFIX) :].split("/")
+    if len(parts) < 3 or not all(parts):
+        raise ModelNotFoundError(f"{weights!r} is not hf-hub:org/repo/file")
+    repo, filename = "/".join(parts[:2]), "/".join(parts[2:])
+    from huggingface_hub import hf_hub_download
+
+    from ..cache import hub_cache_dir, hub_offline
+
+    cache = hub_cache_dir()
+    try:
+        return Path(hf_hub_download(repo, filename, cache_dir=cache))
+    except Exception as exc:  # offline, missing repository or file, network errors
+        why = "offline: HF_HUB_OFFLINE is set" if hub_offline() else type(exc).__name__
+        raise ModelNotFoundError(
+            f"{name}: {filename} of the Hugging Face repository {repo} is not in the hub "
+            f"cache {cache} and could not be downloaded ({why}). Download it from "
+            f"https://huggingface.co/{repo} and pass the local file with weights= "
+            "(--weights FILE.pt), or run once with network access"
+        ) from None

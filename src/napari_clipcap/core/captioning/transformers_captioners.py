@@ -1,26 +1,26 @@
-"""Captioners other than ClipCap, behind the same ``caption()`` protocol.
+"""transformers captioners behind the ``caption()`` protocol.
 
-* BLIP (``BlipForConditionalGeneration``), ViT-GPT2 (``VisionEncoderDecoderModel``) and
-  GIT (``GitForCausalLM``) from transformers: a hub id or a local folder saved with
-  ``save_pretrained`` holding the model, its image processor and tokenizer;
-* open_clip CoCa: an architecture (or model-config JSON) and weights, loaded through
-  :func:`napari_clipcap.core.clip.model.load_clip`, decoded by
-  :func:`napari_clipcap.core.decoding.loops.decode` (open_clip's own ``generate`` needs
-  transformers classes that transformers 5 removed).
+BLIP (``BlipForConditionalGeneration``), ViT-GPT2 (``VisionEncoderDecoderModel``) and
+GIT (``GitForCausalLM``): a hub id or a local folder saved with ``save_pretrained``
+holding the model, its image processor and tokenizer. open_clip CoCa lives in
+:mod:`~napari_clipcap.core.captioning.coca`.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..decoding.loops import decode
+from ..decoding.options import DecodeOptions
 from ..devices import resolve_dtype
-from ..errors import CheckpointFormatError, InvalidInputError, ModelNotFoundError
+from ..errors import CheckpointFormatError, ModelNotFoundError
 from ..jobs import batched, check_cancel, report
-from .protocol import check_images
+from .base import check_images
+
+__all__ = ["HF_CLASSES", "HFCaptioner", "build_hf_captioner"]
 
 #: kind -> transformers class that generates captions.
 HF_CLASSES = {
@@ -48,6 +48,12 @@ class HFCaptioner:
         import transformers
 
         self.kind, self.name, self.device, self.dtype = kind, f"{kind}:{source}", device, dtype
+        if Path(source).expanduser().is_file():
+            raise CheckpointFormatError(
+                f"the {kind} captioner needs a folder saved with save_pretrained (model, "
+                f"image processor, tokenizer) or a hub id, but {source!r} is a file; pass "
+                "weights= (--weights) the folder that holds it"
+            )
         try:
             self.processor = transformers.AutoImageProcessor.from_pretrained(source)
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(source)
@@ -60,8 +66,6 @@ class HFCaptioner:
                 f"save_pretrained (model, image processor, tokenizer). ({exc})"
             ) from None
         except Exception as exc:  # a broken local folder: bad weights, missing tokenizer
-            from pathlib import Path
-
             if not Path(source).expanduser().is_dir():
                 raise
             first = (str(exc).strip().splitlines() or [""])[0]
@@ -81,33 +85,26 @@ class HFCaptioner:
         self,
         images,
         *,
-        beam_size=1,
-        num_captions=1,
-        max_tokens=67,
-        length_penalty=1.0,
-        top_p=None,
-        temperature=1.0,
-        seed=None,
+        options: DecodeOptions | None = None,
         batch_size: int = 16,
         progress=None,
         cancel=None,
+        **decoding,
     ) -> list[list[str]]:
+        """Captions per image; see :class:`~napari_clipcap.core.captioning.base.Captioner`."""
         images = check_images(images)
-        opts = {"max_new_tokens": int(max_tokens), "num_return_sequences": int(num_captions)}
-        if top_p is not None:
-            opts.update(
-                do_sample=True, top_p=float(top_p), temperature=float(temperature), num_beams=1
-            )
-        elif beam_size > 1 or num_captions > 1:
-            opts.update(
-                do_sample=False,
-                num_beams=max(beam_size, num_captions),
-                length_penalty=float(length_penalty),
-            )
+        o = DecodeOptions.of(options, **decoding)
+        num_captions = o.num_captions
+        opts = {"max_new_tokens": o.max_tokens, "num_return_sequences": num_captions}
+        if o.strategy == "sample":
+            opts.update(do_sample=True, top_p=o.top_p, temperature=o.temperature, num_beams=1)
+        elif o.strategy == "beam":
+            width = max(o.beam_size, num_captions)
+            opts.update(do_sample=False, num_beams=width, length_penalty=o.length_penalty)
         else:
             opts.update(do_sample=False, num_beams=1)
         out: list[list[str]] = []
-        with torch.inference_mode(), _seeded(seed, self.device):
+        with torch.inference_mode(), _seeded(o.seed, self.device):
             for sl in batched(len(images), batch_size):
                 check_cancel(cancel)
                 ids = self.model.generate(pixel_values=self.pixels(images[sl]), **opts)
@@ -119,94 +116,8 @@ class HFCaptioner:
         return out
 
 
-class CoCaStepper:
-    """CoCa's multimodal text decoder as a :class:`~napari_clipcap.core.decoding.loops.Stepper`
-    (re-runs the text tower over the tokens so far; CoCa has no KV cache)."""
-
-    def __init__(self, model, sot: int):
-        self.model, self.sot = model, sot
-
-    def _logits(self):
-        _, token_embs = self.model._encode_text(self.tokens)
-        return self.model.text_decoder(self.embs, token_embs)[:, -1].float()
-
-    def start(self, pixels):
-        _, self.embs = self.model._encode_image(pixels)
-        self.tokens = torch.full((pixels.shape[0], 1), self.sot, device=pixels.device)
-        return self._logits()
-
-    def step(self, tokens):
-        self.tokens = torch.cat((self.tokens, tokens[:, None]), dim=1)
-        return self._logits()
-
-    def repeat(self, n):
-        self.embs = self.embs.repeat_interleave(n, 0)
-        self.tokens = self.tokens.repeat_interleave(n, 0)
-
-    def reorder(self, index):
-        self.embs, self.tokens = self.embs[index], self.tokens[index]
-
-
-class CoCaCaptioner:
-    """open_clip CoCa with the shared decoding loops."""
-
-    kind = "coca"
-    SOT, EOT = 49406, 49407
-
-    def __init__(self, clip):
-        if not hasattr(clip.model, "text_decoder"):
-            raise InvalidInputError(f"{clip.name} is not a CoCa model (no text decoder)")
-        self.clip, self.name, self.device = clip, f"coca:{clip.name}", clip.device
-        self.context = int(clip.model.text.num_pos) - 1
-
-    def caption(
-        self,
-        images,
-        *,
-        beam_size=1,
-        num_captions=1,
-        max_tokens=67,
-        batch_size: int = 16,
-        progress=None,
-        cancel=None,
-        **options,
-    ) -> list[list[str]]:
-        from open_clip.tokenizer import decode as decode_text
-
-        images = check_images(images)
-        steps = min(int(max_tokens), self.context - 1)
-        out: list[list[str]] = []
-        for sl in batched(len(images), batch_size):
-            check_cancel(cancel)
-            pixels = self.clip.preprocess(images[sl])
-            with torch.inference_mode():
-                ids = decode(
-                    CoCaStepper(self.clip.model, self.SOT),
-                    pixels,
-                    max_tokens=steps,
-                    stop_token_ids=[self.EOT],
-                    beam_size=beam_size,
-                    num_captions=num_captions,
-                    cancel=cancel,
-                    **options,
-                )
-            for per_image in ids:
-                texts = [
-                    decode_text(torch.tensor([t for t in seq if t != self.EOT]))
-                    for seq in per_image
-                ]
-                out.append([t.replace("<start_of_text>", "").strip() for t in texts])
-            report(progress, sl.stop, len(images))
-        return out
-
-
-def build_hf_captioner(kind: str, weights, clip_model, device: str, precision: str):
-    """Build a BLIP / ViT-GPT2 / GIT / CoCa captioner (see the module docstring)."""
-    if kind == "coca":
-        from .protocol import with_clip
-
-        arch = clip_model or "coca_ViT-L-14"
-        return with_clip(arch, weights, device, precision, CoCaCaptioner)
-    if kind not in HF_CLASSES:
-        raise InvalidInputError(f"unknown captioner kind {kind!r}")
-    return HFCaptioner(kind, str(weights), device, resolve_dtype(device, precision))
+def build_hf_captioner(args: dict, defaults: dict, device: str, precision: str) -> HFCaptioner:
+    """A BLIP / ViT-GPT2 / GIT captioner from ``args["weights"]`` (a hub id or a folder)."""
+    return HFCaptioner(
+        args["kind"], str(args["weights"]), device, resolve_dtype(device, precision)
+    )

@@ -19,24 +19,27 @@ What ``model`` and ``weights`` may be:
   directory saved with ``save_pretrained``;
 - a preset name from :mod:`napari_clipcap.core.registry` (``"RemoteCLIP-ViT-B-32"``).
 
-Loaded models are cached per ``(model, weights, device, precision)``; use
-:func:`unload_clip` or :func:`unload_all` to release their memory.
+Loaded models are held in :mod:`napari_clipcap.core.model_cache` under ``"clip"`` per
+``(model, weights, device, precision)``; use :func:`unload_clip` to release one and
+:func:`unload_all` to release every loaded model (captioners included).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..devices import release_memory, resolve_device, resolve_dtype
+from .. import model_cache
+from ..devices import resolve_device, resolve_dtype
+from ..errors import InvalidInputError
 from ..jobs import ProgressCallback, batched, check_cancel, report
+from ..model_cache import unload_all
+from ..registry import get_preset
 from . import loaders as clip_loaders
 from .preprocess import resize_batch, same_shape_groups
 
-_CACHE: dict[tuple, ClipModel] = {}
-_LOCK = threading.Lock()
+__all__ = ["ClipModel", "load_clip", "loaded_models", "unload_all", "unload_clip"]
 
 
 class ClipModel:
@@ -190,12 +193,19 @@ class ClipModel:
 
 
 def _resolve_preset(model: str, weights: str | None) -> tuple[str, str | None]:
-    from ..registry import PRESETS
+    if weights is not None:
+        return model, weights
+    try:
+        p = get_preset(model)
+    except InvalidInputError:  # not a preset name: an architecture, file or hub id
+        return model, weights
+    return (p.model, p.weights) if p.kind == "clip" else (model, weights)
 
-    for p in PRESETS:
-        if p.kind == "clip" and p.name == model and weights is None:
-            return p.model, p.weights
-    return model, weights
+
+def _precision(dev: str, precision: str) -> str:
+    return {"torch.float16": "fp16", "torch.bfloat16": "bf16"}.get(
+        str(resolve_dtype(dev, precision)), "fp32"
+    )
 
 
 def load_clip(
@@ -238,26 +248,22 @@ def load_clip(
     model, weights = _resolve_preset(model, weights)
     dev = resolve_device(device)
     dtype = resolve_dtype(dev, precision)
-    prec = {"torch.float16": "fp16", "torch.bfloat16": "bf16"}.get(str(dtype), "fp32")
-    key = (model, weights, dev, prec)
-    with _LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-        source = clip_loaders.detect_source(model)
-        if source == "open_clip":
+    prec = _precision(dev, precision)
+
+    def build() -> ClipModel:
+        if clip_loaders.detect_source(model) == "open_clip":
             built, _ = clip_loaders.build_open_clip(model, weights, dev, prec, progress)
         else:
             built = clip_loaders.build_transformers(model, dev, dtype)
         name = model if weights is None else f"{model} ({weights})"
-        clip = ClipModel(built, name, dev, dtype)
-        _CACHE[key] = clip
-        return clip
+        return ClipModel(built, name, dev, dtype)
+
+    return model_cache.get_or_load("clip", (model, weights, dev, prec), build, dev)
 
 
 def loaded_models() -> list[tuple[str, str | None, str, str]]:
-    """The ``(model, weights, device, precision)`` keys of models held in memory."""
-    with _LOCK:
-        return list(_CACHE)
+    """The ``(model, weights, device, precision)`` keys of CLIP models held in memory."""
+    return model_cache.loaded("clip")
 
 
 def unload_clip(
@@ -266,24 +272,4 @@ def unload_clip(
     """Drop one cached model and release its memory; returns whether it was loaded."""
     model, weights = _resolve_preset(str(model), weights or None)
     dev = resolve_device(device)
-    prec = {"torch.float16": "fp16", "torch.bfloat16": "bf16"}.get(
-        str(resolve_dtype(dev, precision)), "fp32"
-    )
-    with _LOCK:
-        found = _CACHE.pop((model, weights, dev, prec), None)
-    if found is None:
-        return False
-    del found
-    release_memory(dev)
-    return True
-
-
-def unload_all() -> int:
-    """Drop every cached model and release memory; returns how many were dropped."""
-    with _LOCK:
-        devices = {k[2] for k in _CACHE}
-        n = len(_CACHE)
-        _CACHE.clear()
-    for dev in devices:
-        release_memory(dev)
-    return n
+    return model_cache.unload("clip", (model, weights, dev, _precision(dev, precision)))

@@ -8,5 +8,6 @@ __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
     submod_attrs={
         "loops": ["CausalLMStepper", "decode", "generate", "greedy_reference"],
+        "options": ["DecodeOptions"],
     },
 )

@@ -22,6 +22,7 @@ import torch
 from ..errors import InvalidInputError
 from ..jobs import CancelFlag, check_cancel
 from ._cpu import cpu_stepper
+from .options import DecodeOptions
 
 
 class Stepper(Protocol):
@@ -81,40 +82,22 @@ def _trim(seq: list[int], stop: set[int], length: int | None = None) -> list[int
     return seq
 
 
-def _check_args(prefix, max_tokens, beam_size, num_captions, top_p, temperature):
+def _check_prefix(prefix) -> None:
     if prefix.ndim != 3 or prefix.shape[0] == 0:
         raise InvalidInputError(f"prefix must be (B>0, P, E), got {tuple(prefix.shape)}")
-    if max_tokens < 1 or beam_size < 1 or num_captions < 1:
-        raise InvalidInputError("max_tokens, beam_size and num_captions must be at least 1")
-    if top_p is not None and not 0 < top_p <= 1:
-        raise InvalidInputError(f"top_p must be in (0, 1], got {top_p}")
-    if temperature < 0:
-        raise InvalidInputError(f"temperature must be >= 0, got {temperature}")
 
 
 @torch.inference_mode()
 def generate(
     lm,
     prefix: torch.Tensor,
+    options: DecodeOptions | None = None,
     *,
-    max_tokens: int = 67,
-    stop_token_ids: Sequence[int] = (),
-    beam_size: int = 1,
-    num_captions: int = 1,
-    length_penalty: float = 1.0,
-    top_p: float | None = None,
-    temperature: float = 1.0,
-    seed: int | None = None,
-    check_every: int = 4,
     cancel: CancelFlag | None = None,
     cpu_fast_path: bool | None = None,
+    **changes,
 ) -> list[list[list[int]]]:
     """Decode token ids for every prefix row.
-
-    The strategy follows the arguments: ``top_p`` given -> nucleus sampling of
-    ``num_captions`` captions per row; else ``beam_size > 1`` or ``num_captions > 1`` ->
-    beam search of width ``max(beam_size, num_captions)`` returning the best
-    ``num_captions``; else greedy.
 
     Parameters
     ----------
@@ -122,19 +105,12 @@ def generate(
         Accepts ``inputs_embeds``, ``past_key_values`` and ``use_cache``.
     prefix : torch.Tensor
         ``(B, P, E)`` prefix embeddings on the model's device and dtype.
-    max_tokens : int
-        Most tokens per caption.
-    stop_token_ids : sequence of int
-        Tokens that end a caption (kept in the output); empty decodes ``max_tokens``.
-    beam_size, num_captions : int
-        Beam width and captions returned per row.
-    length_penalty : float
-        Beams are ranked by ``sum(log p) / length ** length_penalty`` (1 = the original
-        release's mean log-probability).
-    top_p, temperature, seed : float, float, int
-        Nucleus sampling; ``seed`` makes it repeatable. ``temperature=0`` is greedy.
-    check_every : int
-        Steps between the (synchronising) checks for "all rows finished" and cancel.
+    options : DecodeOptions, optional
+        How to decode (strategy, lengths, stop tokens); default settings when ``None``.
+    cancel : CancelFlag, optional
+        Checked every ``options.check_every`` steps.
+    **changes
+        Single :class:`DecodeOptions` fields (``max_tokens=12``) applied over ``options``.
     cpu_fast_path : bool, optional
         False: never the CPU GPT-2 fast path (:mod:`._cpu`). Default: on unless the
         environment variable ``NAPARI_CLIPCAP_CPU_FAST_PATH`` is ``0``.
@@ -144,73 +120,36 @@ def generate(
     list of list of list of int
         ``[row][caption]`` -> token ids, ending with the stop token when one was reached.
     """
-    _check_args(prefix, max_tokens, beam_size, num_captions, top_p, temperature)
+    _check_prefix(prefix)
+    options = DecodeOptions.of(options, **changes)
     stepper = cpu_stepper(lm, prefix, enabled=cpu_fast_path) or CausalLMStepper(lm)
-    return decode(
-        stepper,
-        prefix,
-        max_tokens=max_tokens,
-        stop_token_ids=stop_token_ids,
-        beam_size=beam_size,
-        num_captions=num_captions,
-        length_penalty=length_penalty,
-        top_p=top_p,
-        temperature=temperature,
-        seed=seed,
-        check_every=check_every,
-        cancel=cancel,
-    )
+    return decode(stepper, prefix, options, cancel=cancel)
 
 
 @torch.inference_mode()
 def decode(
     stepper: Stepper,
     start: Any,
+    options: DecodeOptions | None = None,
     *,
-    max_tokens: int = 67,
-    stop_token_ids: Sequence[int] = (),
-    beam_size: int = 1,
-    num_captions: int = 1,
-    length_penalty: float = 1.0,
-    top_p: float | None = None,
-    temperature: float = 1.0,
-    seed: int | None = None,
-    check_every: int = 4,
     cancel: CancelFlag | None = None,
+    **changes,
 ) -> list[list[list[int]]]:
     """:func:`generate` for any :class:`Stepper`; ``start`` is what ``stepper.start`` takes
     (a tensor with the batch on its first axis)."""
     if start.shape[0] == 0:
         raise InvalidInputError("nothing to decode: the batch is empty")
-    device = start.device
-    stop = torch.tensor(list(stop_token_ids), dtype=torch.long, device=device)
-    prefix = start
-    if top_p is not None:
-        return _sample(
-            stepper,
-            prefix,
-            max_tokens,
-            stop,
-            num_captions,
-            top_p,
-            temperature,
-            seed,
-            check_every,
-            cancel,
-        )
-    if beam_size > 1 or num_captions > 1:
-        return _beam(
-            stepper,
-            prefix,
-            max_tokens,
-            stop,
-            max(beam_size, num_captions),
-            num_captions,
-            length_penalty,
-            check_every,
-            cancel,
-        )
-    return _run(stepper, prefix, max_tokens, stop, _greedy, 1, check_every, cancel)
+    o = DecodeOptions.of(options, **changes)
+    stop = torch.tensor(list(o.stop_token_ids), dtype=torch.long, device=start.device)
+    every = o.check_every
+    if o.strategy == "sample":
+        args = (o.max_tokens, stop, o.num_captions, o.top_p, o.temperature, o.seed)
+        return _sample(stepper, start, *args, every, cancel)
+    if o.strategy == "beam":
+        width = max(o.beam_size, o.num_captions)
+        args = (o.max_tokens, stop, width, o.num_captions, o.length_penalty)
+        return _beam(stepper, start, *args, every, cancel)
+    return _run(stepper, start, o.max_tokens, stop, _greedy, 1, every, cancel)
 
 
 def _greedy(logits: torch.Tensor) -> torch.Tensor:

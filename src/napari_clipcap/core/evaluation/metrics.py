@@ -3,7 +3,10 @@
 Captioning metrics are the COCO caption evaluation tools (``pycocoevalcap``): BLEU-1..4,
 METEOR, ROUGE-L and CIDEr(-D as implemented there), computed over the whole corpus.
 CLIPScore and RefCLIPScore follow Hessel et al. (2021): ``CLIP-S = w * max(cos(c, v), 0)``
-with ``w = 2.5`` and ``RefCLIP-S = H-mean(CLIP-S, max(max_r cos(c, r), 0))``.
+with ``w = 2.5`` and ``RefCLIP-S = H-mean(CLIP-S, max(max_r cos(c, r), 0))``. Their
+reference code embeds every caption (candidates and references) as
+``"A photo depicts " + caption`` (:data:`CLIPSCORE_PREFIX`, :func:`clipscore_texts`);
+scores are comparable with published ones only with that prefix.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import numpy as np
 from ..errors import InvalidInputError
 
 CAPTION_METRICS = ("bleu", "meteor", "rouge", "cider")
+#: What the reference CLIPScore code puts before every caption it embeds.
+CLIPSCORE_PREFIX = "A photo depicts"
 _PUNCT = re.compile(r"[^\w\s']|_")
 
 
@@ -118,6 +123,21 @@ def _close_meteor(scorer) -> None:
 def _unit(x) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def clipscore_texts(captions: Sequence[str], *, prefix: bool = True) -> list[str]:
+    """Captions as CLIPScore embeds them.
+
+    Parameters
+    ----------
+    captions : sequence of str
+    prefix : bool
+        Put :data:`CLIPSCORE_PREFIX` and a space before each caption, as the reference
+        implementation does (default); ``False`` embeds the captions as they are.
+    """
+    if not prefix:
+        return [str(c) for c in captions]
+    return [f"{CLIPSCORE_PREFIX} {str(c).strip()}" for c in captions]
 
 
 def clip_score(image_emb, caption_emb, *, w: float = 2.5) -> np.ndarray:

@@ -56,6 +56,22 @@ def _fmt(v) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
+def clipscore_note(values: dict) -> str | None:
+    """One sentence saying how CLIPScore embedded the captions (``None`` without it)."""
+    if "CLIPScore" not in values:
+        return None
+    prefix = values.get("clipscore_prefix")
+    if prefix:
+        return (
+            f'CLIPScore and RefCLIPScore embed each caption as "{prefix} ..." like the '
+            "reference implementation (Hessel et al. 2021): comparable with published scores."
+        )
+    return (
+        "CLIPScore and RefCLIPScore embed the captions without the reference "
+        'implementation\'s "A photo depicts" prefix: not comparable with published scores.'
+    )
+
+
 def markdown_report(
     results: dict, *, title: str = "Evaluation report", plots: dict[str, str] | None = None
 ) -> str:
@@ -76,6 +92,9 @@ def markdown_report(
             continue
         lines += ["", f"## {section}", "", "| metric | value |", "| --- | --- |"]
         lines += [f"| {k} | {_fmt(v)} |" for k, v in scalars.items()]
+        note = clipscore_note(values)
+        if note:
+            lines += ["", note]
         samples = values.get("samples")
         if samples:
             lines += ["", "| image | generated | reference |", "| --- | --- | --- |"]

@@ -15,9 +15,11 @@ from ..errors import InvalidInputError
 from ..training.data import load_images
 from .metrics import (
     CAPTION_METRICS,
+    CLIPSCORE_PREFIX,
     caption_metrics,
     classification_metrics,
     clip_score,
+    clipscore_texts,
     multilabel_topk,
     ref_clip_score,
     retrieval_recall,
@@ -50,8 +52,10 @@ def generate_captions(
 
     from ..captioning.clipcap import load_clipcap_checkpoint
     from ..clip.model import load_clip
+    from ..decoding.options import DecodeOptions
     from ..jobs import batched, check_cancel, report
 
+    opts = DecodeOptions(beam_size=beam_size, max_tokens=max_tokens)
     clip = load_clip(clip_model, clip_weights, device)
     model = load_clipcap_checkpoint(weights, decoder, device=clip.device)
     images, kept, problems = load_images([r.image for r in records], cancel=cancel)
@@ -59,7 +63,7 @@ def generate_captions(
     captions: list[str] = []
     for sl in batched(len(emb), batch_size):
         check_cancel(cancel)
-        out = model.generate(emb[sl].to(clip.device), beam_size=beam_size, max_tokens=max_tokens)
+        out = model.generate(emb[sl].to(clip.device), opts)
         captions += [c[0] for c in out]
         report(progress, sl.stop, len(emb))
     return captions, kept, problems
@@ -75,9 +79,13 @@ def evaluate_captions(
     tokenizer: str = "ptb",
     names: Sequence[str] | None = None,
     n_samples: int = 10,
+    clipscore_prefix: bool = True,
 ) -> dict:
     """COCO caption metrics, plus CLIPScore and RefCLIPScore when ``clip`` and ``images``
-    are given and ``"clipscore"`` is among ``metrics``."""
+    are given and ``"clipscore"`` is among ``metrics``; ``clipscore_prefix`` embeds the
+    captions as the reference CLIPScore code does (``"A photo depicts ..."``,
+    :func:`~napari_clipcap.core.evaluation.metrics.clipscore_texts`), and the result's
+    ``clipscore_prefix`` says which was used."""
     unknown = [m for m in metrics if m not in (*CAPTION_METRICS, "clipscore")]
     if unknown:
         raise InvalidInputError(
@@ -92,8 +100,9 @@ def evaluate_captions(
         if clip is None or images is None:
             raise InvalidInputError("CLIPScore needs a CLIP model and the images")
         img = clip.encode_images(images)
-        cap = clip.encode_texts(list(predictions))
-        refs = [clip.encode_texts(list(r)) for r in references]
+        cap = clip.encode_texts(clipscore_texts(predictions, prefix=clipscore_prefix))
+        refs = [clip.encode_texts(clipscore_texts(r, prefix=clipscore_prefix)) for r in references]
+        out["clipscore_prefix"] = CLIPSCORE_PREFIX if clipscore_prefix else ""
         out["CLIPScore"] = float(clip_score(img, cap).mean())
         out["RefCLIPScore"] = float(ref_clip_score(img, cap, refs).mean())
     exact = [
