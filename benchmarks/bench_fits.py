@@ -55,7 +55,7 @@ def bench_first_plane(planes: int, size: int) -> dict:
     from astropy.io import fits
 
     from napari_clipcap._napari.fits_reader import layer_data
-    from napari_clipcap.core.io.fits import read_fits
+    from napari_clipcap.core.io.fits.reader import read_fits
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "cube.fits"

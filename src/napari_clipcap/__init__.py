@@ -23,7 +23,7 @@ _API: dict[str, str] = {
     "caption_regions": "napari_clipcap.core.captioning.protocol",
     "word_maps": "napari_clipcap.core.tasks.word_relevance",
     "load_clipcap_checkpoint": "napari_clipcap.core.captioning.clipcap",
-    "read_fits": "napari_clipcap.core.io.fits",
+    "read_fits": "napari_clipcap.core.io.fits.reader",
     "to_model_input": "napari_clipcap.core.scaling.model_input",
     "read_geotiff": "napari_clipcap.core.io.geotiff",
     "composite": "napari_clipcap.core.scaling.composites",

@@ -18,7 +18,7 @@ from fixtures.fits_files import (
 )
 from napari_clipcap._napari import fits_reader as _reader
 from napari_clipcap.core.errors import FileFormatError
-from napari_clipcap.core.io import _fitsdata
+from napari_clipcap.core.io.fits import data as _fitsdata
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -16,8 +16,8 @@ from fixtures.bad_images import (
 )
 from napari_clipcap._napari import fits_reader as _reader
 from napari_clipcap.core.errors import FileFormatError
-from napari_clipcap.core.io import _fitsdata
-from napari_clipcap.core.io.fits import FitsWarning
+from napari_clipcap.core.io.fits import data as _fitsdata
+from napari_clipcap.core.io.fits.reader import FitsWarning
 
 
 @pytest.fixture(scope="module", autouse=True)

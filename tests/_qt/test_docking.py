@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from napari_clipcap._qt.widgets.caption_widget import CaptionWidget
-from napari_clipcap._qt.widgets.heatmap_widget import HeatmapWidget
-from napari_clipcap._qt.widgets.labels_widget import LabelsWidget
+from napari_clipcap._qt.widgets.caption.widget import CaptionWidget
+from napari_clipcap._qt.widgets.heatmap.widget import HeatmapWidget
+from napari_clipcap._qt.widgets.labels.widget import LabelsWidget
 from napari_clipcap.cli.view import _WIDGETS
 
 MINE = {"Caption": CaptionWidget, "Region labels": LabelsWidget, "Text heatmap": HeatmapWidget}

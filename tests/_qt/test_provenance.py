@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from napari_clipcap._qt.layers import META_KEY
-from napari_clipcap._qt.widgets.labels_widget import LabelsWidget
+from napari_clipcap._qt.widgets.labels.widget import LabelsWidget
 from napari_clipcap.cli import main
 
 RECT = np.array([[10.0, 20.0], [10.0, 60.0], [40.0, 60.0], [40.0, 20.0]])
@@ -88,7 +88,7 @@ def test_heatmap_command_reproduces_the_dock_map(
     capsys,
     monkeypatch,
 ):
-    from napari_clipcap._qt.widgets.heatmap_widget import HeatmapWidget
+    from napari_clipcap._qt.widgets.heatmap.widget import HeatmapWidget
 
     path = tmp_path / "scene.png"
     Image.fromarray(scene).save(path)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ClipcapError, FileFormatError
-from ..core.io.fits import FITS_SUFFIXES, has_fits_suffix, is_fits
+from ..core.io.fits.reader import FITS_SUFFIXES, has_fits_suffix, is_fits
 from ..core.io.reading import Pixels, open_image
 from ..core.scaling.intervals import ZScaleInterval
 

@@ -52,7 +52,7 @@ def sample_keys() -> list[str]:
 
 def _needs_plugin(path: str) -> bool:
     """FITS files and geospatial TIFFs open with this plugin; the rest with napari's own."""
-    from ..core.io.fits import has_fits_suffix, is_fits
+    from ..core.io.fits.reader import has_fits_suffix, is_fits
     from ..core.io.geotiff import is_geospatial_tiff
 
     if has_fits_suffix(path) or is_fits(path):

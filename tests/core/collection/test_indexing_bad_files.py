@@ -7,7 +7,7 @@ import pytest
 from fixtures.bad_images import write_bomb_png, write_corrupt_tiles, write_orphan_continue
 from fixtures.collection_data import ColourEncoder, make_image_folder
 from napari_clipcap.core.collection.indexing import index_paths
-from napari_clipcap.core.io.fits import FitsWarning
+from napari_clipcap.core.io.fits.reader import FitsWarning
 from napari_clipcap.core.io.sources import load_unit
 
 

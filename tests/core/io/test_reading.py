@@ -12,7 +12,7 @@ from fixtures.bad_images import write_bomb_png
 from fixtures.geotiffs import make_s2_tif
 from napari_clipcap.core.errors import FileFormatError, InvalidInputError
 from napari_clipcap.core.io import budget
-from napari_clipcap.core.io.fits import read_fits
+from napari_clipcap.core.io.fits.reader import read_fits
 from napari_clipcap.core.io.images import read_image
 from napari_clipcap.core.io.reading import open_image
 from napari_clipcap.core.io.sources import load_unit

@@ -7,7 +7,7 @@ import re
 import warnings
 from typing import Any
 
-from ._fitsheader import lenient_header
+from .fits.header import lenient_header
 
 #: EXTNAMEs of HDUs that hold WCS distortion corrections (HST), not images.
 _LOOKUP_TABLES = frozenset({"D2IMARR", "WCSDVARR"})

@@ -64,3 +64,18 @@ def over_budget(path: object, height: int, width: int, budget: int, hint: str = 
     if hint:
         text += f"; {hint}"
     return text + f" (raise the budget with {ENV_VAR}=N)"
+
+
+def over_budget_text(shape: tuple[int, ...], max_pixels: int, streamed: bool) -> str:
+    """Why data of ``shape`` (numpy order) are refused: the size, the budget, what to do."""
+    dims = " x ".join(map(str, shape[::-1]))
+    why = (
+        "a gzip/bzip2-compressed file cannot be read in part: decompress it so it can be "
+        "memory-mapped"
+        if streamed
+        else "read it lazily"
+    )
+    return (
+        f"{dims} = {math.prod(shape):,} pixels would be read into memory whole, above "
+        f"the pixel budget of {max_pixels:,}; {why} (or raise {ENV_VAR})"
+    )

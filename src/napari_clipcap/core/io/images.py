@@ -74,7 +74,7 @@ def read_image(
     ----------
     path : str or Path
         PNG, JPEG, TIFF (incl. 16-bit and planar), or FITS (any HDU layout
-        :func:`~napari_clipcap.core.io.fits.read_fits` handles).
+        :func:`~napari_clipcap.core.io.fits.reader.read_fits` handles).
     domain : str, optional
         Scaling domain; ``"astronomy"`` by default for FITS, ``"photo"`` otherwise.
     interval, stretch : optional

@@ -166,7 +166,7 @@ def plane_array(
 
 
 def _open(p: Path, reduce: bool, max_side, budget: int, lazy) -> ImageSource:
-    from .fits import has_fits_suffix, is_fits
+    from .fits.reader import has_fits_suffix, is_fits
 
     if has_fits_suffix(p) or is_fits(p):
         return _open_fits(p, budget, lazy)
@@ -186,7 +186,7 @@ def _open(p: Path, reduce: bool, max_side, budget: int, lazy) -> ImageSource:
 
 
 def _open_fits(p: Path, budget: int, lazy) -> ImageSource:
-    from .fits import read_fits
+    from .fits.reader import read_fits
 
     images = read_fits(p, lazy=lazy, max_pixels=budget)
     units = [

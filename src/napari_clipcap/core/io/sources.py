@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FileFormatError, InvalidInputError
-from .fits import FITS_SUFFIXES, has_fits_suffix
+from .fits.reader import FITS_SUFFIXES, has_fits_suffix
 
 #: File name endings that hold images, lower case.
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".tif", ".tiff", *FITS_SUFFIXES)

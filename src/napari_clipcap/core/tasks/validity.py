@@ -95,7 +95,7 @@ def file_valid_mask(image_file: Any) -> np.ndarray | None:
     the composite bands of a GeoTIFF scene (nodata). Other kinds give None.
     """
     if image_file.kind == "fits":
-        from ..io.fits import read_fits
+        from ..io.fits.reader import read_fits
 
         images = read_fits(image_file.path)
         chosen = [im for im in images if im.name == image_file.hdu] or list(images)[:1]

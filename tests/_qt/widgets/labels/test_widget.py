@@ -10,7 +10,7 @@ import pytest
 from napari_clipcap._qt.layers import META_KEY
 from napari_clipcap._qt.models.panel import SharedSettings
 from napari_clipcap._qt.models.specs import CUSTOM, ModelChoice
-from napari_clipcap._qt.widgets.labels_widget import TEXT_COLUMN, LabelsWidget, parse_labels
+from napari_clipcap._qt.widgets.labels.widget import TEXT_COLUMN, LabelsWidget, parse_labels
 
 RECT = np.array([[10.0, 20.0], [10.0, 60.0], [40.0, 60.0], [40.0, 20.0]])
 POLY = np.array([[60.0, 10.0], [80.0, 40.0], [62.0, 90.0]])
@@ -194,7 +194,7 @@ def test_shapes_deleted_while_scoring_leave_no_stale_results(
 
 
 def test_export_to_unwritable_path_is_a_message(labels_widget, qtbot, tmp_path, monkeypatch):
-    import napari_clipcap._qt.widgets.labels_widget as lw
+    import napari_clipcap._qt.widgets.labels.widget as lw
 
     viewer, w = labels_widget
     _ask(viewer, w, "forest, river")

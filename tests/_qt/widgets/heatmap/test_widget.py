@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from napari.layers import Labels, Shapes
 
-from napari_clipcap._qt.widgets.heatmap_layers import heat_name
-from napari_clipcap._qt.widgets.heatmap_widget import PREFIX, HeatmapWidget
+from napari_clipcap._qt.widgets.heatmap.layers import heat_name
+from napari_clipcap._qt.widgets.heatmap.widget import PREFIX, HeatmapWidget
 
 
 def wait_job(qtbot, widget, timeout=30000):

@@ -19,11 +19,11 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ...core.errors import InvalidInputError
-from ..hint import HintLabel
-from ..job_panel import JobPanel
-from ..layer_combo import LayerCombo
-from ..layers import (
+from ....core.errors import InvalidInputError
+from ...hint import HintLabel
+from ...job_panel import JobPanel
+from ...layer_combo import LayerCombo
+from ...layers import (
     box_to_rectangle,
     displayed_plane,
     field_of_view_box,
@@ -31,11 +31,11 @@ from ..layers import (
     shapes_signature,
     store_result,
 )
-from ..models.panel import ModelPanel
-from ..models.specs import ModelChoice
-from ..models.store import STORE
-from ..region_files import RegionFilesBar
-from ..region_text import (
+from ...models.panel import ModelPanel
+from ...models.specs import ModelChoice
+from ...models.store import STORE
+from ...region_files import RegionFilesBar
+from ...region_text import (
     caption_boxes,
     caption_shapes,
     contrast_colours,
@@ -46,10 +46,10 @@ from ..region_text import (
     screen_pixel,
     text_rect,
 )
-from ..worker import start_job
-from .caption_decoding import DecodingControls
-from .caption_results import CaptionResults
+from ...worker import start_job
+from .decoding import DecodingControls
 from .relevance import show_word_relevance
+from .results import CaptionResults
 
 SCOPES = ("Whole image", "Field of view", "Each shape")
 #: The first thing a new user reads in the Caption dock.
@@ -220,7 +220,7 @@ class CaptionWidget(QWidget):
         drawn = shapes_signature(shapes) if shapes is not None else None
 
         def job(progress, cancel):
-            from ...core.coords.regions import crops
+            from ....core.coords.regions import crops
 
             pieces = crops(plane.model_input(), regions)
             n = len(pieces)

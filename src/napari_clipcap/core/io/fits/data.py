@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FileFormatError
+from ...errors import FileFormatError
+from ..budget import over_budget_text
 
 #: FITS BITPIX -> on-disk (big-endian) dtype.
 BITPIX_DTYPES: dict[int, str] = {8: "u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
@@ -123,22 +124,6 @@ def _dask(source: Any, shape: tuple[int, ...], scaling: Scaling, token: str) -> 
     )
 
 
-def _too_big(shape: tuple[int, ...], max_pixels: int, streamed: bool) -> str:
-    from .budget import ENV_VAR
-
-    dims = " x ".join(map(str, shape[::-1]))
-    why = (
-        "a gzip/bzip2-compressed file cannot be read in part: decompress it so it can be "
-        "memory-mapped"
-        if streamed
-        else "read it lazily"
-    )
-    return (
-        f"{dims} = {math.prod(shape):,} pixels would be read into memory whole, above "
-        f"the pixel budget of {max_pixels:,}; {why} (or raise {ENV_VAR})"
-    )
-
-
 def image_array(
     hdu: Any,
     path: Path,
@@ -171,7 +156,7 @@ def image_array(
     """
     from astropy.io import fits
 
-    from ._fitsheader import structure_problem, tile_problem
+    from .header import structure_problem, tile_problem
 
     header = hdu.header if header is None else header
     problem = structure_problem(header)
@@ -189,7 +174,7 @@ def image_array(
     if isinstance(hdu, fits.CompImageHDU) and (problem := tile_problem(hdu)):
         raise FileFormatError(problem)
     if over and (streamed or not lazy):
-        raise FileFormatError(_too_big(shape, max_pixels, streamed))
+        raise FileFormatError(over_budget_text(shape, max_pixels, streamed))
     stat = path.stat()
     token = f"{path.resolve()}:{stat.st_mtime_ns}:{stat.st_size}:{hdu.fileinfo()['datLoc']}"
 

@@ -21,16 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FileFormatError
-from ._fitsdata import image_array, lazy_threshold
-from ._fitshdu import axis_labels as _axis_labels
-from ._fitshdu import hdu_label as _hdu_label
-from ._fitshdu import safe_label as _safe_label
-from ._fitshdu import table_or_empty as _table_or_empty
-from ._fitshdu import wcs_of as _wcs
-from ._fitsheader import describe_error as _describe
-from ._fitsheader import first_header_problem, lenient_header, primary_over_budget
-from .budget import pixel_budget
+from ...errors import FileFormatError
+from .._fitshdu import axis_labels as _axis_labels
+from .._fitshdu import hdu_label as _hdu_label
+from .._fitshdu import safe_label as _safe_label
+from .._fitshdu import table_or_empty as _table_or_empty
+from .._fitshdu import wcs_of as _wcs
+from ..budget import pixel_budget
+from .data import image_array, lazy_threshold
+from .header import describe_error as _describe
+from .header import first_header_problem, lenient_header, primary_over_budget
 
 __all__ = [
     "FITS_SUFFIXES",

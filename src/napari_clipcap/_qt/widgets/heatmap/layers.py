@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layers import add_or_update_image, box_to_rectangle, data_to_world, placement
+from ...layers import add_or_update_image, box_to_rectangle, data_to_world, placement
 
 PREFIX = "heatmap: "
 #: How the contrast limits are chosen (stored with every map).
@@ -70,8 +70,8 @@ def plane_valid_mask(plane) -> np.ndarray | None:
 
     Reads pixels: call it in the worker thread.
     """
-    from ...core.tasks.validity import composite_valid_mask
-    from ...core.tasks.validity import plane_valid_mask as data_mask
+    from ....core.tasks.validity import composite_valid_mask
+    from ....core.tasks.validity import plane_valid_mask as data_mask
 
     mask = data_mask(plane.data, plane.index, rgb=plane.rgb)
     if "composite" in plane.metadata:  # nodata is 0 in a composite: ask the scene
@@ -137,7 +137,7 @@ def heat_plane(layer) -> np.ndarray:
 def threshold_layer(viewer, heat_layer, threshold: float, min_area: int, kind: str):
     """Regions of ``heat_layer`` at or above ``threshold`` with at least ``min_area``
     pixels, as a Labels layer or a Shapes layer of boxes on the map's plane."""
-    from ...core.coords.geometry import threshold_regions
+    from ....core.coords.geometry import threshold_regions
 
     labels, boxes = threshold_regions(heat_plane(heat_layer), threshold, min_pixels=min_area)
     name = heat_layer.name

@@ -10,7 +10,7 @@ from qtpy.QtGui import QGuiApplication
 from napari_clipcap._qt.layers import META_KEY
 from napari_clipcap._qt.models.panel import SharedSettings
 from napari_clipcap._qt.models.specs import CUSTOM, ModelChoice
-from napari_clipcap._qt.widgets.caption_widget import REGIONS_LAYER, CaptionWidget
+from napari_clipcap._qt.widgets.caption.widget import REGIONS_LAYER, CaptionWidget
 
 
 def wait_job(qtbot, widget, timeout=30000):
@@ -131,7 +131,7 @@ def test_clicking_a_word_adds_a_relevance_layer(captioning, qtbot):
 
 
 def test_words_of_the_selected_caption_are_links(qtbot):
-    from napari_clipcap._qt.widgets.caption_results import CaptionResults
+    from napari_clipcap._qt.widgets.caption.results import CaptionResults
 
     view = CaptionResults()
     qtbot.addWidget(view)
@@ -184,7 +184,7 @@ def test_captions_go_to_the_shapes_captioned_not_the_ones_chosen_later(
     not put the captions on the wrong shapes (nor fail on a missing layer)."""
     import threading
 
-    import napari_clipcap._qt.widgets.caption_widget as cw
+    import napari_clipcap._qt.widgets.caption.widget as cw
 
     gate = threading.Event()
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fixtures.collection_data import make_image_folder
-from napari_clipcap._qt.widgets.search_widget import SearchWidget, hit_layer_data
+from napari_clipcap._qt.widgets.search.widget import SearchWidget, hit_layer_data
 from napari_clipcap.core.collection.indexing import index_paths
 
 
@@ -120,7 +120,7 @@ def test_opening_another_folder_during_a_search_lets_it_finish(
 ):
     import threading
 
-    import napari_clipcap._qt.widgets.search_widget as sw
+    import napari_clipcap._qt.widgets.search.widget as sw
 
     gate = threading.Event()
     real = sw.STORE
@@ -145,7 +145,7 @@ def test_search_uses_the_device_chosen_when_it_was_started(widget, qtbot, monkey
     """The shared settings are one mutable object: the worker must not read them late."""
     import threading
 
-    import napari_clipcap._qt.widgets.search_widget as sw
+    import napari_clipcap._qt.widgets.search.widget as sw
     from napari_clipcap._qt.models.panel import SharedSettings
 
     gate, devices = threading.Event(), []

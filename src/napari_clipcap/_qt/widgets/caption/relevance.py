@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layers import add_or_update_image
-from ..models.store import STORE
-from ..worker import start_job
+from ...layers import add_or_update_image
+from ...models.store import STORE
+from ...worker import start_job
 
 
 def show_word_relevance(
@@ -29,7 +29,7 @@ def show_word_relevance(
     caption = result["captions"][caption_index]
 
     def job(progress, cancel):
-        from ...core.tasks.word_relevance import word_relevance
+        from ....core.tasks.word_relevance import word_relevance
 
         region = plane.model_input()[y0:y1, x0:x1]
         captioner = STORE.captioner(captioner_choice, device, precision)

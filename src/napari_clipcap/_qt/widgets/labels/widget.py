@@ -27,13 +27,13 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ...core.clip.prompts import TEMPLATE_PRESETS
-from ...core.clip.prompts import parse_labels as check_labels
-from ...core.errors import InvalidInputError
-from ..hint import HintLabel
-from ..job_panel import JobPanel
-from ..layer_combo import LayerCombo
-from ..layers import (
+from ....core.clip.prompts import TEMPLATE_PRESETS
+from ....core.clip.prompts import parse_labels as check_labels
+from ....core.errors import InvalidInputError
+from ...hint import HintLabel
+from ...job_panel import JobPanel
+from ...layer_combo import LayerCombo
+from ...layers import (
     displayed_plane,
     placement,
     region_key,
@@ -41,15 +41,15 @@ from ..layers import (
     shapes_signature,
     store_result,
 )
-from ..models.panel import ModelPanel
-from ..models.store import STORE
-from ..provenance import CopyCommandButton, labels_record
-from ..region_files import RegionFilesBar
-from ..region_text import ground_luminance, number_shapes, outside_note, screen_pixel, text_rect
-from ..worker import start_job
-from .labels_canvas import TEXT_COLUMN as TEXT_COLUMN  # the shapes' text feature
-from .labels_canvas import label_results, write_label_text
-from .labels_table import LabelsTable, export_csv
+from ...models.panel import ModelPanel
+from ...models.store import STORE
+from ...provenance import CopyCommandButton, labels_record
+from ...region_files import RegionFilesBar
+from ...region_text import ground_luminance, number_shapes, outside_note, screen_pixel, text_rect
+from ...worker import start_job
+from .canvas import TEXT_COLUMN as TEXT_COLUMN  # the shapes' text feature
+from .canvas import label_results, write_label_text
+from .table import LabelsTable, export_csv
 
 #: Template choices: a single template, or a preset ensemble of core.zeroshot.
 TEMPLATES: dict[str, dict] = {
@@ -248,7 +248,7 @@ class LabelsWidget(QWidget):
         drawn = shapes_signature(shapes)
 
         def job(progress, cancel):
-            from ...core.tasks.labels import score_regions
+            from ....core.tasks.labels import score_regions
 
             ground = ground_luminance(plane.model_input(), rects)
             if not todo:
@@ -302,7 +302,7 @@ class LabelsWidget(QWidget):
         they were made goes to the side file ``NAME.csv.provenance.json``."""
         export_csv(self.results, path)
         if self.copy_command_button.record:
-            from ...core.io.atomic import write_json
+            from ....core.io.atomic import write_json
 
             side = f"{path}.provenance.json"
             write_json(side, self.copy_command_button.record, default=str)

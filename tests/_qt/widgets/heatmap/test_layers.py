@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_clipcap._qt.widgets.heatmap_layers import CONTRAST_RULE, heat_name
-from napari_clipcap._qt.widgets.heatmap_widget import LARGE_JOB, HeatmapWidget
+from napari_clipcap._qt.widgets.heatmap.layers import CONTRAST_RULE, heat_name
+from napari_clipcap._qt.widgets.heatmap.widget import LARGE_JOB, HeatmapWidget
 
 
 def wait_job(qtbot, widget, timeout=60000):

@@ -28,17 +28,17 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ...core.errors import InvalidInputError
-from ...core.tasks.windows import WindowGrid, auto_window
-from ..hint import HintLabel
-from ..job_panel import JobPanel
-from ..layer_combo import LayerCombo
-from ..layers import displayed_plane, spatial_shape, store_result
-from ..models.panel import ModelPanel
-from ..models.store import STORE
-from ..provenance import CopyCommandButton, heatmap_record
-from ..worker import start_job
-from .heatmap_layers import (
+from ....core.errors import InvalidInputError
+from ....core.tasks.windows import WindowGrid, auto_window
+from ...hint import HintLabel
+from ...job_panel import JobPanel
+from ...layer_combo import LayerCombo
+from ...layers import displayed_plane, spatial_shape, store_result
+from ...models.panel import ModelPanel
+from ...models.store import STORE
+from ...provenance import CopyCommandButton, heatmap_record
+from ...worker import start_job
+from .layers import (
     PREFIX,
     heat_layers,
     heat_plane,
@@ -46,7 +46,7 @@ from .heatmap_layers import (
     show_maps,
     threshold_layer,
 )
-from .heatmap_options import (
+from .options import (
     COLORMAPS,
     LARGE_JOB,
     TEMPLATES,
@@ -234,7 +234,7 @@ class HeatmapWidget(QWidget):
         clip_choice, device, precision = s.clip, s.device, s.precision
 
         def job(progress, cancel):
-            from ...core.tasks.heatmap import text_heatmap
+            from ....core.tasks.heatmap import text_heatmap
 
             clip = STORE.clip(clip_choice, device, precision)
             image, valid = plane.model_input(), plane_valid_mask(plane)

@@ -25,8 +25,8 @@ from fixtures.fits_files import (
     write_tables_only,
 )
 from napari_clipcap.core.errors import FileFormatError
-from napari_clipcap.core.io import _fitsdata
-from napari_clipcap.core.io.fits import FitsWarning, has_fits_suffix, is_fits, read_fits
+from napari_clipcap.core.io.fits import data as _fitsdata
+from napari_clipcap.core.io.fits.reader import FitsWarning, has_fits_suffix, is_fits, read_fits
 
 
 def test_simple_image_is_native_float_with_values(tmp_path):

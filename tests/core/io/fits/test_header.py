@@ -14,8 +14,8 @@ from fixtures.bad_images import (
     write_raw_fits,
 )
 from napari_clipcap.core.errors import FileFormatError
-from napari_clipcap.core.io import _fitsdata
-from napari_clipcap.core.io.fits import FitsWarning, read_fits
+from napari_clipcap.core.io.fits import data as _fitsdata
+from napari_clipcap.core.io.fits.reader import FitsWarning, read_fits
 from napari_clipcap.core.io.images import read_image
 from napari_clipcap.core.io.sources import list_units
 

@@ -20,12 +20,12 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ...core.collection.store import DB_NAME, Collection
-from ..hint import HintLabel
-from ..models.panel import SharedSettings
-from ..models.specs import CUSTOM, ModelChoice
-from ..models.store import STORE
-from ..worker import start_job
+from ....core.collection.store import DB_NAME, Collection
+from ...hint import HintLabel
+from ...models.panel import SharedSettings
+from ...models.specs import CUSTOM, ModelChoice
+from ...models.store import STORE
+from ...worker import start_job
 
 
 def report_line(rep) -> str:
@@ -124,7 +124,7 @@ class IndexPanel(QGroupBox):
         """Index the folders into the collection in a worker."""
         if not self.validate() or self.job_panel.busy:
             return
-        from ..models.specs import clip_load_args
+        from ...models.specs import clip_load_args
 
         folder, paths = self.collection_folder().strip(), self.paths()
         try:
@@ -137,7 +137,7 @@ class IndexPanel(QGroupBox):
         device, precision = s.device, s.precision
 
         def job(progress, cancel):
-            from ...core.collection.indexing import index_paths
+            from ....core.collection.indexing import index_paths
 
             clip = STORE.clip(choice, device, precision)
             return index_paths(

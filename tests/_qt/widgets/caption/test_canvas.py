@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from napari_clipcap._qt.region_text import DARK_TEXT, numbers_layer_name
-from napari_clipcap._qt.widgets.caption_results import WORDS_HINT, CaptionResults
-from napari_clipcap._qt.widgets.caption_widget import REGIONS_LAYER, CaptionWidget
+from napari_clipcap._qt.widgets.caption.results import WORDS_HINT, CaptionResults
+from napari_clipcap._qt.widgets.caption.widget import REGIONS_LAYER, CaptionWidget
 
 LONG = (
     "a very long caption about many buildings and green trees that are located in a "
@@ -27,7 +27,7 @@ class _Echo:
 
 @pytest.fixture
 def echo(monkeypatch):
-    import napari_clipcap._qt.widgets.caption_widget as cw
+    import napari_clipcap._qt.widgets.caption.widget as cw
 
     class Store:
         def captioner(self, *args):
@@ -151,7 +151,7 @@ def test_shape_outside_the_image_is_reported(captioning, qtbot):
 def test_caption_job_shows_regions_done_of_total(captioning, qtbot, monkeypatch):
     import threading
 
-    import napari_clipcap._qt.widgets.caption_widget as cw
+    import napari_clipcap._qt.widgets.caption.widget as cw
 
     gate = threading.Event()
 

@@ -30,16 +30,16 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ...core.collection.search import Hit
-from ...core.collection.store import DB_NAME, Collection
-from ...core.errors import ClipcapError, InvalidInputError
-from ..job_panel import JobPanel
-from ..layer_combo import LayerCombo
-from ..layers import displayed_plane, shape_regions
-from ..models.panel import SharedSettings
-from ..models.specs import CUSTOM, ModelChoice
-from ..models.store import STORE
-from ..worker import describe_error, start_job
+from ....core.collection.search import Hit
+from ....core.collection.store import DB_NAME, Collection
+from ....core.errors import ClipcapError, InvalidInputError
+from ...job_panel import JobPanel
+from ...layer_combo import LayerCombo
+from ...layers import displayed_plane, shape_regions
+from ...models.panel import SharedSettings
+from ...models.specs import CUSTOM, ModelChoice
+from ...models.store import STORE
+from ...worker import describe_error, start_job
 from .index_panel import IndexPanel
 
 MODES = ("Text", "Image layer", "Drawn region")
@@ -52,11 +52,11 @@ def hit_layer_data(path: str, hdu: int | None) -> tuple:
     The file is read by :func:`~napari_clipcap.core.io.reading.open_image`, the one
     reader of image files, so its errors are one :class:`ClipcapError` line.
     """
-    from ...core.io.reading import open_image
+    from ....core.io.reading import open_image
 
     source = open_image(path)
     if source.kind == "fits":
-        from ..._napari.fits_reader import layer_data
+        from ...._napari.fits_reader import layer_data
 
         images = [im for im in source if im.index == hdu] if hdu is not None else source[:1]
         if not images:
@@ -233,7 +233,7 @@ class SearchWidget(QWidget):
         device, precision = s.device, s.precision  # as clicked, not as when the job runs
 
         def job(progress, cancel):
-            from ...core.collection.search import search_image, search_text
+            from ....core.collection.search import search_image, search_text
 
             clip = STORE.clip(choice, device, precision)
             if "text" in query:

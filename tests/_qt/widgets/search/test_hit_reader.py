@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fixtures.bad_images import write_bomb_png
-from napari_clipcap._qt.widgets.search_widget import hit_layer_data
+from napari_clipcap._qt.widgets.search.widget import hit_layer_data
 from napari_clipcap.core.errors import FileFormatError
 from napari_clipcap.core.io import reading
 

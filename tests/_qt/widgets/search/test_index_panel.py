@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from fixtures.collection_data import colour_image, make_image_folder, write_png
-from napari_clipcap._qt.widgets import index_panel as ip
-from napari_clipcap._qt.widgets.search_widget import SearchWidget
+from napari_clipcap._qt.widgets.search import index_panel as ip
+from napari_clipcap._qt.widgets.search.widget import SearchWidget
 
 
 @pytest.fixture

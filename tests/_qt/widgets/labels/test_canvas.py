@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from napari_clipcap._qt.region_text import numbers_layer_name
-from napari_clipcap._qt.widgets.labels_canvas import OUTSIDE, TEXT_COLUMN
-from napari_clipcap._qt.widgets.labels_widget import CUSTOM_TEMPLATE, LabelsWidget
+from napari_clipcap._qt.widgets.labels.canvas import OUTSIDE, TEXT_COLUMN
+from napari_clipcap._qt.widgets.labels.widget import CUSTOM_TEMPLATE, LabelsWidget
 
 RECT = np.array([[10.0, 20.0], [40.0, 60.0]])
 RECT2 = np.array([[50.0, 70.0], [90.0, 120.0]])

@@ -172,7 +172,7 @@ def primary_over_budget(path: Any, open_stream: Any, max_pixels: int) -> str | N
     """
     from astropy.io import fits
 
-    from ._fitsdata import _too_big
+    from ..budget import over_budget_text
 
     try:
         with open_stream(path) as stream, warnings.catch_warnings():
@@ -185,12 +185,12 @@ def primary_over_budget(path: Any, open_stream: Any, max_pixels: int) -> str | N
         return None
     if not shape or math.prod(shape) <= max_pixels:
         return None
-    return _too_big(shape, max_pixels, True)
+    return over_budget_text(shape, max_pixels, True)
 
 
 def describe_error(exc: BaseException) -> str:
     """One line for an exception raised while reading a FITS file or HDU."""
-    from ..errors import ClipcapError
+    from ...errors import ClipcapError
 
     text = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, ClipcapError):

@@ -1,0 +1,1 @@
+"""The Caption dock: the widget, its results table, decoding controls, word relevance."""

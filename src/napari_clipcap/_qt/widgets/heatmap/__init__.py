@@ -1,0 +1,1 @@
+"""The Text heatmap dock: the widget, its options, its result layers."""

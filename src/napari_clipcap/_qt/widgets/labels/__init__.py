@@ -1,0 +1,1 @@
+"""The Region labels dock: the widget, its table, its text on the canvas."""

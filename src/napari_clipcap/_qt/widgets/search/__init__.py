@@ -1,0 +1,1 @@
+"""The Search collection dock: the widget and its indexing panel."""
