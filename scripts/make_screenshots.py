@@ -1,15 +1,21 @@
-"""Screenshots of the dock widgets at work, for docs/user_guide.md.
+"""Screenshots of napari-clipcap at work, for the docs (docs/images/*.png).
 
-Run under a virtual display::
+Run under a virtual 1920 x 1080 display::
 
-    xvfb-run -a python scripts/make_screenshots.py [--out-dir docs/images]
+    xvfb-run -a -s "-screen 0 1920x1080x24" python scripts/make_screenshots.py [--out-dir DIR]
 
-No model hub is reached. The models are small and built in a temporary folder, the
-way the test fixtures build them: a tiny open_clip ViT with random weights, and a
-tiny ClipCap (2-layer GPT-2, MLP mapping) trained for a few seconds on crops of the
-overhead sample so that its captions are sentences. The labels, heatmaps and
-relevance maps are therefore *not* meaningful: the screenshots show the widgets, not
-a model's quality. Settings go to a temporary cache folder, not the user's.
+No model hub is reached (``HF_HUB_OFFLINE=1``) and settings go to a temporary cache
+folder, not the user's. The models are small and built in a temporary folder
+(:mod:`screenshot_models`): the test fixtures' tiny open_clip ViT, fine-tuned
+contrastively for a few seconds on crops of the overhead sample's regions (river,
+village, forest, fields), and a tiny ClipCap trained on that CLIP's embeddings. Before
+any screenshot the script asserts that each region's top label is its own and that the
+"river" heatmap is hotter on the river than off it. These models know one scene: the
+screenshots show the widgets with results that are right for that scene, not a general
+model's quality.
+
+Written: ``first_view.png`` (``napari-clipcap view``), ``caption.png``, ``labels.png``,
+``heatmap.png``, ``region_files.png``, ``fits_radec.png`` and ``geotiff_composite.png``.
 """
 
 from __future__ import annotations
@@ -25,78 +31,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "scripts"))
 
-#: Regions of the overhead sample (row0, col0, row1, col1) and what they show.
-REGIONS = {
-    "river": ((40, 120, 200, 215), "a river winds through green fields."),
-    "village": ((215, 235, 360, 375), "houses and roads in a small village."),
-    "forest": ((310, 350, 490, 495), "a dense dark green forest."),
-    "fields": ((20, 300, 170, 500), "yellow farmland crossed by straight roads."),
-}
-
-
-def build_models(folder: Path) -> dict:
-    """Tiny CLIP (random) and a tiny ClipCap trained briefly on the overhead sample."""
-    import torch
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
-
-    from fixtures.clip_models import build_tiny_clip_files
-    from napari_clipcap._napari.sample_data import overhead_sample
-    from napari_clipcap.core.captioning.clipcap import ClipCapModel, save_clipcap
-    from napari_clipcap.core.captioning.clipcap_mapping import MappingConfig
-    from napari_clipcap.core.clip.model import load_clip
-    from napari_clipcap.core.scaling.model_input import to_model_input
-
-    files = build_tiny_clip_files(folder / "clip")
-    clip = load_clip(str(files.config), str(files.safetensors), "cpu")
-    image = to_model_input(overhead_sample()[0][0], domain="satellite")
-    rng = np.random.default_rng(0)
-    crops, captions = [], []
-    for (r0, c0, r1, c1), caption in REGIONS.values():
-        for _ in range(12):
-            dr, dc = rng.integers(-12, 13, 2)
-            crops.append(image[max(r0 + dr, 0) : r1 + dr, max(c0 + dc, 0) : c1 + dc])
-            captions.append(caption)
-    emb = torch.from_numpy(clip.encode_images(crops, normalize=False))
-
-    decoder = folder / "gpt2"
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(captions * 4, vocab_size=300, min_frequency=1,
-                            special_tokens=["<|endoftext|>"])  # fmt: skip
-    tok = GPT2TokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="<|endoftext|>",
-                            eos_token="<|endoftext|>", unk_token="<|endoftext|>")  # fmt: skip
-    tok.save_pretrained(decoder)
-    torch.manual_seed(0)
-    gpt = GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=64,
-                                     n_layer=2, n_head=2))  # fmt: skip
-    gpt.save_pretrained(decoder)
-    model = ClipCapModel(MappingConfig("mlp", emb.shape[1], 64, 4), gpt, tok,
-                         normalize_prefix=True, meta={"decoder": str(decoder)})  # fmt: skip
-    ids = [tok(c)["input_ids"] + [tok.eos_token_id] for c in captions]
-    width = max(len(i) for i in ids)
-    tokens = torch.zeros((len(ids), width), dtype=torch.long)
-    mask = torch.zeros_like(tokens)
-    for r, seq in enumerate(ids):
-        tokens[r, : len(seq)], mask[r, : len(seq)] = torch.tensor(seq), 1
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a tiny model: more threads only fight over shared cores
-    model.train()
-    start = time.perf_counter()
-    for _ in range(200):
-        logits = model(emb, tokens, mask)
-        loss = torch.nn.functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), tokens.masked_fill(mask == 0, -100).reshape(-1)
-        )
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    model.eval()
-    torch.set_num_threads(threads)
-    print(f"tiny ClipCap trained in {time.perf_counter() - start:.1f} s, loss {loss.item():.3f}")
-    clipcap = save_clipcap(model, folder / "tiny-clipcap-overhead")
-    return {"clip": files, "clipcap": clipcap, "decoder": decoder}
+from screenshot_models import HEATMAP, LABELS, REGIONS, build_models  # noqa: E402
 
 
 def settle(seconds: float = 0.3) -> None:
@@ -120,23 +57,31 @@ def wait(widget, timeout: float = 120) -> None:
         raise SystemExit(f"{type(widget).__name__}: {widget.job_panel.job.error}")
 
 
+#: Window size of the dock screenshots (on a 1920 x 1080 screen) and their dock width.
+WINDOW = (1700, 1040)
+DOCK_WIDTH = 540
+
+
 def new_viewer(title: str):
     import napari
 
     viewer = napari.Viewer(title=f"napari-clipcap: {title}", show=True)
-    viewer.window._qt_window.resize(1500, 940)
+    viewer.window._qt_window.resize(*WINDOW)
     return viewer
 
 
 def dock(viewer, name: str):
     dock_widget, widget = viewer.window.add_plugin_dock_widget("napari-clipcap", name)
-    dock_widget.setMinimumWidth(470)
+    dock_widget.setMinimumWidth(DOCK_WIDTH)
     return widget
 
 
-def shoot(viewer, out: Path) -> None:
+def shoot(viewer, out: Path, zoom: float = 0.92) -> None:
+    """Fit the image to the canvas, zoom out by ``zoom`` (room for text on shapes at the
+    image's edge), write the window to ``out`` and close the viewer."""
     settle(0.3)
     viewer.reset_view()  # fit the image to the canvas the docked widget left
+    viewer.scene.camera.zoom *= zoom
     settle(0.5)
     viewer.screenshot(str(out), canvas_only=False, flash=False)
     print(f"wrote {out}")
@@ -166,10 +111,11 @@ def caption_shot(models: dict, out: Path) -> None:
     w.results_view.words.linkActivated.emit("0:0:river")
     wait(w)
     viewer.layers.selection.active = shapes
-    shoot(viewer, out)
+    shoot(viewer, out, zoom=0.85)  # the forest's caption runs past the image's right edge
 
 
-def labels_shot(out: Path) -> None:
+def labels_shot(out: Path) -> dict:
+    """Score the four regions against :data:`LABELS`; each region's top label is its own."""
     viewer = new_viewer("Region labels")
     viewer.open_sample("napari-clipcap", "overhead")
     shapes = viewer.add_shapes(
@@ -178,27 +124,35 @@ def labels_shot(out: Path) -> None:
     )  # fmt: skip
     w = dock(viewer, "Region labels")
     w.shapes_combo.set_layer(shapes)
-    w.labels_edit.setPlainText("river, village, forest, farmland, airport")
-    w.template_combo.setCurrentIndex(2)  # the satellite prompt ensemble
+    w.labels_edit.setPlainText(", ".join(LABELS))
+    w.template_combo.setCurrentText("satellite (5 prompts averaged)")
     w.score_button.click()
     wait(w)
+    tops = dict(zip(REGIONS, shapes.features["label"], strict=True))
+    wrong = {k: v for k, v in tops.items() if k != v}
+    if wrong:
+        raise SystemExit(f"Region labels dock: wrong top labels {wrong}")
+    print(f"Region labels dock, top labels: {tops}")
     shoot(viewer, out)
+    return tops
 
 
 def heatmap_shot(out: Path) -> None:
+    """Heatmaps of "river" and "forest"; the river map shown and thresholded into boxes."""
     viewer = new_viewer("Text heatmap")
-    viewer.open_sample("napari-clipcap", "sky")
+    viewer.open_sample("napari-clipcap", "overhead")
     w = dock(viewer, "Text heatmap")
-    w.queries_edit.setPlainText("a bright star cluster\na faint galaxy")
-    w.window_spin.setValue(64)
-    w.stride_spin.setValue(16)
-    w.template_combo.setCurrentText("an astronomical image of {}.")
+    w.queries_edit.setPlainText("river\nforest")
+    w.auto_check.setChecked(False)
+    w.window_spin.setValue(HEATMAP["window"])
+    w.stride_spin.setValue(HEATMAP["stride"])
+    w.template_combo.setCurrentText(HEATMAP["template"])
     w.run_button.click()
     wait(w)
     maps = {ly.metadata["napari_clipcap"]["heatmap"]["query"]: ly for ly in w.result_layers()}
-    maps["a faint galaxy"].visible = False  # the dock shows a run's last map: show the first
-    maps["a bright star cluster"].visible = True
-    w.result_combo.setCurrentText(maps["a bright star cluster"].name)
+    maps["forest"].visible = False  # the dock shows a run's last map: show the first
+    maps["river"].visible = True
+    w.result_combo.setCurrentText(maps["river"].name)
     w.threshold_to("shapes")
     shoot(viewer, out)
 
@@ -209,27 +163,36 @@ def main() -> None:
     args = parser.parse_args()
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         os.environ["NAPARI_CLIPCAP_CACHE"] = str(tmp / "cache")
         models = build_models(tmp)  # torch/open_clip load before any OpenGL context
 
+        import screenshot_fits
+        import screenshot_geotiff
+        from screenshot_view import first_view_shot, regions_bar_shot
+
         from napari_clipcap._qt.models.panel import SharedSettings
         from napari_clipcap._qt.models.specs import CUSTOM, ModelChoice
 
-        files = models["clip"]
+        first_view_shot(out_dir / "first_view.png")  # before any model is chosen
+        clip_model, clip_weights = str(models["clip_model"]), str(models["clip_weights"])
         SharedSettings.instance().update(
-            clip=ModelChoice(preset=CUSTOM, kind="clip", model=str(files.config),
-                             weights=str(files.safetensors)),
+            clip=ModelChoice(preset=CUSTOM, kind="clip", model=clip_model, weights=clip_weights),
             captioner=ModelChoice(preset=CUSTOM, kind="clipcap", weights=str(models["clipcap"]),
-                                  decoder=str(models["decoder"]), clip_model=str(files.config),
-                                  clip_weights=str(files.safetensors)),
+                                  decoder=str(models["decoder"]), clip_model=clip_model,
+                                  clip_weights=clip_weights),
             device="cpu",
         )  # fmt: skip
         caption_shot(models, out_dir / "caption.png")
         labels_shot(out_dir / "labels.png")
         heatmap_shot(out_dir / "heatmap.png")
+        regions_bar_shot(out_dir / "region_files.png", tmp, dock)
+        screenshot_fits.shoot(out_dir / "fits_radec.png")
+        screenshot_geotiff.shoot(out_dir / "geotiff_composite.png")
+    print(f"all screenshots in {time.perf_counter() - start:.0f} s")
 
 
 if __name__ == "__main__":

@@ -30,11 +30,8 @@ def pick_star(data: np.ndarray) -> tuple[int, int]:
     return int(row), int(col)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(ROOT / "docs" / "images" / "fits_radec.png"))
-    args = parser.parse_args()
-
+def shoot(out: Path) -> str:
+    """Write the screenshot to ``out``; returns the status bar's text."""
     import napari
     from qtpy.QtWidgets import QApplication
 
@@ -62,11 +59,17 @@ def main() -> None:
     text = status["coordinates"] if isinstance(status, dict) else str(status)
     if "RA " not in text:
         raise SystemExit(f"the status bar shows no RA/Dec: {text!r}")
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     viewer.screenshot(str(out), canvas_only=False, flash=False)
-    print(f"{out}: {sky.name} | status: {text}")
+    print(f"wrote {out}: {sky.name} | status: {text}")
     viewer.close()
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "docs" / "images" / "fits_radec.png"))
+    shoot(Path(parser.parse_args().out))
 
 
 if __name__ == "__main__":

@@ -19,13 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(ROOT / "docs" / "images" / "geotiff_composite.png"))
-    parser.add_argument("--pixel", default="150,330", help="row,col of the cursor")
-    args = parser.parse_args()
-    os.environ["NAPARI_CLIPCAP_CACHE"] = tempfile.mkdtemp(prefix="clipcap-shot-")
-
+def shoot(out: Path, pixel: str = "150,330") -> str:
+    """Write the screenshot to ``out`` with the cursor on ``pixel`` ("row,col"); returns
+    the status bar's text. The sample is written into ``$NAPARI_CLIPCAP_CACHE``."""
     import napari
     from qtpy.QtWidgets import QApplication
 
@@ -33,7 +29,7 @@ def main() -> None:
     viewer.window._qt_window.resize(1280, 860)
     viewer.open_sample("napari-clipcap", "sentinel2")
     composite = viewer.layers[-1]
-    row, col = (float(v) for v in args.pixel.split(","))
+    row, col = (float(v) for v in pixel.split(","))
     viewer.add_points(
         [[row, col]], symbol="cross", size=14, face_color="yellow", border_width=0,
         name="cursor",
@@ -51,11 +47,20 @@ def main() -> None:
     text = status.get("coordinates", "") if isinstance(status, dict) else str(status)
     if "lon" not in text:
         raise SystemExit(f"no map coordinates in the status bar: {status!r}")
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     viewer.screenshot(str(out), canvas_only=False, flash=False)
-    print(f"{out}: {text}")
+    print(f"wrote {out}: {text}")
     viewer.close()
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "docs" / "images" / "geotiff_composite.png"))
+    parser.add_argument("--pixel", default="150,330", help="row,col of the cursor")
+    args = parser.parse_args()
+    os.environ["NAPARI_CLIPCAP_CACHE"] = tempfile.mkdtemp(prefix="clipcap-shot-")
+    shoot(Path(args.out), args.pixel)
 
 
 if __name__ == "__main__":

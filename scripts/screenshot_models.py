@@ -1,0 +1,260 @@
+"""The small models behind the docs' screenshots, trained in seconds on the overhead sample.
+
+:func:`build_models` makes them in a folder, with fixed seeds and no network:
+
+1. the tiny open_clip ViT of the test fixtures (random weights), fine-tuned
+   contrastively with the project's own trainer
+   (:func:`napari_clipcap.core.training.finetune_clip.finetune_clip`) on jittered crops
+   of the overhead sample's regions (:data:`REGIONS`), each paired with its label in
+   simple prompts ("a river", "an aerial photograph of a river.", ...);
+2. a tiny ClipCap (2-layer GPT-2, MLP mapping) trained on that CLIP's embeddings of the
+   same crops, so that its captions are sentences.
+
+:func:`check_clip` then asserts what the screenshots show: each region's top label is
+its own, and the "river" heatmap is hotter on the river than off it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+#: Regions of the overhead sample (row0, col0, row1, col1), their label and a caption.
+REGIONS = {
+    "river": ((40, 120, 200, 215), "a river winds through green fields."),
+    "village": ((215, 235, 360, 375), "houses and roads in a small village."),
+    "forest": ((310, 350, 490, 495), "a dense dark green forest."),
+    "fields": ((20, 300, 170, 500), "yellow farmland crossed by straight roads."),
+}
+#: The labels typed in the Region labels screenshot: the four regions and a distractor.
+LABELS = ("river", "village", "forest", "fields", "airport")
+#: Prompts each region's crops are paired with during fine-tuning ({} is the label).
+PROMPTS = (
+    "{}",
+    "a {}",
+    "an aerial photograph of {}.",
+    "a satellite image of {}.",
+    "an aerial view of {}.",
+    "a remote sensing image of {}.",
+    "a satellite photo showing {}.",
+)
+#: The heatmap settings of the screenshot, checked by :func:`check_clip`.
+HEATMAP = {"window": 64, "stride": 16, "template": "an aerial photograph of {}."}
+CROPS_PER_REGION = 16
+JITTER = 12
+
+
+def overhead_image() -> np.ndarray:
+    """The overhead sample as the models see it: float32 RGB in [0, 1]."""
+    from napari_clipcap._napari.sample_data import overhead_sample
+    from napari_clipcap.core.scaling.model_input import to_model_input
+
+    return to_model_input(overhead_sample()[0][0], domain="satellite")
+
+
+def river_mask(image: np.ndarray) -> np.ndarray:
+    """Pixels of the sample's river water (its one blue-grey colour, 45, 70, 85)."""
+    return np.abs(image * 255 - np.array([45, 70, 85])).sum(-1) < 12
+
+
+def forest_mask(size: int = 512) -> np.ndarray:
+    """The sample's forest patch (the ellipse ``synthetic_overhead`` paints)."""
+    yy, xx = np.mgrid[0:size, 0:size]
+    return np.hypot((yy - 0.8 * size) / 1.4, xx - 0.82 * size) < 0.16 * size
+
+
+def window_label(masks, r: int, c: int, size: int) -> str | None:
+    """What a ``size`` window at row ``r``, column ``c`` shows, or None when it is mixed;
+    ``masks`` are the river and forest masks."""
+    river = masks[0][r : r + size, c : c + size].mean()
+    forest = masks[1][r : r + size, c : c + size].mean()
+    vr0, vc0, vr1, vc1 = REGIONS["village"][0]
+    in_village = vr0 <= r + size / 2 < vr1 and vc0 <= c + size / 2 < vc1
+    if river > 0.08 and forest == 0 and not in_village:
+        return "river"
+    if forest > 0.6:
+        return "forest"
+    if in_village and river == 0 and forest < 0.1:
+        return "village"
+    if river == 0 and forest == 0 and not in_village:
+        return "fields"
+    return None
+
+
+def region_crops(image: np.ndarray, per_region: int = CROPS_PER_REGION, seed: int = 0):
+    """Training crops: ``per_region`` jittered crops of each of :data:`REGIONS`, and as
+    many heatmap-sized windows of each kind drawn anywhere in the scene (a window is
+    "river" when the river crosses it, "fields" when it has no river, forest or village).
+
+    Returns
+    -------
+    crops : list of ndarray
+    names : list of str
+        Each crop's region name.
+    """
+    rng = np.random.default_rng(seed)
+    crops, names = [], []
+    for name, ((r0, c0, r1, c1), _) in REGIONS.items():
+        for _ in range(per_region):
+            dr, dc = rng.integers(-JITTER, JITTER + 1, 2)
+            crops.append(image[max(r0 + dr, 0) : r1 + dr, max(c0 + dc, 0) : c1 + dc])
+            names.append(name)
+    size, wanted = HEATMAP["window"], dict.fromkeys(REGIONS, per_region)
+    masks = river_mask(image), forest_mask(image.shape[0])
+    for _ in range(5000):
+        if not any(wanted.values()):
+            break
+        r, c = rng.integers(0, image.shape[0] - size + 1, 2)
+        name = window_label(masks, r, c, size)
+        if name is not None and wanted[name]:
+            crops.append(image[r : r + size, c : c + size])
+            names.append(name)
+            wanted[name] -= 1
+    return crops, names
+
+
+def finetune_tiny_clip(folder: Path, crops, names, log=print) -> tuple[Path, Path]:
+    """Fine-tune the fixtures' tiny CLIP on ``crops``; returns (config, weights)."""
+    from PIL import Image
+
+    from fixtures.clip_models import build_tiny_clip_files
+    from napari_clipcap.core.training.datasets import CaptionDataset, CaptionRecord
+    from napari_clipcap.core.training.finetune_clip import FinetuneConfig, finetune_clip
+
+    files = build_tiny_clip_files(folder / "clip")
+    (folder / "crops").mkdir(parents=True, exist_ok=True)
+    records = []
+    for i, (crop, name) in enumerate(zip(crops, names, strict=True)):
+        path = folder / "crops" / f"{name}-{i:03d}.png"
+        Image.fromarray((crop * 255).round().astype(np.uint8)).save(path)
+        records.append(CaptionRecord(path, [p.format(name) for p in PROMPTS], "train", name))
+    config = FinetuneConfig(
+        epochs=24, batch_size=16, lr=2e-3, weight_decay=0.0, warmup_steps=10,
+        augment=("flip", "rot90"), seed=0,
+    )  # fmt: skip
+    start = time.perf_counter()
+    result = finetune_clip(
+        CaptionDataset(records, folder / "crops"), folder / "clip-overhead",
+        clip_model=str(files.config), clip_weights=str(files.safetensors), config=config,
+        device="cpu",
+    )  # fmt: skip
+    log(
+        f"tiny CLIP fine-tuned in {time.perf_counter() - start:.1f} s "
+        f"({len(records)} crops), contrastive loss {result.history[0]['loss']:.3f} -> "
+        f"{result.history[-1]['loss']:.3f}"
+    )
+    return Path(result.model), Path(result.weights)
+
+
+def train_tiny_clipcap(folder: Path, clip, crops, names, log=print) -> tuple[Path, Path]:
+    """Train a tiny ClipCap on ``clip``'s embeddings of ``crops`` with their region's
+    caption; returns (checkpoint, decoder folder)."""
+    import torch
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
+
+    from napari_clipcap.core.captioning.clipcap import ClipCapModel, save_clipcap
+    from napari_clipcap.core.captioning.clipcap_mapping import MappingConfig
+
+    captions = [REGIONS[n][1] for n in names]
+    emb = torch.from_numpy(clip.encode_images(crops, normalize=False))
+    decoder = folder / "gpt2"
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(captions * 4, vocab_size=300, min_frequency=1,
+                            special_tokens=["<|endoftext|>"])  # fmt: skip
+    tok = GPT2TokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="<|endoftext|>",
+                            eos_token="<|endoftext|>", unk_token="<|endoftext|>")  # fmt: skip
+    tok.save_pretrained(decoder)
+    torch.manual_seed(0)
+    gpt = GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=64,
+                                     n_layer=2, n_head=2))  # fmt: skip
+    gpt.save_pretrained(decoder)
+    model = ClipCapModel(MappingConfig("mlp", emb.shape[1], 64, 4), gpt, tok,
+                         normalize_prefix=True, meta={"decoder": str(decoder)})  # fmt: skip
+    ids = [tok(c)["input_ids"] + [tok.eos_token_id] for c in captions]
+    tokens = torch.zeros((len(ids), max(len(i) for i in ids)), dtype=torch.long)
+    mask = torch.zeros_like(tokens)
+    for r, seq in enumerate(ids):
+        tokens[r, : len(seq)], mask[r, : len(seq)] = torch.tensor(seq), 1
+    targets = tokens.masked_fill(mask == 0, -100).reshape(-1)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    start = time.perf_counter()
+    for _ in range(200):
+        logits = model(emb, tokens, mask)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    log(f"tiny ClipCap trained in {time.perf_counter() - start:.1f} s, loss {loss.item():.3f}")
+    return save_clipcap(model, folder / "tiny-clipcap-overhead"), decoder
+
+
+def build_models(folder: Path, log=print) -> dict:
+    """Fine-tune the tiny CLIP, check it, and train a ClipCap on it, all in ``folder``.
+
+    Returns
+    -------
+    dict
+        ``clip_model`` (config JSON), ``clip_weights``, ``clipcap`` (checkpoint),
+        ``decoder`` (GPT-2 folder) and ``figures`` (from :func:`check_clip`).
+    """
+    import torch
+
+    from napari_clipcap.core.clip.model import load_clip
+
+    image = overhead_image()
+    crops, names = region_crops(image)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models: more threads only fight over shared cores
+    try:
+        config, weights = finetune_tiny_clip(folder, crops, names, log)
+        clip = load_clip(str(config), str(weights), "cpu")
+        log("fine-tuned CLIP on the overhead sample:")
+        figures = check_clip(clip, image, log)
+        clipcap, decoder = train_tiny_clipcap(folder, clip, crops, names, log)
+    finally:
+        torch.set_num_threads(threads)
+    return {"clip_model": config, "clip_weights": weights, "clipcap": clipcap,
+            "decoder": decoder, "figures": figures}  # fmt: skip
+
+
+def check_clip(clip, image: np.ndarray, log=print) -> dict:
+    """Assert that each region's top label is its own and that "river" lights the river.
+
+    Returns the figures: per region its top label and probability; the "river" heatmap's
+    mean over the river's pixels and over each other region (river pixels left out).
+    """
+    from napari_clipcap.core.tasks.heatmap import text_heatmap
+    from napari_clipcap.core.tasks.labels import score_regions
+
+    boxes = [(c0, r0, c1, r1) for (r0, c0, r1, c1), _ in (v for v in REGIONS.values())]
+    probs = score_regions(image, boxes, list(LABELS), clip, templates="satellite")
+    figures: dict = {"regions": {}}
+    wrong = []
+    for name, row in zip(REGIONS, probs, strict=True):
+        top = LABELS[int(np.argmax(row))]
+        figures["regions"][name] = (top, float(row.max()))
+        log(f"  region {name:8s} top label {top:8s} p={row.max():.3f}")
+        if top != name:
+            wrong.append(f"{name} -> {top}")
+    heat = text_heatmap(image, "river", clip, **HEATMAP)
+    river = river_mask(image)
+    on = float(np.nanmean(heat[river]))
+    others = {
+        name: float(np.nanmean(heat[r0:r1, c0:c1][~river[r0:r1, c0:c1]]))
+        for name, ((r0, c0, r1, c1), _) in REGIONS.items()
+        if name != "river"
+    }
+    figures["river_heat"] = {"river": on, **others}
+    log(
+        f"  'river' heatmap: mean {on:.3f} on the river; off it in the "
+        + ", ".join(f"{k} {v:.3f}" for k, v in others.items())
+    )
+    assert not wrong, f"wrong top labels: {', '.join(wrong)}"
+    hot = [k for k, v in others.items() if v >= on]
+    assert not hot, f"the 'river' heatmap is as hot on {hot} as on the river"
+    return figures
