@@ -86,7 +86,7 @@ def test_blank_fits_is_refused_and_blank_regions_are_not_captioned(tmp_path, cli
             "--region",
             "32,0,64,64",
             "--region",
-            "16,0,48,64",
+            "24,0,56,64",
             *clipcap_args,
             "--json",
         ],
