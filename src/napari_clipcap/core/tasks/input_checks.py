@@ -17,8 +17,10 @@ the API shows them as usual, the command line prints them on stderr and lists th
 
 from __future__ import annotations
 
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -58,6 +60,24 @@ def data_problems(image: np.ndarray, what: str = "the image") -> list[str]:
     return problems
 
 
+_COLLECTORS = threading.local()
+
+
+@contextmanager
+def collect_low_data() -> Iterator[list[str]]:
+    """Also collect this thread's low-data problems in a list (for a GUI job, which shows
+    them beside its result); thread-safe, unlike :func:`warnings.catch_warnings`."""
+    found: list[str] = []
+    stack = getattr(_COLLECTORS, "stack", None)
+    if stack is None:
+        stack = _COLLECTORS.stack = []
+    stack.append(found)
+    try:
+        yield found
+    finally:
+        stack.remove(found)
+
+
 def warn_low_data(images: Sequence[np.ndarray], names: Sequence[str] | None = None) -> list:
     """Issue a :class:`LowDataWarning` for each image with too little data.
 
@@ -72,6 +92,8 @@ def warn_low_data(images: Sequence[np.ndarray], names: Sequence[str] | None = No
         problems = data_problems(img, name)
         for p in problems:
             warnings.warn(p, LowDataWarning, stacklevel=3)
+            for collector in getattr(_COLLECTORS, "stack", ()):
+                collector.append(p)
         found.append(problems)
     return found
 
