@@ -77,10 +77,9 @@ def run_tests(timeout: int = 300) -> dict:
 
 def florence2_figures(device: str, small: bool) -> dict | str:
     """Captions per second of Florence-2 (base architecture, random weights), if present."""
-    from napari_clipcap.core.captioning import protocol
+    from napari_clipcap.core.registry import CAPTIONER_KINDS
 
-    kinds = getattr(protocol, "KINDS", ())
-    if "florence2" not in kinds:
+    if "florence2" not in CAPTIONER_KINDS:
         return "not measured: the florence2 captioner kind does not exist in this version"
     bench = _bench("bench_florence2")
     return bench.accelerator_figures(device, small=small)

@@ -111,3 +111,66 @@ def test_heatmap_command_reproduces_the_dock_map(
     assert main(shlex.split(prov["command"])[1:]) == 0
     heat = np.load(tmp_path / "scene_heatmap.npy")
     np.testing.assert_allclose(heat, np.asarray(layer.data).reshape(heat.shape), atol=1e-6)
+
+
+def test_caption_command_reproduces_the_dock_caption_and_blank_data_is_flagged(
+    make_napari_viewer,
+    qtbot,
+    scene,
+    tiny_clip_choice,
+    notifications,
+    tmp_path,
+    capsys,
+    tiny_clip_files,
+    gpt2_dir,
+    clipcap_mlp_pt,
+):
+    from napari_clipcap._qt.models.panel import SharedSettings
+    from napari_clipcap._qt.models.specs import CUSTOM, ModelChoice
+    from napari_clipcap._qt.widgets.caption.widget import CaptionWidget
+
+    choice = ModelChoice(
+        preset=CUSTOM,
+        kind="clipcap",
+        decoder=str(gpt2_dir),
+        weights=str(clipcap_mlp_pt),
+        clip_model=str(tiny_clip_files.config),
+        clip_weights=str(tiny_clip_files.safetensors),
+    )
+    SharedSettings.instance().update(captioner=choice)
+    path = tmp_path / "scene.png"
+    Image.fromarray(scene).save(path)
+    viewer = make_napari_viewer()
+    (image,) = viewer.open(path, plugin="napari")
+    widget = CaptionWidget(viewer)
+    qtbot.addWidget(widget)
+    widget.max_tokens_spin.setValue(8)
+    widget.image_combo.set_layer(image)
+    widget.caption_button.click()
+    _wait(qtbot, widget)
+    prov = image.metadata[META_KEY]["provenance"]
+    assert widget.copy_command_button.isEnabled() and "--weights" in prov["command"]
+    capsys.readouterr()
+    assert main(shlex.split(prov["command"])[1:]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["images"][0]["regions"][0]["captions"] == widget.results[0]["captions"]
+    # a NaN-edged plane: the blank half is not captioned and the status says why
+    data = np.random.default_rng(0).random((64, 64)).astype(np.float32)
+    data[:, 40:] = np.nan
+    viewer.add_image(data, name="edge")
+    shapes = viewer.add_shapes(
+        [
+            np.array([[0, 0], [0, 63], [63, 63], [63, 0]], float),
+            np.array([[0, 44], [0, 63], [20, 63], [20, 44]], float),
+        ],
+        shape_type="rectangle",
+    )
+    widget.image_combo.set_layer(viewer.layers["edge"])
+    widget.scope_combo.setCurrentText("Each shape")
+    widget.shapes_combo.set_layer(shapes)
+    widget.caption_button.click()
+    _wait(qtbot, widget)
+    first, second = widget.results
+    assert first["captions"] and second["captions"] == []
+    status = widget.job_panel.status.text()
+    assert "⚠" in status and "holds data in only 0%" in status

@@ -91,3 +91,9 @@ class JobPanel(QWidget):
         if self.job is not None and not (self.job.error or self.job.was_cancelled):
             if self.status.text().endswith("…"):
                 self.set_status("Done.")
+            low = list(dict.fromkeys(getattr(self.job, "low_data", ())))
+            if low:  # results on too little data: said beside them, in amber
+                more = f" (and {len(low) - 2} more)" if len(low) > 2 else ""
+                self.status.setText(self.status.text() + "\n⚠ " + "\n⚠ ".join(low[:2]) + more)
+                self.status.setStyleSheet("color: #e0a030;")
+                self.status.setToolTip("\n".join(low))

@@ -138,6 +138,63 @@ def heatmap_record(image, plane, queries, options, clip_choice, device, precisio
     )
 
 
+#: Caption dock decoding options -> ``caption`` flags.
+_DECODING_FLAGS = {
+    "beam_size": "--beam",
+    "num_captions": "--num",
+    "max_tokens": "--max-tokens",
+    "top_p": "--top-p",
+    "temperature": "--temperature",
+    "seed": "--seed",
+}
+
+
+def captioner_flags(choice) -> tuple[list[str], list[dict]]:
+    """``caption`` flags and model entries for a captioner choice."""
+    from .models.specs import CUSTOM, captioner_load_args
+
+    args = captioner_load_args(choice)
+    custom = choice.preset == CUSTOM
+    flags = ["--captioner", args["kind"] if custom else choice.preset]
+    models = [model_entry("captioner", flags[1], args.get("weights"))]
+    pairs = (("weights", "--weights"), ("clip_model", "--clip"))
+    pairs += (("clip_weights", "--clip-weights"), ("decoder", "--decoder"))
+    for key, flag in pairs:
+        if args.get(key) and (custom or (key == "weights" and choice.weights)):
+            flags += [flag, str(args[key])]
+            if key != "weights":
+                models.append(model_entry(key.split("_")[0], str(args[key]), str(args[key])))
+    return flags, models
+
+
+def caption_record(image, plane, regions, opts, choices, device, precision) -> dict:
+    """Provenance of the Caption dock's captions (the first captioner's command)."""
+    flags, models = captioner_flags(choices[0])
+    for key, value in opts.items():
+        if key in _DECODING_FLAGS and value is not None:
+            flags += [_DECODING_FLAGS[key], str(value)]
+    boxes, why = region_flags(
+        [] if len(regions) == 1 and regions[0] == (0, 0, plane.width, plane.height) else regions
+    )
+    prov = dock_record(
+        "caption",
+        image,
+        plane,
+        [*flags, *boxes, "--json"],
+        models,
+        device=device,
+        precision=precision,
+        parameters={
+            "decoding": dict(opts),
+            "regions": regions,
+            "captioners": [c.label for c in choices],
+        },
+    )
+    if why is not None and prov["command"]:
+        prov["command"], prov["command_unavailable"] = None, why
+    return prov
+
+
 class CopyCommandButton(QPushButton):
     """Copies the command of the dock's last result to the clipboard."""
 

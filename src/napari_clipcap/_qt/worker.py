@@ -94,6 +94,7 @@ class Job(QObject):
         self.label = label
         self.cancel_event = threading.Event()
         self.error: str | None = None
+        self.low_data: list[str] = []  # results on too little data, said beside them
         self.was_cancelled = False
         self.running = False
         self._pbar: napari_progress | None = None
@@ -113,10 +114,14 @@ class Job(QObject):
 
     # -- worker thread ------------------------------------------------------------
     def _run(self) -> Any:
+        from ..core.tasks.input_checks import collect_low_data
+
         def progress(done: int, total: int) -> None:
             self._progress_from_thread.emit(int(done), int(total))
 
-        return self._fn(progress, self.cancel_event)
+        with collect_low_data() as found:  # shown beside the result by the job panel
+            self.low_data = found
+            return self._fn(progress, self.cancel_event)
 
     # -- Qt thread ----------------------------------------------------------------
     def start(self) -> Job:

@@ -16,6 +16,13 @@ from ._common import (
     fit_boxes,
     parse_box,
 )
+from ._regionfiles import (
+    add_region_file_arguments,
+    check_region_file_arguments,
+    file_regions,
+    region_entry,
+    write_out_regions,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -64,6 +71,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=None, help="make sampling repeatable")
     g.add_argument("--batch-size", type=int, default=32, metavar="N", help="crops per pass")
     add_region_argument(p)
+    add_region_file_arguments(p)
     s = p.add_argument_group("input scaling")
     s.add_argument("--domain", default=None, help="astronomy, satellite or photo")
     s.add_argument("--interval", default=None, help="e.g. zscale, minmax, percentile")
@@ -76,25 +84,38 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from ..core.captioning.protocol import check_images, load_captioner
-    from ..core.coords.regions import crops
+    from ..core.coords.regions import as_region
     from ..core.decoding.options import DecodeOptions
+    from ..core.errors import InvalidInputError
     from ..core.io.images import read_image
+    from ..core.tasks.input_checks import checked_crops
+    from ..core.tasks.validity import file_valid_mask
 
+    check_region_file_arguments(args)
+    if args.out_regions and len(args.images) > 1:
+        raise InvalidInputError("--out-regions writes one file: give one image")
     boxes = [parse_box(r) for r in args.region] if args.region else None
     hdu = int(args.hdu) if args.hdu is not None and args.hdu.isdigit() else args.hdu
     files = [
         read_image(path, domain=args.domain, interval=args.interval, stretch=args.stretch, hdu=hdu)
         for path in args.images
     ]
-    parts, where = [], []
+    parts, where, shapes_of = [], [], {}
     for f in files:
         h, w = f.data.shape[:2]
-        used = fit_boxes(args, boxes, f.data.shape, f.path.name) if boxes else None
-        for box, fitted, part in zip(
-            boxes or [(0, 0, w, h)], used or [(0, 0, w, h)], crops(f.data, used)
-        ):
-            parts.append(part)
-            where.append((f, box, fitted))
+        shapes = shapes_of[f.path] = file_regions(args, f)
+        if shapes is not None:
+            used = [s.to_region() for s in shapes]
+            asked = fitted = [as_region(r, f.data.shape).box for r in used]
+        else:
+            used = fit_boxes(args, boxes, f.data.shape, f.path.name) if boxes else None
+            asked, fitted = boxes or [(0, 0, w, h)], used or [(0, 0, w, h)]
+        cropped, empty = checked_crops(f.data, used, valid=file_valid_mask(f))
+        for i, (box, fit, part, blank) in enumerate(zip(asked, fitted, cropped, empty)):
+            shape = shapes[i] if shapes is not None else None
+            where.append((f, box, fit, shape, blank))
+            if not blank:
+                parts.append(part)
     options = DecodeOptions(  # checked before any model loads
         beam_size=args.beam,
         num_captions=args.num,
@@ -114,23 +135,40 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         precision=args.precision,
     )
-    captions = captioner.caption(
-        check_images(parts),
-        options=options,
-        batch_size=args.batch_size,
-        progress=ProgressBar("caption", quiet=args.json),
+    made = iter(
+        captioner.caption(
+            check_images(parts),
+            options=options,
+            batch_size=args.batch_size,
+            progress=ProgressBar("caption", quiet=args.json),
+        )
+        if parts
+        else []
     )
+    captions = [[] if blank else next(made) for *_, blank in where]
     data = {"captioner": captioner.name, "images": []}
     lines = [f"captioner: {captioner.name}"]
     for f in files:
-        regions = [
-            {"box": list(box), "clipped_to": clipped_to(box, fitted), "captions": caps}
-            for (g, box, fitted), caps in zip(where, captions)
-            if g is f
-        ]
+        regions = []
+        for (g, box, fitted, shape, blank), caps in zip(where, captions):
+            if g is not f:
+                continue
+            entry = {"box": list(box), "clipped_to": clipped_to(box, fitted), "captions": caps}
+            if shape is not None:
+                entry.update(region_entry(shape), clipped_to=None)
+            if blank:
+                entry["no_data"] = True
+            regions.append(entry)
         data["images"].append({"image": str(f.path), "regions": regions})
         for r in regions:
             label = f"{f.path.name}" + (f" [{','.join(map(str, r['box']))}]" if boxes else "")
-            lines.append(f"{label}: " + " | ".join(r["captions"]))
+            text = " | ".join(r["captions"]) or "(no data: not captioned)"
+            lines.append(f"{label}: {text}")
+    if args.out_regions:
+        f = files[0]
+        texts = [" | ".join(r["captions"]) for r in data["images"][0]["regions"]]
+        fitted = [fit for g, _, fit, _, _ in where if g is f]
+        header = [f"napari-clipcap caption: {captioner.name}"]
+        data["out_regions"] = write_out_regions(args, f, shapes_of[f.path], fitted, texts, header)
     emit(args, data, "\n".join(lines))
     return 0

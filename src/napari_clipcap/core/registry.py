@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from .errors import InvalidInputError
 
 #: Every captioner kind; a captioner preset's ``kind`` is one of these.
-CAPTIONER_KINDS = ("clipcap", "blip", "vit-gpt2", "git", "coca")
+CAPTIONER_KINDS = ("clipcap", "blip", "vit-gpt2", "git", "coca", "florence2")
 
 
 @dataclass(frozen=True)
@@ -230,6 +230,25 @@ PRESETS: tuple[Preset, ...] = (
         licence="MIT",
         description="open_clip CoCa ViT-L/14 fine-tuned on COCO captions",
         extra={"hf_hub": "laion/mscoco_finetuned_CoCa-ViT-L-14-laion2B-s13B-b90k/"},
+    ),
+    Preset(
+        name="florence2-base",
+        kind="florence2",
+        source="transformers",
+        model="florence-community/Florence-2-base",
+        weights=None,
+        licence="MIT",
+        description="Florence-2 base (0.23B): captions at three levels, region captions, "
+        "phrase grounding, open-vocabulary detection",
+    ),
+    Preset(
+        name="florence2-large",
+        kind="florence2",
+        source="transformers",
+        model="florence-community/Florence-2-large",
+        weights=None,
+        licence="MIT",
+        description="Florence-2 large (0.77B): the same tasks, more detail",
     ),
 )
 _BY_NAME = {p.name: p for p in PRESETS}

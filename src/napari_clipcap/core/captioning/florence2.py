@@ -182,7 +182,8 @@ class Florence2Captioner:
         detail: str = "caption",
         progress: ProgressCallback | None = None,
         cancel=None,
-        **options,
+        options=None,
+        **more,
     ) -> list[list[str]]:
         """Captions of HxWx3 float images in [0, 1] (whole images or crops).
 
@@ -190,9 +191,22 @@ class Florence2Captioner:
         ----------
         detail : {"caption", "detailed", "more_detailed"}
             Florence-2's ``<CAPTION>``, ``<DETAILED_CAPTION>`` or ``<MORE_DETAILED_CAPTION>``.
-        **options
+        options : DecodeOptions, optional
+            The shared decoding settings; they replace the keywords above when given.
+        **more
             ``top_p``, ``temperature``, ``length_penalty``, ``seed``, ``batch_size``.
         """
+        if options is not None:
+            beam_size, num_captions = options.beam_size, options.num_captions
+            max_tokens = options.max_tokens
+            more = {
+                "top_p": options.top_p,
+                "temperature": options.temperature,
+                "length_penalty": options.length_penalty,
+                "seed": options.seed,
+                **more,
+            }
+        options = more
         if detail not in DETAIL_TASKS:
             raise InvalidInputError(
                 f"unknown caption detail {detail!r}; use one of {', '.join(DETAIL_TASKS)}"

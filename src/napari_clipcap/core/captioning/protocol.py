@@ -38,11 +38,25 @@ __all__ = [
 
 def _builder(kind: str):
     """The loader of a kind (the transformers one unless the kind has its own)."""
-    return {"clipcap": build_clipcap, "coca": build_coca}.get(kind, build_hf_captioner)
+    builders = {"clipcap": build_clipcap, "coca": build_coca, "florence2": _build_florence2}
+    return builders.get(kind, build_hf_captioner)
+
+
+def _build_florence2(args: dict, defaults: dict, device: str, precision: str):
+    """Florence-2 from ``args["weights"]`` (a ``save_pretrained`` folder or a hub id)."""
+    from .florence2 import build_florence2
+
+    return build_florence2(args.get("weights"), device, precision)
 
 
 def caption_regions(
-    captioner: Captioner, image: np.ndarray, regions=None, *, polygon_mode: str = "mask", **options
+    captioner: Captioner,
+    image: np.ndarray,
+    regions=None,
+    *,
+    polygon_mode: str = "mask",
+    valid: np.ndarray | None = None,
+    **options,
 ) -> list[list[str]]:
     """Caption the whole image (``regions=None``) or each box / polygon, as one batch.
 
@@ -56,20 +70,34 @@ def caption_regions(
         Boxes ``(x0, y0, x1, y1)`` (end exclusive) and/or polygons of ``(x, y)``. A
         region reaching past the image edge is clipped to it
         (:func:`~napari_clipcap.core.coords.regions.as_region`).
+    valid : ndarray of bool, optional
+        ``(H, W)``: where the source holds data (see
+        :func:`~napari_clipcap.core.tasks.input_checks.checked_crops`).
     **options
         Passed to ``captioner.caption`` (``options=DecodeOptions(...)`` or single settings).
+
+    Returns
+    -------
+    list of list of str
+        Per region its captions; ``[]`` for a region without any valid pixel. Regions
+        with little data (mostly NaN or nodata, or tiny) are captioned with a
+        :class:`~napari_clipcap.core.errors.LowDataWarning`.
 
     Raises
     ------
     InvalidInputError
-        For an empty region list, or a region that is empty or outside the image.
+        For an empty region list, a region that is empty or outside the image, or an
+        image without any valid pixel.
     """
-    from ..coords.regions import crops
+    from ..tasks.input_checks import checked_crops
 
     if regions is not None and len(regions) == 0:
         raise InvalidInputError("no regions given; pass regions=None for the whole image")
     image = check_images([image])[0]
-    return captioner.caption(crops(image, regions, polygon_mode=polygon_mode), **options)
+    parts, empty = checked_crops(image, regions, valid=valid, polygon_mode=polygon_mode)
+    kept = [p for p, e in zip(parts, empty) if not e]
+    captions = iter(captioner.caption(kept, **options) if kept else [])
+    return [[] if e else next(captions) for e in empty]
 
 
 def _preset_for(kind: str):

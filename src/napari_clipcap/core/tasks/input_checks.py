@@ -17,8 +17,10 @@ the API shows them as usual, the command line prints them on stderr and lists th
 
 from __future__ import annotations
 
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -58,6 +60,24 @@ def data_problems(image: np.ndarray, what: str = "the image") -> list[str]:
     return problems
 
 
+_COLLECTORS = threading.local()
+
+
+@contextmanager
+def collect_low_data() -> Iterator[list[str]]:
+    """Also collect this thread's low-data problems in a list (for a GUI job, which shows
+    them beside its result); thread-safe, unlike :func:`warnings.catch_warnings`."""
+    found: list[str] = []
+    stack = getattr(_COLLECTORS, "stack", None)
+    if stack is None:
+        stack = _COLLECTORS.stack = []
+    stack.append(found)
+    try:
+        yield found
+    finally:
+        stack.remove(found)
+
+
 def warn_low_data(images: Sequence[np.ndarray], names: Sequence[str] | None = None) -> list:
     """Issue a :class:`LowDataWarning` for each image with too little data.
 
@@ -72,5 +92,54 @@ def warn_low_data(images: Sequence[np.ndarray], names: Sequence[str] | None = No
         problems = data_problems(img, name)
         for p in problems:
             warnings.warn(p, LowDataWarning, stacklevel=3)
+            for collector in getattr(_COLLECTORS, "stack", ()):
+                collector.append(p)
         found.append(problems)
     return found
+
+
+def checked_crops(
+    image: np.ndarray,
+    regions: Sequence | None,
+    *,
+    valid: np.ndarray | None = None,
+    polygon_mode: str = "mask",
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Crop ``regions`` of ``image`` for a model, after checking their data.
+
+    Parameters
+    ----------
+    image : ndarray
+        ``H x W`` or ``H x W x C`` model input.
+    regions : sequence or None
+        Boxes and polygons (:func:`~napari_clipcap.core.coords.regions.crops`); None is
+        the whole image.
+    valid : ndarray of bool, optional
+        ``(H, W)``: where the source holds data, when ``image`` no longer shows it (0
+        where a FITS had NaN); without it, the NaN pixels of ``image`` count.
+
+    Returns
+    -------
+    crops : list of ndarray
+    empty : ndarray of bool
+        Regions without any valid pixel (their results should be left out).
+
+    Raises
+    ------
+    InvalidInputError
+        The image holds no valid pixel at all.
+    """
+    from ..coords.regions import crops, is_all_nan
+    from ..errors import InvalidInputError
+
+    if is_all_nan(image) or (valid is not None and not np.any(valid)):
+        raise InvalidInputError("the image is entirely NaN or nodata; nothing to work on")
+    parts = crops(image, regions, polygon_mode=polygon_mode)
+    if valid is not None:
+        presence = np.where(np.asarray(valid, bool), np.float32(1), np.float32(np.nan))
+        checked = crops(presence, regions, polygon_mode=polygon_mode)
+    else:
+        checked = parts
+    empty = np.array([is_all_nan(c) for c in checked], dtype=bool)
+    warn_low_data(checked, ["the image"] if not regions else None)
+    return parts, empty

@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 
 from ..clip.prompts import parse_labels, resolve_templates, text_embeddings
-from ..coords.regions import crops, is_all_nan
 from ..errors import InvalidInputError
 from ..jobs import ProgressCallback
-from .input_checks import warn_low_data
+from .input_checks import checked_crops
 
 
 def _softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -99,17 +98,12 @@ def score_regions(
     img = np.asarray(image)
     if img.ndim not in (2, 3) or img.shape[0] < 1 or img.shape[1] < 1:
         raise InvalidInputError(f"image must be H x W or H x W x 3, got shape {img.shape}")
-    if is_all_nan(img) or (valid is not None and not np.any(valid)):
-        raise InvalidInputError("the image is entirely NaN; nothing to score")
-    parts = crops(img, regions, polygon_mode=polygon_mode)
-    empty = np.array([is_all_nan(p) for p in parts])
-    if valid is not None:
-        presence = np.where(np.asarray(valid, bool), np.float32(1), np.float32(np.nan))
-        checked = crops(presence, regions, polygon_mode=polygon_mode)
-        empty |= np.array([is_all_nan(c) for c in checked])
-    else:
-        checked = parts
-    warn_low_data(checked, ["the image"] if not regions else None)
+    try:
+        parts, empty = checked_crops(img, regions, valid=valid, polygon_mode=polygon_mode)
+    except InvalidInputError as exc:
+        if "entirely NaN" in str(exc):
+            raise InvalidInputError("the image is entirely NaN; nothing to score") from None
+        raise
     text = text_embeddings(clip, labels, tmpl)
     feats = clip.encode_images(parts, batch_size=batch_size, progress=progress, cancel=cancel)
     cos = feats.astype(np.float64) @ text.astype(np.float64).T

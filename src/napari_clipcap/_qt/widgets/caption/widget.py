@@ -34,6 +34,7 @@ from ...layers import (
 from ...models.panel import ModelPanel
 from ...models.specs import ModelChoice
 from ...models.store import STORE
+from ...provenance import CopyCommandButton, caption_record
 from ...region_files import RegionFilesBar
 from ...region_text import (
     caption_boxes,
@@ -77,6 +78,7 @@ class CaptionWidget(QWidget):
         self.add_compare_button = QPushButton("Add panel's captioner")
         self.remove_compare_button = QPushButton("Remove")
         self.caption_button = QPushButton("Caption")
+        self.copy_command_button = CopyCommandButton()
         self.hint = HintLabel()
         self.first_steps = QLabel(FIRST_STEPS)
         self.first_steps.setWordWrap(True)
@@ -106,7 +108,10 @@ class CaptionWidget(QWidget):
             napari_viewer, self.image_combo.layer, self.shapes_combo.layer
         )
         layout.addWidget(self.region_files)
-        layout.addWidget(self.caption_button)
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.caption_button, 1)
+        run_row.addWidget(self.copy_command_button)
+        layout.addLayout(run_row)
         layout.addWidget(self.hint)
         layout.addWidget(self.job_panel)
         layout.addWidget(self.results_view, 1)
@@ -220,10 +225,13 @@ class CaptionWidget(QWidget):
         drawn = shapes_signature(shapes) if shapes is not None else None
 
         def job(progress, cancel):
-            from ....core.coords.regions import crops
+            from ....core.tasks.input_checks import checked_crops
+            from ....core.tasks.validity import plane_valid_mask
 
-            pieces = crops(plane.model_input(), regions)
-            n = len(pieces)
+            valid = plane_valid_mask(plane.data, plane.index, rgb=plane.rgb)
+            pieces, blank = checked_crops(plane.model_input(), regions, valid=valid)
+            kept_pieces = [p for p, b in zip(pieces, blank) if not b]
+            n = len(kept_pieces)
             total = len(choices) * n
             out = []
             for k, choice in enumerate(choices):
@@ -232,8 +240,12 @@ class CaptionWidget(QWidget):
                 def step(done, _total, offset=k * n):
                     progress(offset + done, total)
 
-                caps = captioner.caption(pieces, **opts, progress=step, cancel=cancel)
-                out.append((choice.label, caps))
+                made = iter(
+                    captioner.caption(kept_pieces, **opts, progress=step, cancel=cancel)
+                    if kept_pieces
+                    else []
+                )
+                out.append((choice.label, [[] if b else next(made) for b in blank]))
             texts = [c[0] if c else "" for c in out[0][1]]
             rects = [text_rect(b, t, pixel, inside=inside) for b, t in zip(boxes, texts)]
             return out, ground_luminance(plane.model_input(), rects)
@@ -242,6 +254,9 @@ class CaptionWidget(QWidget):
             out, ground = result
             self._show(image, plane, names, boxes, out, opts, choices)
             self._draw(image, boxes, kept, out, ground, shapes, drawn, inside, skipped)
+            prov = caption_record(image, plane, regions, opts, choices, device, precision)
+            store_result(image, "provenance", prov)
+            self.copy_command_button.set_record(prov)
 
         self.job_panel.watch(start_job(job, "Captioning", done, parent=self), "regions")
 
