@@ -253,7 +253,7 @@ class HeatmapWidget(QWidget):
                 store_result(layer, "provenance", prov)
             self.copy_command_button.set_record(prov)
 
-        self.job_panel.watch(start_job(job, "Text heatmap", done, parent=self))
+        self.job_panel.watch(start_job(job, "Text heatmap", done, parent=self), "windows")
 
     def _show(self, image, plane, queries, maps, options) -> None:
         self._last_layers = layers = show_maps(
