@@ -71,7 +71,7 @@ import napari
 from qtpy.QtWidgets import QApplication
 
 viewer = napari.Viewer(show=False)
-from napari_clipcap._qt.widgets.caption_widget import CaptionWidget
+from napari_clipcap._qt.widgets.caption.widget import CaptionWidget
 
 widget = CaptionWidget(viewer)
 torch_at_once = "torch" in sys.modules
