@@ -67,10 +67,12 @@ class PanelActions:
     # -- jobs ----------------------------------------------------------------------
     def _choices(self) -> list:
         s = self.settings
-        out = [(s.clip, "clip")]
-        if self.show_captioner:
-            out.append((s.captioner, "captioner"))
-        return out
+        # the dock's own model first: the captioner in a panel that shows it
+        return (
+            [(s.captioner, "captioner"), (s.clip, "clip")]
+            if self.show_captioner
+            else [(s.clip, "clip")]
+        )
 
     def _owner(self) -> tuple:
         return tuple(c.key() for c, _ in self._choices())
