@@ -125,6 +125,7 @@ class PanelActions:
         reason = next((r for r in reasons if r is not None), None)
         short = reason.short if reason is not None and "hub" in message else None
         self.errors.show_error(short or short_message(message), message, owner)
+        self.rows.ensureWidgetVisible(self.errors)  # scrolled into view, with Load
         self._ready_changed()
 
     def unload_models(self) -> None:

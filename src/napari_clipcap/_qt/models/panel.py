@@ -8,11 +8,8 @@ models ahead of time; *Unload* frees their memory, GPU included. The device list
 needs torch, so it is found in a background thread (:mod:`.device_list`): a panel
 offers ``auto`` and ``cpu`` at once and the GPUs when they are known.
 
-The rows sit in a scroll area (:class:`_Rows`): a short dock scrolls them instead of
-squeezing them. A preset that is not downloaded while the hub is offline or does not
-answer makes :meth:`ModelPanel.problem` say so, for the dock's action button, before
-anything is clicked (:mod:`.offline`); a failed Load shows a short error that belongs to
-the choices that failed (:class:`.shared.ErrorLine`).
+Rows scroll rather than squeeze (:class:`.status.ScrollRows`); :meth:`ModelPanel.problem`
+says, before any click, why the dock cannot run (:mod:`.offline`).
 """
 
 from __future__ import annotations
@@ -35,11 +32,7 @@ from .actions import PanelActions
 from .device_list import FALLBACK, DeviceProbe
 from .hub_probe import HubProbe
 from .shared import ElidedLabel, ErrorLine, PathEdit, SharedSettings
-from .specs import (
-    CUSTOM,
-    ModelChoice,
-    PanelSettings,
-)
+from .specs import CUSTOM, ModelChoice, PanelSettings
 from .status import ScrollRows, mark_combo, show_status
 from .store import STORE
 

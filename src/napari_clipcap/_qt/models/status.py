@@ -11,7 +11,7 @@ from .specs import CUSTOM, ModelChoice, cache_status
 
 STATUS_COLOURS = {"ready": "#4caf50", "download": "#e0a030", "missing": "#e05050"}
 #: The least height of the rows' scroll area (px) when the dock is short.
-MIN_ROWS_HEIGHT = 90
+MIN_ROWS_HEIGHT = 170
 
 
 class ScrollRows(QScrollArea):
