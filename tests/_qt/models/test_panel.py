@@ -141,14 +141,14 @@ def test_unload_during_a_load_does_not_freeze_napari(qtbot):
     import threading
     import time
 
-    import napari_clipcap.core.clip.model as core_clip
+    import napari_clipcap.core.model_cache as core_cache
 
     panel = ModelPanel(show_captioner=False)
     qtbot.addWidget(panel)
     held = threading.Event()
 
     def load_in_progress():
-        with core_clip._LOCK:  # as load_clip holds it while it builds a model
+        with core_cache._LOCK:  # as load_clip holds it while it builds a model
             held.set()
             time.sleep(1.5)
 

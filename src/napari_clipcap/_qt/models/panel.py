@@ -7,18 +7,19 @@ downloaded, or misses a file. *Load* downloads (with progress) and loads the cho
 models ahead of time; *Unload* frees their memory, GPU included. The device list
 needs torch, so it is found in a background thread (:mod:`.device_list`): a panel
 offers ``auto`` and ``cpu`` at once and the GPUs when they are known.
+
+Rows scroll rather than squeeze (:class:`.status.ScrollRows`); :meth:`ModelPanel.problem`
+says, before any click, why the dock cannot run (:mod:`.offline`).
 """
 
 from __future__ import annotations
 
-from qtpy.QtCore import Qt
-from qtpy.QtGui import QColor
+from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QToolButton,
     QVBoxLayout,
@@ -27,25 +28,32 @@ from qtpy.QtWidgets import (
 
 from ...core.registry import CAPTIONER_KINDS, get_preset, presets
 from ..job_panel import JobPanel
-from ..worker import start_job
+from .actions import PanelActions
 from .device_list import FALLBACK, DeviceProbe
-from .shared import PathEdit, SharedSettings
-from .specs import (
-    CUSTOM,
-    ModelChoice,
-    PanelSettings,
-    cache_status,
-)
+from .hub_probe import HubProbe
+from .shared import ElidedLabel, ErrorLine, PathEdit, SharedSettings
+from .specs import CUSTOM, ModelChoice, PanelSettings
+from .status import ScrollRows, mark_combo, show_status
 from .store import STORE
+
+__all__ = ["STORE", "ModelChoice", "ModelPanel", "SharedSettings"]
 
 DOMAINS = ("auto", "photo", "satellite", "astronomy")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
-_STATUS_COLOURS = {"ready": "#4caf50", "download": "#e0a030", "missing": "#e05050"}
 _DEVICE_TIP = "Where the models run: auto picks a GPU when there is one"
 
 
-class ModelPanel(QGroupBox):
-    """Model choices for one dock widget; ``show_captioner`` adds the captioner rows."""
+class ModelPanel(PanelActions, QGroupBox):
+    """Model choices for one dock widget; ``show_captioner`` adds the captioner rows.
+
+    Signals
+    -------
+    ready_changed()
+        :meth:`problem` may say something else now (a choice changed, the hub answered,
+        a load ended): the dock re-validates its action button.
+    """
+
+    ready_changed = Signal()
 
     def __init__(self, *, show_captioner: bool = True, parent: QWidget | None = None):
         super().__init__("Models", parent)
@@ -56,15 +64,17 @@ class ModelPanel(QGroupBox):
         self.toggle.setChecked(True)
         self.toggle.setAutoRaise(True)
         self.toggle.setToolTip("Show or hide the model choices")
-        self.summary = QLabel()
+        self.summary = ElidedLabel()
         self.body = QWidget()
+        self.rows = ScrollRows(self.body)
         header = QHBoxLayout()
         header.setContentsMargins(0, 0, 0, 0)
         header.addWidget(self.toggle)
         header.addWidget(self.summary, 1)
         outer = QVBoxLayout(self)
         outer.addLayout(header)
-        outer.addWidget(self.body)
+        outer.setContentsMargins(4, 4, 4, 4)
+        outer.addWidget(self.rows)
         form = QFormLayout(self.body)
         form.setContentsMargins(0, 0, 0, 0)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -76,12 +86,12 @@ class ModelPanel(QGroupBox):
         self.decoder_path = PathEdit("GPT-2 folder (ClipCap; default gpt2)", folder=True)
         self.encoder_model = PathEdit("CLIP of the ClipCap: architecture, JSON or folder")
         self.encoder_weights = PathEdit("its weights (tag or file; empty: none needed)")
-        self.captioner_status = QLabel()
+        self.captioner_status = ElidedLabel()
         self.clip_combo = QComboBox()
         self.clip_combo.addItems([p.name for p in presets("clip")] + [CUSTOM])
         self.clip_model = PathEdit("architecture, config JSON or folder")
         self.clip_weights = PathEdit("weights file (.safetensors, .pt)")
-        self.clip_status = QLabel()
+        self.clip_status = ElidedLabel()
         self.device_combo = QComboBox()
         self._probe = DeviceProbe.instance()
         self.device_combo.addItems(self._probe.names or FALLBACK)
@@ -98,6 +108,12 @@ class ModelPanel(QGroupBox):
         self.unload_button = QPushButton("Unload")
         self.unload_button.setToolTip("Free the memory of every loaded model (GPU included)")
         self.job_panel = JobPanel()
+        self.errors = ErrorLine()
+        for combo in (self.captioner_combo, self.clip_combo, self.captioner_kind):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(10)
 
         form.addRow("Captioner", self.captioner_combo)
         form.addRow("", self.captioner_status)
@@ -119,6 +135,7 @@ class ModelPanel(QGroupBox):
         buttons.addWidget(self.load_button)
         buttons.addWidget(self.unload_button)
         form.addRow(buttons)
+        form.addRow(self.errors)
         form.addRow(self.job_panel)
         self._form = form
         self.toggle.toggled.connect(self.set_expanded)
@@ -140,6 +157,9 @@ class ModelPanel(QGroupBox):
         self.unload_button.clicked.connect(self.unload_models)
         self._updating = False
         self.shared.changed.connect(self.refresh)
+        self._hub = HubProbe.instance()
+        self._hub.answered.connect(self._hub_answered)
+        self._hub.start()
         self._show_device_tip()
         if self._probe.names is None:  # torch is imported in a background thread
             self._probe.found.connect(self._devices_found)
@@ -211,7 +231,7 @@ class ModelPanel(QGroupBox):
 
     def set_expanded(self, expanded: bool) -> None:
         """Show the model rows, or only the one-line summary."""
-        self.body.setVisible(expanded)
+        self.rows.setVisible(expanded)
         self.toggle.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
         if self.toggle.isChecked() != expanded:
             self.toggle.setChecked(expanded)
@@ -241,10 +261,13 @@ class ModelPanel(QGroupBox):
             parts = [s.captioner.label] if self.show_captioner else []
             parts += [s.clip.label, s.device]
             self.summary.setText(" · ".join(parts))
-            self._show_status(self.clip_status, s.clip, "clip")
-            self._show_status(self.captioner_status, s.captioner, "captioner")
+            show_status(self.clip_status, s.clip, "clip")
+            show_status(self.captioner_status, s.captioner, "captioner")
+            if self.errors.owner is not None and self.errors.owner != self._owner():
+                self.errors.clear()  # the error belonged to choices no longer made
         finally:
             self._updating = False
+        self._ready_changed()
 
     def _show_rows(self) -> None:
         s = self.settings
@@ -271,63 +294,5 @@ class ModelPanel(QGroupBox):
     def mark_presets(self) -> None:
         """Colour every preset in the combos by its state (cached, will download, ...)
         and say it in the item's tooltip."""
-        for combo, kind in ((self.captioner_combo, "captioner"), (self.clip_combo, "clip")):
-            for i in range(combo.count()):
-                name = combo.itemText(i)
-                if name == CUSTOM:
-                    continue
-                state, text = cache_status(ModelChoice(preset=name), kind)
-                combo.setItemData(i, f"{name}: {text}", Qt.ItemDataRole.ToolTipRole)
-                colour = _STATUS_COLOURS.get(state)
-                if colour:
-                    combo.setItemData(i, QColor(colour), Qt.ItemDataRole.ForegroundRole)
-
-    @staticmethod
-    def _show_status(label: QLabel, choice: ModelChoice, kind: str) -> None:
-        state, text = cache_status(choice, kind)
-        colour = _STATUS_COLOURS.get(state, "")
-        label.setText(f"● {text}")
-        label.setStyleSheet(f"color: {colour};" if colour else "")
-        label.setToolTip(f"{choice.label}: {text}")
-
-    # -- actions -------------------------------------------------------------------
-    def load_models(self) -> None:
-        """Download (if needed) and load the chosen models in a worker."""
-        s = self.settings
-        # the choices as clicked: the shared settings may change while the job runs
-        clip, captioner, device, precision = s.clip, s.captioner, s.device, s.precision
-        show_cap = self.show_captioner
-
-        def job(progress, cancel):
-            STORE.clip(clip, device, precision, progress)
-            if show_cap:
-                STORE.captioner(captioner, device, precision)
-            return STORE.loaded()
-
-        def done(names):
-            self.job_panel.set_status("Loaded: " + ", ".join(names))
-            self.mark_presets()
-            self.refresh()
-
-        self._start(job, "Loading models", done)
-
-    def unload_models(self) -> None:
-        """Free every loaded model, in a worker: it waits for any load in progress
-        (the model caches are locked while a model loads), which must not freeze napari."""
-
-        def done(n):
-            self.job_panel.set_status(f"Unloaded {n} model{'s' if n != 1 else ''}.")
-
-        self._start(lambda progress, cancel: STORE.unload(), "Unloading models", done)
-
-    def _start(self, fn, label: str, done) -> None:
-        if self.job_panel.busy:  # one load or unload at a time
-            return
-        for button in (self.load_button, self.unload_button):
-            button.setEnabled(False)
-        job = self.job_panel.watch(start_job(fn, label, done, parent=self))
-        job.ended.connect(self._jobs_ended)
-
-    def _jobs_ended(self) -> None:
-        for button in (self.load_button, self.unload_button):
-            button.setEnabled(True)
+        mark_combo(self.captioner_combo, "captioner")
+        mark_combo(self.clip_combo, "clip")

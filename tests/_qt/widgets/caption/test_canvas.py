@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from napari_clipcap._qt.models.panel import SharedSettings
+from napari_clipcap._qt.models.specs import CUSTOM, ModelChoice
 from napari_clipcap._qt.region_text import DARK_TEXT, numbers_layer_name
 from napari_clipcap._qt.widgets.caption.results import WORDS_HINT, CaptionResults
 from napari_clipcap._qt.widgets.caption.widget import REGIONS_LAYER, CaptionWidget
@@ -38,6 +40,11 @@ def echo(monkeypatch):
 
 @pytest.fixture
 def captioning(make_napari_viewer, qtbot, tiny_clip_choice, notifications, echo):
+    # a local captioner (the echo store answers for it): the default preset is not
+    # downloaded here and the hub is offline, which disables the Caption button
+    SharedSettings.instance().update(
+        captioner=ModelChoice(preset=CUSTOM, kind="blip", weights="local-echo")
+    )
     viewer = make_napari_viewer()
     img = np.full((96, 128, 3), 20, np.uint8)
     img[:, 64:] = 250  # right half bright

@@ -127,6 +127,7 @@ class CaptionWidget(QWidget):
         self.add_compare_button.clicked.connect(self.add_compared)
         self.remove_compare_button.clicked.connect(self._remove_compared)
         self.caption_button.clicked.connect(self.caption)
+        self.models.ready_changed.connect(self.validate)  # a model offline, or back
         self.results_view.word_clicked.connect(self.show_relevance)
         self._watched = None
         self._on_scope(self.scope_combo.currentText())
@@ -178,7 +179,7 @@ class CaptionWidget(QWidget):
                 return "Add a Shapes layer and draw regions, or caption the whole image."
             if len(shapes.data) == 0:
                 return f"Draw at least one shape in '{shapes.name}'."
-        return ""
+        return self.models.problem()
 
     def validate(self, *_) -> bool:
         return self.hint.explain(

@@ -156,6 +156,7 @@ class HeatmapWidget(QWidget):
         self._on_mode(self.mode_combo.currentText())
         self._refresh_results()
         self._auto_size()
+        self.models.ready_changed.connect(self.validate)  # a model offline, or back
         self.validate()
 
     def queries(self) -> list[str]:
@@ -205,7 +206,7 @@ class HeatmapWidget(QWidget):
             return "Type a query (one per line)."
         if self.template().count("{}") != 1:
             return "The template needs {} (once) where the query goes."
-        return ""
+        return self.models.problem()
 
     def validate(self, *_) -> bool:
         return self.hint.explain(

@@ -138,6 +138,7 @@ class LabelsWidget(QWidget):
         self.shapes_combo.layer_changed.connect(self._watch_shapes)
         self.new_shapes_button.clicked.connect(self.new_regions_layer)
         self.score_button.clicked.connect(self.score)
+        self.models.ready_changed.connect(self.validate)  # a model offline, or back
         self.export_button.clicked.connect(self._export_clicked)
         self._on_template(self.template_combo.currentText())
         self._watch_shapes(self.shapes_combo.layer())
@@ -174,7 +175,7 @@ class LabelsWidget(QWidget):
             return str(exc)
         if self.template().get("template", "{}").count("{}") != 1:
             return "The custom template needs {} (once) where the label goes."
-        return ""
+        return self.models.problem()
 
     def validate(self, *_) -> bool:
         """Enable the Score button, or disable it with the reason as tooltip."""
