@@ -1,1 +1,1 @@
-"""TODO front."""
+"""The model chooser of the docks: presets and local files, devices, loading, downloads."""

@@ -1,1 +1,1 @@
-"""TODO front."""
+"""The dock widgets, one subpackage (or module) per dock."""
