@@ -14,9 +14,16 @@ from napari_clipcap.core.coords.worldcoords import format_world
 PIXEL = "RA 09h59m59.97s Dec +02°00'00.5\""
 
 
+def _world(viewer, position):
+    """``position`` in data coordinates of the active (or first) layer, as world
+    coordinates: sky images open north up, their rows flipped on screen."""
+    layer = viewer.layers.selection.active or viewer.layers[0]
+    return tuple(layer.data_to_world(position))
+
+
 def _status_at(viewer, position):
     viewer.mouse_over_canvas = True
-    viewer.cursor.position = position
+    viewer.cursor.position = _world(viewer, position)
     status, _tooltip = viewer._calc_status_from_cursor()
     return status
 
@@ -42,7 +49,7 @@ def test_status_bar_label_shows_ra_dec_through_napari_status_checker(
     viewer.open(write_hst_like(tmp_path / "hst.fits"), plugin="napari-clipcap")
     viewer.layers.selection.active = viewer.layers["hst [SCI]"]
     viewer.mouse_over_canvas = True
-    viewer.cursor.position = (32, 32)
+    viewer.cursor.position = _world(viewer, (32, 32))
     # make_napari_viewer stops napari's status thread; run its computation directly
     viewer.window._qt_window.status_thread.calculate_status()
     label = viewer.window._status_bar._coordinates

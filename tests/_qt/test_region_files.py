@@ -61,9 +61,10 @@ def test_export_writes_sky_ds9_with_results_and_round_trips(make_napari_viewer, 
     text = out.read_text()
     assert ("fk5" in text or "icrs" in text) and "star 0.91" in text
     (back,) = read_region_file(out, image.metadata["wcs"]).regions
+    drawn = np.array([image.world_to_data(v) for v in shapes.data[0]])  # image pixels
     np.testing.assert_allclose(
         back.vertices[np.argsort(back.vertices.sum(1))],
-        shapes.data[0][np.argsort(shapes.data[0].sum(1))],
+        drawn[np.argsort(drawn.sum(1))],
         atol=1e-6,
     )
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.coords.orientation import north_up_default, north_up_placement, sky_directions
 from ..core.errors import ClipcapError, FileFormatError
 from ..core.io.fits.reader import FITS_SUFFIXES, has_fits_suffix, is_fits
 from ..core.io.reading import Pixels, open_image
@@ -134,6 +135,11 @@ def layer_data(path: Path, image: Pixels) -> LayerData:
         "rgb": False,
         "colormap": "gray",
     }
+    if north_up_default() and sky_directions(image.wcs, image.data.shape) is not None:
+        # as DS9 shows it: row 0 at the bottom (north up for a standard WCS); the data,
+        # pixel coordinates, regions and exports are unchanged
+        kwargs.update(north_up_placement(image.data.shape))
+        metadata["north_up"] = True
     return (image.data, kwargs, "image")
 
 

@@ -34,7 +34,7 @@ def world_text(layer: Any, position: Any, *, world: bool = True) -> str | None:
     if data_pos.size < 2:
         return None
     integer = getattr(layer, "_use_integer_coords_in_status", None)
-    if integer is not None and integer():
+    if layer.metadata.get("north_up") or (integer is not None and integer()):
         data_pos = np.round(data_pos)  # the pixel whose value napari shows
     sky = format_world(layer.metadata, data_pos[-2], data_pos[-1])
     plane = plane_world_text(layer.metadata.get("wcs"), data_pos)
@@ -75,6 +75,8 @@ def add_world_status(layer: Any) -> None:
         status = original(position, *args, world=world, **kwargs)
         if position is None or not isinstance(status, dict):
             return status
+        if (layer.metadata or {}).get("north_up"):
+            _pixel_coordinates(layer, status, position, world)
         try:
             text = world_text(layer, position, world=world)
         except Exception:  # the status bar must never raise
@@ -87,6 +89,19 @@ def add_world_status(layer: Any) -> None:
 
     layer.get_status = get_status
     setattr(layer, _MARK, True)
+
+
+def _pixel_coordinates(layer: Any, status: dict, position: Any, world: bool) -> None:
+    """Show the pixel (row, column) under the cursor, as for an unflipped image: napari
+    shows world coordinates for a layer with a transform, such as a north-up sky image."""
+    try:
+        data = np.asarray(layer.world_to_data(position) if world else position, float)
+        pixel = np.round(data[-layer.ndim :]).astype(int)
+    except Exception:  # the status bar must never raise
+        return
+    coords = f"[{', '.join(str(int(v)) for v in pixel)}]"
+    status["coords"] = coords
+    status["coordinates"] = f"{coords}: {status.get('value', '')}"
 
 
 def widen_contrast_range(layer: Any) -> None:

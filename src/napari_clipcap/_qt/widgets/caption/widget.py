@@ -34,6 +34,7 @@ from ...layers import (
 from ...models.panel import ModelPanel
 from ...models.specs import ModelChoice
 from ...models.store import STORE
+from ...orientation import NorthUpCheck
 from ...provenance import CopyCommandButton, caption_record
 from ...region_files import RegionFilesBar
 from ...region_text import (
@@ -88,6 +89,8 @@ class CaptionWidget(QWidget):
 
         form = QFormLayout()
         form.addRow("Image", self.image_combo)
+        self.north_up_check = NorthUpCheck(napari_viewer, self.image_combo.layer)
+        form.addRow("", self.north_up_check)
         form.addRow("Caption", self.scope_combo)
         form.addRow("Shapes", self.shapes_combo)
         self.decoding_controls = dec = DecodingControls(form)
@@ -123,6 +126,7 @@ class CaptionWidget(QWidget):
         self._skipped: list[int] = []
         self.scope_combo.currentTextChanged.connect(self._on_scope)
         self.image_combo.layer_changed.connect(self.validate)
+        self.image_combo.layer_changed.connect(self.north_up_check.refresh)
         self.shapes_combo.layer_changed.connect(self._watch_shapes)
         self.add_compare_button.clicked.connect(self.add_compared)
         self.remove_compare_button.clicked.connect(self._remove_compared)
