@@ -76,3 +76,15 @@ def test_caption_dock_toggle(make_napari_viewer, qtbot, tmp_path, tiny_clip_choi
     plain = viewer.add_image(np.zeros((8, 8)), name="plain")
     dock.image_combo.set_layer(plain)
     assert not check.isEnabled()
+
+
+def test_first_view_draws_the_compass_when_the_sky_is_shown(make_napari_viewer):
+    from napari_clipcap.cli.view import populate
+
+    viewer = populate(make_napari_viewer(), [], ["overhead", "sky"])
+    sky = next(ly for ly in viewer.layers if ly.metadata.get("north_up"))
+    assert not sky.visible and compass_name(sky) not in viewer.layers
+    sky.visible = True
+    assert viewer.layers[compass_name(sky)].visible
+    sky.visible = False
+    assert not viewer.layers[compass_name(sky)].visible

@@ -13,7 +13,10 @@ from napari_clipcap.cli.view import _WIDGETS, populate, sample_keys
 def test_samples_and_all_widgets(make_napari_viewer):
     assert set(sample_keys()) >= {"sky", "overhead", "sentinel2"}
     viewer = populate(make_napari_viewer(), [], ["sky", "overhead"])
-    assert len(viewer.layers) == 2
+    images = [layer for layer in viewer.layers if layer._type_string == "image"]
+    assert len(images) == 2
+    # the sky sample is shown first here: its compass is the only other layer
+    assert [layer.name for layer in viewer.layers if layer not in images] == ["M13 (DSS) compass"]
     docked = set(viewer.window._dock_widgets)
     for name in _WIDGETS:
         assert any(name in key for key in docked), (name, docked)

@@ -77,13 +77,11 @@ def arrange(viewer, front: str, *, visible_layer: str | None = None) -> None:
             qt_window.resizeDocks([chosen[0]], [DOCK_WIDTH], Qt.Orientation.Horizontal)
     _readable_tabs(qt_window, docks.values())
     show_only(viewer, visible_layer)
-    from .orientation import show_compass
+    from .orientation import follow_visibility
 
     for layer in list(viewer.layers):
         if (layer.metadata or {}).get("north_up"):
-            compass = show_compass(viewer, layer)
-            if compass is not None:
-                compass.visible = layer.visible
+            follow_visibility(viewer, layer)
 
 
 def dock_titles(viewer) -> Sequence[str]:

@@ -67,6 +67,23 @@ def show_compass(viewer, layer):
     )
 
 
+def follow_visibility(viewer, layer) -> None:
+    """Show the compass of a north-up sky layer whenever the layer is shown (drawn the
+    first time it is), and hide it with the layer."""
+
+    def sync(event=None) -> None:
+        name = compass_name(layer)
+        if layer not in viewer.layers:
+            return
+        if layer.visible and name not in viewer.layers:
+            show_compass(viewer, layer)
+        if name in viewer.layers:
+            viewer.layers[name].visible = layer.visible
+
+    layer.events.visible.connect(sync)
+    sync()
+
+
 def _corners(layer, rows: int, cols: int) -> list:
     lead = [0] * (layer.ndim - 2)
     return [[*lead, r, c] for r in (0, rows - 1) for c in (0, cols - 1)]
