@@ -286,3 +286,13 @@ def test_docks_through_the_manifest_and_view(make_napari_viewer):
     assert _WIDGETS.index("Grounding") == _WIDGETS.index("Text heatmap") + 1
     _, widget = make_napari_viewer().window.add_plugin_dock_widget("napari-clipcap", "Grounding")
     assert type(widget) is GroundingWidget
+
+
+def test_the_model_panel_shows_the_captioner_only(make_napari_viewer, qtbot, florence_choice):
+    w = GroundingWidget(make_napari_viewer())
+    qtbot.addWidget(w)
+    SharedSettings.instance().update(device="cpu")  # the panel refreshes its rows
+    assert w.models.clip_combo.isHidden() and w.models.clip_status.isHidden()
+    assert "ViT" not in w.models.summary.text() and "florence2" in w.models.summary.text()
+    w.models.refresh()  # as after the device probe or a load
+    assert w.models.clip_combo.isHidden() and "ViT" not in w.models.summary.text()

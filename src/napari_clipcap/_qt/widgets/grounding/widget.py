@@ -79,7 +79,16 @@ class GroundingWidget(QWidget):
         self.overlap_spin.valueChanged.connect(self.validate)
         self.last_caption_button.clicked.connect(self.use_last_caption)
         self.run_button.clicked.connect(self.run)
+        self.models.shared.changed.connect(self._captioner_only)
         self.models.shared.changed.connect(self.validate)
+        refresh = self.models.refresh  # also called directly (devices found, models loaded)
+
+        def refresh_captioner_only() -> None:
+            refresh()
+            self._captioner_only()
+
+        self.models.refresh = refresh_captioner_only
+        self._captioner_only()
         self._watch_shapes(self.shapes_combo.layer())
         self._watch_image(self.image_combo.layer())
 
@@ -88,6 +97,18 @@ class GroundingWidget(QWidget):
     def choice(self) -> ModelChoice:
         """The model panel's captioner (it must be a Florence-2)."""
         return self.models.settings.captioner
+
+    def _captioner_only(self) -> None:
+        """Hide the panel's CLIP rows (Florence-2 needs no CLIP; a red "not cached" there
+        would only confuse) and keep them out of its summary (after each refresh)."""
+        panel = self.models
+        for widget in (panel.clip_combo, panel.clip_status, panel.clip_model, panel.clip_weights):
+            widget.setVisible(False)
+            label = panel._form.labelForField(widget)
+            if label is not None:
+                label.setVisible(False)
+        s = panel.settings
+        panel.summary.setText(f"{s.captioner.label} · {s.device}")
 
     def _watch_image(self, layer) -> None:
         # a caption stored by the Caption dock enables "Use last caption" at once
