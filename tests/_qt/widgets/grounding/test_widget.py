@@ -32,8 +32,9 @@ SHIP = [40.032, 0.032, 60.0, 31.968]
 TANK = [0.032, 0.032, 6.368, 6.368]
 
 
-def wait_job(qtbot, widget, timeout=60000):
-    qtbot.waitUntil(lambda: widget.job_panel.job is not None, timeout=timeout)
+def wait_job(qtbot, widget, timeout=60000, before=None):
+    """Wait for a job other than ``before`` (the previous run's) to end."""
+    qtbot.waitUntil(lambda: widget.job_panel.job not in (None, before), timeout=timeout)
     qtbot.waitUntil(lambda: not widget.job_panel.busy, timeout=timeout)
 
 
@@ -126,8 +127,10 @@ def test_detected_boxes_cover_their_pixels_on_a_transformed_layer(
     assert "2 box(es) for 2 phrase(s)" in w.job_panel.status.text()
     # a second run updates the same layer in place
     script(monkeypatch, florence_choice, ANSWERS)
+    first = w.job_panel.job
     w.run_button.click()
-    wait_job(qtbot, w)
+    wait_job(qtbot, w, before=first)
+    assert notifications == [] and w.job_panel.job.error is None
     assert viewer.layers["ships, tanks on scene"] is layer and len(layer.data) == 2
 
 
