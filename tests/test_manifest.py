@@ -34,3 +34,10 @@ def test_plugin_is_discoverable_through_entry_point():
     pm = PluginManager.instance()
     pm.discover()
     assert "napari-clipcap" in pm._manifests
+
+
+def test_grounding_dock_is_declared():
+    data = yaml.safe_load(MANIFEST.read_text())
+    commands = {c["id"]: c["python_name"] for c in data["contributions"]["commands"]}
+    widgets = {w["display_name"]: w["command"] for w in data["contributions"]["widgets"]}
+    assert commands[widgets["Grounding"]].endswith("grounding.widget:GroundingWidget")

@@ -195,6 +195,40 @@ def caption_record(image, plane, regions, opts, choices, device, precision) -> d
     return prov
 
 
+def ground_record(image, plane, request: dict, choice, device, precision) -> dict:
+    """Provenance of the Grounding dock's boxes or region descriptions.
+
+    ``request`` holds ``mode`` (``"detect"``, ``"ground"`` or ``"describe"``), ``text``
+    (phrases or caption), ``tile``, ``overlap``, ``iou``, ``beam_size``, ``max_tokens``
+    and, for descriptions, ``regions``. Descriptions have no command (``ground`` has no
+    region-to-description mode), so their record says why.
+    """
+    from .models.specs import captioner_load_args
+
+    weights = str(captioner_load_args(choice)["weights"])
+    mode = request["mode"]
+    flags = ["--phrases" if mode == "detect" else "--caption", request.get("text", "")]
+    flags += ["--weights", weights]
+    if request.get("tile"):
+        flags += ["--tile", str(request["tile"]), "--overlap", str(request["overlap"])]
+    flags += ["--iou", str(request["iou"]), "--beam", str(request["beam_size"])]
+    flags += ["--max-tokens", str(request["max_tokens"]), "--json"]
+    prov = dock_record(
+        "ground",
+        image,
+        plane,
+        flags,
+        [model_entry("captioner", choice.label, weights)],
+        device=device,
+        precision=precision,
+        parameters={"florence2_task": mode, **request},
+    )
+    if mode == "describe":
+        prov["command"] = None
+        prov["command_unavailable"] = "region descriptions have no napari-clipcap command"
+    return prov
+
+
 class CopyCommandButton(QPushButton):
     """Copies the command of the dock's last result to the clipboard."""
 

@@ -13,6 +13,7 @@ _WIDGETS: tuple[str, ...] = (
     "Caption",
     "Region labels",
     "Text heatmap",
+    "Grounding",
     "Search collection",
     "Band composite",
 )

@@ -1,0 +1,1 @@
+"""The Grounding dock: Florence-2 detection from text, phrase grounding, shape descriptions."""
