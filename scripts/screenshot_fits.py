@@ -43,16 +43,16 @@ def shoot(out: Path) -> str:
     viewer.window._qt_window.resize(1200, 860)
     (sky,) = viewer.open_sample("napari-clipcap", "sky")
     row, col = pick_star(np.asarray(sky.data))
+    where = tuple(sky.data_to_world((row, col)))  # sky images open north up (rows flipped)
     viewer.add_points(
-        [[row, col]], symbol="ring", size=16, face_color="yellow", border_width=0,
+        [where], symbol="ring", size=16, face_color="yellow", border_width=0,
         name="cursor",
     )  # fmt: skip
     viewer.layers.selection.active = sky
-    viewer.scene.camera.orientation2d = ("up", "right")  # FITS row 0 at the bottom
     viewer.reset_view()
     settle()
     viewer.mouse_over_canvas = True
-    viewer.cursor.position = (row, col)
+    viewer.cursor.position = where
     viewer.update_status_from_cursor()  # what napari's status thread does on a mouse move
     settle()
     status = viewer.status

@@ -89,7 +89,6 @@ def regions_bar_shot(out: Path, folder: Path, dock) -> str:
     viewer = napari.Viewer(title="napari-clipcap: region files", show=True)
     viewer.window._qt_window.resize(1700, 1040)
     (sky,) = viewer.open_sample("napari-clipcap", "sky")
-    viewer.scene.camera.orientation2d = ("up", "right")  # FITS row 0 at the bottom
     path = write_sky_regions(folder / "m13.reg", sky.metadata["wcs"], np.asarray(sky.data))
     w = dock(viewer, "Region labels")
     w.image_combo.set_layer(sky)
