@@ -53,9 +53,10 @@ def shoot(out: Path) -> str:
     settle()
     viewer.mouse_over_canvas = True
     viewer.cursor.position = where
-    viewer.update_status_from_cursor()  # what napari's status thread does on a mouse move
     settle()
-    status = viewer.status
+    status, _tooltip = viewer._calc_status_from_cursor()  # what a mouse move computes
+    viewer.status = status
+    settle()
     text = status["coordinates"] if isinstance(status, dict) else str(status)
     if "RA " not in text:
         raise SystemExit(f"the status bar shows no RA/Dec: {text!r}")
