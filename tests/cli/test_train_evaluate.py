@@ -309,3 +309,31 @@ def test_train_clipcap_under_torchrun_two_cpu_processes(tmp_path):
     assert [h["epoch"] for h in launch(1)["history"]] == [1]
     again = launch(2)
     assert again["resumed_from_epoch"] == 1 and len(again["history"]) == 2
+
+
+def test_evaluate_audits_word_groups_in_json_and_report(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    rows = ["image,caption,split"]
+    refs = ["a bright star.", "a spiral galaxy.", "two stars."]
+    for i, ref in enumerate(refs):
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / f"{i}.png")
+        rows.append(f"{i}.png,{ref},test")
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "p.csv").write_text(
+        "image,caption\n0.png,a bright galaxy.\n1.png,a spiral galaxy.\n2.png,a dark sky.\n"
+    )
+    argv = ["evaluate", "captions", str(tmp_path / "d.csv"), "--predictions",
+            str(tmp_path / "p.csv"), "--metrics", "bleu", "--tokenizer", "simple",
+            "--word-groups", "star, stars | galaxy, galaxies", "--out", str(tmp_path / "rep"),
+            "--json"]  # fmt: skip
+    assert main(argv) == 0
+    (audit,) = _json(capsys)["captions"]["word_groups"]
+    star = audit["groups"]["star"]
+    assert star["images"] == 2 and star["swapped"] == {"galaxy": 1} and star["neither"] == 1
+    assert audit["groups"]["galaxy"]["right"] == 1
+    report = next((tmp_path / "rep").glob("*.md")).read_text()
+    assert "| star | 2 | 0 | galaxy (1) | 1 | 0.500 | 0.500 |" in report
+    assert main([*argv[:-3], "--word-groups", "stars only", "--json"]) == 2
+    assert "at least two groups" in capsys.readouterr().err

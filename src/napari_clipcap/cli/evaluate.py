@@ -57,6 +57,15 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="comma list of bleu, meteor, rouge, cider, clipscore",
     )
     c.add_argument(
+        "--word-groups",
+        action="append",
+        default=None,
+        metavar="GROUPS",
+        help='audit word groups: "gender" (built in) or groups split by | such as '
+        '"star, stars | galaxy, galaxies" (repeatable): how often captions use another '
+        "group's words where the references use one",
+    )
+    c.add_argument(
         "--no-clipscore-prefix",
         dest="clipscore_prefix",
         action="store_false",
@@ -143,8 +152,11 @@ def run_captions(args: argparse.Namespace) -> int:
     from ..core.evaluation.metrics import CAPTION_METRICS
     from ..core.evaluation.report import clipscore_note
     from ..core.evaluation.runs import evaluate_captions, generate_captions
+    from ..core.evaluation.word_groups import parse_word_groups
     from ..core.training.data import load_images
 
+    for spec in args.word_groups or ():  # a bad group spec fails before any work
+        parse_word_groups(spec)
     metrics = [m.strip().lower() for m in args.metrics.split(",") if m.strip()]
     unknown = [m for m in metrics if m not in (*CAPTION_METRICS, "clipscore")]
     if unknown or not metrics:  # checked before any captioning work
@@ -197,7 +209,18 @@ def run_captions(args: argparse.Namespace) -> int:
         clipscore_prefix=args.clipscore_prefix,
     )
     res["problems"] = problems
+    if args.word_groups:
+        from ..core.evaluation.word_groups import audit_word_groups, markdown_table
+
+        generated = {str(i): p for i, p in enumerate(preds)}
+        refs = {str(i): r.captions for i, r in enumerate(records)}
+        res["word_groups"] = [
+            audit_word_groups(generated, refs, parse_word_groups(spec))
+            for spec in args.word_groups
+        ]
     lines = [f"{k}: {v:.4f}" for k, v in res.items() if isinstance(v, float)]
+    for audit in res.get("word_groups", ()):
+        lines += ["", markdown_table(audit)]
     note = clipscore_note(res)
     lines += [note] if note else []
     lines += [f"  {s['image']}: {s['prediction']!r}" for s in res["samples"][:5]]

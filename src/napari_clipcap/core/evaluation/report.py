@@ -95,6 +95,10 @@ def markdown_report(
         note = clipscore_note(values)
         if note:
             lines += ["", note]
+        for audit in values.get("word_groups") or ():
+            from .word_groups import markdown_table
+
+            lines += ["", markdown_table(audit)]
         samples = values.get("samples")
         if samples:
             lines += ["", "| image | generated | reference |", "| --- | --- | --- |"]
