@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from napari_clipcap.core.collection import ivfpq_build, selection
-from napari_clipcap.core.collection.ivfpq import FOLDER_NAME, IvfPqIndex, parse_bytes
-from napari_clipcap.core.collection.ivfpq_build import exact_topk
+from napari_clipcap.core.collection.ivfpq import FOLDER_NAME, IvfPqIndex, exact_topk, parse_bytes
 from napari_clipcap.core.collection.store import Collection, FileRecord, NewItem
 from napari_clipcap.core.collection.vectorindex import recall_at_k
 from napari_clipcap.core.errors import InvalidInputError

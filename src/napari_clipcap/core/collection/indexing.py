@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ClipcapError
+from ..errors import ClipcapError, InvalidInputError
 from ..io.sources import file_hash, find_images, list_units, load_unit, thumbnail_png
 from ..jobs import CancelFlag, ProgressCallback, check_cancel, report
 from .lock import collection_lock
@@ -76,11 +76,27 @@ class _Todo:
 
 
 def model_id_of(clip, model: str | None = None, weights: str | None = None) -> str:
-    """The id a collection records for an encoder: its ``name``, else ``model/weights``."""
+    """The id a collection records for an encoder: its ``name``, else ``model/weights``.
+
+    Without an encoder (``clip=None``: the model is loaded elsewhere, on Dask workers or
+    by a batch run), the name ``load_clip(model, weights)`` gives its model.
+    """
+    if clip is None:
+        return clip_name(model, weights)
     name = getattr(clip, "name", None)
     if name:
         return str(name)
     return f"{model}/{weights}" if weights else str(model)
+
+
+def clip_name(model: str | None, weights: str | None) -> str:
+    """The ``name`` of ``load_clip(model, weights)`` without loading it (presets resolved)."""
+    from ..clip.model import _resolve_preset
+
+    if not model:
+        raise InvalidInputError("name the CLIP model (model and weights) to embed with")
+    m, w = _resolve_preset(str(model), weights or None)
+    return m if w is None else f"{m} ({w})"
 
 
 def _read_error(path: str, exc: OSError) -> str:
@@ -149,6 +165,11 @@ def index_paths(
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
     wait: float | None = 0.0,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
+    device: str = "auto",
+    memory_budget: int | None = None,
 ) -> IndexReport:
     """Embed the images under ``paths`` into the collection at ``folder``.
 
@@ -159,8 +180,9 @@ def index_paths(
     paths : iterable of path
         Image files and folders (searched recursively). Entries of files that are gone
         from under them are dropped; other entries are left alone.
-    clip : object
-        Encoder from :func:`napari_clipcap.load_clip` (``encode_images`` and ``name``).
+    clip : object or None
+        Encoder from :func:`napari_clipcap.load_clip` (``encode_images`` and ``name``);
+        None when the images are embedded on a Dask cluster.
     model, weights : str, optional
         The ``load_clip`` arguments that made ``clip``; recorded so ``search`` can load
         the same model, and used as its id when ``clip`` has no ``name``.
@@ -176,6 +198,13 @@ def index_paths(
     wait : float or None
         Seconds to wait while another run writes to the collection (0: refuse at once,
         None: as long as it takes); see :mod:`napari_clipcap.core.collection.lock`.
+    workers, scheduler, client
+        Embed on Dask (:mod:`.distributed`): a new local cluster of ``workers``
+        processes, the cluster at ``scheduler``, or an open ``distributed.Client``.
+        Each worker loads ``model``/``weights`` once (on ``device``); the default
+        ``loader`` is used there.
+    memory_budget : int, optional
+        Bytes the search index may hold in memory (default: a quarter of the RAM).
 
     Returns
     -------
@@ -190,41 +219,58 @@ def index_paths(
     Cancelled
         When ``cancel`` is set; everything committed so far is kept.
     """
+    remote = bool(workers or scheduler or client is not None)
+    if clip is None and not remote:
+        raise InvalidInputError("give an encoder, or workers or a scheduler to embed on")
     paths = list(paths)
     files = find_images(paths)
     roots = [Path(p).expanduser().resolve() for p in paths]
     rep = IndexReport(files=len(files))
-    with Collection(folder, create=True) as col, collection_lock(col.folder, wait=wait):
-        col.bind_model(model_id_of(clip, model, weights), model, weights)
+    model_id = model_id_of(clip, model, weights)
+    with (
+        Collection(folder, create=True, memory_budget=memory_budget) as col,
+        collection_lock(col.folder, wait=wait),
+    ):
+        col.bind_model(model_id, model, weights)
         _drop_gone(col, roots, set(files), rep)
         todo = _plan(col, files, rep, cancel)
-        group: list[tuple[FileRecord, list[tuple[int | None, np.ndarray]]]] = []
-        n_images = 0
-        for done, t in enumerate(todo, 1):
-            check_cancel(cancel)
-            units, error = [], t.error
-            if error is None:
-                try:
-                    units = [(hdu, loader(t.path, hdu)) for hdu in list_units(t.path)]
-                except ClipcapError as exc:
-                    error = str(exc)
-            if error is None:
-                rep.updated += t.indexed
-                rep.added += not t.indexed
-            else:
-                rep.failed.append({"path": t.path, "error": error, "unchanged": t.repeat})
-            rec = FileRecord(t.path, t.st.st_size, t.st.st_mtime_ns, t.digest, error)
-            group.append((rec, units))
-            n_images += len(units)
-            if n_images >= batch_size or done == len(todo):
-                rep.embedded += _flush(col, clip, group, batch_size, thumb_size)
-                group, n_images = [], 0
-            report(progress, done, len(todo))
-        if group:
-            rep.embedded += _flush(col, clip, group, batch_size, thumb_size)
+        if remote:
+            from .distributed import run_remote
+
+            run_remote(col, todo, rep, model_id, model, weights, device, batch_size,
+                        thumb_size, workers, scheduler, client, progress, cancel)  # fmt: skip
+        else:
+            _run_local(col, todo, rep, clip, loader, batch_size, thumb_size, progress, cancel)
         index = col.vector_index(approximate=approximate)
         rep.items, rep.index_kind = len(col), index.kind
     return rep
+
+
+def _run_local(col, todo, rep, clip, loader, batch_size, thumb_size, progress, cancel) -> None:
+    group: list[tuple[FileRecord, list[tuple[int | None, np.ndarray]]]] = []
+    n_images = 0
+    for done, t in enumerate(todo, 1):
+        check_cancel(cancel)
+        units, error = [], t.error
+        if error is None:
+            try:
+                units = [(hdu, loader(t.path, hdu)) for hdu in list_units(t.path)]
+            except ClipcapError as exc:
+                error = str(exc)
+        if error is None:
+            rep.updated += t.indexed
+            rep.added += not t.indexed
+        else:
+            rep.failed.append({"path": t.path, "error": error, "unchanged": t.repeat})
+        rec = FileRecord(t.path, t.st.st_size, t.st.st_mtime_ns, t.digest, error)
+        group.append((rec, units))
+        n_images += len(units)
+        if n_images >= batch_size or done == len(todo):
+            rep.embedded += _flush(col, clip, group, batch_size, thumb_size)
+            group, n_images = [], 0
+        report(progress, done, len(todo))
+    if group:
+        rep.embedded += _flush(col, clip, group, batch_size, thumb_size)
 
 
 def _flush(col: Collection, clip, group, batch_size: int, thumb_size: int) -> int:

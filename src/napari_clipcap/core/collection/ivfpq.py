@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,7 +36,7 @@ import numpy as np
 
 from ..errors import FileFormatError, InvalidInputError
 
-__all__ = ["FOLDER_NAME", "IvfPqIndex", "default_memory_budget", "parse_bytes"]
+__all__ = ["FOLDER_NAME", "IvfPqIndex", "default_memory_budget", "exact_topk", "parse_bytes"]
 
 FOLDER_NAME = "vectors.ivfpq"
 MANIFEST = "manifest.json"
@@ -89,6 +89,30 @@ def quiet_stdout() -> Iterator[None]:
     finally:
         os.dup2(saved, 1)
         os.close(saved)
+
+
+def exact_topk(
+    queries: np.ndarray, blocks: Iterable[tuple[np.ndarray, np.ndarray]], k: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-``k`` inner products over ``(ids, vectors)`` blocks: brute force in chunks.
+
+    Returns ``(scores, ids)``, each ``(Q, k)``, best first.
+    """
+    import faiss
+
+    q = np.ascontiguousarray(queries, dtype=np.float32)
+    best_s = np.full((len(q), k), -np.inf, dtype=np.float32)
+    best_i = np.full((len(q), k), -1, dtype=np.int64)
+    for ids, x in blocks:
+        s, i = faiss.knn(
+            q, np.ascontiguousarray(x), min(k, len(x)), metric=faiss.METRIC_INNER_PRODUCT
+        )
+        i = np.where(i >= 0, np.asarray(ids)[np.clip(i, 0, None)], -1)
+        all_s, all_i = np.hstack([best_s, s]), np.hstack([best_i, i])
+        order = np.argsort(-all_s, axis=1, kind="stable")[:, :k]
+        best_s = np.take_along_axis(all_s, order, 1)
+        best_i = np.take_along_axis(all_i, order, 1)
+    return best_s, best_i
 
 
 def read_manifest(folder: Path) -> dict | None:

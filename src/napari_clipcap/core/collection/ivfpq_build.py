@@ -21,10 +21,10 @@ import numpy as np
 from ..errors import InvalidInputError
 from ..io.atomic import atomic_dir, atomic_path, fsync_dir, write_json
 from ..jobs import ProgressCallback, report
-from .ivfpq import MANIFEST, IvfPqIndex, quiet_stdout, read_manifest
+from .ivfpq import MANIFEST, IvfPqIndex, exact_topk, quiet_stdout, read_manifest
 from .vectorindex import TARGET_RECALL, calibration_queries, recall_at_k
 
-__all__ = ["build_ivfpq", "exact_topk", "extend_ivfpq", "index_layout"]
+__all__ = ["build_ivfpq", "extend_ivfpq", "index_layout"]
 
 #: Candidates re-ranked with exact float16 vectors per query (``k`` when larger).
 RERANK = 128
@@ -135,28 +135,6 @@ def _shard_blocks(folder: Path, shards: list[dict], block: int = 262_144) -> Ite
         for a in range(0, len(x16), block):
             rows = np.arange(s["first_row"] + a, s["first_row"] + min(a + block, len(x16)))
             yield rows, np.asarray(x16[a : a + block], dtype=np.float32)
-
-
-def exact_topk(queries: np.ndarray, blocks: Chunks, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-``k`` inner products over ``(ids, vectors)`` blocks: brute force in chunks.
-
-    Returns ``(scores, ids)``, each ``(Q, k)``, best first.
-    """
-    import faiss
-
-    q = np.ascontiguousarray(queries, dtype=np.float32)
-    best_s = np.full((len(q), k), -np.inf, dtype=np.float32)
-    best_i = np.full((len(q), k), -1, dtype=np.int64)
-    for ids, x in blocks:
-        s, i = faiss.knn(
-            q, np.ascontiguousarray(x), min(k, len(x)), metric=faiss.METRIC_INNER_PRODUCT
-        )
-        i = np.where(i >= 0, np.asarray(ids)[np.clip(i, 0, None)], -1)
-        all_s, all_i = np.hstack([best_s, s]), np.hstack([best_i, i])
-        order = np.argsort(-all_s, axis=1, kind="stable")[:, :k]
-        best_s = np.take_along_axis(all_s, order, 1)
-        best_i = np.take_along_axis(all_i, order, 1)
-    return best_s, best_i
 
 
 def _passes(ids: np.ndarray, exact: np.ndarray, groups: np.ndarray, target: float) -> bool:
