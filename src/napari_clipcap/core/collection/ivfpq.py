@@ -123,6 +123,56 @@ def read_manifest(folder: Path) -> dict | None:
         return None
 
 
+def _pread(fd: int, size: int, offset: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, offset)
+    os.lseek(fd, offset, os.SEEK_SET)  # Windows: no pread
+    return os.read(fd, size)
+
+
+class RowFile:
+    """Rows of a 2-D ``.npy`` file read with ``pread``, one call per run of adjacent rows.
+
+    Unlike a memory map, reads leave no pages mapped in the process: the operating
+    system's cache keeps what is hot, and the process's resident memory stays small.
+    """
+
+    def __init__(self, path: Path):
+        with open(path, "rb") as f:
+            major, _ = np.lib.format.read_magic(f)
+            read = np.lib.format.read_array_header_1_0
+            if major != 1:
+                read = np.lib.format.read_array_header_2_0
+            shape, _, dtype = read(f)
+            self.offset = f.tell()
+        self.shape, self.dtype = shape, np.dtype(dtype)
+        self.row_bytes = int(shape[1]) * self.dtype.itemsize
+        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+
+    def __len__(self) -> int:
+        return int(self.shape[0])
+
+    def rows(self, rows: np.ndarray) -> np.ndarray:
+        """The given rows (ascending), as an ``(n, dim)`` array of the file's dtype."""
+        out = bytearray(len(rows) * self.row_bytes)
+        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+        at = 0
+        for run in np.split(rows, breaks):
+            if not len(run):
+                continue
+            size = len(run) * self.row_bytes
+            chunk = _pread(self.fd, size, self.offset + int(run[0]) * self.row_bytes)
+            out[at : at + size] = chunk
+            at += size
+        return np.frombuffer(out, dtype=self.dtype).reshape(len(rows), self.shape[1])
+
+    def __del__(self) -> None:
+        try:
+            os.close(self.fd)
+        except (OSError, AttributeError):
+            pass
+
+
 class IvfPqIndex:
     """An IVF-PQ index with on-disk inverted lists and float16 re-ranking.
 
@@ -155,7 +205,7 @@ class IvfPqIndex:
             with quiet_stdout():
                 self.index = faiss.read_index(str(merged), faiss.IO_FLAG_ONDISK_SAME_DIR)
             shards = manifest["shards"]
-            self._f16 = [np.load(folder / s["f16"], mmap_mode="r") for s in shards]
+            self._f16 = [RowFile(folder / s["f16"]) for s in shards]
             self._ids = [np.load(folder / s["ids"], mmap_mode="r") for s in shards]
             removed = manifest.get("removed")
             self.removed = np.load(folder / removed) if removed else np.empty(0, dtype=np.int64)
@@ -222,7 +272,7 @@ class IvfPqIndex:
             local = rows[sel] - self._starts[s]
             order = np.argsort(local)  # read in file order
             block = np.empty((len(local), self.dim), dtype=np.float32)
-            block[order] = self._f16[s][local[order]]
+            block[order] = self._f16[s].rows(local[order])
             out[sel] = block
         return out
 

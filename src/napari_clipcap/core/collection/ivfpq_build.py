@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import InvalidInputError
 from ..io.atomic import atomic_dir, atomic_path, fsync_dir, write_json
 from ..jobs import ProgressCallback, report
-from .ivfpq import MANIFEST, IvfPqIndex, exact_topk, quiet_stdout, read_manifest
+from .ivfpq import MANIFEST, IvfPqIndex, RowFile, exact_topk, quiet_stdout, read_manifest
 from .vectorindex import TARGET_RECALL, calibration_queries, recall_at_k
 
 __all__ = ["build_ivfpq", "extend_ivfpq", "index_layout"]
@@ -222,7 +222,7 @@ def build_ivfpq(
         rows = np.sort(rng.choice(n, size=lay["sample"], replace=False))
         probe = IvfPqIndex.__new__(IvfPqIndex)  # row lookups before the index exists
         probe._starts = np.cumsum([0] + [s["rows"] for s in shards])
-        probe._f16 = [np.load(tmp / s["f16"], mmap_mode="r") for s in shards]
+        probe._f16 = [RowFile(tmp / s["f16"]) for s in shards]
         probe._ids = [np.load(tmp / s["ids"], mmap_mode="r") for s in shards]
         probe.index = faiss.IndexFlatIP(dim)
         sample = probe.vectors_of_rows(rows)
