@@ -117,7 +117,8 @@ def _check(args: argparse.Namespace) -> int | None:
 
 def run(args: argparse.Namespace) -> int:
     from ..core.clip.model import load_clip
-    from ..core.collection.indexing import clip_name, index_paths
+    from ..core.collection.indexing import index_paths
+    from ..core.collection.records import clip_name
 
     budget = _check(args)
     progress = ProgressBar("index", quiet=args.json)

@@ -24,9 +24,9 @@ import numpy as np
 
 from ..errors import FileFormatError, InvalidInputError
 from ..jobs import CancelFlag, ProgressCallback, check_cancel, report
-from .indexing import IndexReport, clip_name
+from .indexing import IndexReport
 from .lock import collection_lock
-from .records import FileRecord, NewItem
+from .records import FileRecord, NewItem, clip_name
 from .store import Collection
 
 __all__ = ["import_batch", "read_run"]

@@ -31,6 +31,7 @@ from ..errors import ClipcapError, InvalidInputError
 from ..io.sources import file_hash, find_images, list_units, load_unit, thumbnail_png
 from ..jobs import CancelFlag, ProgressCallback, check_cancel, report
 from .lock import collection_lock
+from .records import model_id_of
 from .store import Collection, FileRecord, NewItem
 
 Loader = Callable[[str, "int | None"], np.ndarray]
@@ -73,30 +74,6 @@ class _Todo:
     indexed: bool  # has items from an earlier run: success counts as "updated"
     repeat: bool  # failed in an earlier run, unchanged since
     error: str | None = None  # already failed while planning (cannot be read)
-
-
-def model_id_of(clip, model: str | None = None, weights: str | None = None) -> str:
-    """The id a collection records for an encoder: its ``name``, else ``model/weights``.
-
-    Without an encoder (``clip=None``: the model is loaded elsewhere, on Dask workers or
-    by a batch run), the name ``load_clip(model, weights)`` gives its model.
-    """
-    if clip is None:
-        return clip_name(model, weights)
-    name = getattr(clip, "name", None)
-    if name:
-        return str(name)
-    return f"{model}/{weights}" if weights else str(model)
-
-
-def clip_name(model: str | None, weights: str | None) -> str:
-    """The ``name`` of ``load_clip(model, weights)`` without loading it (presets resolved)."""
-    from ..clip.model import _resolve_preset
-
-    if not model:
-        raise InvalidInputError("name the CLIP model (model and weights) to embed with")
-    m, w = _resolve_preset(str(model), weights or None)
-    return m if w is None else f"{m} ({w})"
 
 
 def _read_error(path: str, exc: OSError) -> str:
