@@ -86,3 +86,29 @@ def test_cluster_settings_are_checked(tmp_path):
             pass
     with pytest.raises(InvalidInputError, match="an encoder, or workers"):
         index_paths(tmp_path / "col", [tmp_path], None, model="ViT-B-32")
+
+
+def test_a_stopped_cluster_run_keeps_what_it_wrote_and_the_next_run_finishes(
+    tmp_path, tiny_clip_files, client
+):
+    from napari_clipcap.core.jobs import Cancelled
+
+    images = make_image_folder(tmp_path / "images", per_colour=2)  # 10 PNGs + 1 FITS
+    spec, done = _spec(tiny_clip_files), []
+
+    class StopAfterFirstGroup:
+        def is_set(self) -> bool:
+            return len(done) > 2  # the files of the first group are written
+
+    def progress(n, total):
+        done.append(n)
+
+    with pytest.raises(Cancelled):
+        index_paths(tmp_path / "col", [images], None, **spec, batch_size=2, client=client,
+                    progress=progress, cancel=StopAfterFirstGroup())  # fmt: skip
+    with Collection(tmp_path / "col") as col:
+        written = {it.path for it in col.items()}
+        assert 0 < len(written) < 11 and len(col.file_paths()) == len(written)
+    rep = index_paths(tmp_path / "col", [images], None, **spec, client=client)
+    assert rep.unchanged == len(written) and rep.added == 11 - len(written)
+    assert rep.items == 12 and rep.failed == []
