@@ -265,15 +265,16 @@ class Collection:
         """Top ``k`` items for each query vector, best first, with cosine scores."""
         if k < 1:
             raise InvalidInputError(f"k must be positive, got {k}")
-        if len(self) == 0:
-            return [[] for _ in np.atleast_2d(queries)]
+        if self._db.execute("SELECT 1 FROM items LIMIT 1").fetchone() is None:
+            return [[] for _ in np.atleast_2d(queries)]  # (COUNT(*) would scan every row)
         q = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         if self.dim is not None and q.shape[1] != self.dim:
             raise ModelMismatchError(
                 f"query vectors are {q.shape[1]}-d but collection {self.folder} holds "
                 f"{self.dim}-d vectors from {self.model_id!r}; use the collection's model"
             )
-        scores, ids = self.vector_index().search(q, min(k, len(self)))
+        index = self.vector_index()
+        scores, ids = index.search(q, max(1, min(k, index.ntotal)))
         out = []
         for srow, irow in zip(scores, ids):
             keep = [(int(i), float(s)) for i, s in zip(irow, srow) if i >= 0]
