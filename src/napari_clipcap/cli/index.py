@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "files deleted from under PATH dropped (entries from other folders are kept), and "
         "files that failed before are tried again.",
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="image files or folders")
     p.add_argument("--index", required=True, metavar="DIR", help="collection folder")
     p.add_argument(
         "--clip",
@@ -41,6 +41,35 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="when another index run writes to the collection, wait this long for it "
         "(default 0: refuse at once)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="read and embed on a local Dask cluster of N worker processes (this process "
+        "stays the only writer of the collection)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="read and embed on a running dask.distributed cluster, e.g. "
+        "tcp://10.0.0.5:8786 (its workers must see the PATHs)",
+    )
+    p.add_argument(
+        "--from-batch",
+        default=None,
+        metavar="RUN_DIR",
+        help="import the embeddings of a `batch --task embed` run instead of embedding "
+        "(refused when its model is not the collection's)",
+    )
+    p.add_argument(
+        "--index-memory",
+        default=None,
+        metavar="SIZE",
+        help="memory the search index may hold, e.g. 2G (default: a quarter of the RAM); "
+        "past it a compressed IVF-PQ index with on-disk lists is built",
     )
     add_common(p)
     p.set_defaults(func=run)
@@ -65,15 +94,47 @@ def clip_spec(args: argparse.Namespace, folder: str) -> tuple[str, str | None]:
     return DEFAULT_CLIP[0], args.clip_weights or DEFAULT_CLIP[1]
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..core.clip.model import load_clip
-    from ..core.collection.indexing import index_paths
+def _check(args: argparse.Namespace) -> int | None:
+    """Refuse contradictory flags; return the memory budget in bytes (or None)."""
+    from ..core.collection.ivfpq import parse_bytes
     from ..core.errors import InvalidInputError
 
     if not args.wait >= 0:
         raise InvalidInputError(f"--wait must be 0 or more seconds, got {args.wait}")
+    if args.from_batch and (args.paths or args.workers or args.scheduler or args.clip):
+        raise InvalidInputError(
+            "--from-batch imports a run's embeddings: give no PATH, --workers, --scheduler "
+            "or --clip with it (the run's model is used)"
+        )
+    if not args.from_batch and not args.paths:
+        raise InvalidInputError("give image files or folders to index, or --from-batch RUN_DIR")
+    if args.workers is not None and args.scheduler:
+        raise InvalidInputError("give either --workers or --scheduler, not both")
+    if args.workers is not None and args.workers < 1:
+        raise InvalidInputError(f"--workers must be at least 1, got {args.workers}")
+    return parse_bytes(args.index_memory) if args.index_memory else None
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.clip.model import load_clip
+    from ..core.collection.indexing import index_paths
+    from ..core.collection.records import clip_name
+
+    budget = _check(args)
+    progress = ProgressBar("index", quiet=args.json)
+    if args.from_batch:
+        from ..core.collection.frombatch import import_batch
+
+        rep = import_batch(
+            args.index, args.from_batch, memory_budget=budget, progress=progress, wait=args.wait
+        )
+        from ..core.collection.store import Collection
+
+        with Collection(args.index) as col:
+            return _emit(args, rep, col.model_id or "")
     model, weights = clip_spec(args, args.index)
-    clip = load_clip(model, weights, device=args.device)
+    remote = bool(args.workers or args.scheduler)
+    clip = None if remote else load_clip(model, weights, device=args.device)
     approximate = {"auto": "auto", "yes": True, "no": False}[args.approximate]
     rep = index_paths(
         args.index,
@@ -83,12 +144,20 @@ def run(args: argparse.Namespace) -> int:
         weights=weights,
         batch_size=args.batch_size,
         approximate=approximate,
-        progress=ProgressBar("index", quiet=args.json),
+        progress=progress,
         wait=args.wait,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        device=args.device,
+        memory_budget=budget,
     )
-    data = {"index": args.index, "model": clip.name, **rep.to_dict()}
+    return _emit(args, rep, clip.name if clip is not None else clip_name(model, weights))
+
+
+def _emit(args: argparse.Namespace, rep, model_name: str) -> int:
+    data = {"index": args.index, "model": model_name, **rep.to_dict()}
     lines = [
-        f"{args.index}: {rep.items} images ({rep.index_kind} index, model {clip.name})",
+        f"{args.index}: {rep.items} images ({rep.index_kind} index, model {model_name})",
         f"  files added {rep.added}, updated {rep.updated}, unchanged {rep.unchanged}, "
         f"removed {rep.removed}, failed {len(rep.failed)}; images embedded {rep.embedded}",
     ]

@@ -30,6 +30,13 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "clipped_to in JSON)",
     )
     p.add_argument("--template", default="{}", help='text template, e.g. "a photo of {}"')
+    p.add_argument(
+        "--index-memory",
+        default=None,
+        metavar="SIZE",
+        help="memory the search index may hold, e.g. 2G (default: a quarter of the RAM); "
+        "past it the compressed, memory-mapped IVF-PQ index is searched",
+    )
     add_common(p)
     p.set_defaults(func=run)
     return p
@@ -37,12 +44,14 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from ..core.clip.model import load_clip
+    from ..core.collection.ivfpq import parse_bytes
     from ..core.collection.search import search_image, search_text
     from ..core.collection.store import Collection
     from ..core.errors import InvalidInputError
     from ..core.io.sources import MAX_SIDE, list_units, load_unit, shrink
 
-    with Collection(args.index) as col:
+    budget = parse_bytes(args.index_memory) if args.index_memory else None
+    with Collection(args.index, memory_budget=budget) as col:
         model, weights = col.model_spec
         if not model:
             raise InvalidInputError(f"collection {args.index} holds no images yet")

@@ -193,7 +193,7 @@ def _fill(col, n, start=0, dim=16, seed=0):
 
 
 def test_ivf_index_is_updated_in_place_when_few_files_change(tmp_path, monkeypatch):
-    from napari_clipcap.core.collection import store as collection_mod
+    from napari_clipcap.core.collection import selection as collection_mod
 
     with Collection(tmp_path / "col", create=True) as col:
         col.bind_model("m")

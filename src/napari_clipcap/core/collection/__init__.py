@@ -9,6 +9,9 @@ __getattr__, __dir__, __all__ = _lazy.attach(
     submod_attrs={
         "store": ["Collection"],
         "indexing": ["index_paths"],
+        "frombatch": ["import_batch"],
+        "distributed": ["open_cluster"],
+        "ivfpq": ["IvfPqIndex"],
         "lock": ["CollectionBusyError", "collection_lock"],
         "search": ["Hit", "search_image", "search_text"],
         "vectorindex": ["VectorIndex"],

@@ -6,6 +6,7 @@ See :mod:`napari_clipcap.core.collection.store` for what the tables hold.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,14 @@ import numpy as np
 from ..errors import FileFormatError, InvalidInputError
 from .records import Item
 
-__all__ = ["DB_NAME", "FORMAT_VERSION", "open_database", "read_items", "read_vectors"]
+__all__ = [
+    "DB_NAME",
+    "FORMAT_VERSION",
+    "iter_vectors",
+    "open_database",
+    "read_items",
+    "read_vectors",
+]
 
 DB_NAME = "collection.sqlite"
 FORMAT_VERSION = "1"
@@ -111,6 +119,26 @@ def read_vectors(
             out[i] = np.frombuffer(blob, dtype=np.float32)
             i += 1
     return out_ids[:i], out[:i]
+
+
+def iter_vectors(
+    db: sqlite3.Connection, dim: int, *, after: int = -1, chunk: int = 20_000
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Stream ``(ids, vectors)`` chunks in id order, of ids above ``after``.
+
+    Each chunk is one keyed range query, so memory holds one chunk whatever the size of
+    the collection.
+    """
+    while True:
+        rows = db.execute(
+            "SELECT id, v FROM vectors WHERE id > ? ORDER BY id LIMIT ?", (int(after), chunk)
+        ).fetchall()
+        if not rows:
+            return
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
+        after = int(ids[-1])
+        yield ids, vecs
 
 
 def read_items(db: sqlite3.Connection, ids: list[int] | None = None) -> list[Item]:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import Cancelled
+from ..errors import Cancelled, InvalidInputError
 from ..io.sources import (
     failure_text,
     file_hash,
@@ -40,6 +40,7 @@ from ..io.sources import (
 )
 from ..jobs import CancelFlag, ProgressCallback, check_cancel, report
 from .lock import collection_lock
+from .records import model_id_of
 from .store import Collection, FileRecord, NewItem
 
 Loader = Callable[[str, "int | None"], np.ndarray]
@@ -82,14 +83,6 @@ class _Todo:
     indexed: bool  # has items from an earlier run: success counts as "updated"
     repeat: bool  # failed in an earlier run, unchanged since
     error: str | None = None  # already failed while planning (cannot be read)
-
-
-def model_id_of(clip, model: str | None = None, weights: str | None = None) -> str:
-    """The id a collection records for an encoder: its ``name``, else ``model/weights``."""
-    name = getattr(clip, "name", None)
-    if name:
-        return str(name)
-    return f"{model}/{weights}" if weights else str(model)
 
 
 def _read_error(path: str, exc: OSError) -> str:
@@ -158,6 +151,11 @@ def index_paths(
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
     wait: float | None = 0.0,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
+    device: str = "auto",
+    memory_budget: int | None = None,
 ) -> IndexReport:
     """Embed the images under ``paths`` into the collection at ``folder``.
 
@@ -168,8 +166,9 @@ def index_paths(
     paths : iterable of path
         Image files and folders (searched recursively). Entries of files that are gone
         from under them are dropped; other entries are left alone.
-    clip : object
-        Encoder from :func:`napari_clipcap.load_clip` (``encode_images`` and ``name``).
+    clip : object or None
+        Encoder from :func:`napari_clipcap.load_clip` (``encode_images`` and ``name``);
+        None when the images are embedded on a Dask cluster.
     model, weights : str, optional
         The ``load_clip`` arguments that made ``clip``; recorded so ``search`` can load
         the same model, and used as its id when ``clip`` has no ``name``.
@@ -185,6 +184,13 @@ def index_paths(
     wait : float or None
         Seconds to wait while another run writes to the collection (0: refuse at once,
         None: as long as it takes); see :mod:`napari_clipcap.core.collection.lock`.
+    workers, scheduler, client
+        Embed on Dask (:mod:`.distributed`): a new local cluster of ``workers``
+        processes, the cluster at ``scheduler``, or an open ``distributed.Client``.
+        Each worker loads ``model``/``weights`` once (on ``device``); the default
+        ``loader`` is used there.
+    memory_budget : int, optional
+        Bytes the search index may hold in memory (default: a quarter of the RAM).
 
     Returns
     -------
@@ -199,43 +205,60 @@ def index_paths(
     Cancelled
         When ``cancel`` is set; everything committed so far is kept.
     """
+    remote = bool(workers or scheduler or client is not None)
+    if clip is None and not remote:
+        raise InvalidInputError("give an encoder, or workers or a scheduler to embed on")
     paths = list(paths)
     files = find_images(paths)
     roots = [Path(p).expanduser().resolve() for p in paths]
     rep = IndexReport(files=len(files))
-    with Collection(folder, create=True) as col, collection_lock(col.folder, wait=wait):
-        col.bind_model(model_id_of(clip, model, weights), model, weights)
+    model_id = model_id_of(clip, model, weights)
+    with (
+        Collection(folder, create=True, memory_budget=memory_budget) as col,
+        collection_lock(col.folder, wait=wait),
+    ):
+        col.bind_model(model_id, model, weights)
         _drop_gone(col, roots, set(files), rep)
         todo = _plan(col, files, rep, cancel)
-        group: list[tuple[FileRecord, list[tuple[int | None, np.ndarray]]]] = []
-        n_images = 0
-        for done, t in enumerate(todo, 1):
-            check_cancel(cancel)
-            units, error = [], t.error
-            if error is None:
-                try:
-                    units = [(hdu, loader(t.path, hdu)) for hdu in list_units(t.path)]
-                except Cancelled:
-                    raise
-                except Exception as exc:  # one bad file never stops the run
-                    error = failure_text(t.path, exc)
-            if error is None:
-                rep.updated += t.indexed
-                rep.added += not t.indexed
-            else:
-                rep.failed.append({"path": t.path, "error": error, "unchanged": t.repeat})
-            rec = FileRecord(t.path, t.st.st_size, t.st.st_mtime_ns, t.digest, error)
-            group.append((rec, units))
-            n_images += len(units)
-            if n_images >= batch_size or done == len(todo):
-                rep.embedded += _flush(col, clip, group, batch_size, thumb_size)
-                group, n_images = [], 0
-            report(progress, done, len(todo))
-        if group:
-            rep.embedded += _flush(col, clip, group, batch_size, thumb_size)
+        if remote:
+            from .distributed import run_remote
+
+            run_remote(col, todo, rep, model_id, model, weights, device, batch_size,
+                        thumb_size, workers, scheduler, client, progress, cancel)  # fmt: skip
+        else:
+            _run_local(col, todo, rep, clip, loader, batch_size, thumb_size, progress, cancel)
         index = col.vector_index(approximate=approximate)
         rep.items, rep.index_kind = len(col), index.kind
     return rep
+
+
+def _run_local(col, todo, rep, clip, loader, batch_size, thumb_size, progress, cancel) -> None:
+    group: list[tuple[FileRecord, list[tuple[int | None, np.ndarray]]]] = []
+    n_images = 0
+    for done, t in enumerate(todo, 1):
+        check_cancel(cancel)
+        units, error = [], t.error
+        if error is None:
+            try:
+                units = [(hdu, loader(t.path, hdu)) for hdu in list_units(t.path)]
+            except Cancelled:
+                raise
+            except Exception as exc:  # one bad file never stops the run
+                error = failure_text(t.path, exc)
+        if error is None:
+            rep.updated += t.indexed
+            rep.added += not t.indexed
+        else:
+            rep.failed.append({"path": t.path, "error": error, "unchanged": t.repeat})
+        rec = FileRecord(t.path, t.st.st_size, t.st.st_mtime_ns, t.digest, error)
+        group.append((rec, units))
+        n_images += len(units)
+        if n_images >= batch_size or done == len(todo):
+            rep.embedded += _flush(col, clip, group, batch_size, thumb_size)
+            group, n_images = [], 0
+        report(progress, done, len(todo))
+    if group:
+        rep.embedded += _flush(col, clip, group, batch_size, thumb_size)
 
 
 def _flush(col: Collection, clip, group, batch_size: int, thumb_size: int) -> int:

@@ -81,3 +81,27 @@ class Transaction:
                 "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
             )
         db.execute("COMMIT")
+
+
+def model_id_of(clip, model: str | None = None, weights: str | None = None) -> str:
+    """The id a collection records for an encoder: its ``name``, else ``model/weights``.
+
+    Without an encoder (``clip=None``: the model is loaded elsewhere, on Dask workers or
+    by a batch run), the name ``load_clip(model, weights)`` gives its model.
+    """
+    if clip is None:
+        return clip_name(model, weights)
+    name = getattr(clip, "name", None)
+    if name:
+        return str(name)
+    return f"{model}/{weights}" if weights else str(model)
+
+
+def clip_name(model: str | None, weights: str | None) -> str:
+    """The ``name`` of ``load_clip(model, weights)`` without loading it (presets resolved)."""
+    from ..clip.model import _resolve_preset
+
+    if not model:
+        raise InvalidInputError("name the CLIP model (model and weights) to embed with")
+    m, w = _resolve_preset(str(model), weights or None)
+    return m if w is None else f"{m} ({w})"

@@ -53,7 +53,7 @@ def search_vector(
 
 def check_encoder(collection: Collection, clip) -> None:
     """Refuse an encoder other than the collection's (vectors would be meaningless)."""
-    from .indexing import model_id_of
+    from .records import model_id_of
 
     model, weights = collection.model_spec
     wanted = model_id_of(clip, model, weights)

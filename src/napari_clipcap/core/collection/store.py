@@ -4,6 +4,7 @@ A collection is a folder::
 
     DIR/collection.sqlite       metadata, vectors and thumbnails (the source of truth)
     DIR/vectors.faiss(.json)    the search index, derived from the SQLite vectors
+    DIR/vectors.ivfpq/          ... or, past the memory budget, the memory-mapped one
     DIR/index.lock              held while an indexing run writes (one writer at a time)
 
 SQLite holds everything in transactions: an item's metadata row, its vector and its
@@ -25,10 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FileFormatError, InvalidInputError
+from ..errors import InvalidInputError
 from .database import DB_NAME, open_database, read_items, read_vectors
+from .ivfpq import default_memory_budget
 from .records import FileRecord, Item, ModelMismatchError, NewItem, Transaction
-from .vectorindex import APPROX_THRESHOLD, VectorIndex, build_index, update_ivf
+from .vectorindex import APPROX_THRESHOLD
 
 __all__ = ["DB_NAME", "Collection", "FileRecord", "Item", "ModelMismatchError", "NewItem"]
 
@@ -45,12 +47,22 @@ class Collection:
     create : bool
         Create the folder and an empty collection if there is none; otherwise a missing
         collection raises :class:`InvalidInputError`.
+    memory_budget : int, optional
+        Bytes the search index may hold in memory (default: a quarter of the RAM);
+        past it the index is the memory-mapped IVF-PQ of :mod:`.ivfpq`.
     """
 
-    def __init__(self, folder: str | os.PathLike, *, create: bool = False):
+    def __init__(
+        self,
+        folder: str | os.PathLike,
+        *,
+        create: bool = False,
+        memory_budget: int | None = None,
+    ):
         self.folder = Path(folder).expanduser()
+        self.memory_budget = int(memory_budget or default_memory_budget())
         self._db = open_database(self.folder, create=create)
-        self._index: VectorIndex | None = None
+        self._index = None
         self._index_generation = -1
 
     # -- metadata -----------------------------------------------------------------------
@@ -131,10 +143,18 @@ class Collection:
         row = self._db.execute("SELECT png FROM thumbs WHERE id = ?", (int(item_id),)).fetchone()
         return row[0] if row else None
 
+    def thumbnails(self, ids: list[int]) -> dict[int, bytes]:
+        """PNG thumbnails of the given items, in one query (items without one left out)."""
+        ids = [int(i) for i in ids]
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return dict(self._db.execute(f"SELECT id, png FROM thumbs WHERE id IN ({marks})", ids))
+
     def item_ids(self) -> np.ndarray:
         """Ids of every stored vector, ascending."""
-        rows = self._db.execute("SELECT id FROM vectors ORDER BY id").fetchall()
-        return np.array([r[0] for r in rows], dtype=np.int64)
+        rows = self._db.execute("SELECT id FROM vectors ORDER BY id")
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
     def vectors(self, ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, vectors)`` ordered by id, as ``(N,) int64`` and ``(N, D) float32``.
@@ -170,9 +190,10 @@ class Collection:
                     self._db.execute(
                         "INSERT INTO vectors VALUES (?, ?)", (cur.lastrowid, vec.tobytes())
                     )
-                    self._db.execute(
-                        "INSERT INTO thumbs VALUES (?, ?)", (cur.lastrowid, it.thumbnail)
-                    )
+                    if it.thumbnail:  # imported embeddings may come without one
+                        self._db.execute(
+                            "INSERT INTO thumbs VALUES (?, ?)", (cur.lastrowid, it.thumbnail)
+                        )
 
     def touch_file(self, path: str, size: int, mtime_ns: int) -> None:
         """Record a new size and time for a file whose content hash did not change."""
@@ -223,62 +244,37 @@ class Collection:
         approximate: bool | str = "auto",
         threshold: int = APPROX_THRESHOLD,
         rebuild: bool = False,
-    ) -> VectorIndex:
-        """The FAISS index: loaded from disk, or brought up to date from the SQLite vectors.
+    ):
+        """The search index, loaded from disk or brought up to date from SQLite.
 
-        A stale IVF index whose size is within a factor of two of the size it was
-        trained at is updated in place (vectors removed and added, centroids kept);
-        otherwise the index is rebuilt (and an IVF index retrained).
+        In memory (exact, or IVF from ``threshold`` vectors) while that fits the
+        collection's ``memory_budget``; past it, the memory-mapped IVF-PQ index of
+        :mod:`.ivfpq`. Stale indexes are updated in place when the collection has not
+        doubled or halved since training, else rebuilt (see :mod:`.selection`).
         """
+        from .selection import current_index
+
         gen = self.generation
         if not rebuild and self._index is not None and self._index_generation == gen:
             return self._index
-        path, n, stamp = self.index_path, len(self), {"generation": gen}
-        if not rebuild and path.exists():
-            try:
-                index, info = VectorIndex.load(path)
-            except FileFormatError:
-                index, info = None, {}
-            if index is not None and info.get("generation") == gen and index.ntotal == n:
-                self._index, self._index_generation = index, gen
-                return index
-            want_ivf = n >= threshold if approximate == "auto" else bool(approximate)
-            trained = int(info.get("trained_on") or 0)
-            if (
-                index is not None
-                and index.kind == "ivf"
-                and want_ivf
-                and (trained / 2 <= n <= 2 * trained)
-            ):
-                # a few files came or went: update the lists, keep the trained centroids
-                update_ivf(index, self.item_ids(), lambda ids: self.vectors(ids)[1])
-                return self._keep(index, {**stamp, "trained_on": trained})
-        ids, vecs = self.vectors()
-        index = build_index(vecs, ids, approximate=approximate, threshold=threshold)
-        del vecs
-        return self._keep(index, {**stamp, "trained_on": index.ntotal})
-
-    def _keep(self, index: VectorIndex, stamp: dict) -> VectorIndex:
-        try:
-            index.save(self.index_path, stamp)
-        except OSError:
-            pass  # a read-only collection still searches; it rebuilds next time
-        self._index, self._index_generation = index, stamp["generation"]
-        return index
+        self._index = current_index(self, gen, approximate, threshold, rebuild)
+        self._index_generation = gen
+        return self._index
 
     def search(self, queries: np.ndarray, k: int = 10) -> list[list[tuple[Item, float]]]:
         """Top ``k`` items for each query vector, best first, with cosine scores."""
         if k < 1:
             raise InvalidInputError(f"k must be positive, got {k}")
-        if len(self) == 0:
-            return [[] for _ in np.atleast_2d(queries)]
+        if self._db.execute("SELECT 1 FROM items LIMIT 1").fetchone() is None:
+            return [[] for _ in np.atleast_2d(queries)]  # (COUNT(*) would scan every row)
         q = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         if self.dim is not None and q.shape[1] != self.dim:
             raise ModelMismatchError(
                 f"query vectors are {q.shape[1]}-d but collection {self.folder} holds "
                 f"{self.dim}-d vectors from {self.model_id!r}; use the collection's model"
             )
-        scores, ids = self.vector_index().search(q, min(k, len(self)))
+        index = self.vector_index()
+        scores, ids = index.search(q, max(1, min(k, index.ntotal)))
         out = []
         for srow, irow in zip(scores, ids):
             keep = [(int(i), float(s)) for i, s in zip(irow, srow) if i >= 0]

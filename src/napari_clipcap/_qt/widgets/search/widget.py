@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 from napari.layers import Image, Shapes
-from qtpy.QtCore import QSize, Qt
-from qtpy.QtGui import QIcon, QPixmap
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -22,8 +20,6 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -40,10 +36,10 @@ from ...models.panel import SharedSettings
 from ...models.specs import CUSTOM, ModelChoice
 from ...models.store import STORE
 from ...worker import describe_error, start_job
+from .hit_grid import PAGE, HitGrid
 from .index_panel import IndexPanel
 
 MODES = ("Text", "Image layer", "Drawn region")
-THUMB = 96
 
 
 def hit_layer_data(path: str, hdu: int | None) -> tuple:
@@ -95,12 +91,8 @@ class SearchWidget(QWidget):
         self.k_spin.setValue(12)
         self.search_button = QPushButton("Search")
         self.job_panel = JobPanel()
-        self.results = QListWidget()
-        self.results.setViewMode(QListWidget.ViewMode.IconMode)
-        self.results.setIconSize(QSize(THUMB, THUMB))
-        self.results.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.results.setWordWrap(True)
-        self.results.setMinimumHeight(220)
+        self.grid = HitGrid()
+        self.results = self.grid.list
         self.index_panel = IndexPanel(self.folder_edit.text, self.job_panel)
 
         folder_row = QHBoxLayout()
@@ -121,7 +113,7 @@ class SearchWidget(QWidget):
         layout.addWidget(self.index_panel)
         layout.addWidget(self.search_button)
         layout.addWidget(self.job_panel)
-        layout.addWidget(self.results, 1)
+        layout.addWidget(self.grid, 1)
 
         self.browse_button.clicked.connect(self._browse)
         self.folder_edit.editingFinished.connect(
@@ -132,7 +124,7 @@ class SearchWidget(QWidget):
         self.mode_combo.currentTextChanged.connect(self._on_mode)
         self.text_edit.returnPressed.connect(self.search)
         self.search_button.clicked.connect(self.search)
-        self.results.itemClicked.connect(self._on_clicked)
+        self.grid.opened.connect(self.open_hit)
         self._on_mode(self.mode_combo.currentText())
 
     # -- collection ----------------------------------------------------------------
@@ -241,33 +233,18 @@ class SearchWidget(QWidget):
             else:
                 image = query["plane"].model_input()
                 hits = search_image(col, image, clip, k, region=query["region"])
-            return hits, {h.item.id: col.thumbnail(h.item.id) for h in hits}
+            return hits, col.thumbnails([h.item.id for h in hits[:PAGE]])  # page one
 
         self.job_panel.watch(start_job(job, "Collection search", self.show_hits, parent=self))
 
     def show_hits(self, result) -> None:
-        """Fill the grid with ``(hits, thumbnails)``."""
+        """Show ``(hits, thumbnails of the first page)``; other pages read theirs when
+        shown (:class:`.hit_grid.HitGrid`)."""
         self.hits, thumbs = result
-        self.results.clear()
-        for i, hit in enumerate(self.hits):
-            it = hit.item
-            where = Path(it.path).name + (f" [{it.hdu}]" if it.hdu is not None else "")
-            entry = QListWidgetItem(f"{hit.score:.3f}\n{where}")
-            pix = QPixmap()
-            if thumbs.get(it.id):
-                pix.loadFromData(thumbs[it.id], "PNG")
-                entry.setIcon(QIcon(pix))
-            entry.setToolTip(
-                f"{it.path}"
-                + (f"\nHDU {it.hdu}" if it.hdu is not None else "")
-                + f"\n{it.width} x {it.height}, score {hit.score:.4f}"
-            )
-            entry.setData(Qt.ItemDataRole.UserRole, i)
-            self.results.addItem(entry)
+        col = self.collection
+        fetch = col.thumbnails if col is not None else (lambda ids: {})
+        self.grid.set_hits(self.hits, thumbs, fetch)
         self.job_panel.set_status(f"{len(self.hits)} hits.")
-
-    def _on_clicked(self, entry: QListWidgetItem) -> None:
-        self.open_hit(int(entry.data(Qt.ItemDataRole.UserRole)))
 
     def open_hit(self, index: int):
         """Open hit ``index`` as an image layer (FITS: only its HDU); returns the layer."""
