@@ -116,7 +116,7 @@ def test_detected_boxes_cover_their_pixels_on_a_transformed_layer(
     assert "Locate ships in the image." in prompts[0] and "Locate tanks" in prompts[1]
     # progress per tile
     assert w.job_panel.unit == "tiles" and w.job_panel.bar.maximum() == 2
-    assert seen and seen[0] == (1, 2) and all(t == 2 for _, t in seen)  # per tile
+    assert sorted(set(seen)) == [(1, 2), (2, 2)]  # per tile (signals may arrive unordered)
     layer = viewer.layers["ships, tanks on scene"]
     assert layer is w.result_layer
     assert list(layer.features["phrase"]) == ["ships", "tanks"]  # the cut ship is merged
