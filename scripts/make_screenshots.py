@@ -157,6 +157,36 @@ def heatmap_shot(out: Path) -> None:
     shoot(viewer, out)
 
 
+def grounding_shot(out: Path, folder: Path) -> None:
+    """Florence-2 detection of "river, village" with a tiny model taught those two boxes."""
+    from screenshot_models import REGIONS as _REGIONS
+    from screenshot_models import train_grounder
+
+    from napari_clipcap._napari.sample_data import overhead_sample
+    from napari_clipcap._qt.models.panel import SharedSettings
+    from napari_clipcap._qt.models.specs import CUSTOM, ModelChoice
+    from napari_clipcap.core.scaling.model_input import to_model_input
+
+    image = to_model_input(overhead_sample()[0][0], domain="satellite")
+    model = train_grounder(folder, image)
+    SharedSettings.instance().update(
+        captioner=ModelChoice(preset=CUSTOM, kind="florence2", weights=str(model)),
+        device="cpu",
+    )
+    viewer = new_viewer("Grounding")
+    (layer,) = viewer.open_sample("napari-clipcap", "overhead")
+    w = dock(viewer, "Grounding")
+    w.image_combo.set_layer(layer)
+    w.text_edit.setText("river, village")
+    w.tile_spin.setValue(w.tile_spin.minimum())  # the whole image in one pass
+    w.run_button.click()
+    wait(w)
+    found = {p for p in viewer.layers[-1].features["phrase"]}
+    if found != {"river", "village"} or len(_REGIONS) < 2:
+        raise SystemExit(f"the grounding screenshot found {found}, not the river and village")
+    shoot(viewer, out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", default=str(ROOT / "docs" / "images"))
@@ -190,6 +220,7 @@ def main() -> None:
         labels_shot(out_dir / "labels.png")
         heatmap_shot(out_dir / "heatmap.png")
         regions_bar_shot(out_dir / "region_files.png", tmp, dock)
+        grounding_shot(out_dir / "grounding.png", tmp)
         screenshot_fits.shoot(out_dir / "fits_radec.png")
         screenshot_geotiff.shoot(out_dir / "geotiff_composite.png")
     print(f"all screenshots in {time.perf_counter() - start:.0f} s")
