@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .worldcoords import celestial_part
+
 #: ``NAPARI_CLIPCAP_NORTH_UP=0`` opens sky images as napari does, row 0 at the top.
 ENV_VAR = "NAPARI_CLIPCAP_NORTH_UP"
 
@@ -34,15 +36,6 @@ def north_up_placement(shape: Sequence[int], on: bool = True) -> dict[str, tuple
         "scale": (1.0,) * (n - 2) + (-1.0, 1.0),
         "translate": (0.0,) * (n - 2) + (float(rows - 1), 0.0),
     }
-
-
-def celestial_part(wcs: Any) -> Any:
-    """The 2D celestial part of ``wcs`` when its celestial axes are the image's x and y."""
-    if wcs is None or not getattr(wcs, "has_celestial", False):
-        return None
-    if {wcs.wcs.lng, wcs.wcs.lat} != {0, 1}:
-        return None
-    return wcs.celestial if wcs.naxis > 2 else wcs
 
 
 def sky_directions(wcs: Any, shape: Sequence[int]) -> dict[str, tuple[float, float]] | None:

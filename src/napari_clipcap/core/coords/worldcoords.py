@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "celestial_part",
     "format_celestial",
     "format_dec",
     "format_ra",
@@ -151,8 +152,9 @@ def format_dec(dec_deg: float, decimals: int = 1) -> str:
     return f"{sign}{d:02d}°{m:02d}'{s:0{width}.{decimals}f}\""
 
 
-def _celestial(wcs: Any) -> Any:
-    """The 2D celestial part of a WCS whose celestial axes are the image's x and y."""
+def celestial_part(wcs: Any) -> Any:
+    """The 2D celestial part of a WCS whose celestial axes are the image's x and y;
+    None for any other WCS (or none)."""
     inner = getattr(wcs, "wcs", None)
     if inner is None or not getattr(wcs, "has_celestial", False):
         return None
@@ -163,7 +165,7 @@ def _celestial(wcs: Any) -> Any:
 
 def format_celestial(metadata: Mapping[str, Any], row: float, col: float) -> str | None:
     """RA/Dec (or galactic/ecliptic longitude and latitude) from ``metadata["wcs"]``."""
-    celestial = _celestial(metadata.get("wcs"))
+    celestial = celestial_part(metadata.get("wcs"))
     if celestial is None:
         return None
     world = celestial.all_pix2world(np.array([[col, row]]), 0)[0]  # with SIP/distortion

@@ -10,7 +10,6 @@ as the region's text and how it was made in the file's header comments.
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from ..coords.region_shapes import FileRegion, from_pixel_region, to_pixel_region
+from ..coords.worldcoords import celestial_part
 from ..errors import FileFormatError, InvalidInputError
+from .atomic import write_text
 
 #: File suffix -> ``regions`` format name.
 FORMATS = {".reg": "ds9", ".crtf": "crtf", ".crt": "crtf"}
@@ -52,15 +53,6 @@ def region_format(path: str | os.PathLike) -> str:
             f"{path}: unknown region file type {suffix!r}; use .reg (DS9) or .crtf (CASA)"
         )
     return FORMATS[suffix]
-
-
-def celestial_wcs(wcs: Any) -> Any:
-    """The 2D celestial part of ``wcs`` when its celestial axes are the image's x and y."""
-    if wcs is None or not getattr(wcs, "has_celestial", False):
-        return None
-    if {wcs.wcs.lng, wcs.wcs.lat} != {0, 1}:
-        return None
-    return wcs.celestial if wcs.naxis > 2 else wcs
 
 
 def read_region_file(path: str | os.PathLike, wcs: Any = None) -> RegionFile:
@@ -101,7 +93,7 @@ def read_region_file(path: str | os.PathLike, wcs: Any = None) -> RegionFile:
                 f"{path}: not a valid {fmt.upper()} region file: {exc}"
             ) from None
     skipped = [str(w.message) for w in caught]  # the lines ``regions`` skipped, and why
-    sky_wcs = celestial_wcs(wcs)
+    sky_wcs = celestial_part(wcs)
     out, is_sky = [], False
     for i, region in enumerate(parsed, 1):
         if isinstance(region, SkyRegion):
@@ -141,7 +133,7 @@ def serialize_regions(
     ``wcs``, image coordinates otherwise), with ``header`` lines as comments."""
     from regions import Regions
 
-    sky_wcs = celestial_wcs(wcs)
+    sky_wcs = celestial_part(wcs)
     if fmt == "crtf" and sky_wcs is None:
         raise InvalidInputError(
             "CRTF files are written in sky coordinates and this image has no celestial WCS; "
@@ -175,14 +167,4 @@ def write_region_file(
     """
     path = Path(path)
     text = serialize_regions(shapes, region_format(path), wcs=wcs, header=header)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text(path, text)

@@ -98,12 +98,7 @@ def score_regions(
     img = np.asarray(image)
     if img.ndim not in (2, 3) or img.shape[0] < 1 or img.shape[1] < 1:
         raise InvalidInputError(f"image must be H x W or H x W x 3, got shape {img.shape}")
-    try:
-        parts, empty = checked_crops(img, regions, valid=valid, polygon_mode=polygon_mode)
-    except InvalidInputError as exc:
-        if "entirely NaN" in str(exc):
-            raise InvalidInputError("the image is entirely NaN; nothing to score") from None
-        raise
+    parts, empty = checked_crops(img, regions, valid=valid, polygon_mode=polygon_mode)
     text = text_embeddings(clip, labels, tmpl)
     feats = clip.encode_images(parts, batch_size=batch_size, progress=progress, cancel=cancel)
     cos = feats.astype(np.float64) @ text.astype(np.float64).T
