@@ -109,8 +109,8 @@ def recall(found: np.ndarray, exact: np.ndarray) -> dict:
 
 
 def case_vectors(n: int, work: Path, budget: int) -> dict:
-    from napari_clipcap.core.collection.ivfpq import exact_topk
-    from napari_clipcap.core.collection.ivfpq_build import build_ivfpq
+    from napari_clipcap.core.collection.ivfpq.build import build_ivfpq
+    from napari_clipcap.core.collection.ivfpq.index import exact_topk
 
     folder = work / "vectors.ivfpq"
     t0 = time.perf_counter()
@@ -151,7 +151,7 @@ def write_collection(col, chunks, first_file: int = 0) -> None:
 
 
 def case_collection(n: int, work: Path, budget: int) -> dict:
-    from napari_clipcap.core.collection.ivfpq import exact_topk
+    from napari_clipcap.core.collection.ivfpq.index import exact_topk
     from napari_clipcap.core.collection.store import Collection
 
     col_dir = work / "collection"
@@ -234,7 +234,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).parent))
     import faiss
 
-    from napari_clipcap.core.collection.ivfpq import parse_bytes
+    from napari_clipcap.core.collection.ivfpq.index import parse_bytes
 
     work = Path(args.work or tempfile.mkdtemp(prefix="bench_archive_"))
     work.mkdir(parents=True, exist_ok=True)

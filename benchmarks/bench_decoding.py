@@ -67,7 +67,7 @@ def memory_bandwidth(nbytes: int = 1 << 29, repeats: int = 5) -> dict[str, float
 def build(device="cpu", dtype=torch.float32):
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from napari_clipcap.core.captioning.clipcap_mapping import MappingConfig, build_mapping
+    from napari_clipcap.core.captioning.clipcap.mapping import MappingConfig, build_mapping
 
     torch.manual_seed(0)
     gpt = GPT2LMHeadModel(GPT2Config()).eval().to(device, dtype)  # 124M, vocab 50257

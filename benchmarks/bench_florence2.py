@@ -20,8 +20,8 @@ import time
 import numpy as np
 import torch
 
-from napari_clipcap.core.captioning.florence2 import Florence2Captioner
-from napari_clipcap.core.captioning.florence2_tasks import detect_phrases
+from napari_clipcap.core.captioning.florence2.captioner import Florence2Captioner
+from napari_clipcap.core.captioning.florence2.tasks import detect_phrases
 
 SENTENCES = ["ships near storage tanks in a harbour.", "a spiral galaxy with bright arms."]
 BASE = {

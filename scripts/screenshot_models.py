@@ -155,8 +155,8 @@ def train_tiny_clipcap(folder: Path, clip, crops, names, log=print) -> tuple[Pat
     from tokenizers import ByteLevelBPETokenizer
     from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
 
-    from napari_clipcap.core.captioning.clipcap import ClipCapModel, save_clipcap
-    from napari_clipcap.core.captioning.clipcap_mapping import MappingConfig
+    from napari_clipcap.core.captioning.clipcap.mapping import MappingConfig
+    from napari_clipcap.core.captioning.clipcap.model import ClipCapModel, save_clipcap
 
     captions = [REGIONS[n][1] for n in names]
     emb = torch.from_numpy(clip.encode_images(crops, normalize=False))
@@ -267,7 +267,7 @@ def train_grounder(folder: Path, image: np.ndarray) -> Path:
     import torch
 
     from fixtures.florence2_models import save_tiny_florence2
-    from napari_clipcap.core.captioning.florence2 import build_florence2
+    from napari_clipcap.core.captioning.florence2.captioner import build_florence2
 
     torch.manual_seed(0)
     cap = build_florence2(str(save_tiny_florence2(folder / "florence2-init")), "cpu", "fp32")

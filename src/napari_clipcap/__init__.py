@@ -22,7 +22,7 @@ _API: dict[str, str] = {
     "load_captioner": "napari_clipcap.core.captioning.protocol",
     "caption_regions": "napari_clipcap.core.captioning.protocol",
     "word_maps": "napari_clipcap.core.tasks.word_relevance",
-    "load_clipcap_checkpoint": "napari_clipcap.core.captioning.clipcap",
+    "load_clipcap_checkpoint": "napari_clipcap.core.captioning.clipcap.model",
     "read_fits": "napari_clipcap.core.io.fits.reader",
     "to_model_input": "napari_clipcap.core.scaling.model_input",
     "read_geotiff": "napari_clipcap.core.io.geotiff",
@@ -35,7 +35,7 @@ _API: dict[str, str] = {
     "BatchSpec": "napari_clipcap.core.batch.chunks",
     "run_batch": "napari_clipcap.core.batch.runner",
     "read_caption_dataset": "napari_clipcap.core.training.datasets",
-    "train_clipcap": "napari_clipcap.core.training.clipcap",
+    "train_clipcap": "napari_clipcap.core.training.clipcap.train",
     "finetune_clip": "napari_clipcap.core.training.finetune_clip",
     "caption_metrics": "napari_clipcap.core.evaluation.metrics",
 }

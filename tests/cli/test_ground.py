@@ -12,7 +12,7 @@ from astropy.wcs import WCS
 from PIL import Image
 
 from napari_clipcap.cli import main
-from napari_clipcap.core.captioning.florence2 import Florence2Captioner
+from napari_clipcap.core.captioning.florence2.captioner import Florence2Captioner
 from napari_clipcap.core.io.region_files import read_region_file
 
 

@@ -8,7 +8,7 @@ import torch
 
 from fixtures.crash import run_killed
 from napari_clipcap.cli import main
-from napari_clipcap.core.captioning.clipcap import load_clipcap_checkpoint
+from napari_clipcap.core.captioning.clipcap.model import load_clipcap_checkpoint
 from napari_clipcap.core.samples.learning_set import make_synthetic_dataset
 
 

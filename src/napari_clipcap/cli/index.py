@@ -96,7 +96,7 @@ def clip_spec(args: argparse.Namespace, folder: str) -> tuple[str, str | None]:
 
 def _check(args: argparse.Namespace) -> int | None:
     """Refuse contradictory flags; return the memory budget in bytes (or None)."""
-    from ..core.collection.ivfpq import parse_bytes
+    from ..core.collection.ivfpq.index import parse_bytes
     from ..core.errors import InvalidInputError
 
     if not args.wait >= 0:

@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from ..core.clip.model import load_clip
-    from ..core.collection.ivfpq import parse_bytes
+    from ..core.collection.ivfpq.index import parse_bytes
     from ..core.collection.search import search_image, search_text
     from ..core.collection.store import Collection
     from ..core.errors import InvalidInputError

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.errors import InvalidInputError
     from ..core.io.atomic import check_output_folder
     from ..core.training.checkpoint import latest_checkpoint
-    from ..core.training.clipcap import ClipcapTrainConfig, train_clipcap
+    from ..core.training.clipcap.train import ClipcapTrainConfig, train_clipcap
     from ..core.training.datasets import read_caption_dataset
     from ..core.training.decoder_init import (
         decoder_is_complete,

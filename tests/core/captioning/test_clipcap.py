@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from fixtures.text_models import CLIP_DIM, make_clipcap
-from napari_clipcap.core.captioning.clipcap import load_clipcap_checkpoint, save_clipcap
-from napari_clipcap.core.captioning.clipcap_mapping import MappingConfig, build_mapping
+from napari_clipcap.core.captioning.clipcap.mapping import MappingConfig, build_mapping
+from napari_clipcap.core.captioning.clipcap.model import load_clipcap_checkpoint, save_clipcap
 from napari_clipcap.core.errors import CheckpointFormatError, ModelNotFoundError
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from fixtures.text_models import fake_hub_file
-from napari_clipcap.core.captioning.clipcap import load_clipcap_checkpoint
+from napari_clipcap.core.captioning.clipcap.model import load_clipcap_checkpoint
 from napari_clipcap.core.captioning.protocol import load_captioner, unload_captioners
 from napari_clipcap.core.errors import CheckpointFormatError, ModelNotFoundError
 from napari_clipcap.core.registry import get_preset

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from napari_clipcap.core.captioning.florence2 import (
+from napari_clipcap.core.captioning.florence2.captioner import (
     DETAIL_TASKS,
     Florence2Captioner,
     build_florence2,
 )
-from napari_clipcap.core.captioning.florence2_tasks import (
+from napari_clipcap.core.captioning.florence2.tasks import (
     describe_regions,
     detect_phrases,
     ground_caption,

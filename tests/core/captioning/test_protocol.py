@@ -8,7 +8,7 @@ import torch
 
 from fixtures.text_models import make_clipcap
 from napari_clipcap import load_captioner as public_load_captioner
-from napari_clipcap.core.captioning.clipcap import load_clipcap_checkpoint, save_clipcap
+from napari_clipcap.core.captioning.clipcap.model import load_clipcap_checkpoint, save_clipcap
 from napari_clipcap.core.captioning.protocol import (
     Captioner,
     caption_regions,

@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_clipcap.core.collection import ivfpq_build, selection
-from napari_clipcap.core.collection.ivfpq import FOLDER_NAME, IvfPqIndex, exact_topk, parse_bytes
+from napari_clipcap.core.collection import selection
+from napari_clipcap.core.collection.ivfpq import build as ivfpq_build
+from napari_clipcap.core.collection.ivfpq.index import (
+    FOLDER_NAME,
+    IvfPqIndex,
+    exact_topk,
+    parse_bytes,
+)
 from napari_clipcap.core.collection.store import Collection, FileRecord, NewItem
 from napari_clipcap.core.collection.vectorindex import recall_at_k
 from napari_clipcap.core.errors import InvalidInputError

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from fixtures.text_models import CLIP_DIM
-from napari_clipcap.core.captioning.clipcap import load_clipcap_checkpoint
+from napari_clipcap.core.captioning.clipcap.model import load_clipcap_checkpoint
 from napari_clipcap.core.decoding import loops as decoding
 from napari_clipcap.core.decoding.loops import generate, greedy_reference
 from napari_clipcap.core.errors import Cancelled, InvalidInputError

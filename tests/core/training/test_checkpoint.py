@@ -10,13 +10,13 @@ import pytest
 import torch
 
 from fixtures.crash import Faults, run_killed
-from napari_clipcap.core.captioning.clipcap import load_clipcap_checkpoint
+from napari_clipcap.core.captioning.clipcap.model import load_clipcap_checkpoint
 from napari_clipcap.core.errors import Cancelled, CheckpointFormatError
 from napari_clipcap.core.io import atomic
 from napari_clipcap.core.samples.learning_set import make_synthetic_dataset
 from napari_clipcap.core.training import checkpoint
 from napari_clipcap.core.training.checkpoint import STATE_NAME, latest_checkpoint
-from napari_clipcap.core.training.clipcap import ClipcapTrainConfig, train_clipcap
+from napari_clipcap.core.training.clipcap.train import ClipcapTrainConfig, train_clipcap
 from napari_clipcap.core.training.datasets import read_caption_dataset
 from napari_clipcap.core.training.decoder_init import make_decoder
 
@@ -115,7 +115,7 @@ def test_killed_between_model_and_state_resumes_to_the_same_weights(
     run = tmp_path / "run"
     kw = _kw(tiny_clip_files, dec)
     code = f"""
-    from napari_clipcap.core.training.clipcap import ClipcapTrainConfig, train_clipcap
+    from napari_clipcap.core.training.clipcap.train import ClipcapTrainConfig, train_clipcap
     from napari_clipcap.core.training.datasets import read_caption_dataset
     ds = read_caption_dataset({str(ds.source)!r})
     cfg = ClipcapTrainConfig(epochs=2, batch_size=16, lr=3e-3, prefix_length=2, num_samples=2)

@@ -7,10 +7,10 @@ import threading
 import pytest
 import torch
 
-from napari_clipcap.core.captioning.clipcap import load_clipcap_checkpoint
+from napari_clipcap.core.captioning.clipcap.model import load_clipcap_checkpoint
 from napari_clipcap.core.errors import Cancelled, InvalidInputError
 from napari_clipcap.core.samples.learning_set import make_synthetic_dataset
-from napari_clipcap.core.training.clipcap import (
+from napari_clipcap.core.training.clipcap.train import (
     ClipcapTrainConfig,
     split_train_val,
     train_clipcap,

@@ -21,7 +21,7 @@ from ..devices import resolve_device
 from ..errors import InvalidInputError
 from ..registry import CAPTIONER_KINDS, get_preset, presets
 from .base import Captioner, check_images
-from .clipcap_captioner import build_clipcap
+from .clipcap.captioner import build_clipcap
 from .coca import build_coca
 from .transformers_captioners import build_hf_captioner
 
@@ -44,7 +44,7 @@ def _builder(kind: str):
 
 def _build_florence2(args: dict, defaults: dict, device: str, precision: str):
     """Florence-2 from ``args["weights"]`` (a ``save_pretrained`` folder or a hub id)."""
-    from .florence2 import build_florence2
+    from .florence2.captioner import build_florence2
 
     return build_florence2(args.get("weights"), device, precision)
 

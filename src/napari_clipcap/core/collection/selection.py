@@ -20,8 +20,8 @@ import numpy as np
 
 from ..errors import FileFormatError
 from .database import iter_vectors
-from .ivfpq import FOLDER_NAME, IvfPqIndex
-from .ivfpq_build import build_ivfpq, extend_ivfpq
+from .ivfpq.build import build_ivfpq, extend_ivfpq
+from .ivfpq.index import FOLDER_NAME, IvfPqIndex
 from .vectorindex import VectorIndex, build_index, update_ivf
 
 __all__ = ["MIN_IVFPQ", "current_index", "in_memory_bytes"]

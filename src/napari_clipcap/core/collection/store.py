@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from .database import DB_NAME, open_database, read_items, read_vectors
-from .ivfpq import default_memory_budget
+from .ivfpq.index import default_memory_budget
 from .records import FileRecord, Item, ModelMismatchError, NewItem, Transaction
 from .vectorindex import APPROX_THRESHOLD
 

@@ -50,7 +50,7 @@ def generate_captions(
     """
     import torch
 
-    from ..captioning.clipcap import load_clipcap_checkpoint
+    from ..captioning.clipcap.model import load_clipcap_checkpoint
     from ..clip.model import load_clip
     from ..decoding.options import DecodeOptions
     from ..jobs import batched, check_cancel, report

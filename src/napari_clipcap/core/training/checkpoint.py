@@ -169,7 +169,7 @@ def save_checkpoint(out: str | os.PathLike, model, state: dict) -> Path:
     """
     import torch
 
-    from ..captioning.clipcap import save_clipcap
+    from ..captioning.clipcap.model import save_clipcap
 
     out = Path(out)
     epoch = int(state["epoch"])
@@ -191,7 +191,7 @@ def check_same_clip(checkpoint: Path, clip_model: str, clip_weights: str | None)
     """Refuse to resume a run whose mapping was trained on another CLIP's embeddings."""
     import json
 
-    from ..captioning.clipcap import CONFIG_NAME
+    from ..captioning.clipcap.model import CONFIG_NAME
 
     out = checkpoint.parent.parent if checkpoint.parent.name == CHECKPOINTS else checkpoint
     try:

@@ -44,7 +44,7 @@ def make_decoder(
         The training captions.
     directory : str or Path
         Where to write ``config.json``, the weights and the tokenizer files; pass it as
-        the ``decoder`` of :func:`napari_clipcap.core.training.clipcap.train_clipcap`.
+        the ``decoder`` of :func:`napari_clipcap.core.training.clipcap.train.train_clipcap`.
     n_layer, n_embd, n_head, n_positions : int
         GPT-2 size.
     vocab_size : int

@@ -181,7 +181,7 @@ class GroundingWidget(QWidget):
         skipped = [i for i in range(len(shapes.data)) if i not in kept] if shapes else []
 
         def job(progress, cancel):
-            from ....core.captioning.florence2_tasks import (
+            from ....core.captioning.florence2.tasks import (
                 describe_regions,
                 detect_phrases,
                 ground_caption,

@@ -19,9 +19,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..errors import CheckpointFormatError, ModelNotFoundError
-from .clipcap_checkpoint import load_strict, read_state_dict
-from .clipcap_mapping import MappingConfig, build_mapping, infer_mapping_config
+from ...errors import CheckpointFormatError, ModelNotFoundError
+from .checkpoint import load_strict, read_state_dict
+from .mapping import MappingConfig, build_mapping, infer_mapping_config
 
 FORMAT = "napari-clipcap/clipcap"
 CONFIG_NAME = "clipcap.json"
@@ -126,8 +126,8 @@ class ClipCapModel(nn.Module):
         (keywords such as ``max_tokens=12`` apply over it); without stop tokens it stops
         at this model's (:meth:`stop_token_ids`).
         """
-        from ..decoding.loops import generate
-        from ..decoding.options import DecodeOptions
+        from ...decoding.loops import generate
+        from ...decoding.options import DecodeOptions
 
         opts = DecodeOptions.of(options, **changes).with_stops(self.stop_token_ids())
         ids = generate(self.gpt, self.prefix_embeddings(clip_embeddings), opts, cancel=cancel)
@@ -289,8 +289,8 @@ def save_clipcap(
     """
     from safetensors.torch import save_file
 
-    from ..errors import InvalidInputError
-    from ..io.atomic import atomic_dir
+    from ...errors import InvalidInputError
+    from ...io.atomic import atomic_dir
 
     directory = Path(directory)
     if directory.exists() and not (directory / CONFIG_NAME).is_file():

@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import InvalidInputError
-from ..io.atomic import check_output_folder
-from .checkpoint import (
+from ...errors import InvalidInputError
+from ...io.atomic import check_output_folder
+from ..checkpoint import (
     CHECKPOINTS,
     STATE_NAME,
     check_same_clip,
@@ -31,7 +31,10 @@ from .checkpoint import (
     read_train_state,
     save_checkpoint,
 )
-from .clipcap_steps import (
+from ..data import Dist, barrier, init_distributed
+from ..datasets import CaptionDataset
+from ..loop import step_counts
+from .steps import (
     as_tensors,
     build_model,
     caption_pairs,
@@ -42,12 +45,9 @@ from .clipcap_steps import (
     train_epoch,
     validate,
 )
-from .data import Dist, barrier, init_distributed
-from .datasets import CaptionDataset
-from .loop import step_counts
 
 if TYPE_CHECKING:
-    from ..captioning.clipcap import ClipCapModel
+    from ...captioning.clipcap.model import ClipCapModel
 
 __all__ = ["STATE_NAME", "ClipcapTrainConfig", "TrainResult", "split_train_val", "train_clipcap"]
 
@@ -165,7 +165,7 @@ def train_clipcap(
     -------
     TrainResult
     """
-    from ..devices import resolve_device
+    from ...devices import resolve_device
 
     cfg = config or ClipcapTrainConfig()
     cfg.check()  # before anything is written
@@ -239,7 +239,7 @@ def _resume_or_build(
 
     import torch
 
-    from ..captioning.clipcap import load_clipcap_checkpoint
+    from ...captioning.clipcap.model import load_clipcap_checkpoint
 
     if dist.is_main:
         clean_run_folder(out)

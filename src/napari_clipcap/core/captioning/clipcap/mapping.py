@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..errors import CheckpointFormatError
+from ...errors import CheckpointFormatError
 
 MAPPINGS = ("mlp", "transformer", "linear")
 

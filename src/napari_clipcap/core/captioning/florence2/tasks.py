@@ -22,16 +22,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import InvalidInputError
-from ..jobs import ProgressCallback, check_cancel, report
-from ..tasks.grounding import (
+from ...errors import InvalidInputError
+from ...jobs import ProgressCallback, check_cancel, report
+from ...tasks.grounding import (
     Detection,
     location_tokens,
     merge_detections,
     tile_boxes_to_image,
     tile_grid,
 )
-from .florence2 import Florence2Captioner, check_rgb
+from .captioner import Florence2Captioner, check_rgb
 
 __all__ = ["describe_regions", "detect_phrases", "ground_caption", "grouped", "split_phrases"]
 
@@ -80,7 +80,7 @@ def describe_regions(
     list of list of str
         Per region, ``num_captions`` texts.
     """
-    from ..coords.regions import as_region
+    from ...coords.regions import as_region
 
     image = check_rgb([image])[0]
     if len(regions) == 0:

@@ -3,7 +3,7 @@
 Behind the shared ``caption()`` protocol it captions whole images or crops at three levels
 of detail (``detail="caption" | "detailed" | "more_detailed"``). :meth:`Florence2Captioner.run`
 runs any Florence-2 task prompt and :meth:`Florence2Captioner.locate` parses the boxes
-the location tasks write; :mod:`~napari_clipcap.core.captioning.florence2_tasks` builds
+the location tasks write; :mod:`~napari_clipcap.core.captioning.florence2.tasks` builds
 region captions, phrase grounding and tiled open-vocabulary detection on them.
 
 Weights: a folder written by ``save_pretrained`` (model + ``Florence2Processor``) or a hub
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..devices import resolve_device, resolve_dtype
-from ..errors import CheckpointFormatError, InvalidInputError, ModelNotFoundError
-from ..jobs import ProgressCallback, batched, check_cancel, report
-from ..tasks.grounding import parse_locations, strip_locations
+from ...devices import resolve_device, resolve_dtype
+from ...errors import CheckpointFormatError, InvalidInputError, ModelNotFoundError
+from ...jobs import ProgressCallback, batched, check_cancel, report
+from ...tasks.grounding import parse_locations, strip_locations
 
 __all__ = ["DEFAULT_WEIGHTS", "DETAIL_TASKS", "Florence2Captioner", "build_florence2"]
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..decoding.options import DecodeOptions
-from ..devices import resolve_dtype
-from ..errors import CheckpointFormatError, InvalidInputError
-from ..jobs import ProgressCallback, batched, check_cancel, report
-from .base import check_images, with_clip
-from .clipcap_checkpoint import fetch_weights
+from ...decoding.options import DecodeOptions
+from ...devices import resolve_dtype
+from ...errors import CheckpointFormatError, InvalidInputError
+from ...jobs import ProgressCallback, batched, check_cancel, report
+from ..base import check_images, with_clip
+from .checkpoint import fetch_weights
 
 __all__ = ["ClipCapCaptioner", "build_clipcap"]
 
@@ -74,7 +74,7 @@ def build_clipcap(args: dict, defaults: dict, device: str, precision: str) -> Cl
         The preset's load arguments; they fill what neither the caller nor the file says.
     device, precision : str
     """
-    from .clipcap import is_own_format, load_clipcap_checkpoint
+    from .model import is_own_format, load_clipcap_checkpoint
 
     weights = args.get("weights")
     if weights in (None, ""):

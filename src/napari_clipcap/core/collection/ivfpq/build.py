@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InvalidInputError
-from ..io.atomic import atomic_dir, atomic_path, fsync_dir, write_json
-from ..jobs import ProgressCallback, report
-from .ivfpq import MANIFEST, IvfPqIndex, RowFile, exact_topk, quiet_stdout, read_manifest
-from .vectorindex import TARGET_RECALL, calibration_queries, recall_at_k
+from ...errors import InvalidInputError
+from ...io.atomic import atomic_dir, atomic_path, fsync_dir, write_json
+from ...jobs import ProgressCallback, report
+from ..vectorindex import TARGET_RECALL, calibration_queries, recall_at_k
+from .index import MANIFEST, IvfPqIndex, RowFile, exact_topk, quiet_stdout, read_manifest
 
 __all__ = ["build_ivfpq", "extend_ivfpq", "index_layout"]
 
@@ -62,7 +62,7 @@ def _write_npy(path: Path, arr: np.ndarray) -> None:
 def _write_shards(folder: Path, chunks: Chunks, first_row: int, shard_rows: int, dim: int,
                   first_shard: int, cancel=None) -> list[dict]:  # fmt: skip
     """Stream chunks into float16 + id shard files; returns their manifest entries."""
-    from ..jobs import check_cancel
+    from ...jobs import check_cancel
 
     shards: list[dict] = []
     buf_v: list[np.ndarray] = []

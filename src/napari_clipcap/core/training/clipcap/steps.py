@@ -1,7 +1,7 @@
 """The steps of a ClipCap training run: the data (splits, cached CLIP embeddings, token
 pairs, batches), the model and its trainer, and each epoch's loss, training and validation.
 
-:func:`napari_clipcap.core.training.clipcap.train_clipcap` runs them in sequence; the
+:func:`napari_clipcap.core.training.clipcap.train.train_clipcap` runs them in sequence; the
 epoch steps share a :class:`Trainer` (the model, its optimizer, schedule and precision).
 """
 
@@ -15,18 +15,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import InvalidInputError
-from ..jobs import check_cancel, report
-from .checkpoint import restore_training_state
-from .data import Dist, Embeddings, amp_context, barrier, image_embeddings
-from .datasets import CaptionDataset, normalize_caption
-from .loop import StepCounts, epoch_batches, optimizer_step, wrap_distributed
-from .monitor import mode_collapse, sample_captions
+from ...errors import InvalidInputError
+from ...jobs import check_cancel, report
+from ..checkpoint import restore_training_state
+from ..data import Dist, Embeddings, amp_context, barrier, image_embeddings
+from ..datasets import CaptionDataset, normalize_caption
+from ..loop import StepCounts, epoch_batches, optimizer_step, wrap_distributed
+from ..monitor import mode_collapse, sample_captions
 
 if TYPE_CHECKING:
     import torch
 
-    from ..captioning.clipcap import ClipCapModel
+    from ...captioning.clipcap.model import ClipCapModel
 
 
 def split_train_val(dataset: CaptionDataset, val_fraction: float, seed: int):
@@ -180,8 +180,8 @@ def validate(model, val_pairs, val_emb, val_recs, kept, cfg, dev, amp) -> dict:
 
 
 def build_model(cfg, clip_dim, decoder, meta):
-    from ..captioning.clipcap import ClipCapModel, load_decoder
-    from ..captioning.clipcap_mapping import MappingConfig
+    from ...captioning.clipcap.mapping import MappingConfig
+    from ...captioning.clipcap.model import ClipCapModel, load_decoder
 
     gpt, tok = load_decoder(decoder, weights=True)
     mapping = MappingConfig(
@@ -211,7 +211,7 @@ def embed_splits(
     Under torchrun rank 0 computes (and caches) each split while the other processes wait
     at a barrier, then they read it from the cache; only rank 0 checks ``cancel``.
     """
-    from ..clip.model import load_clip
+    from ...clip.model import load_clip
 
     clip = load_clip(clip_model, clip_weights, dev)
     wpath = Path(clip_weights) if clip_weights and os.path.exists(clip_weights) else None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from ..errors import CheckpointFormatError, ModelNotFoundError
+from ...errors import CheckpointFormatError, ModelNotFoundError
 
 HUB_PREFIX = "hf-hub:"
 
@@ -111,7 +111,7 @@ def fetch_weights(weights: str, name: str = "ClipCap") -> Path:
     repo, filename = "/".join(parts[:2]), "/".join(parts[2:])
     from huggingface_hub import hf_hub_download
 
-    from ..cache import hub_cache_dir, hub_offline
+    from ...cache import hub_cache_dir, hub_offline
 
     cache = hub_cache_dir()
     try:

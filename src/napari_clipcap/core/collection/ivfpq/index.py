@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FileFormatError, InvalidInputError
+from ...errors import FileFormatError, InvalidInputError
 
 __all__ = ["FOLDER_NAME", "IvfPqIndex", "default_memory_budget", "exact_topk", "parse_bytes"]
 
@@ -177,7 +177,7 @@ class IvfPqIndex:
     """An IVF-PQ index with on-disk inverted lists and float16 re-ranking.
 
     Open one with :meth:`open`; build or extend one with
-    :mod:`napari_clipcap.core.collection.ivfpq_build`.
+    :mod:`napari_clipcap.core.collection.ivfpq.build`.
 
     Attributes
     ----------
