@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import TypeVar
+
+_T = TypeVar("_T", bound="ProcessSingleton")
 
 
 class ProcessSingleton:
@@ -14,7 +16,7 @@ class ProcessSingleton:
     """
 
     @classmethod
-    def instance(cls) -> Self:
+    def instance(cls: type[_T]) -> _T:
         """The object of this process (created on first use)."""
         made = cls.__dict__.get("_instance")
         if made is None:
