@@ -98,3 +98,33 @@ def test_bad_files_give_one_notification(make_napari_viewer, tmp_path, notificat
     n = len(viewer.layers)
     assert bar.export_file(str(tmp_path / "x.reg")) is None  # no shapes layer chosen
     assert len(viewer.layers) == n and len(notifications) == 2
+
+
+def test_export_works_on_sample_layers_after_a_result(
+    make_napari_viewer, qtbot, tmp_path, tiny_clip_choice, notifications
+):
+    """A sample layer has no recompute command: export still writes every region."""
+    from napari_clipcap._qt.widgets.labels.widget import LabelsWidget
+
+    viewer = make_napari_viewer()
+    (image,) = viewer.open_sample("napari-clipcap", "overhead")
+    reg = tmp_path / "objects.reg"
+    reg.write_text(
+        "image\nbox(50,50,20,20,30) # text={a}\ncircle(100,80,10)\nline(1,1,9,9)\n"
+    )
+    widget = LabelsWidget(viewer)
+    qtbot.addWidget(widget)
+    (shapes,) = widget.region_files.import_file(str(reg))
+    shapes.add_lines(np.array([[5.0, 5.0], [30.0, 40.0]]))  # a line: left out, said so
+    widget.auto_check.setChecked(False)
+    widget.shapes_combo.set_layer(shapes)
+    widget.labels_edit.setPlainText("river, village")
+    widget.score_button.click()
+    qtbot.waitUntil(lambda: widget.job_panel.job is not None, timeout=20000)
+    qtbot.waitUntil(lambda: not widget.job_panel.busy, timeout=20000)
+    assert widget.results["regions"] and not notifications
+    out = widget.region_files.export_file(str(tmp_path / "out.reg"))
+    assert out is not None and not notifications
+    text = out.read_text()
+    assert "no recompute command" in text and "left out" in text
+    assert len(read_region_file(out, None).regions) == 2

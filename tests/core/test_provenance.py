@@ -54,3 +54,12 @@ def test_record_is_json_ready_and_summarised():
     assert all(len(line) <= 40 for line in lines)
     assert any("sha256:abc" in line for line in lines)
     assert "".join(line.strip() for line in lines).count("labels") >= 1
+
+
+def test_a_record_without_a_command_is_summarised():
+    prov = provenance.record(command="", device="cpu")
+    prov["command"] = None
+    prov["command_unavailable"] = "layer 'sample' was not read from a file"
+    lines = provenance.summary_lines(prov)
+    assert lines[-1].startswith("no recompute command")
+    assert "not read from a file" in " ".join(lines)

@@ -118,13 +118,35 @@ def export_regions(path: str | Path, shapes_layer, image_layer) -> Path:
     prov = ((shapes_layer.metadata or {}).get(META_KEY) or {}).get("provenance")
     if path.suffix.lower() == ".geojson":
         return _write_geojson(path, vertices, texts, image_layer, prov)
-    shapes = from_napari_shapes(vertices, list(shapes_layer.shape_type), texts)
+    shapes, unwritable = _writable(
+        from_napari_shapes(vertices, list(shapes_layer.shape_type), texts)
+    )
+    if not shapes:
+        raise InvalidInputError(f"none of the shapes of {shapes_layer.name} fits a region file")
     header = [f"napari-clipcap: {shapes_layer.name} over {image_layer.name}"]
     if prov:
         from ..core.provenance import summary_lines
 
         header += summary_lines(prov)
+    if unwritable:
+        header.append(f"left out: {'; '.join(unwritable)}")
+        worker.show_info(f"Export regions: left out {len(unwritable)}: {'; '.join(unwritable)}")
     return write_region_file(path, shapes, wcs=_wcs_of(image_layer), header=header)
+
+
+def _writable(shapes: list) -> tuple[list, list[str]]:
+    """The shapes a region file can hold, and a note for each one it cannot."""
+    from ..core.coords.region_shapes import to_pixel_region
+
+    kept, notes = [], []
+    for i, shape in enumerate(shapes):
+        try:
+            to_pixel_region(shape)
+        except InvalidInputError as exc:
+            notes.append(f"shape {i}: {exc}")
+        else:
+            kept.append(shape)
+    return kept, notes
 
 
 def _write_geojson(path: Path, vertices, texts, image_layer, prov) -> Path:
@@ -176,9 +198,11 @@ class RegionFilesBar(QWidget):
             return []
         try:
             return import_regions(self.viewer, path, image)
-        except ClipcapError as exc:
+        except (ClipcapError, OSError) as exc:
             worker.show_error(f"Import regions: {exc}")
-            return []
+        except Exception as exc:  # a Qt slot: one line, never an abort
+            worker.show_error(f"Import regions failed: {type(exc).__name__}: {exc}")
+        return []
 
     def export_file(self, path: str) -> Path | None:
         """Export the current shapes to ``path``; errors become one notification."""
@@ -190,7 +214,9 @@ class RegionFilesBar(QWidget):
             return export_regions(path, shapes, image)
         except (ClipcapError, OSError) as exc:
             worker.show_error(f"Export regions: {exc}")
-            return None
+        except Exception as exc:  # a Qt slot: one line, never an abort
+            worker.show_error(f"Export regions failed: {type(exc).__name__}: {exc}")
+        return None
 
     def _import_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(

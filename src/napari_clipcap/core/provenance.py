@@ -140,14 +140,21 @@ def _plain(value: Any) -> Any:
 
 def summary_lines(prov: Mapping[str, Any], width: int = 72) -> list[str]:
     """Short lines for FITS ``HISTORY`` cards and region-file comments: the version, the
-    models with their hashes, device, and the command (wrapped at ``width``)."""
-    lines = [f"napari-clipcap {prov['versions'].get('napari-clipcap', '?')} {prov['created']}"]
+    models with their hashes, device, and the command (wrapped at ``width``); a record
+    without a command (a layer not read from a file) says so instead."""
+    version = (prov.get("versions") or {}).get("napari-clipcap", "?")
+    lines = [f"napari-clipcap {version} {prov.get('created', '')}".strip()]
     for m in prov.get("models", ()):
         digest = f" sha256:{m['sha256']}" if m.get("sha256") else ""
-        lines.append(f"{m['role']}: {m['name']} {m.get('weights') or ''}{digest}".strip())
+        lines.append(f"{m.get('role')}: {m.get('name')} {m.get('weights') or ''}{digest}".strip())
     lines.append(f"device {prov.get('device')} {prov.get('precision') or ''}".strip())
-    wrapped = textwrap.wrap(prov["command"], width - 2, break_on_hyphens=False)
-    lines += [wrapped[0]] + [f"  {w}" for w in wrapped[1:]] if wrapped else []
+    command = prov.get("command")
+    if command:
+        wrapped = textwrap.wrap(str(command), width - 2, break_on_hyphens=False)
+        lines += [wrapped[0]] + [f"  {w}" for w in wrapped[1:]] if wrapped else []
+    else:
+        why = prov.get("command_unavailable")
+        lines.append(f"no recompute command ({why})" if why else "no recompute command")
     out = []
     for line in lines:
         out += textwrap.wrap(line, width, break_on_hyphens=False) or [""]
