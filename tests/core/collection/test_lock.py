@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +16,7 @@ from napari_clipcap.cli import main
 from napari_clipcap.core.collection.indexing import index_paths
 from napari_clipcap.core.collection.lock import CollectionBusyError, collection_lock
 from napari_clipcap.core.collection.store import Collection
+from napari_clipcap.core.errors import InvalidInputError
 from napari_clipcap.core.io.sources import load_unit
 
 
@@ -109,3 +112,57 @@ def test_cli_index_refuses_a_busy_collection(folder, tmp_path, capsys, monkeypat
     assert "--wait" in capsys.readouterr().err
     assert main(argv) == 0
     assert '"items": 12' in capsys.readouterr().out
+
+
+def test_a_linked_lock_file_never_touches_its_target(folder, tmp_path):
+    """Issue 21.2: ``index.lock -> ../user_files/thesis.tex`` must not truncate the thesis."""
+    victim = tmp_path / "user_files" / "thesis.tex"
+    victim.parent.mkdir()
+    victim.write_text("\\chapter{Results}\n" * 500)
+    before = victim.read_bytes()
+    col_dir = tmp_path / "col"
+    col_dir.mkdir()
+    (col_dir / "index.lock").symlink_to(Path("..") / "user_files" / "thesis.tex")
+    with pytest.raises(InvalidInputError, match=r"index\.lock is not a plain file"):
+        with collection_lock(col_dir):
+            pass
+    enc = ColourEncoder()
+    with pytest.raises(InvalidInputError, match=r"index\.lock is not a plain file"):
+        index_paths(col_dir, [folder], enc)
+    assert enc.image_calls == 0
+    assert victim.read_bytes() == before
+
+
+def test_a_hard_linked_or_odd_lock_file_is_refused(tmp_path):
+    victim = tmp_path / "notes.txt"
+    victim.write_text("keep me")
+    for name, make in {
+        "hard": lambda p: os.link(victim, p),
+        "folder": lambda p: p.mkdir(),
+        "fifo": lambda p: os.mkfifo(p),
+    }.items():
+        col_dir = tmp_path / name
+        col_dir.mkdir()
+        make(col_dir / "index.lock")
+        with pytest.raises(InvalidInputError, match="not a plain file"):
+            with collection_lock(col_dir):
+                pass
+    assert victim.read_text() == "keep me"
+
+
+def test_a_linked_lock_is_one_line_from_the_cli(folder, tmp_path, capsys, monkeypatch):
+    from napari_clipcap.cli import index as index_cli
+
+    monkeypatch.setattr(index_cli, "clip_spec", lambda args, folder: ("m", None))
+    monkeypatch.setattr(
+        "napari_clipcap.core.clip.model.load_clip", lambda *a, **k: ColourEncoder()
+    )
+    victim = tmp_path / "thesis.tex"
+    victim.write_text("draft")
+    col_dir = tmp_path / "col"
+    col_dir.mkdir()
+    (col_dir / "index.lock").symlink_to(victim)
+    rc = main(["index", str(folder), "--index", str(col_dir)])
+    err = capsys.readouterr().err
+    assert rc != 0 and "Traceback" not in err and "not a plain file" in err
+    assert victim.read_text() == "draft"

@@ -127,6 +127,25 @@ def test_report_writes_json_markdown_and_png(tmp_path):
     assert '"top1": 0.875' in paths["json"].read_text()
 
 
+def test_report_files_replace_links_instead_of_writing_through_them(tmp_path):
+    """Issue 21.8: ``report.json -> ~/notes.txt`` in --out must not overwrite the notes."""
+    victims = {}
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("report.json", "report.md", "cm.png"):
+        victim = tmp_path / f"victim-{name}"
+        victim.write_text(f"user file behind {name}")
+        (out / name).symlink_to(victim)
+        victims[name] = victim
+    plot_confusion([[1, 0], [0, 1]], ["a", "b"], out / "cm.png")
+    paths = write_report({"zeroshot": {"top1": 1.0}}, out, plots={"cm": "cm.png"})
+    for name, victim in victims.items():
+        assert victim.read_text() == f"user file behind {name}"
+        assert not (out / name).is_symlink()
+    assert '"top1": 1.0' in paths["json"].read_text()
+    assert not [p.name for p in out.iterdir() if ".tmp-" in p.name]
+
+
 class _RecordingClip:
     """Stands in for a CLIP model: fixed image embeddings, remembers the texts embedded."""
 

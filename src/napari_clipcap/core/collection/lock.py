@@ -4,11 +4,17 @@ The lock is an operating-system lock on ``DIR/index.lock`` (``flock`` on POSIX,
 ``msvcrt.locking`` on Windows), so it is released when its process ends, even by a kill:
 a crashed run never leaves a collection locked. The file itself stays; it holds the
 process id of the last holder, for the message a second run gets.
+
+A received collection may hold anything under that name: the lock is opened without
+following a symbolic link (``O_NOFOLLOW``) and must be a regular file with a single
+link, or the run is refused before it writes a byte (``index.lock -> ~/thesis.tex``
+must not truncate the thesis).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +29,26 @@ LOCK_NAME = "index.lock"
 
 class CollectionBusyError(InvalidInputError):
     """Another process is writing to the collection."""
+
+
+def _open_lock_file(path: Path) -> int:
+    """Open (or create) the lock file itself, never what a link or odd entry points at."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    refuse = (
+        f"collection {path.parent}: {LOCK_NAME} is not a plain file (a link or a special "
+        "file); remove it and run again"
+    )
+    if path.is_symlink():  # Windows has no O_NOFOLLOW: look before opening
+        raise InvalidInputError(refuse)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        raise InvalidInputError(f"{refuse} ({exc.strerror})") from exc
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+        os.close(fd)
+        raise InvalidInputError(refuse)
+    return fd
 
 
 def _try_lock(fd: int) -> bool:
@@ -81,9 +107,12 @@ def collection_lock(
     ------
     CollectionBusyError
         If another process still holds the lock after ``wait`` seconds.
+    InvalidInputError
+        If ``index.lock`` is a symbolic link, a hard link to another file, or not a
+        regular file.
     """
     path = Path(folder) / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open_lock_file(path)
     try:
         deadline = None if wait is None else time.monotonic() + max(0.0, wait)
         while not _try_lock(fd):

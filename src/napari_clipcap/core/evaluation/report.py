@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io.atomic import atomic_path, write_text
+
 
 def plot_confusion(
     confusion, class_names: Sequence[str], path, *, title: str = "Zero-shot confusion matrix"
@@ -48,7 +50,8 @@ def plot_confusion(
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     return path
 
 
@@ -139,6 +142,6 @@ def write_report(
     payload = dict(results)
     if plots:
         payload["plots"] = dict(plots)
-    json_path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
-    md_path.write_text(markdown_report(results, title=title, plots=plots), encoding="utf-8")
+    write_text(json_path, json.dumps(payload, indent=2, default=str) + "\n")
+    write_text(md_path, markdown_report(results, title=title, plots=plots))
     return {"json": json_path, "markdown": md_path}
