@@ -17,6 +17,8 @@ from fixtures.fits_files import (
     write_tables_only,
 )
 from napari_clipcap._napari import fits_reader as _reader
+from napari_clipcap._napari.fits_reader import RANGE_PLANES
+from napari_clipcap._napari.plane_contrast import FOLLOW_KEY
 from napari_clipcap.core.errors import FileFormatError
 from napari_clipcap.core.io.fits import data as _fitsdata
 
@@ -84,7 +86,10 @@ def test_lazy_cube_limits_read_one_plane(tmp_path, monkeypatch):
     )
     ((layer, kwargs, _),) = read(path)
     assert not isinstance(layer, np.ndarray) and layer.chunksize == (1, 16, 20)
-    assert calls == [(1, 16, 20)]  # only the middle plane, for the contrast limits
+    # the middle plane for the limits, a few planes spread over the cube for the range
+    assert all(c == (1, 16, 20) for c in calls) and len(calls) <= 1 + RANGE_PLANES
+    assert kwargs["metadata"]["contrast_range"] == (float(data.min()), float(data.max()))
+    assert kwargs["metadata"][FOLLOW_KEY] is True
     assert kwargs["axis_labels"] == ("FREQ", "DEC", "RA")
     lo, hi = kwargs["contrast_limits"]
     assert data[3].min() <= lo < hi <= data[3].max()

@@ -20,13 +20,13 @@ from ..core.coords.orientation import north_up_default, north_up_placement, sky_
 from ..core.errors import ClipcapError, FileFormatError
 from ..core.io.fits.reader import FITS_SUFFIXES, has_fits_suffix, is_fits
 from ..core.io.reading import Pixels, open_image
-from ..core.scaling.intervals import ZScaleInterval
+from .plane_contrast import CONTRAST_SAMPLE, FOLLOW_KEY, finite_values, increasing, plane_limits
 
 LayerData = tuple[Any, ...]
 PathOrPaths = str | Sequence[str]
 
-#: Contrast limits are estimated from at most about this many pixels of one plane.
-CONTRAST_SAMPLE = 512 * 512
+#: Planes of a lazy cube read for the contrast slider's range (evenly spread).
+RANGE_PLANES = 5
 
 
 def get_fits_reader(path: PathOrPaths) -> Callable[[PathOrPaths], list[LayerData]] | None:
@@ -45,26 +45,32 @@ def get_fits_reader(path: PathOrPaths) -> Callable[[PathOrPaths], list[LayerData
     return read_fits_layers
 
 
-def _increasing(lo: float, hi: float) -> tuple[float, float]:
-    """``(lo, hi)`` with ``hi > lo`` as floats, even where 1 is below float spacing.
-
-    Values near 2**63 (uint64 data) are 2048 apart as float64: ``lo + 1.0 == lo``
-    there, and napari refuses limits that do not increase.
-    """
-    lo, hi = float(lo), float(hi)
-    if not hi > lo:
-        hi = lo + 1.0
-    if not hi > lo:
-        hi = float(np.nextafter(lo, np.inf))
-    return lo, hi
+def _cube_range(data: Any) -> tuple[float, float] | None:
+    """The finite range of a whole cube (in memory), or of :data:`RANGE_PLANES` planes
+    spread over it (lazy: each plane read once, strided like the limits' sample)."""
+    planes = data.reshape((-1, *data.shape[-2:])) if data.ndim > 2 else data[None]
+    if isinstance(data, np.ndarray):
+        chosen = planes
+    else:
+        picks = np.unique(np.linspace(0, len(planes) - 1, RANGE_PLANES).round().astype(int))
+        step = max(1, math.ceil(math.sqrt(planes.shape[1] * planes.shape[2] / CONTRAST_SAMPLE)))
+        chosen = [planes[int(i)][::step, ::step] for i in picks]
+    lows, highs = [], []
+    for plane in chosen:
+        finite = finite_values(plane)
+        if finite.size:
+            lows.append(finite.min())
+            highs.append(finite.max())
+    return (float(min(lows)), float(max(highs))) if lows else None
 
 
 def _limits(image: Pixels) -> tuple[tuple[float, float], tuple[float, float]]:
-    """ZScale limits and the finite range of a strided sample of the middle plane.
+    """ZScale limits of the middle plane, and the finite range of the whole cube.
 
-    The middle plane is the one napari shows first; the sample has at most about
-    :data:`CONTRAST_SAMPLE` pixels. Of a lazy 2D image split into bands of rows only
-    the middle band is read, so a huge image is never read whole for this.
+    The middle plane is the one napari shows first (the plane follower of
+    :mod:`._plane_contrast` redoes the limits for whatever plane is on screen). Of a lazy
+    2D image split into bands of rows only the middle band is read, so a huge image is
+    never read whole for the limits; of a lazy cube a few planes give the range.
     """
     data = image.data
     plane = data[tuple(n // 2 for n in data.shape[:-2])]
@@ -73,14 +79,15 @@ def _limits(image: Pixels) -> tuple[tuple[float, float], tuple[float, float]]:
         start = sum(row_chunks[: len(row_chunks) // 2])
         plane = plane[start : start + row_chunks[len(row_chunks) // 2]]
     step = max(1, math.ceil(math.sqrt(plane.shape[0] * plane.shape[1] / CONTRAST_SAMPLE)))
-    sample = np.asarray(plane[::step, ::step])
-    finite = sample[np.isfinite(sample)]
-    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    vmin, vmax = ZScaleInterval().get_limits(finite)
-    if not vmax > vmin:
-        vmin, vmax = lo, hi
-    vmin, vmax = _increasing(vmin, vmax)
-    return (vmin, vmax), _increasing(min(lo, vmin), max(hi, vmax))
+    sample = np.asarray(plane[::step, ::step])  # read once, for the limits and the range
+    vmin, vmax = plane_limits(sample)
+    if data.ndim > 2:
+        cube = _cube_range(data)
+    else:
+        finite = finite_values(sample)
+        cube = (float(finite.min()), float(finite.max())) if finite.size else None
+    lo, hi = cube if cube is not None else (vmin, vmax)
+    return (vmin, vmax), increasing(min(lo, vmin), max(hi, vmax))
 
 
 def _stem(path: Path) -> str:
@@ -127,6 +134,8 @@ def layer_data(path: Path, image: Pixels) -> LayerData:
         # napari takes no slider range from layer data; _status widens it to this
         "contrast_range": data_range,
     }
+    if image.data.ndim > 2:
+        metadata[FOLLOW_KEY] = True  # the limits follow the plane on screen
     kwargs = {
         "name": f"{_stem(path)} [{image.name}]",
         "metadata": metadata,
@@ -196,6 +205,8 @@ def _current_viewer() -> Any:
 def _install_status() -> None:
     viewer = _current_viewer()
     if viewer is not None:
+        from .plane_contrast import install_plane_contrast
         from .status import install_world_status
 
         install_world_status(viewer)
+        install_plane_contrast(viewer)
