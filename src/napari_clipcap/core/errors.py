@@ -6,6 +6,11 @@ and the widgets can turn it into one clear message instead of a traceback.
 
 from __future__ import annotations
 
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class ClipcapError(Exception):
     """Base class for errors caused by input, files or models, shown to users as text."""
@@ -35,3 +40,38 @@ class LowDataWarning(UserWarning):
     """An image or region holds too little data for a trustworthy result (mostly NaN or
     nodata, or far smaller than the model's input). The result is still computed; the
     command line and the widgets show the warning next to it."""
+
+
+class RandomWeightsWarning(UserWarning):
+    """A model runs with randomly initialised weights (weights ``"none"``, or a model
+    config that holds no weights). Its scores and captions mean nothing; it is right only
+    for speed measurements. The command line shows it on stderr and in ``--json``
+    ``warnings``, provenance marks the model ``random``, and the docks say it beside the
+    result."""
+
+
+_COLLECTORS = threading.local()
+
+
+@contextmanager
+def collect_warnings() -> Iterator[list[str]]:
+    """Also collect the texts of this thread's :func:`warn_user` warnings in a list (for a
+    GUI job, which shows them beside its result); thread-safe, unlike
+    :func:`warnings.catch_warnings`."""
+    found: list[str] = []
+    stack = getattr(_COLLECTORS, "stack", None)
+    if stack is None:
+        stack = _COLLECTORS.stack = []
+    stack.append(found)
+    try:
+        yield found
+    finally:
+        stack.remove(found)
+
+
+def warn_user(message: str, category: type[Warning], stacklevel: int = 2) -> None:
+    """Issue ``message`` as a ``category`` warning and hand it to every collector of this
+    thread (:func:`collect_warnings`)."""
+    warnings.warn(message, category, stacklevel=stacklevel + 1)
+    for collector in getattr(_COLLECTORS, "stack", ()):
+        collector.append(str(message))

@@ -17,14 +17,11 @@ the API shows them as usual, the command line prints them on stderr and lists th
 
 from __future__ import annotations
 
-import threading
-import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import LowDataWarning
+from ..errors import LowDataWarning, collect_warnings, warn_user
 
 #: Below this fraction of valid (finite) pixels, a result gets a warning.
 MIN_VALID_FRACTION = 0.5
@@ -60,22 +57,9 @@ def data_problems(image: np.ndarray, what: str = "the image") -> list[str]:
     return problems
 
 
-_COLLECTORS = threading.local()
-
-
-@contextmanager
-def collect_low_data() -> Iterator[list[str]]:
-    """Also collect this thread's low-data problems in a list (for a GUI job, which shows
-    them beside its result); thread-safe, unlike :func:`warnings.catch_warnings`."""
-    found: list[str] = []
-    stack = getattr(_COLLECTORS, "stack", None)
-    if stack is None:
-        stack = _COLLECTORS.stack = []
-    stack.append(found)
-    try:
-        yield found
-    finally:
-        stack.remove(found)
+#: Collects this thread's low-data problems (and every other user warning, e.g. random
+#: weights) in a list, for a GUI job that shows them beside its result.
+collect_low_data = collect_warnings
 
 
 def warn_low_data(images: Sequence[np.ndarray], names: Sequence[str] | None = None) -> list:
@@ -91,9 +75,7 @@ def warn_low_data(images: Sequence[np.ndarray], names: Sequence[str] | None = No
     for img, name in zip(images, names):
         problems = data_problems(img, name)
         for p in problems:
-            warnings.warn(p, LowDataWarning, stacklevel=3)
-            for collector in getattr(_COLLECTORS, "stack", ()):
-                collector.append(p)
+            warn_user(p, LowDataWarning, stacklevel=3)
         found.append(problems)
     return found
 

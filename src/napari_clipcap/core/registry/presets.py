@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from .errors import InvalidInputError
+from ..errors import InvalidInputError
 
 #: Every captioner kind; a captioner preset's ``kind`` is one of these.
 CAPTIONER_KINDS = ("clipcap", "blip", "vit-gpt2", "git", "coca", "florence2")
