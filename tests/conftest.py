@@ -21,3 +21,4 @@ from fixtures.florence2_models import *  # noqa: F403
 
 # Fixture modules (small models built and saved locally) are registered here.
 from fixtures.text_models import *  # noqa: F403
+from fixtures.vlm_models import *  # noqa: F403

@@ -1,0 +1,14 @@
+"""Vision-language models: questions about an image, a view or a region, with boxes.
+
+Names load lazily from their modules on first use."""
+
+import lazy_loader as _lazy
+
+__getattr__, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submod_attrs={
+        "model": ["Answer", "Turn", "VisionLanguageModel", "load_vlm"],
+        "families": ["FAMILIES", "Family", "family_of"],
+        "boxes": ["parse_boxes", "strip_boxes"],
+    },
+)
