@@ -38,6 +38,8 @@ _API: dict[str, str] = {
     "train_clipcap": "napari_clipcap.core.training.clipcap.train",
     "finetune_clip": "napari_clipcap.core.training.finetune_clip",
     "caption_metrics": "napari_clipcap.core.evaluation.metrics",
+    "ask": "napari_clipcap.core.tasks.ask",
+    "load_vlm": "napari_clipcap.core.vlm.model",
 }
 
 __all__ = ["__version__", *_API]

@@ -34,6 +34,7 @@ COMMANDS: tuple[str, ...] = (
     "labels",
     "heatmap",
     "ground",
+    "ask",
     "train_clipcap",
     "finetune_clip",
     "evaluate",

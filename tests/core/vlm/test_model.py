@@ -42,9 +42,10 @@ def test_nan_pixels_are_the_black_background(vlm):
     holes[:10] = np.nan
     filled = image.copy()
     filled[:10] = 0.0
-    assert vlm.answer(holes, "describe", max_tokens=4).raw == vlm.answer(
-        filled, "describe", max_tokens=4
-    ).raw
+    assert (
+        vlm.answer(holes, "describe", max_tokens=4).raw
+        == vlm.answer(filled, "describe", max_tokens=4).raw
+    )
 
 
 def test_cancel_mid_answer_keeps_nothing(vlm):

@@ -38,8 +38,20 @@ __all__ = [
 
 def _builder(kind: str):
     """The loader of a kind (the transformers one unless the kind has its own)."""
-    builders = {"clipcap": build_clipcap, "coca": build_coca, "florence2": _build_florence2}
+    builders = {
+        "clipcap": build_clipcap,
+        "coca": build_coca,
+        "florence2": _build_florence2,
+        "vlm": _build_vlm,
+    }
     return builders.get(kind, build_hf_captioner)
+
+
+def _build_vlm(args: dict, defaults: dict, device: str, precision: str):
+    """A vision-language model asked for a description (:mod:`napari_clipcap.core.vlm`)."""
+    from ..vlm.captioner import build_vlm_captioner
+
+    return build_vlm_captioner(args, defaults, device, precision)
 
 
 def _build_florence2(args: dict, defaults: dict, device: str, precision: str):
@@ -125,6 +137,7 @@ def load_captioner(
     clip_weights: str | None = None,
     decoder: str | None = None,
     normalize_prefix: bool | None = None,
+    prompt: str | None = None,
     device: str = "auto",
     precision: str = "auto",
 ) -> Captioner:
@@ -148,6 +161,8 @@ def load_captioner(
     normalize_prefix : bool, optional
         ClipCap: L2-normalise CLIP embeddings before the mapping. ``None`` follows the
         checkpoint: on for the original transformer mapping, off for the MLP.
+    prompt : str, optional
+        ``vlm``: the description asked for (default: the photo domain's prompt).
     device, precision : str
         See :mod:`napari_clipcap.core.devices`.
 
@@ -165,6 +180,7 @@ def load_captioner(
         "clip_weights": clip_weights,
         "decoder": decoder,
         "normalize_prefix": normalize_prefix,
+        "prompt": prompt,
     }
     args = {
         **given,
@@ -174,7 +190,7 @@ def load_captioner(
     }
     dev = resolve_device(device)
     key = (preset.kind, str(args["weights"]), clip_model, clip_weights, str(decoder))
-    key += (normalize_prefix, dev, precision)
+    key += (normalize_prefix, prompt, dev, precision)
     build = _builder(preset.kind)
     return model_cache.get_or_load(
         "captioner", key, lambda: build(args, defaults, dev, precision), dev

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from ..errors import InvalidInputError
 
 #: Every captioner kind; a captioner preset's ``kind`` is one of these.
-CAPTIONER_KINDS = ("clipcap", "blip", "vit-gpt2", "git", "coca", "florence2")
+CAPTIONER_KINDS = ("clipcap", "blip", "vit-gpt2", "git", "coca", "florence2", "vlm")
 
 
 @dataclass(frozen=True)
@@ -249,6 +249,51 @@ PRESETS: tuple[Preset, ...] = (
         weights=None,
         licence="MIT",
         description="Florence-2 large (0.77B): the same tasks, more detail",
+    ),
+    Preset(
+        name="smolvlm2-256m",
+        kind="vlm",
+        source="transformers",
+        model="HuggingFaceTB/SmolVLM2-256M-Video-Instruct",
+        weights=None,
+        licence="Apache-2.0",
+        description="SmolVLM2 256M: a small vision-language model that answers on a CPU",
+    ),
+    Preset(
+        name="smolvlm2-500m",
+        kind="vlm",
+        source="transformers",
+        model="HuggingFaceTB/SmolVLM2-500M-Video-Instruct",
+        weights=None,
+        licence="Apache-2.0",
+        description="SmolVLM2 500M: more detail, still CPU-friendly",
+    ),
+    Preset(
+        name="qwen2.5-vl-3b",
+        kind="vlm",
+        source="transformers",
+        model="Qwen/Qwen2.5-VL-3B-Instruct",
+        weights=None,
+        licence="Qwen Research License",
+        description="Qwen2.5-VL 3B: answers with boxes (grounding, counting); a GPU is advised",
+    ),
+    Preset(
+        name="qwen3-vl-2b",
+        kind="vlm",
+        source="transformers",
+        model="Qwen/Qwen3-VL-2B-Instruct",
+        weights=None,
+        licence="Apache-2.0",
+        description="Qwen3-VL 2B: answers with boxes on a 0-1000 grid",
+    ),
+    Preset(
+        name="paligemma2-3b-mix-448",
+        kind="vlm",
+        source="transformers",
+        model="google/paligemma2-3b-mix-448",
+        weights=None,
+        licence="Gemma (gated: accept the terms on the hub and log in, or give a local folder)",
+        description="PaliGemma 2 mix 448: short answers, 'detect X' boxes as <loc> tokens",
     ),
 )
 _BY_NAME = {p.name: p for p in PRESETS}

@@ -10,6 +10,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "labels": ["rank_labels", "score_regions", "top_k_hits"],
         "heatmap": ["text_heatmap"],
         "word_relevance": ["caption_words", "word_maps"],
+        "ask": ["AskRequest", "AskResult", "ask", "ask_image"],
         "grounding": ["Detection", "layer_vertices", "merge_detections", "tile_grid"],
     },
 )

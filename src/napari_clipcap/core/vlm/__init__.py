@@ -7,8 +7,9 @@ import lazy_loader as _lazy
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
     submod_attrs={
-        "model": ["Answer", "Turn", "VisionLanguageModel", "load_vlm"],
+        "model": ["Answer", "Turn", "VisionLanguageModel", "cached_vlm", "load_vlm", "vlm_source"],
         "families": ["FAMILIES", "Family", "family_of"],
         "boxes": ["parse_boxes", "strip_boxes"],
+        "captioner": ["DOMAIN_PROMPTS", "VlmCaptioner", "build_vlm_captioner"],
     },
 )

@@ -21,7 +21,7 @@ from ..jobs import CancelFlag, check_cancel
 from .boxes import parse_boxes, strip_boxes
 from .families import Family, family_of
 
-__all__ = ["Answer", "Turn", "VisionLanguageModel", "load_vlm"]
+__all__ = ["Answer", "Turn", "VisionLanguageModel", "cached_vlm", "load_vlm", "vlm_source"]
 
 #: A callback that receives each new piece of an answer's text as it is decoded.
 TextCallback = Callable[[str], None]
@@ -145,7 +145,9 @@ class VisionLanguageModel:
             if i == 0:
                 content.insert(0, {"type": "image"})
             messages.append({"role": "user", "content": content})
-            messages.append({"role": "assistant", "content": [{"type": "text", "text": turn.answer}]})
+            messages.append(
+                {"role": "assistant", "content": [{"type": "text", "text": turn.answer}]}
+            )
         content = [{"type": "text", "text": question}]
         if not history:
             content.insert(0, {"type": "image"})
@@ -177,6 +179,7 @@ class VisionLanguageModel:
         history: Sequence[Turn] = (),
         max_tokens: int = 256,
         offset: tuple[float, float] = (0.0, 0.0),
+        extent: tuple[float, float] | None = None,
         on_text: TextCallback | None = None,
         cancel: CancelFlag | None = None,
     ) -> Answer:
@@ -193,6 +196,8 @@ class VisionLanguageModel:
             At most this many new tokens.
         offset : (x, y)
             Where ``image``'s pixel (0, 0) lies in the full image, for the boxes.
+        extent : (width, height), optional
+            How many full-image pixels ``image`` covers (when it was downscaled).
         on_text : callable, optional
             Receives each new piece of the answer as it is decoded.
         cancel : CancelFlag, optional
@@ -232,11 +237,13 @@ class VisionLanguageModel:
         new = out[0, inputs["input_ids"].shape[1] :]
         raw = self.tokenizer.decode(new, skip_special_tokens=True).strip()
         shown = (pixels.shape[1], pixels.shape[0])
+        model_w, model_h = self._model_size(inputs, shown)
+        covered = extent or shown  # boxes in full-image pixels: scale by extent / shown
         boxes = parse_boxes(
             raw,
             self.family.box_format,
-            shown_size=shown,
-            model_size=self._model_size(inputs, shown),
+            shown_size=covered,
+            model_size=(model_w * covered[0] / shown[0], model_h * covered[1] / shown[1]),
             offset=offset,
         )
         return Answer(strip_boxes(raw, self.family.box_format), raw, boxes, int(new.numel()))
@@ -290,7 +297,9 @@ def load_vlm(
             source, dtype=dtype, trust_remote_code=False
         )
     except OSError as exc:
-        where = "as a local folder" if local else "as a local folder or in the Hugging Face hub cache"
+        where = (
+            "as a local folder" if local else "as a local folder or in the Hugging Face hub cache"
+        )
         raise ModelNotFoundError(
             f"vision-language model {source!r} was not found {where} (offline, or not "
             "downloaded); give a folder saved with save_pretrained (model and processor). "
@@ -308,3 +317,22 @@ def load_vlm(
     model = model.to(dev).eval()
     name = f"vlm:{path.name if local else source}"
     return VisionLanguageModel(model, processor, name, family, dev, dtype)
+
+
+def vlm_source(name: str) -> str:
+    """What a ``--vlm`` value loads: a preset's hub id, or the folder or hub id itself."""
+    from ..registry import get_preset, presets
+
+    if name in {p.name for p in presets("vlm")}:
+        return get_preset(name).model
+    return str(name)
+
+
+def cached_vlm(name: str, device: str = "auto", precision: str = "auto") -> VisionLanguageModel:
+    """:func:`load_vlm` of a preset, folder or hub id, kept in the shared model cache."""
+    from ..model_cache import get_or_load
+
+    dev = resolve_device(device)
+    source = vlm_source(name)
+    key = (source, dev, precision)
+    return get_or_load("vlm", key, lambda: load_vlm(source, dev, precision), dev)

@@ -1,0 +1,129 @@
+"""``napari-clipcap ask`` on tiny local VLMs: JSON per region, streaming, recorded command."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from napari_clipcap.cli import main
+
+
+@pytest.fixture
+def png(tmp_path):
+    path = tmp_path / "scene.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (96, 128, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def _json(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_json_holds_one_answer_or_one_per_region(png, qwen_vl_dir, capsys):
+    base = [
+        str(png),
+        "--question",
+        "how many storage tanks?",
+        "--vlm",
+        str(qwen_vl_dir),
+        "--max-tokens",
+        "5",
+        "--device",
+        "cpu",
+        "--json",
+    ]
+    whole = _json(capsys, ["ask", *base])
+    assert isinstance(whole["answer"], str) and whole["family"] == "qwen2.5-vl"
+    assert "may be wrong" in whole["note"]
+    per = _json(capsys, ["ask", *base, "--region", "0,0,40,40", "--region", "50,20,120,90"])
+    assert [r["box"] for r in per["regions"]] == [[0, 0, 40, 40], [50, 20, 120, 90]]
+    assert all(isinstance(r["answer"], str) for r in per["regions"])
+
+
+def test_text_output_streams_the_answers(png, paligemma_dir, capsys):
+    argv = [
+        "ask",
+        str(png),
+        "--question",
+        "how many?",
+        "--vlm",
+        str(paligemma_dir),
+        "--max-tokens",
+        "4",
+        "--device",
+        "cpu",
+        "--region",
+        "0,0,50,50",
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("region 1: ")
+
+
+def test_recorded_command_reproduces_the_answer(png, qwen_vl_dir, capsys):
+    argv = [
+        "ask",
+        str(png),
+        "--question",
+        "describe this region in detail.",
+        "--vlm",
+        str(qwen_vl_dir),
+        "--max-tokens",
+        "6",
+        "--device",
+        "cpu",
+        "--region",
+        "8,8,64,64",
+        "--json",
+    ]
+    first = _json(capsys, argv)
+    command = shlex.split(first["provenance"]["command"])
+    assert command[:2] == ["napari-clipcap", "ask"]
+    again = _json(capsys, [*command[1:], "--json", "--device", "cpu"])
+    assert again["regions"][0]["answer"] == first["regions"][0]["answer"]
+
+
+def test_answers_go_into_region_files(png, qwen_vl_dir, tmp_path, capsys):
+    from napari_clipcap.core.io.region_files import read_region_file
+
+    out = tmp_path / "answers.reg"
+    data = _json(
+        capsys,
+        [
+            "ask",
+            str(png),
+            "--question",
+            "what?",
+            "--vlm",
+            str(qwen_vl_dir),
+            "--max-tokens",
+            "3",
+            "--device",
+            "cpu",
+            "--region",
+            "0,0,30,30",
+            "--out-regions",
+            str(out),
+            "--json",
+        ],
+    )
+    placed = read_region_file(out)
+    assert (
+        placed.regions[0].text == data["regions"][0]["answer"]
+        or data["regions"][0]["answer"] in placed.regions[0].text
+    )
+
+
+def test_bad_questions_and_models_are_one_line(png, tmp_path, capsys):
+    assert main(["ask", str(png), "--question", " ", "--vlm", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "question is empty" in err and "Traceback" not in err
+    assert main(["ask", str(png), "--question", "q", "--vlm", str(tmp_path / "none")]) != 0
+    err = capsys.readouterr().err
+    assert "was not found" in err and "Traceback" not in err
