@@ -38,7 +38,7 @@ _API: dict[str, str] = {
     "train_clipcap": "napari_clipcap.core.training.clipcap.train",
     "finetune_clip": "napari_clipcap.core.training.finetune_clip",
     "caption_metrics": "napari_clipcap.core.evaluation.metrics",
-    "ask": "napari_clipcap.core.tasks.ask",
+    "ask": "napari_clipcap.core.tasks.ask.regions",
     "load_vlm": "napari_clipcap.core.vlm.model",
 }
 
