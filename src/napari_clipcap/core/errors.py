@@ -32,6 +32,11 @@ class FileFormatError(ClipcapError, OSError):
     """A data file (FITS, GeoTIFF, dataset) is broken or unsupported."""
 
 
+class CountMismatchError(ClipcapError, RuntimeError):
+    """A run's counts do not add up (files in != results out + failures): a bug, never
+    a short table reported as complete."""
+
+
 class Cancelled(ClipcapError):
     """A job was cancelled through its cancel flag."""
 
@@ -75,3 +80,26 @@ def warn_user(message: str, category: type[Warning], stacklevel: int = 2) -> Non
     warnings.warn(message, category, stacklevel=stacklevel + 1)
     for collector in getattr(_COLLECTORS, "stack", ()):
         collector.append(str(message))
+
+
+def error_line(exc: BaseException) -> str:
+    """The one-line message for ``exc``, the same in every door.
+
+    The package's own errors (:class:`ClipcapError`) are already written for users and
+    come as they are; anything else (a library's error, a bug) gets its type in front so
+    the line still says what happened. Line breaks and runs of spaces become one space.
+
+    Parameters
+    ----------
+    exc : BaseException
+        Any exception.
+
+    Returns
+    -------
+    str
+        One line, never empty.
+    """
+    text = " ".join(str(exc).split())
+    if isinstance(exc, ClipcapError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -112,3 +112,28 @@ def test_a_stopped_cluster_run_keeps_what_it_wrote_and_the_next_run_finishes(
     rep = index_paths(tmp_path / "col", [images], None, **spec, client=client)
     assert rep.unchanged == len(written) and rep.added == 11 - len(written)
     assert rep.items == 12 and rep.failed == []
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 5])
+def test_many_small_groups_on_a_cluster_lose_no_file(tmp_path, tiny_clip_files, batch_size):
+    # issue 21 item 12: `index --workers 2 --batch-size 2` added 58 of 60 files
+    from distributed import Client, LocalCluster
+
+    for i in range(60):
+        write_png(tmp_path / "images" / f"im{i:02d}.png", colour_image("red", size=16, seed=i))
+    with LocalCluster(n_workers=2, processes=False, dashboard_address=None) as cluster:
+        with Client(cluster) as c:
+            rep = index_paths(
+                tmp_path / "col", [tmp_path / "images"], None, **_spec(tiny_clip_files),
+                batch_size=batch_size, client=c,
+            )  # fmt: skip
+    assert (rep.files, rep.added, rep.failed, rep.items, rep.embedded) == (60, 60, [], 60, 60)
+
+
+def test_a_report_that_does_not_add_up_is_refused():
+    from napari_clipcap.core.collection.indexing import IndexReport
+    from napari_clipcap.core.errors import CountMismatchError
+
+    IndexReport(added=2, unchanged=1, failed=[{"path": "x"}], files=4).prove()
+    with pytest.raises(CountMismatchError, match="60 files found but 58 counted"):
+        IndexReport(added=58, files=60).prove()

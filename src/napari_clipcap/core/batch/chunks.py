@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..collection.search import crop_region
-from ..errors import Cancelled, ClipcapError, InvalidInputError
+from ..distributed import run_isolated, worker_device
+from ..errors import Cancelled, InvalidInputError, error_line
 from ..io.sources import failure_text, read_units
 
 TASKS = ("caption", "labels", "heatmap", "embed")
@@ -112,25 +113,6 @@ class BatchSpec:
         d["labels"] = tuple(d.get("labels", ()))
         d["regions"] = tuple(tuple(r) for r in d.get("regions", ()))
         return cls(**d)
-
-
-def worker_device(device: str) -> str:
-    """``device``, or on a multi-GPU machine inside a Dask worker, this worker's GPU."""
-    if device != "auto":
-        return device
-    try:
-        from distributed import get_worker
-
-        name = get_worker().name
-    except (ImportError, ValueError):
-        return device
-    import torch
-
-    count = torch.cuda.device_count()
-    if count < 2:
-        return device
-    index = name if isinstance(name, int) else int(hashlib.md5(str(name).encode()).hexdigest(), 16)
-    return f"cuda:{index % count}"
 
 
 def get_model(spec: BatchSpec):
@@ -297,15 +279,13 @@ def run_chunk(spec_dict: dict, paths: list[str]) -> list[dict]:
             raise
         except Exception as exc:  # one bad file never stops the run
             rows[path] = [_base(path, None, None, failure_text(path, exc))]
-    try:
-        rows.update(_apply(spec, model, loaded))
-    except Exception:  # isolate the failing file(s)
-        for item in loaded:
-            try:
-                rows.update(_apply(spec, model, [item]))
-            except Exception as exc:
-                msg = str(exc) if isinstance(exc, ClipcapError) else f"{type(exc).__name__}: {exc}"
-                rows[item[0]] = [_base(item[0], None, None, msg)]
+    rows.update(
+        run_isolated(
+            loaded,
+            lambda group: _apply(spec, model, group),
+            lambda item, exc: {item[0]: [_base(item[0], None, None, error_line(exc))]},
+        )
+    )
     return [row for path in paths for row in rows.get(path, [])]
 
 

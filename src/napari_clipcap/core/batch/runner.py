@@ -16,26 +16,35 @@ the model fail, get a row with the ``error`` column set; the run goes on.
 
 ``workers=N`` starts a local Dask cluster of N single-threaded worker processes;
 ``scheduler=ADDRESS`` uses an existing ``dask.distributed`` cluster (its workers must
-see the input paths). Every worker loads the model once and keeps it. Chunks are the
-same whatever runs them, so the table is the same as a local run's.
+see the input paths); both through the one Dask driver
+(:mod:`napari_clipcap.core.distributed`), which also runs the chunks of a local run.
+Every worker loads the model once and keeps it. Chunks are the same whatever runs them,
+so the table is the same as a local run's.
+
+Every run proves its count before it reports: each chunk gives rows for exactly its
+files, and the merged table holds every input file, one row per unit and region (one
+row for a file that failed); otherwise :class:`~napari_clipcap.core.errors.
+CountMismatchError` is raised instead of a report.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import uuid
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import FileFormatError, InvalidInputError
+from ..distributed import bounded_map, check_scheduler_address, open_cluster
+from ..errors import CountMismatchError, FileFormatError, InvalidInputError
 from ..io.atomic import atomic_file, atomic_path, remove_temporaries, write_json
 from ..io.sources import find_images
-from ..jobs import CancelFlag, ProgressCallback, check_cancel, report
+from ..jobs import CancelFlag, ProgressCallback, report
 from .chunks import BatchSpec, heatmap_name, run_chunk
 
 
@@ -53,6 +62,14 @@ class BatchReport:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+    def prove(self) -> None:
+        """Raise :class:`CountMismatchError` unless files = done earlier + processed."""
+        if self.files != self.skipped + self.processed:
+            raise CountMismatchError(
+                f"batch: {self.files} files but {self.skipped} done earlier and "
+                f"{self.processed} processed"
+            )
 
 
 def _load_spec(out: Path, spec: BatchSpec) -> None:
@@ -131,10 +148,11 @@ def _vector_text(v) -> str:
     return "[" + ",".join(f"{x:.9g}" for x in v) + "]"
 
 
-def _merge(out: Path, order: dict[str, int]) -> tuple[int, int]:
+def _merge(out: Path, order: dict[str, int], per_unit: int) -> tuple[int, int]:
     df = read_parts(out)
     if df.empty:
         df = __import__("pandas").DataFrame(columns=["path", "hdu", "error"])
+    _prove_table(df, order, per_unit)
     df = df.assign(_o=df["path"].map(order).fillna(len(order)))
     sort = ["_o", "path"] + [c for c in ("hdu",) if c in df.columns]
     df = df.sort_values(sort, kind="stable").drop(columns="_o").reset_index(drop=True)
@@ -146,6 +164,32 @@ def _merge(out: Path, order: dict[str, int]) -> tuple[int, int]:
     with atomic_path(out / "results.csv") as tmp:
         csv.to_csv(tmp, index=False)
     return len(df), int(df["error"].notna().sum()) if "error" in df.columns else 0
+
+
+def _prove_table(df, files: Iterable[str], per_unit: int) -> None:
+    """Every input file has rows: one if it failed, else ``per_unit`` per unit (HDU)."""
+    missing = set(files) - set(df["path"])
+    if missing:
+        raise CountMismatchError(
+            f"batch: {len(missing)} input files have no row in the table "
+            f"(first: {sorted(missing)[0]})"
+        )
+    if df.empty:
+        return
+    ok = df[df["error"].isna()] if "error" in df.columns else df
+    units = ok.groupby(["path", ok["hdu"].fillna(-1)] if "hdu" in ok.columns else ["path"])
+    wrong = units.size()[lambda n: n != per_unit]
+    failed = df[df["error"].notna()].groupby("path").size() if "error" in df.columns else []
+    if len(wrong) or (len(failed) and (failed != 1).any()):
+        raise CountMismatchError(
+            f"batch: rows do not add up to files x regions ({per_unit} per unit): "
+            f"{len(wrong)} units with another count"
+        )
+
+
+def _rows_per_unit(spec: BatchSpec) -> int:
+    """Rows of one image unit: one per region for caption and labels, else one."""
+    return max(1, len(spec.regions)) if spec.task in ("caption", "labels") else 1
 
 
 def run_batch(
@@ -187,6 +231,8 @@ def run_batch(
     """
     if scheduler and workers:
         raise InvalidInputError("give either a scheduler address or a number of workers")
+    if scheduler:
+        check_scheduler_address(scheduler)
     if int(chunk_size) < 1:
         raise InvalidInputError(f"chunk size must be at least 1, got {chunk_size}")
     if workers is not None and int(workers) < 0:
@@ -213,14 +259,23 @@ def run_batch(
     todo = [f for f in files if f not in done]
     chunks = [todo[i : i + chunk_size] for i in range(0, len(todo), chunk_size)]
     seq = len(list((out / "parts").glob("part-*.parquet")))
-    results = _results(spec.to_dict(), chunks, scheduler, workers, cancel)
     finished = 0
-    for seq_i, rows in enumerate(results, seq):
-        _write_part(out, seq_i, rows)
-        finished += len({r["path"] for r in rows})
-        report(progress, finished, len(todo))
-    n_rows, n_err = _merge(out, {p: i for i, p in enumerate(files)})
-    return BatchReport(
+    cluster = open_cluster(workers, scheduler) if scheduler or workers else nullcontext()
+    with cluster as client:
+        results = bounded_map(partial(run_chunk, spec.to_dict()), chunks, client=client,
+                              cancel=cancel)  # fmt: skip
+        for seq_i, (i, rows) in enumerate(results, seq):
+            if {r["path"] for r in rows} != set(chunks[i]):
+                raise CountMismatchError(
+                    f"batch: a chunk of {len(chunks[i])} files gave rows for "
+                    f"{len({r['path'] for r in rows})}; its rows were not written"
+                )
+            _write_part(out, seq_i, rows)
+            finished += len(chunks[i])
+            report(progress, finished, len(todo))
+    order = {p: i for i, p in enumerate(files)}
+    n_rows, n_err = _merge(out, order, _rows_per_unit(spec))
+    result = BatchReport(
         len(files),
         len(files) - len(todo),
         len(todo),
@@ -229,45 +284,5 @@ def run_batch(
         str(out / "results.parquet"),
         str(out / "results.csv"),
     )
-
-
-def _results(spec_dict: dict, chunks: list[list[str]], scheduler, workers, cancel):
-    """Yield each chunk's rows as chunks finish (any order)."""
-    if not scheduler and not workers:
-        for chunk in chunks:
-            check_cancel(cancel)
-            yield run_chunk(spec_dict, chunk)
-        return
-    from distributed import Client, LocalCluster, as_completed
-
-    cluster = None
-    if workers:
-        cluster = LocalCluster(
-            n_workers=int(workers),
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-        client = Client(cluster)
-    else:
-        client = Client(scheduler)
-    try:
-        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-        pending = iter(chunks)
-        first = [
-            client.submit(run_chunk, spec_dict, c, pure=False)
-            for c, _ in zip(pending, range(4 * n_workers))
-        ]
-        queue = as_completed(first)
-        for fut in queue:
-            check_cancel(cancel)
-            rows = fut.result()
-            nxt = next(pending, None)
-            if nxt is not None:
-                queue.add(client.submit(run_chunk, spec_dict, nxt, pure=False))
-            yield rows
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    result.prove()
+    return result

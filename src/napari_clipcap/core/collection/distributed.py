@@ -7,79 +7,38 @@ workers must see the image paths). The client plans the run as a local run does
 writes each group's results to SQLite in one transaction as it arrives: the
 collection's lock, incremental runs, retried failures and kill safety are exactly a
 local run's. Workers read the images with the same loader, embed them with the model
-loaded once per worker process (the batch runner's cache) and make the thumbnails, so
+loaded once per worker process (the one model cache) and make the thumbnails, so
 only vectors and small PNGs travel back. Every result names the model that made it, and
 the client refuses results from another model than the collection's.
+
+The cluster and the submit loop are the one Dask driver's
+(:mod:`napari_clipcap.core.distributed`), shared with the batch runner.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import numpy as np
 
-from ..errors import Cancelled, ClipcapError, InvalidInputError
+from ..distributed import bounded_map, open_cluster, run_isolated, worker_device
+from ..errors import Cancelled, error_line
 from ..io.sources import failure_text, list_units, load_unit, thumbnail_png
-from ..jobs import check_cancel, report
+from ..jobs import report
 from .records import FileRecord, ModelMismatchError, NewItem
 
 __all__ = ["embed_files", "index_remote", "open_cluster", "run_remote"]
 
 
-@contextmanager
-def open_cluster(workers: int | None = None, scheduler: str | None = None) -> Iterator:
-    """A ``distributed.Client``: of a new local cluster of ``workers`` processes, or of
-    the running cluster at ``scheduler``; closed (and the local cluster stopped) after.
-
-    Raises
-    ------
-    InvalidInputError
-        If both or neither are given, ``workers`` is below 1, or the scheduler cannot be
-        reached.
-    """
-    if bool(workers) == bool(scheduler):
-        raise InvalidInputError("give either a number of workers or a scheduler address")
-    if workers is not None and int(workers) < 1:
-        raise InvalidInputError(f"number of workers must be at least 1, got {workers}")
-    from distributed import Client, LocalCluster
-
-    cluster = None
-    try:
-        if workers:
-            cluster = LocalCluster(
-                n_workers=int(workers),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
-            client = Client(cluster)
-        else:
-            client = Client(scheduler, timeout="20s")
-    except OSError as exc:
-        if cluster is not None:
-            cluster.close()
-        raise InvalidInputError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from exc
-    try:
-        yield client
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
-def embed_files(spec_dict: dict, paths: list[str], thumb_size: int) -> dict:
+def embed_files(paths: list[str], spec_dict: dict, thumb_size: int) -> dict:
     """On a worker: read and embed some files; returns ``{"model", "files"}``.
 
     ``files`` holds per path ``{"path", "error", "units": [(hdu, width, height, vector,
     png)]}``. A file that cannot be read gets its error; if the model fails on the
     group, each file is retried alone.
     """
-    from ..batch.chunks import BatchSpec, get_model
+    from ..clip.model import load_clip
 
-    clip = get_model(BatchSpec.from_dict(spec_dict))
+    device = worker_device(spec_dict.get("device", "auto"))
+    clip = load_clip(spec_dict["clip_model"], spec_dict["clip_weights"], device=device)
     loaded, out = [], {}
     for path in paths:
         try:
@@ -88,15 +47,14 @@ def embed_files(spec_dict: dict, paths: list[str], thumb_size: int) -> dict:
             raise
         except Exception as exc:  # one bad file never stops the run
             out[path] = {"path": path, "error": failure_text(path, exc), "units": []}
-    try:
-        out.update(_encode(clip, loaded, spec_dict["batch_size"], thumb_size))
-    except Exception:  # isolate the failing file(s)
-        for item in loaded:
-            try:
-                out.update(_encode(clip, [item], spec_dict["batch_size"], thumb_size))
-            except Exception as exc:
-                msg = str(exc) if isinstance(exc, ClipcapError) else f"{type(exc).__name__}: {exc}"
-                out[item[0]] = {"path": item[0], "error": msg, "units": []}
+    batch_size = spec_dict["batch_size"]
+    out.update(
+        run_isolated(
+            loaded,
+            lambda group: _encode(clip, group, batch_size, thumb_size),
+            lambda item, exc: {item[0]: {"path": item[0], "error": error_line(exc), "units": []}},
+        )
+    )
     return {"model": clip.name, "files": [out[p] for p in paths]}
 
 
@@ -114,26 +72,6 @@ def _encode(clip, loaded, batch_size: int, thumb_size: int) -> dict:
             k += 1
         out[path] = {"path": path, "error": None, "units": rows}
     return out
-
-
-def _submit_all(client, spec: dict, groups: list[list[str]], thumb_size: int, cancel):
-    """Yield each group's result as it finishes, a few groups in flight per worker."""
-    from distributed import as_completed
-
-    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-    pending = iter(groups)
-    first = [
-        client.submit(embed_files, spec, g, thumb_size, pure=False)
-        for g, _ in zip(pending, range(3 * n_workers))
-    ]
-    queue = as_completed(first)
-    for fut in queue:
-        check_cancel(cancel)
-        result = fut.result()
-        nxt = next(pending, None)
-        if nxt is not None:
-            queue.add(client.submit(embed_files, spec, nxt, thumb_size, pure=False))
-        yield result
 
 
 def index_remote(
@@ -170,7 +108,8 @@ def index_remote(
     write([{"path": t.path, "error": t.error, "units": []} for t in todo if t.error])
     paths = [t.path for t in todo if not t.error]
     groups = [paths[i : i + files_per_task] for i in range(0, len(paths), files_per_task)]
-    for result in _submit_all(client, spec, groups, thumb_size, cancel):
+    for _, result in bounded_map(embed_files, groups, spec, thumb_size, client=client,
+                                 cancel=cancel):  # fmt: skip
         if result["model"] != model_id:
             raise ModelMismatchError(
                 f"a worker embedded with model {result['model']!r}, but collection "

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import Cancelled, InvalidInputError
+from ..errors import Cancelled, CountMismatchError, InvalidInputError
 from ..io.sources import (
     failure_text,
     file_hash,
@@ -71,6 +71,17 @@ class IndexReport:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def prove(self) -> None:
+        """Raise :class:`CountMismatchError` unless every file is counted exactly once
+        (files = added + updated + unchanged + failed)."""
+        counted = self.added + self.updated + self.unchanged + len(self.failed)
+        if counted != self.files or len({f["path"] for f in self.failed}) != len(self.failed):
+            raise CountMismatchError(
+                f"index: {self.files} files found but {counted} counted (added "
+                f"{self.added}, updated {self.updated}, unchanged {self.unchanged}, failed "
+                f"{len(self.failed)}); the collection holds what was written"
+            )
 
 
 @dataclass(frozen=True)
@@ -206,6 +217,10 @@ def index_paths(
         When ``cancel`` is set; everything committed so far is kept.
     """
     remote = bool(workers or scheduler or client is not None)
+    if scheduler:
+        from ..distributed import check_scheduler_address
+
+        check_scheduler_address(scheduler)  # before the collection is touched
     if clip is None and not remote:
         raise InvalidInputError("give an encoder, or workers or a scheduler to embed on")
     paths = list(paths)
@@ -229,6 +244,7 @@ def index_paths(
             _run_local(col, todo, rep, clip, loader, batch_size, thumb_size, progress, cancel)
         index = col.vector_index(approximate=approximate)
         rep.items, rep.index_kind = len(col), index.kind
+    rep.prove()
     return rep
 
 
