@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidInputError
-from ..training.data import load_images
+from ..io.image_sets import load_images
 from .metrics import (
     CAPTION_METRICS,
     CLIPSCORE_PREFIX,

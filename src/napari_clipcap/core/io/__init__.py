@@ -18,5 +18,6 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "geoexport": ["regions_to_geojson", "write_geotiff"],
         "reading": ["ImageSource", "Pixels", "open_image"],
         "budget": ["DEFAULT_MAX_PIXELS", "pixel_budget"],
+        "image_sets": ["load_image", "load_images"],
     },
 )

@@ -11,6 +11,5 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "heatmap": ["text_heatmap"],
         "word_relevance": ["caption_words", "word_maps"],
         "ask": ["AskRequest", "AskResult", "ask", "ask_image"],
-        "grounding": ["Detection", "layer_vertices", "merge_detections", "tile_grid"],
     },
 )

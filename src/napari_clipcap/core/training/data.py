@@ -13,46 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FileFormatError, InvalidInputError
-from ..jobs import check_cancel, report
-
-
-def load_image(path) -> np.ndarray:
-    """Read one dataset image as ``H x W x 3`` float32 in ``[0, 1]``.
-
-    FITS files go through the astronomy model-input scaling (first HDU with image data);
-    other formats are value/255.
-    """
-    from ..io.sources import load_unit
-
-    return load_unit(path, None, max_side=1024)
-
-
-def load_images(
-    paths: Sequence, *, strict: bool = False, progress=None, cancel=None
-) -> tuple[list[np.ndarray], list[int], list[str]]:
-    """Read images, skipping the unreadable ones unless ``strict``.
-
-    Returns
-    -------
-    images : list of ndarray
-    kept : list of int
-        Indices into ``paths`` of the images that were read.
-    problems : list of str
-        One message per unreadable image, naming its path.
-    """
-    images, kept, problems = [], [], []
-    for i, p in enumerate(paths):
-        check_cancel(cancel)
-        try:
-            images.append(load_image(p))
-            kept.append(i)
-        except (FileFormatError, OSError) as exc:
-            if strict:
-                raise FileFormatError(f"cannot read image {p}: {exc}") from exc
-            problems.append(f"{p}: unreadable image skipped ({exc})")
-        report(progress, i + 1, len(paths))
-    return images, kept, problems
+from ..errors import InvalidInputError
+from ..io.image_sets import load_image, load_images  # noqa: F401  (still importable from here)
 
 
 def _cache_key(model_id: str, paths: Sequence) -> str:

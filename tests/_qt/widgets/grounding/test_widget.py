@@ -21,7 +21,8 @@ from napari_clipcap._qt.widgets.grounding.inputs import DESCRIBE, GROUND
 from napari_clipcap._qt.widgets.grounding.results import result_name
 from napari_clipcap._qt.widgets.grounding.widget import GroundingWidget
 
-# tiles of 64 px over a 64 x 112 image: x 0..64 and 48..112 (as in test_florence2.py)
+# tiles of 64 px over a 64 x 112 image: x 0..64 and 48..112
+# (as in tests/core/captioning/florence2/test_captioner.py)
 ANSWERS = [
     "</s><s>ships<loc_625><loc_0><loc_937><loc_499></s>",  # tile 1, "ships": x 40..60
     "</s><s><loc_0><loc_0><loc_99><loc_99></s>",  # tile 1, "tanks": boxes, no phrase

@@ -9,10 +9,11 @@
 {'two ships': [(...), (...)], 'a harbour': [(...)]}
 
 Every box is in pixel data coordinates of the whole image, ``(x0, y0, x1, y1)``;
-:func:`~napari_clipcap.core.tasks.grounding.layer_vertices` places them on a napari layer.
+:func:`~napari_clipcap.core.captioning.florence2.boxes.layer_vertices` places them on a
+napari layer.
 Large images are cut into overlapping tiles (``tile``, ``overlap`` in pixels); boxes
 found in several tiles are merged by
-:func:`~napari_clipcap.core.tasks.grounding.merge_detections`. ``progress(done, total)``
+:func:`~napari_clipcap.core.captioning.florence2.boxes.merge_detections`. ``progress(done, total)``
 counts tiles; ``cancel`` is checked before each tile and each batch.
 """
 
@@ -24,7 +25,7 @@ import numpy as np
 
 from ...errors import InvalidInputError
 from ...jobs import ProgressCallback, check_cancel, report
-from ...tasks.grounding import (
+from .boxes import (
     Detection,
     location_tokens,
     merge_detections,

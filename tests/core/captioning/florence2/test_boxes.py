@@ -7,9 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from napari_clipcap.core.coords.geometry import map_points
-from napari_clipcap.core.errors import InvalidInputError
-from napari_clipcap.core.tasks.grounding import (
+from napari_clipcap.core.captioning.florence2.boxes import (
     Detection,
     dequantize_boxes,
     layer_vertices,
@@ -22,6 +20,8 @@ from napari_clipcap.core.tasks.grounding import (
     tile_boxes_to_image,
     tile_grid,
 )
+from napari_clipcap.core.coords.geometry import map_points
+from napari_clipcap.core.errors import InvalidInputError
 
 
 @pytest.mark.parametrize("size", [(64, 64), (1000, 1000), (1234, 567), (8192, 300)])

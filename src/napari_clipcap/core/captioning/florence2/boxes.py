@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..coords.geometry import apply_affine
-from ..errors import InvalidInputError
+from ...coords.geometry import apply_affine
+from ...errors import InvalidInputError
 
 __all__ = [
     "BINS",

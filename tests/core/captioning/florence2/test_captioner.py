@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from napari_clipcap.core.captioning.florence2.boxes import Detection
 from napari_clipcap.core.captioning.florence2.captioner import (
     DETAIL_TASKS,
     Florence2Captioner,
@@ -27,7 +28,6 @@ from napari_clipcap.core.errors import (
     InvalidInputError,
     ModelNotFoundError,
 )
-from napari_clipcap.core.tasks.grounding import Detection
 
 
 @pytest.fixture(autouse=True)
