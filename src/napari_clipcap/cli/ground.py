@@ -59,9 +59,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.captioning.florence2.boxes import tile_grid
     from ..core.captioning.florence2.captioner import build_florence2
     from ..core.captioning.florence2.tasks import detect_phrases, ground_caption, split_phrases
+    from ..core.coords.detections import tile_grid
     from ._clipargs import read_input
     from ._regionfiles import write_out_regions
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_clipcap.core.tasks.grounding import layer_vertices
+from napari_clipcap.core.coords.detections import layer_vertices
 from napari_clipcap.core.vlm import parse_boxes, strip_boxes
 
 

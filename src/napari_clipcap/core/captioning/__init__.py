@@ -15,6 +15,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
             "unload_captioners",
         ],
         "coca": ["CoCaCaptioner"],
+        "vlm": ["DOMAIN_PROMPTS", "VlmCaptioner", "build_vlm_captioner"],
         "clipcap": [
             "ClipCapCaptioner",
             "ClipCapModel",

@@ -49,7 +49,7 @@ def _builder(kind: str):
 
 def _build_vlm(args: dict, defaults: dict, device: str, precision: str):
     """A vision-language model asked for a description (:mod:`napari_clipcap.core.vlm`)."""
-    from ..vlm.captioner import build_vlm_captioner
+    from .vlm import build_vlm_captioner
 
     return build_vlm_captioner(args, defaults, device, precision)
 

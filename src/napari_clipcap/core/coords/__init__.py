@@ -7,6 +7,7 @@ import lazy_loader as _lazy
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
     submod_attrs={
+        "detections": ["Detection", "layer_vertices", "merge_detections", "tile_grid"],
         "geometry": ["Box", "bounding_box", "map_points", "view_box"],
         "regions": ["as_region", "crop", "crops", "from_napari", "is_all_nan", "polygon_mask"],
         "worldcoords": ["format_world", "world_metadata"],

@@ -10,6 +10,5 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "model": ["Answer", "Turn", "VisionLanguageModel", "cached_vlm", "load_vlm", "vlm_source"],
         "families": ["FAMILIES", "Family", "family_of"],
         "boxes": ["parse_boxes", "strip_boxes"],
-        "captioner": ["DOMAIN_PROMPTS", "VlmCaptioner", "build_vlm_captioner"],
     },
 )

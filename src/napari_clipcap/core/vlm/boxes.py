@@ -4,7 +4,7 @@ Qwen2-VL and Qwen2.5-VL write JSON objects ``{"bbox_2d": [x0, y0, x1, y1], "labe
 in pixels of the image as the processor resized it; Qwen3-VL writes the same JSON on a
 0-1000 grid; PaliGemma writes four ``<locYYYY>`` tokens (``y0 x0 y1 x1`` in 1024 bins of
 its square input) before each phrase, entries separated by ``;``. All of them come back
-as :class:`~napari_clipcap.core.tasks.grounding.Detection` in the pixel coordinates of
+as :class:`~napari_clipcap.core.coords.detections.Detection` in the pixel coordinates of
 the image the model was shown, moved by the crop's offset, so that the Grounding dock's
 placement code puts them over any layer.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 
-from ..tasks.grounding import Detection
+from ..coords.detections import Detection
 
 __all__ = ["parse_boxes", "strip_boxes"]
 

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-from napari_clipcap.core.captioning.florence2.boxes import Detection
 from napari_clipcap.core.captioning.florence2.captioner import (
     DETAIL_TASKS,
     Florence2Captioner,
@@ -22,6 +21,7 @@ from napari_clipcap.core.captioning.florence2.tasks import (
     grouped,
     split_phrases,
 )
+from napari_clipcap.core.coords.detections import Detection
 from napari_clipcap.core.errors import (
     Cancelled,
     CheckpointFormatError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ....core.captioning.florence2.boxes import Detection, layer_vertices
+from ....core.coords.detections import Detection, layer_vertices
 from ...layers import META_KEY, placement
 from ...region_text import set_text
 

@@ -8,7 +8,7 @@ import lazy_loader as _lazy
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
     submod_attrs={
-        "boxes": ["Detection", "layer_vertices", "merge_detections", "tile_grid"],
+        "locations": ["location_tokens", "parse_locations", "strip_locations"],
         "captioner": ["Florence2Captioner", "build_florence2"],
         "tasks": ["describe_regions", "detect_phrases", "ground_caption"],
     },

@@ -22,7 +22,7 @@ import numpy as np
 from ...devices import resolve_device, resolve_dtype
 from ...errors import CheckpointFormatError, InvalidInputError, ModelNotFoundError
 from ...jobs import ProgressCallback, batched, check_cancel, report
-from .boxes import parse_locations, strip_locations
+from .locations import parse_locations, strip_locations
 
 __all__ = ["DEFAULT_WEIGHTS", "DETAIL_TASKS", "Florence2Captioner", "build_florence2"]
 
@@ -151,7 +151,7 @@ class Florence2Captioner:
 
         Returns ``num_captions`` texts per image: plain text, or with ``keep_special`` the
         location tokens and tags kept for
-        :func:`~napari_clipcap.core.captioning.florence2.boxes.parse_locations`.
+        :func:`~napari_clipcap.core.captioning.florence2.locations.parse_locations`.
         """
         import torch
 

@@ -9,11 +9,11 @@
 {'two ships': [(...), (...)], 'a harbour': [(...)]}
 
 Every box is in pixel data coordinates of the whole image, ``(x0, y0, x1, y1)``;
-:func:`~napari_clipcap.core.captioning.florence2.boxes.layer_vertices` places them on a
+:func:`~napari_clipcap.core.coords.detections.layer_vertices` places them on a
 napari layer.
 Large images are cut into overlapping tiles (``tile``, ``overlap`` in pixels); boxes
 found in several tiles are merged by
-:func:`~napari_clipcap.core.captioning.florence2.boxes.merge_detections`. ``progress(done, total)``
+:func:`~napari_clipcap.core.coords.detections.merge_detections`. ``progress(done, total)``
 counts tiles; ``cancel`` is checked before each tile and each batch.
 """
 
@@ -23,16 +23,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ...coords.detections import Detection, merge_detections, tile_grid
 from ...errors import InvalidInputError
 from ...jobs import ProgressCallback, check_cancel, report
-from .boxes import (
-    Detection,
-    location_tokens,
-    merge_detections,
-    tile_boxes_to_image,
-    tile_grid,
-)
 from .captioner import Florence2Captioner, check_rgb
+from .locations import location_tokens, tile_boxes_to_image
 
 __all__ = ["describe_regions", "detect_phrases", "ground_caption", "grouped", "split_phrases"]
 

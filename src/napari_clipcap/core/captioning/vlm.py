@@ -50,7 +50,7 @@ class VlmCaptioner:
         **_ignored,
     ) -> list[list[str]]:
         """One greedy description per image (``num_captions`` > 1 is refused)."""
-        from ..captioning.base import check_images
+        from .base import check_images
 
         images = check_images(images)
         limit = max_tokens or (options.max_tokens if options is not None else 67)
@@ -69,7 +69,7 @@ def build_vlm_captioner(args: dict, defaults: dict, device: str, precision: str)
     """The captioner :func:`~napari_clipcap.core.captioning.protocol.load_captioner` builds
     for ``kind="vlm"``: ``args["weights"]`` a preset, folder or hub id, ``args["prompt"]``
     (default: the ``args["domain"]`` prompt, else the photo one)."""
-    from .model import cached_vlm
+    from ..vlm.model import cached_vlm
 
     weights = args.get("weights") or defaults.get("weights")
     if not weights:
