@@ -41,6 +41,18 @@ class FileRegion:
         The region's text (DS9 ``text={...}``, CRTF ``label=...``), or "".
     color : str or None
         The region's colour, when the file gives one.
+    meta : dict
+        Other properties the file gave (``regions`` meta).
+    exclude : bool
+        An exclude region (DS9 ``-circle(...)``, CRTF ``-circle[...]``): not scored,
+        written back as an exclude.
+    frame : str or None
+        The sky frame the file gave it in (``fk5``, ``galactic``, ...), None for image
+        coordinates or shapes drawn in napari.
+    number : int or None
+        Its place in the file, counting every region from 1 (also the skipped ones).
+    symbol : str or None
+        A point's marker (DS9 ``point=x``, CRTF ``symbol``).
     """
 
     shape_type: str
@@ -48,6 +60,16 @@ class FileRegion:
     text: str = ""
     color: str | None = None
     meta: dict = field(default_factory=dict)
+    exclude: bool = False
+    frame: str | None = None
+    number: int | None = None
+    symbol: str | None = None
+
+    def with_text(self, text: str) -> FileRegion:
+        """A copy carrying ``text`` instead of its own (for writing results back)."""
+        from dataclasses import replace
+
+        return replace(self, text=text)
 
     def to_region(self) -> Any:
         """The region to score or caption: a box for axis-aligned rectangles, a polygon
