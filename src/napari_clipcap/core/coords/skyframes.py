@@ -57,9 +57,7 @@ def canonical_frame(name: str) -> str:
     key = str(name).strip().lower()
     key = ALIASES.get(key, key)
     if key not in FILE_FRAMES:
-        raise InvalidInputError(
-            f"unknown sky frame {name!r}; use one of {', '.join(FILE_FRAMES)}"
-        )
+        raise InvalidInputError(f"unknown sky frame {name!r}; use one of {', '.join(FILE_FRAMES)}")
     return key
 
 
@@ -166,9 +164,7 @@ def pixel_to_world_in(xy: np.ndarray, wcs: Any, frame: Any) -> Any:
 
     world = np.asarray(wcs.all_pix2world(np.atleast_2d(xy), 0), float)
     own, _ = wcs_frame(wcs)
-    coords = SkyCoord(
-        world[:, wcs.wcs.lng] * u.deg, world[:, wcs.wcs.lat] * u.deg, frame=own
-    )
+    coords = SkyCoord(world[:, wcs.wcs.lng] * u.deg, world[:, wcs.wcs.lat] * u.deg, frame=own)
     return coords.transform_to(frame)
 
 

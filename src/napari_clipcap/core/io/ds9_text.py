@@ -37,8 +37,11 @@ DS9_FRAMES = {
 EQUATORIAL = ("fk5", "icrs", "fk4")
 SHAPES = ("circle", "ellipse", "box", "polygon", "point", "text")
 COMMENTED = ("text", "vector", "composite", "ruler", "compass", "projection", "segment")
-_FRAME_RE = re.compile(r"(image|physical|fk4|b1950|fk5|j2000|icrs|galactic|ecliptic|linear"
-                       r"|amplifier|detector|wcs[a-z]?)\s*(?:;|$)", re.I)
+_FRAME_RE = re.compile(
+    r"(image|physical|fk4|b1950|fk5|j2000|icrs|galactic|ecliptic|linear"
+    r"|amplifier|detector|wcs[a-z]?)\s*(?:;|$)",
+    re.I,
+)
 _SHAPE_RE = re.compile(r"([+-]?)\s*((?:[a-z]+\s+)?[a-z]+)\s*\(([^()]*)\)", re.I)
 _PROP_RE = re.compile(r"""(\w+)\s*=\s*(\{[^}]*\}|"[^"]*"|'[^']*'|[^\s#]+(?:\s+\d+)?)|(\w+)""")
 _SIZE_UNITS = {'"': 1.0, "'": 60.0, "d": 3600.0, "r": 3600.0 * 180.0 / math.pi}
@@ -254,11 +257,13 @@ def _shape_row(kind: str, args: str, frame: str) -> RegionRecord:
         if len(tokens) < 6 or len(tokens) % 2:
             raise _Unreadable(args)
         pairs = [tokens[i : i + 2] for i in range(0, len(tokens), 2)]
-        xy = np.array([_lonlat(a, b, frame) if sky else (_number(a), _number(b))
-                       for a, b in pairs])
+        xy = np.array(
+            [_lonlat(a, b, frame) if sky else (_number(a), _number(b)) for a, b in pairs]
+        )
         return RegionRecord(0, kind, frame, _image_origin(xy, sky))
-    x, y = _lonlat(tokens[0], tokens[1], frame) if sky else (_number(tokens[0]),
-                                                             _number(tokens[1]))
+    x, y = (
+        _lonlat(tokens[0], tokens[1], frame) if sky else (_number(tokens[0]), _number(tokens[1]))
+    )
     xy = _image_origin(np.array([[x, y]]), sky)
     row = RegionRecord(0, kind, frame, xy)
     if kind == "circle":

@@ -227,8 +227,13 @@ def _format_crtf(rows: Sequence[RegionRecord], frame: str, header: Sequence[str]
         else:
             cls = EllipseSkyRegion if row.shape == "ellipse" else RectangleSkyRegion
             objs.append(
-                cls(where[0], row.width * u.arcsec, row.height * u.arcsec,
-                    angle=Angle(row.angle, u.deg), meta=meta)
+                cls(
+                    where[0],
+                    row.width * u.arcsec,
+                    row.height * u.arcsec,
+                    angle=Angle(row.angle, u.deg),
+                    meta=meta,
+                )
             )
     # 10 decimals of a degree: 0.4 micro-arcsecond, far below any region's precision
     text = Regions(objs).serialize(format="crtf", coordsys=container, fmt=".10f")

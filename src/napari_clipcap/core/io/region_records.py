@@ -195,8 +195,12 @@ _KINDS = {"circle": "ellipse", "ellipse": "ellipse", "box": "rectangle"}
 def _corners(centre: np.ndarray, half_w: np.ndarray, half_h: np.ndarray) -> np.ndarray:
     """``(4, 2)`` corners in the order napari and :func:`ellipse_outline` expect."""
     return np.stack(
-        [centre - half_w - half_h, centre + half_w - half_h, centre + half_w + half_h,
-         centre - half_w + half_h]
+        [
+            centre - half_w - half_h,
+            centre + half_w - half_h,
+            centre + half_w + half_h,
+            centre - half_w + half_h,
+        ]
     )
 
 
@@ -249,8 +253,7 @@ def _sky_shapes(group, wcs, frame: str, epoch, fmt: str) -> list[FileRegion]:
     bad = [n for n, s in out.items() if not np.all(np.isfinite(s.vertices))]
     if bad:
         raise InvalidInputError(
-            f"region {bad[0]} cannot be placed through the image's WCS (outside its "
-            "projection)"
+            f"region {bad[0]} cannot be placed through the image's WCS (outside its projection)"
         )
     return [out[r.number] for r in group]
 
@@ -271,9 +274,7 @@ def _shape_parts(shape: FileRegion) -> tuple[str, np.ndarray]:
         return "box", xy
     if kind in ("polygon", "path") and len(xy) >= 3:
         return "polygon", xy
-    raise InvalidInputError(
-        f"a {kind} with {len(xy)} vertices cannot be written to a region file"
-    )
+    raise InvalidInputError(f"a {kind} with {len(xy)} vertices cannot be written to a region file")
 
 
 def _row_of(shape: FileRegion, kind: str, frame: str, xy: np.ndarray) -> RegionRecord:
