@@ -66,7 +66,10 @@ def test_caption_every_region_of_a_file_and_write_them_back(tmp_path, clipcap_ar
     assert [r["text"] for r in image["regions"]] == ["a", "b"]
     assert all(r["captions"] and r["captions"][0] for r in image["regions"])
     back = read_region_file(out_reg).regions
-    assert [s.text for s in back] == [r["captions"][0] for r in image["regions"]]
+    # each region keeps its own name, with its result beside it
+    assert [s.text for s in back] == [
+        f"{r['text']}: {r['captions'][0].strip()}" for r in image["regions"]
+    ]
 
 
 def test_blank_fits_is_refused_and_blank_regions_are_not_captioned(tmp_path, clipcap_args, capsys):
@@ -97,9 +100,9 @@ def test_blank_fits_is_refused_and_blank_regions_are_not_captioned(tmp_path, cli
     assert left["captions"] and "no_data" not in left
     assert right["captions"] == [] and right["no_data"] is True
     assert middle["captions"] and any(
-        "region 2 holds data in only 25%" in w for w in data["warnings"]
+        "region 3 holds data in only 25%" in w for w in data["warnings"]
     )
-    assert "warning: region 1 holds data in only 0%" in err
+    assert "warning: region 2 holds data in only 0%" in err
 
 
 def test_florence2_is_a_captioner_kind(florence2_dir, capsys, tmp_path):

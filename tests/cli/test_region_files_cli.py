@@ -158,6 +158,6 @@ def test_low_data_regions_warn_on_stderr_and_in_json(tmp_path, clip_args, capsys
     )
     assert code == 0
     warnings = json.loads(out)["warnings"]
-    assert any("region 0 holds data in only 25%" in w for w in warnings)
-    assert any("region 1 is 8 x 8 pixels" in w for w in warnings)
-    assert "warning: region 0 holds data in only 25%" in err
+    assert any("region 1 holds data in only 25%" in w for w in warnings)
+    assert any("region 2 is 8 x 8 pixels" in w for w in warnings)
+    assert "warning: region 1 holds data in only 25%" in err

@@ -8,7 +8,6 @@ and :mod:`napari_clipcap.core.coords.region_shapes`; this module turns it into l
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +24,12 @@ from .layers import META_KEY, data_to_world, placement
 TEXT_COLUMNS = ("clipcap_text", "caption", "phrase", "label", "text")
 #: Edge colour of imported regions that name none.
 DEFAULT_COLOUR = "#33ff66"
+#: Edge colour of imported exclude regions.
+EXCLUDE_COLOUR = "#ff3333"
+
+
+def _edge_colour(shape) -> str:
+    return EXCLUDE_COLOUR if shape.exclude else shape.color or DEFAULT_COLOUR
 
 
 def _wcs_of(image_layer):
@@ -52,15 +57,25 @@ def import_regions(viewer, path: str | Path, image_layer) -> list:
         layer = viewer.add_shapes(
             [s.vertices for s in shapes],
             shape_type=[s.shape_type for s in shapes],
-            edge_color=[s.color or DEFAULT_COLOUR for s in shapes],
+            edge_color=[
+                EXCLUDE_COLOUR if s.exclude else s.color or DEFAULT_COLOUR for s in shapes
+            ],
             face_color="transparent",
             edge_width=2,
-            features={"text": [s.text for s in shapes]},
+            features={
+                "text": [s.text for s in shapes],
+                "exclude": [bool(s.exclude) for s in shapes],
+                "number": [s.number or 0 for s in shapes],
+            },
             text={"string": "{text}", "color": "white", "anchor": "upper_left", "size": 10},
             name=f"{name} regions",
             **where,
         )
-        layer.metadata[META_KEY] = {"regions_file": str(path), "sky": placed.sky}
+        layer.metadata[META_KEY] = {
+            "regions_file": str(path),
+            "sky": placed.sky,
+            "frame": placed.frame,
+        }
         added.append(layer)
     if points:
         layer = viewer.add_points(
@@ -81,13 +96,38 @@ def import_regions(viewer, path: str | Path, image_layer) -> list:
 
 
 def shape_texts(shapes_layer) -> list[str]:
-    """Each shape's result text, from the first of :data:`TEXT_COLUMNS` it has."""
+    """Each shape's text for export: its own name (the ``text`` feature of imported
+    regions) with the result beside it (``first: galaxy 0.894, star 0.106``), the result
+    from the first of :data:`TEXT_COLUMNS` before ``text`` that the layer has."""
     n = len(shapes_layer.data)
     features = shapes_layer.features
-    for column in TEXT_COLUMNS:
-        if column in features and len(features[column]) == n:
-            return ["" if v is None or v != v else str(v) for v in features[column]]
-    return [""] * n
+
+    def column(name: str) -> list[str] | None:
+        if name in features and len(features[name]) == n:
+            return ["" if v is None or v != v else str(v) for v in features[name]]
+        return None
+
+    names = column("text") or [""] * n
+    for name in TEXT_COLUMNS[:-1]:
+        results = column(name)
+        if results is not None:
+            return [_with_result(a, b) for a, b in zip(names, results)]
+    return names
+
+
+def _with_result(name: str, result: str) -> str:
+    name, result = name.strip(), result.strip()
+    if name and result and not result.startswith(name):
+        return f"{name}: {result}"
+    return result or name
+
+
+def _excludes(shapes_layer) -> list[bool]:
+    n = len(shapes_layer.data)
+    features = shapes_layer.features
+    if "exclude" in features and len(features["exclude"]) == n:
+        return [bool(v) for v in features["exclude"]]
+    return [False] * n
 
 
 def export_kind(image_layer, path: str | Path | None = None) -> str:
@@ -115,12 +155,13 @@ def export_regions(path: str | Path, shapes_layer, image_layer) -> Path:
     src, dst = data_to_world(shapes_layer), data_to_world(image_layer)
     vertices = [map_points(np.asarray(v), src, dst)[:, -2:] for v in shapes_layer.data]
     texts = shape_texts(shapes_layer)
-    prov = ((shapes_layer.metadata or {}).get(META_KEY) or {}).get("provenance")
-    if path.suffix.lower() == ".geojson":
-        return _write_geojson(path, vertices, texts, image_layer, prov)
-    shapes, unwritable = _writable(
-        from_napari_shapes(vertices, list(shapes_layer.shape_type), texts)
-    )
+    layer_meta = (shapes_layer.metadata or {}).get(META_KEY) or {}
+    prov = layer_meta.get("provenance")
+    shapes = from_napari_shapes(vertices, list(shapes_layer.shape_type), texts)
+    for shape, exclude in zip(shapes, _excludes(shapes_layer)):
+        shape.exclude = exclude
+        shape.frame = layer_meta.get("frame")
+    shapes, unwritable = _writable(shapes)
     if not shapes:
         raise InvalidInputError(f"none of the shapes of {shapes_layer.name} fits a region file")
     header = [f"napari-clipcap: {shapes_layer.name} over {image_layer.name}"]
@@ -131,6 +172,8 @@ def export_regions(path: str | Path, shapes_layer, image_layer) -> Path:
     if unwritable:
         header.append(f"left out: {'; '.join(unwritable)}")
         worker.show_info(f"Export regions: left out {len(unwritable)}: {'; '.join(unwritable)}")
+    if path.suffix.lower() == ".geojson":
+        return _write_geojson(path, shapes, image_layer, prov, header)
     return write_region_file(path, shapes, wcs=_wcs_of(image_layer), header=header)
 
 
@@ -143,28 +186,22 @@ def _writable(shapes: list) -> tuple[list, list[str]]:
         try:
             to_pixel_region(shape)
         except InvalidInputError as exc:
-            notes.append(f"shape {i}: {exc}")
+            notes.append(f"shape {i + 1}: {exc}")
         else:
             kept.append(shape)
     return kept, notes
 
 
-def _write_geojson(path: Path, vertices, texts, image_layer, prov) -> Path:
+def _write_geojson(path: Path, shapes, image_layer, prov, header) -> Path:
     from ..core.coords.georef import geo_of
-    from ..core.io.geoexport import regions_to_geojson
+    from ..core.io.geojson import write_shapes_geojson
 
     if geo_of(image_layer.metadata) is None:
         raise InvalidInputError(
             f"{image_layer.name} has no map georeferencing: export to a DS9 .reg file instead"
         )
-    regions = [yx[:, ::-1] + 0.5 for yx in vertices]  # pixel edges, (x, y)
-    doc = regions_to_geojson(regions, image_layer.metadata, [{"text": t} for t in texts])
-    if prov:
-        doc["provenance"] = prov
-    from ..core.io.atomic import write_text
-
-    write_text(path, json.dumps(doc, indent=2))
-    return path
+    extra = {"provenance": prov} if prov else None
+    return write_shapes_geojson(path, shapes, image_layer.metadata, extra=extra)
 
 
 class RegionFilesBar(QWidget):

@@ -66,9 +66,9 @@ def run(args: argparse.Namespace) -> int:
     from ._regionfiles import write_out_regions
 
     if args.out_regions:
-        from ..core.io.region_files import region_format
+        from ._regionfiles import check_out_regions
 
-        region_format(args.out_regions)  # an unknown suffix fails before any work
+        check_out_regions(args.out_regions)  # an unknown suffix fails before any work
     phrases = split_phrases(args.phrases) if args.phrases is not None else None
     img = read_input(args)
     h, w = img.data.shape[:2]

@@ -12,12 +12,11 @@ from fixtures.geotiffs import make_lonlat_tif, make_plain_tif, make_s2_tif
 from napari_clipcap.core.errors import InvalidInputError
 from napari_clipcap.core.io.geoexport import (
     geo_metadata_of,
-    label_properties,
     region_to_map,
-    regions_to_geojson,
     window_transform,
     write_geotiff,
 )
+from napari_clipcap.core.io.geojson import label_properties, regions_to_geojson
 from napari_clipcap.core.io.geotiff import read_geotiff
 
 

@@ -33,7 +33,7 @@ def test_score_regions_warns_about_blank_and_tiny_regions(tiny_clip):
     assert not [w for w in caught if issubclass(w.category, LowDataWarning)]
     valid = np.zeros((64, 64), bool)
     valid[:, :10] = True  # the model input shows 0 where the FITS had NaN
-    with pytest.warns(LowDataWarning, match="region 0 holds data in only 16%"):
+    with pytest.warns(LowDataWarning, match="region 1 holds data in only 16%"):
         scores = score_regions(img, [(0, 0, 64, 64)], LABELS, tiny_clip, valid=valid)
     assert np.isfinite(scores).all()  # still scored, with the warning beside it
     with pytest.warns(LowDataWarning, match="the image is 1 x 1 pixels"):

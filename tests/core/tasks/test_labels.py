@@ -78,7 +78,7 @@ def test_one_pixel_image(tiny_clip):
 def test_bad_inputs(tiny_clip, image):
     with pytest.raises(InvalidInputError, match="entirely NaN"):
         score_regions(np.full((8, 8, 3), np.nan, np.float32), None, LABELS, tiny_clip)
-    with pytest.raises(InvalidInputError, match="region 0"):
+    with pytest.raises(InvalidInputError, match="region 1"):
         score_regions(image, [(100, 100, 120, 120)], LABELS, tiny_clip)
     with pytest.raises(InvalidInputError, match="empty"):
         score_regions(image, [(5, 5, 5, 10)], LABELS, tiny_clip)

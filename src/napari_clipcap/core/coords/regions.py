@@ -205,5 +205,5 @@ def crops(
         try:
             out.append(crop(image, r, polygon_mode=polygon_mode, fill=fill))
         except InvalidInputError as exc:
-            raise InvalidInputError(f"region {i}: {exc}") from None
+            raise InvalidInputError(f"region {i + 1}: {exc}") from None
     return out

@@ -1,8 +1,8 @@
 """DS9 and CASA CRTF region files, read onto an image and written from results.
 
-DS9 files are read and written by :mod:`.ds9_text` (fast, and its text quoting safe);
+DS9 files are read and written by :mod:`.regionfile.ds9` (fast, and its text quoting safe);
 CRTF files by the astropy ``regions`` package. Either way the rows go through
-:mod:`.region_records`, which places sky regions through the image's celestial WCS in
+:mod:`.regionfile.records`, which places sky regions through the image's celestial WCS in
 the frame the file names, as DS9 and CASA mean it (see
 :mod:`~napari_clipcap.core.coords.skyframes`), and image regions as they are (1-based
 in the file, 0-based here). Shapes are written back in the frame asked for (by default
@@ -23,7 +23,12 @@ from ..coords.region_shapes import FileRegion
 from ..coords.worldcoords import celestial_part
 from ..errors import FileFormatError, InvalidInputError
 from .atomic import write_text
-from .region_records import RegionRecord, place_records, records_from_regions, records_of_shapes
+from .regionfile.records import (
+    RegionRecord,
+    place_records,
+    records_from_regions,
+    records_of_shapes,
+)
 
 #: File suffix -> ``regions`` format name.
 FORMATS = {".reg": "ds9", ".crtf": "crtf", ".crt": "crtf"}
@@ -105,7 +110,7 @@ def read_region_file(path: str | os.PathLike, wcs: Any = None) -> RegionFile:
 def parse_rows(text: str, fmt: str, path: Any = "") -> tuple[list[RegionRecord], list[str]]:
     """The rows of a region file's text and notes on what was skipped while parsing."""
     if fmt == "ds9":
-        from .ds9_text import parse_ds9
+        from .regionfile.ds9 import parse_ds9
 
         return parse_ds9(text)
     from regions import Regions
@@ -174,7 +179,7 @@ def serialize_regions(
         )
     rows = records_of_shapes(shapes, sky_wcs, out, fmt)
     if fmt == "ds9":
-        from .ds9_text import format_ds9
+        from .regionfile.ds9_write import format_ds9
 
         return format_ds9(rows, out, header)
     return _format_crtf(rows, out, header)

@@ -70,7 +70,9 @@ def warn_low_data(images: Sequence[np.ndarray], names: Sequence[str] | None = No
     list of list of str
         The problems of each image (empty lists where there are none).
     """
-    names = list(names) if names is not None else [f"region {i}" for i in range(len(images))]
+    names = (
+        list(names) if names is not None else [f"region {i}" for i in range(1, len(images) + 1)]
+    )
     found = []
     for img, name in zip(images, names):
         problems = data_problems(img, name)

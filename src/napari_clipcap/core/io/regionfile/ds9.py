@@ -1,23 +1,23 @@
 """DS9 region text, read and written directly: one pass over the lines, no object per
 coordinate, so 100,000 regions take about a second.
 
-:func:`parse_ds9` turns the text into :class:`~napari_clipcap.core.io.region_records.RegionRecord`
+:func:`parse_ds9` turns the text into :class:`~.records.RegionRecord`
 rows (numbers as the file gives them, in its frame); statements it does not know how to
 read exactly (unusual units, rare shapes) go through the ``regions`` package one by one,
 so nothing DS9 writes is read less well than ``regions`` reads it. DS9's commented shapes
 (``# text``, ``# vector``, ``# composite``, ``# ruler``, ...) become rows with the reason
-they are not scored. :func:`format_ds9` writes rows back.
+they are not scored. :func:`~.ds9_write.format_ds9` writes rows back.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import numpy as np
 
-from .region_records import RegionRecord, records_from_regions
+from .records import RegionRecord, records_from_regions
 
 #: DS9 frame names -> the project's (``None``: not a sky or image frame it places).
 DS9_FRAMES = {
@@ -45,7 +45,6 @@ _FRAME_RE = re.compile(
 _SHAPE_RE = re.compile(r"([+-]?)\s*((?:[a-z]+\s+)?[a-z]+)\s*\(([^()]*)\)", re.I)
 _PROP_RE = re.compile(r"""(\w+)\s*=\s*(\{[^}]*\}|"[^"]*"|'[^']*'|[^\s#]+(?:\s+\d+)?)|(\w+)""")
 _SIZE_UNITS = {'"': 1.0, "'": 60.0, "d": 3600.0, "r": 3600.0 * 180.0 / math.pi}
-_POINT_KINDS = ("circle", "box", "diamond", "cross", "x", "arrow", "boxcircle")
 
 
 class _Unreadable(ValueError):
@@ -152,7 +151,6 @@ class _Reader:
     def __init__(self, fmt_text: str):
         self.text = fmt_text
         self.frame = "image"
-        self.frame_given = False
         self.number = 0
         self.rows: list[RegionRecord] = []
         self.notes: list[str] = []
@@ -174,7 +172,7 @@ class _Reader:
     def _statement(self, statement: str, comment: str, line_no: int) -> None:
         m = _FRAME_RE.fullmatch(statement) or _FRAME_RE.match(statement + ";")
         if m and m.end() >= len(statement):
-            self.frame, self.frame_given = m.group(1).lower(), True
+            self.frame = m.group(1).lower()
             return
         commented = statement.startswith("#")
         body = statement[1:].strip() if commented else statement
@@ -276,7 +274,7 @@ def _shape_row(kind: str, args: str, frame: str) -> RegionRecord:
         scale = 2.0 if kind == "ellipse" else 1.0  # DS9 ellipses give semi-axes
         row.width, row.height = (scale * _size(t, sky) for t in tokens[2:4])
         row.angle = _angle(tokens[4]) if len(tokens) == 5 else 0.0
-    elif kind in ("point", "text") and len(tokens) > 2 and kind == "point":
+    elif kind == "point" and len(tokens) > 2:
         raise _Unreadable(args)
     return row
 
@@ -289,64 +287,3 @@ def _image_origin(xy: np.ndarray, sky: bool) -> np.ndarray:
 def parse_ds9(text: str) -> tuple[list[RegionRecord], list[str]]:
     """Rows of a DS9 region file's text, in file order, and notes on lines skipped."""
     return _Reader(text).run()
-
-
-# ----------------------------------------------------------------------------- writing
-
-
-def quote_text(text: str) -> str:
-    """DS9 ``text=`` value: in ``{}``, ``""`` or ``''``, whichever the text does not
-    contain; a text holding all three loses its braces. Newlines become spaces."""
-    text = " ".join(str(text).split("\n"))
-    if "{" not in text and "}" not in text:
-        return "{" + text + "}"
-    if '"' not in text:
-        return f'"{text}"'
-    if "'" not in text:
-        return f"'{text}'"
-    return "{" + text.replace("{", "").replace("}", "") + "}"
-
-
-def _comment(row: RegionRecord) -> str:
-    props = []
-    if row.shape == "point":
-        props.append(f"point={row.symbol if row.symbol in _POINT_KINDS else 'circle'}")
-    if row.color:
-        props.append(f"color={row.color}")
-    if row.text:
-        props.append(f"text={quote_text(row.text)}")
-    return (" # " + " ".join(props)) if props else ""
-
-
-def format_ds9(rows: Sequence[RegionRecord], frame: str, header: Sequence[str] = ()) -> str:
-    """DS9 text of rows given in ``frame`` (``image``: 0-based pixels, written 1-based)."""
-    sky = frame != "image"
-    out = ["# Region file format: DS9 version 4.1"]
-    out += [f"# {line}" for h in header for line in str(h).splitlines()]
-    out.append(frame)
-
-    def xy(p) -> str:
-        if sky:
-            return f"{p[0]:.10f},{p[1]:+.10f}"
-        return f"{p[0] + 1:.6f},{p[1] + 1:.6f}"
-
-    def size(v: float) -> str:
-        return f'{v:.6f}"' if sky else f"{v:.6f}"
-
-    for row in rows:
-        lead = "-" if row.exclude else ""
-        c = row.xy[0]
-        if row.shape == "circle":
-            body = f"circle({xy(c)},{size(row.width / 2)})"
-        elif row.shape == "ellipse":
-            body = f"ellipse({xy(c)},{size(row.width / 2)},{size(row.height / 2)},{row.angle:.6f})"
-        elif row.shape == "box":
-            body = f"box({xy(c)},{size(row.width)},{size(row.height)},{row.angle:.6f})"
-        elif row.shape == "polygon":
-            body = "polygon(" + ",".join(xy(p) for p in row.xy) + ")"
-        elif row.shape == "point":
-            body = f"point({xy(c)})"
-        else:
-            continue
-        out.append(lead + body + _comment(row))
-    return "\n".join(out) + "\n"

@@ -3,7 +3,7 @@
 A :class:`RegionRecord` is one region as a file states it: its shape, its frame's
 numbers (longitude/latitude in degrees and sizes in arcseconds in a sky frame, 0-based
 pixels in the image frame), whether it is an exclude region, its text. The DS9 reader
-(:mod:`.ds9_text`) and the ``regions`` package (CRTF) produce them; :func:`place_records`
+(:mod:`.ds9`) and the ``regions`` package (CRTF) produce them; :func:`place_records`
 puts them on an image (vectorised, through :mod:`~napari_clipcap.core.coords.skyframes`,
 so a rotated shape keeps its orientation in any frame) and :func:`records_of_shapes`
 turns napari shapes back into rows in the frame asked for.
@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ..coords import skyframes
-from ..coords.region_shapes import FileRegion
-from ..errors import InvalidInputError
+from ...coords import skyframes
+from ...coords.region_shapes import FileRegion
+from ...errors import InvalidInputError
 
 #: Why a row is not placed -> what the message says.
 REASONS = {
@@ -149,7 +149,7 @@ def place_records(
     InvalidInputError
         Sky rows and no celestial ``wcs``.
     """
-    from ..coords.worldcoords import celestial_part
+    from ...coords.worldcoords import celestial_part
 
     sky_wcs = celestial_part(wcs)
     placed: dict[int, FileRegion] = {}
