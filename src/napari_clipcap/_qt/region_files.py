@@ -194,7 +194,7 @@ def _writable(shapes: list) -> tuple[list, list[str]]:
 
 def _write_geojson(path: Path, shapes, image_layer, prov, header) -> Path:
     from ..core.coords.georef import geo_of
-    from ..core.io.geojson import write_shapes_geojson
+    from ..core.io.regionfile.geojson import write_shapes_geojson
 
     if geo_of(image_layer.metadata) is None:
         raise InvalidInputError(

@@ -190,7 +190,7 @@ def _write_geojson(path: str, image: Any, shapes: Sequence[Any], header: Sequenc
     """GeoJSON of shapes over a georeferenced image, the dock's writer."""
     from ..core.errors import InvalidInputError
     from ..core.io.geoexport import geo_metadata_of
-    from ..core.io.geojson import write_shapes_geojson
+    from ..core.io.regionfile.geojson import write_shapes_geojson
 
     geo = geo_metadata_of(image.path) if getattr(image, "kind", "") == "geotiff" else None
     if geo is None:

@@ -16,8 +16,8 @@ from napari_clipcap.core.io.geoexport import (
     window_transform,
     write_geotiff,
 )
-from napari_clipcap.core.io.geojson import label_properties, regions_to_geojson
 from napari_clipcap.core.io.geotiff import read_geotiff
+from napari_clipcap.core.io.regionfile.geojson import label_properties, regions_to_geojson
 
 
 def test_heatmap_geotiff_keeps_crs_and_transform(tmp_path):

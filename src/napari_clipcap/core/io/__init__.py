@@ -16,7 +16,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "images": ["ImageFile", "MAP_SUFFIXES", "read_image", "write_map"],
         "sources": ["file_hash", "find_images", "list_units", "load_unit", "thumbnail_png"],
         "geoexport": ["write_geotiff"],
-        "geojson": ["regions_to_geojson", "write_shapes_geojson"],
+        "regionfile.geojson": ["regions_to_geojson", "write_shapes_geojson"],
         "reading": ["ImageSource", "Pixels", "open_image"],
         "budget": ["DEFAULT_MAX_PIXELS", "pixel_budget"],
         "image_sets": ["load_image", "load_images"],

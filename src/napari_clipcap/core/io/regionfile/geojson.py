@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ..coords.georef import map_to_lonlat, pixel_to_map
-from ..errors import InvalidInputError
-from .geoexport import _require_geo, region_to_map
+from ...coords.georef import map_to_lonlat, pixel_to_map
+from ...errors import InvalidInputError
+from ..geoexport import _require_geo, region_to_map
 
 #: Vertices of an ellipse's outline in GeoJSON: the inscribed 128-gon holds 99.96 % of
 #: the ellipse's area (within 0.1 %).
@@ -129,7 +129,7 @@ def regions_to_geojson(
 def shape_outline(shape: Any) -> np.ndarray:
     """Pixel-edge ``(x, y)`` outline of a napari shape (a ``FileRegion``): an ellipse as
     :data:`ELLIPSE_VERTICES` points, a rectangle as its corners, a polygon as is."""
-    from ..coords.region_shapes import ellipse_outline
+    from ...coords.region_shapes import ellipse_outline
 
     xy = np.asarray(shape.vertices, float)[:, ::-1] + 0.5
     if shape.shape_type == "ellipse" and len(xy) == 4:
@@ -183,7 +183,7 @@ def write_shapes_geojson(
     and the CLI's ``--out-regions FILE.geojson``)."""
     import json
 
-    from .atomic import write_text
+    from ..atomic import write_text
 
     doc = shapes_to_geojson(shapes, georef, description)
     doc.update(extra or {})
