@@ -62,11 +62,16 @@ def _ivfpq(col, gen: int, n: int, rebuild: bool) -> IvfPqIndex:
             index = IvfPqIndex.open(folder)
         except FileFormatError:
             index = None
-    if index is not None and index.info.get("dim") == col.dim:
+    have = index.item_ids() if index is not None else None
+    if index is not None and (
+        not index.info.get("dim") == col.dim == index.dim or len(np.unique(have)) != len(have)
+    ):
+        index = None  # another dimension, or one item twice: not this collection's index
+    if index is not None:
         if index.info.get("generation") == gen and index.ntotal == n:
-            return index
-        trained = int(index.info.get("trained_on") or 0)
-        have = index.item_ids()
+            if np.array_equal(have, col.item_ids()):
+                return index
+        trained = _trained_on(index.info)
         if trained / 2 <= n <= 2 * trained and len(index.removed) < index.rows / 4:
             ids = col.item_ids()
             gone = np.setdiff1d(have, ids, assume_unique=True)
@@ -74,22 +79,41 @@ def _ivfpq(col, gen: int, n: int, rebuild: bool) -> IvfPqIndex:
             if not len(np.setdiff1d(ids[ids <= after], have, assume_unique=True)):
                 # new items always have larger ids (AUTOINCREMENT): stream only those
                 new = iter_vectors(col._db, col.dim, after=after)
-                return extend_ivfpq(folder, new, gone, stamp=stamp)
+                try:
+                    return extend_ivfpq(folder, new, gone, stamp=stamp)
+                except FileFormatError:
+                    pass  # a trained index or shard not of the project's: rebuild
     chunks = iter_vectors(col._db, col.dim)
     return build_ivfpq(folder, chunks, col.dim, memory_budget=col.memory_budget, stamp=stamp)
 
 
+def _trained_on(info: dict) -> int:
+    try:
+        return max(0, int(info.get("trained_on") or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _load_in_memory(col, path) -> tuple[VectorIndex | None, dict]:
+    """The saved index if it is one the project writes and holds the collection's
+    dimension; ``(None, {})`` otherwise (it is then rebuilt from SQLite)."""
+    try:
+        index, info = VectorIndex.load(path)
+    except FileFormatError:
+        return None, {}
+    return (index, info) if index.dim == col.dim else (None, {})
+
+
 def _in_memory(col, gen: int, n: int, approximate, threshold: int, rebuild: bool):
     path, stamp = col.index_path, {"generation": gen}
-    if not rebuild and path.exists():
-        try:
-            index, info = VectorIndex.load(path)
-        except FileFormatError:
-            index, info = None, {}
+    if not rebuild and (path.exists() or path.is_symlink()):
+        index, info = _load_in_memory(col, path)
         if index is not None and info.get("generation") == gen and index.ntotal == n:
-            return index
+            if np.array_equal(index.ids(), col.item_ids()):
+                return index
+            index = None  # says it is current, holds other items: rebuild
         want_ivf = n >= threshold if approximate == "auto" else bool(approximate)
-        trained = int(info.get("trained_on") or 0)
+        trained = _trained_on(info)
         if (
             index is not None
             and index.kind == "ivf"
@@ -97,8 +121,10 @@ def _in_memory(col, gen: int, n: int, approximate, threshold: int, rebuild: bool
             and (trained / 2 <= n <= 2 * trained)
         ):
             # a few files came or went: update the lists, keep the trained centroids
-            update_ivf(index, col.item_ids(), lambda ids: col.vectors(ids)[1])
-            return _keep(col, index, {**stamp, "trained_on": trained})
+            ids = col.item_ids()
+            update_ivf(index, ids, lambda new: col.vectors(new)[1])
+            if np.array_equal(index.ids(), ids):
+                return _keep(col, index, {**stamp, "trained_on": trained})
     ids, vecs = col.vectors()
     index = build_index(vecs, ids, approximate=approximate, threshold=threshold)
     del vecs

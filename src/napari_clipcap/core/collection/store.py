@@ -242,18 +242,20 @@ class Collection:
         self,
         *,
         approximate: bool | str = "auto",
-        threshold: int = APPROX_THRESHOLD,
+        threshold: int | None = None,
         rebuild: bool = False,
     ):
         """The search index, loaded from disk or brought up to date from SQLite.
 
-        In memory (exact, or IVF from ``threshold`` vectors) while that fits the
+        In memory (exact, or IVF from ``threshold`` vectors, default
+        :data:`APPROX_THRESHOLD`) while that fits the
         collection's ``memory_budget``; past it, the memory-mapped IVF-PQ index of
         :mod:`.ivfpq`. Stale indexes are updated in place when the collection has not
         doubled or halved since training, else rebuilt (see :mod:`.selection`).
         """
         from .selection import current_index
 
+        threshold = APPROX_THRESHOLD if threshold is None else int(threshold)
         gen = self.generation
         if not rebuild and self._index is not None and self._index_generation == gen:
             return self._index

@@ -84,18 +84,43 @@ class VectorIndex:
         }
         write_json(path.with_name(path.name + ".json"), info, indent=None)
 
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> tuple[VectorIndex, dict]:
-        """Read an index written by :meth:`save`; returns it and its settings."""
+    def ids(self) -> np.ndarray:
+        """Every id the index holds, ascending."""
         import faiss
 
+        if self.kind == "ivf":
+            return np.sort(ivf_ids(self.index))
+        return np.sort(faiss.vector_to_array(self.index.id_map).astype(np.int64))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> tuple[VectorIndex, dict]:
+        """Read an index written by :meth:`save`; returns it and its settings.
+
+        Only the structures :meth:`save` writes are read (exact or IVF-flat, lists in
+        the file), read-only and without opening any file the index names
+        (:mod:`.faissfiles`); the kind comes from the index itself, not the settings.
+
+        Raises
+        ------
+        FileFormatError
+            For anything else: the caller rebuilds the index from the collection.
+        """
+        from .faissfiles import check_plain_file, read_index
+
         path = Path(path)
+        settings = path.with_name(path.name + ".json")
         try:
-            info = json.loads(path.with_name(path.name + ".json").read_text())
-            index = faiss.read_index(str(path))
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise FileFormatError(f"cannot read vector index {path}: {exc}") from exc
-        return cls(index, info["kind"], int(info.get("nprobe", 0)), info.get("recall")), info
+            info = json.loads(check_plain_file(settings).read_text())
+            if not isinstance(info, dict):
+                raise ValueError("not a JSON object")
+            recall = info.get("recall")
+            recall = None if recall is None else float(recall)
+            nprobe = int(info.get("nprobe") or 1)
+        except (OSError, ValueError, TypeError) as exc:
+            raise FileFormatError(f"cannot read vector index settings {settings}: {exc}") from exc
+        index, kind = read_index(path, ("exact", "ivf"))
+        nprobe = 0 if kind == "exact" else int(np.clip(nprobe, 1, index.nlist))
+        return cls(index, kind, nprobe, recall), info
 
 
 def _as_matrix(vectors: np.ndarray, dim: int | None = None) -> np.ndarray:

@@ -21,8 +21,10 @@ import numpy as np
 from ...errors import InvalidInputError
 from ...io.atomic import atomic_dir, atomic_path, fsync_dir, write_json
 from ...jobs import ProgressCallback, report
+from ..faissfiles import check_plain_folder, probe_index, quiet_stdout, read_index
 from ..vectorindex import TARGET_RECALL, calibration_queries, recall_at_k
-from .index import MANIFEST, IvfPqIndex, RowFile, exact_topk, quiet_stdout, read_manifest
+from .index import IvfPqIndex, RowFile, exact_topk
+from .manifest import MANIFEST, read_manifest
 
 __all__ = ["build_ivfpq", "extend_ivfpq", "index_layout"]
 
@@ -100,7 +102,7 @@ def _write_shards(folder: Path, chunks: Chunks, first_row: int, shard_rows: int,
 def _encode_shard(folder: Path, trained: Path, shard: dict) -> None:
     import faiss
 
-    index = faiss.read_index(str(trained))
+    index, _ = read_index(trained, ("ivfpq",))
     x16 = np.load(folder / shard["f16"], mmap_mode="r")
     start = shard["first_row"]
     for a in range(0, len(x16), 65536):
@@ -118,8 +120,10 @@ def _merge(folder: Path, trained: Path, shards: list[dict]) -> str:
     from faiss.contrib.ondisk import merge_ondisk
 
     token = secrets.token_hex(4)
-    index = faiss.read_index(str(trained))
+    index, _ = read_index(trained, ("ivfpq",))
     data = folder / f"merged-{token}.ivfdata"
+    for s in shards:  # merge_ondisk reads them itself: none may name another file
+        probe_index(folder / f"{s['name']}.faiss", ("ivfpq",))
     with quiet_stdout():
         merge_ondisk(index, [str(folder / f"{s['name']}.faiss") for s in shards], str(data))
     with open(data, "rb+") as f:
@@ -267,7 +271,7 @@ def extend_ivfpq(
     New vectors are encoded into new shards; every shard's lists are merged into a new
     on-disk file; the new manifest is written last and old merged files removed after.
     """
-    folder = Path(folder)
+    folder = check_plain_folder(folder)
     manifest = read_manifest(folder)
     if manifest is None:
         raise InvalidInputError(f"{folder} holds no index to extend")

@@ -25,21 +25,24 @@ that the next change removes).
 
 from __future__ import annotations
 
-import json
 import os
-import sys
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from ...errors import FileFormatError, InvalidInputError
+from ..faissfiles import (
+    UntrustedIndexError,
+    check_plain_file,
+    check_plain_folder,
+    read_ondisk_index,
+)
+from .manifest import checked_manifest, load_npy, read_manifest
 
 __all__ = ["FOLDER_NAME", "IvfPqIndex", "default_memory_budget", "exact_topk", "parse_bytes"]
 
 FOLDER_NAME = "vectors.ivfpq"
-MANIFEST = "manifest.json"
 _UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
@@ -72,25 +75,6 @@ def parse_bytes(text: str | int) -> int:
     return int(value)
 
 
-@contextmanager
-def quiet_stdout() -> Iterator[None]:
-    """Silence C-level prints to stdout (FAISS's on-disk lists report every file they
-    open or resize there, which would corrupt ``--json`` output)."""
-    sys.stdout.flush()
-    try:
-        saved = os.dup(1)
-    except OSError:  # no real stdout (a GUI process): nothing to protect
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def exact_topk(
     queries: np.ndarray, blocks: Iterable[tuple[np.ndarray, np.ndarray]], k: int = 10
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -115,14 +99,6 @@ def exact_topk(
     return best_s, best_i
 
 
-def read_manifest(folder: Path) -> dict | None:
-    """The manifest of an index folder, or None when there is no complete index."""
-    try:
-        return json.loads((folder / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def _pread(fd: int, size: int, offset: int) -> bytes:
     if hasattr(os, "pread"):
         return os.pread(fd, size, offset)
@@ -138,6 +114,7 @@ class RowFile:
     """
 
     def __init__(self, path: Path):
+        path = check_plain_file(path)
         with open(path, "rb") as f:
             major, _ = np.lib.format.read_magic(f)
             read = np.lib.format.read_array_header_1_0
@@ -147,7 +124,8 @@ class RowFile:
             self.offset = f.tell()
         self.shape, self.dtype = shape, np.dtype(dtype)
         self.row_bytes = int(shape[1]) * self.dtype.itemsize
-        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+        self.fd = os.open(path, flags)
 
     def __len__(self) -> int:
         return int(self.shape[0])
@@ -194,24 +172,45 @@ class IvfPqIndex:
     kind = "ivfpq"
 
     def __init__(self, folder: Path, manifest: dict):
-        import faiss
-
-        self.folder, self.manifest = folder, manifest
+        self.folder = check_plain_folder(folder)
+        self.manifest = manifest = checked_manifest(manifest)
         self.nprobe = int(manifest["nprobe"])
         self.rerank = int(manifest["rerank"])
         self.recall = manifest.get("recall")
         merged = folder / manifest["merged"]
         try:
-            with quiet_stdout():
-                self.index = faiss.read_index(str(merged), faiss.IO_FLAG_ONDISK_SAME_DIR)
+            self.index = read_ondisk_index(merged, merged.with_suffix(".ivfdata"))
             shards = manifest["shards"]
             self._f16 = [RowFile(folder / s["f16"]) for s in shards]
-            self._ids = [np.load(folder / s["ids"], mmap_mode="r") for s in shards]
+            self._ids = [load_npy(folder / s["ids"], mmap_mode="r") for s in shards]
             removed = manifest.get("removed")
-            self.removed = np.load(folder / removed) if removed else np.empty(0, dtype=np.int64)
+            self.removed = load_npy(folder / removed) if removed else np.empty(0, dtype=np.int64)
         except (OSError, ValueError, RuntimeError) as exc:
             raise FileFormatError(f"cannot read vector index {folder}: {exc}") from exc
         self._starts = np.cumsum([0] + [len(x) for x in self._ids])
+        self._check_shapes()
+
+    def _check_shapes(self) -> None:
+        """Every file agrees with the manifest and the index (a received folder may lie)."""
+        dim, rows = int(self.manifest["dim"]), self.rows
+        bad = [
+            f"{s['name']}" for s, f16, ids in zip(self.manifest["shards"], self._f16, self._ids)
+            if f16.shape != (len(ids), dim) or f16.dtype != np.float16
+            or ids.ndim != 1 or ids.dtype != np.int64 or len(ids) != int(s["rows"])
+        ]  # fmt: skip
+        removed = self.removed
+        if (
+            bad
+            or self.dim != dim
+            or int(self.index.ntotal) != rows
+            or removed.ndim != 1
+            or removed.dtype != np.int64
+            or (len(removed) and (removed.min() < 0 or removed.max() >= rows))
+        ):
+            raise UntrustedIndexError(
+                f"vector index {self.folder} does not match its manifest"
+                + (f" ({', '.join(bad)})" if bad else "")
+            )
 
     @classmethod
     def open(cls, folder: str | os.PathLike) -> IvfPqIndex | None:
@@ -313,7 +312,7 @@ class IvfPqIndex:
         scores = np.full((len(q), k), -np.inf, dtype=np.float32)
         ids = np.full((len(q), k), -1, dtype=np.int64)
         for i, rows in enumerate(cand):
-            rows = rows[rows >= 0]
+            rows = rows[(rows >= 0) & (rows < self.rows)]
             if len(self.removed):
                 rows = rows[~np.isin(rows, self.removed)]
             if not len(rows):
