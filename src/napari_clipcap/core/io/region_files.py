@@ -213,6 +213,7 @@ def _format_crtf(rows: Sequence[RegionRecord], frame: str, header: Sequence[str]
         RectangleSkyRegion,
         RegionMeta,
         Regions,
+        RegionVisual,
     )
 
     container = _CRTF_CONTAINERS[frame]
@@ -222,9 +223,9 @@ def _format_crtf(rows: Sequence[RegionRecord], frame: str, header: Sequence[str]
         if row.text:
             meta["label"] = _crtf_label(row.text)
         where = SkyCoord(row.xy[:, 0] * u.deg, row.xy[:, 1] * u.deg, frame=container)
-        if row.shape == "point":
-            meta["symbol"] = row.symbol if row.symbol in CRTF_SYMBOLS else "+"
-            objs.append(PointSkyRegion(where[0], meta=meta))
+        if row.shape == "point":  # CASA's point is a symbol; regions reads it from visual
+            visual = RegionVisual({"symbol": row.symbol if row.symbol in CRTF_SYMBOLS else "+"})
+            objs.append(PointSkyRegion(where[0], meta=meta, visual=visual))
         elif row.shape == "polygon":
             objs.append(PolygonSkyRegion(where, meta=meta))
         elif row.shape == "circle":
