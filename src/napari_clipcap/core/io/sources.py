@@ -23,6 +23,9 @@ from .fits.reader import FITS_SUFFIXES, has_fits_suffix
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".tif", ".tiff", *FITS_SUFFIXES)
 #: Images larger than this (pixels per side) are shrunk before encoding, bounding memory.
 MAX_SIDE = 2048
+#: The largest thumbnail side the project writes; a stored thumbnail declaring more (a
+#: "thumbnail bomb" in a received collection) is never decoded.
+THUMB_MAX_SIDE = 512
 
 
 def is_image_file(path: str | os.PathLike) -> bool:
@@ -146,15 +149,75 @@ def shrink(image: np.ndarray, max_side: int) -> np.ndarray:
 
 
 def thumbnail_png(image: np.ndarray, size: int = 128) -> bytes:
-    """PNG bytes of a thumbnail (longest side ``size``) of a ``[0, 1]`` RGB image."""
+    """PNG bytes of a thumbnail (longest side ``size``, at most :data:`THUMB_MAX_SIDE`)
+    of a ``[0, 1]`` RGB image."""
     from PIL import Image
 
+    if not 1 <= int(size) <= THUMB_MAX_SIDE:
+        raise InvalidInputError(f"thumbnail size must be 1 to {THUMB_MAX_SIDE}, got {size}")
     rgb = (np.clip(np.nan_to_num(image), 0, 1) * 255 + 0.5).astype(np.uint8)
     im = Image.fromarray(rgb)
     im.thumbnail((size, size), Image.Resampling.BILINEAR)
     buf = io.BytesIO()
     im.save(buf, format="PNG", optimize=False)
     return buf.getvalue()
+
+
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def declared_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` that PNG or JPEG bytes declare in their header, undecoded.
+
+    Returns None for anything else (or a header too short to say).
+    """
+    data = bytes(data[:65536])
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:2] != b"\xff\xd8":
+        return None
+    at = 2
+    while at + 9 <= len(data):  # JPEG: walk the marker segments to a start-of-frame
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:
+            at += 1
+            continue
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        if marker in _JPEG_SOF:
+            return int.from_bytes(data[at + 7 : at + 9], "big"), int.from_bytes(
+                data[at + 5 : at + 7], "big"
+            )
+        at += 2 + length
+    return None
+
+
+def decode_thumbnail(data: bytes, max_side: int = THUMB_MAX_SIDE) -> np.ndarray | None:
+    """Decode stored thumbnail bytes to ``H x W x 3`` uint8, or None when refused.
+
+    The size the header declares is checked before any decoding: a PNG or JPEG larger
+    than ``max_side`` on a side (which the project never writes), anything that is not
+    PNG or JPEG, and bytes that do not decode, give None (the dock shows the name).
+    Run it off the Qt thread: even a small thumbnail is work.
+    """
+    from PIL import Image
+
+    size = declared_size(data) if data else None
+    if size is None or not (0 < size[0] <= max_side and 0 < size[1] <= max_side):
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.format not in ("PNG", "JPEG") or max(im.size) > max_side:
+                return None
+            return np.ascontiguousarray(np.asarray(im.convert("RGB")))
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+
+
+def decode_thumbnails(thumbs: dict[int, bytes]) -> dict[int, np.ndarray | None]:
+    """:func:`decode_thumbnail` of each item's bytes, by item id."""
+    return {i: decode_thumbnail(b) for i, b in thumbs.items()}
 
 
 def decode_png(data: bytes) -> np.ndarray:

@@ -13,6 +13,7 @@ from napari_clipcap._qt.widgets.search.hit_grid import PAGE
 from napari_clipcap._qt.widgets.search.widget import SearchWidget
 from napari_clipcap.core.collection.search import Hit
 from napari_clipcap.core.collection.store import Collection, FileRecord, NewItem
+from napari_clipcap.core.io.sources import THUMB_MAX_SIDE, decode_thumbnail, decode_thumbnails
 
 N = 20_000  # items in the fake large collection
 K = 1000  # hits asked for
@@ -55,7 +56,7 @@ def _hits(col: Collection) -> list[Hit]:
     return [Hit(r, s, it) for r, (it, s) in enumerate(results, 1)]
 
 
-def test_a_thousand_hits_show_their_first_page_at_once(widget, monkeypatch):
+def test_a_thousand_hits_show_their_first_page_at_once(widget, monkeypatch, qtbot):
     col = widget.collection
     hits = _hits(col)
     assert len(hits) == K and f"{N} images" in widget.info.text()
@@ -63,7 +64,7 @@ def test_a_thousand_hits_show_their_first_page_at_once(widget, monkeypatch):
     real = col.thumbnails
     monkeypatch.setattr(col, "thumbnails", lambda ids: read.append(len(ids)) or real(ids))
     t0 = time.perf_counter()
-    first = col.thumbnails([h.item.id for h in hits[:PAGE]])  # what the worker returns
+    first = decode_thumbnails(col.thumbnails([h.item.id for h in hits[:PAGE]]))  # the job's
     widget.show_hits((hits, first))
     elapsed = time.perf_counter() - t0
     assert elapsed < 0.5, f"first page took {elapsed:.2f} s"
@@ -74,10 +75,12 @@ def test_a_thousand_hits_show_their_first_page_at_once(widget, monkeypatch):
     )
     assert not widget.grid.prev_button.isEnabled() and widget.grid.next_button.isEnabled()
 
-    widget.grid.next_button.click()  # page two reads its own thumbnails, one query
-    assert read == [PAGE, PAGE] and widget.grid.page == 1
+    widget.grid.next_button.click()  # page two reads its own thumbnails, one query, in a job
+    assert widget.grid.page == 1
     entry = widget.results.item(0)
-    assert entry.text().startswith(f"{hits[PAGE].score:.3f}") and not entry.icon().isNull()
+    assert entry.text().startswith(f"{hits[PAGE].score:.3f}")
+    qtbot.waitUntil(lambda: not widget.results.item(0).icon().isNull(), timeout=10_000)
+    assert read == [PAGE, PAGE]
     widget.grid.show_page(10**6)  # clipped to the last page
     assert widget.results.count() == K - PAGE * (widget.grid.pages - 1)
     assert not widget.grid.next_button.isEnabled()
@@ -103,4 +106,43 @@ def test_few_hits_need_no_page_controls_and_missing_thumbnails_show_names(widget
     assert widget.results.count() == 5 and not widget.grid.next_button.isVisibleTo(widget)
     widget.grid.set_hits(hits, {}, lambda ids: {})  # imported items have no thumbnail
     assert widget.results.item(0).icon().isNull()
+    assert "im" in widget.results.item(0).text()
+
+
+def _bomb(side: int = 8000) -> bytes:
+    """A small PNG declaring ``side x side`` pixels (a received "thumbnail" bomb)."""
+    buf = io.BytesIO()
+    Image.new("L", (side, side)).save(buf, "PNG", optimize=True)
+    return buf.getvalue()
+
+
+def test_thumbnail_bombs_are_refused_by_their_header_before_decoding(monkeypatch):
+    """Issue 21.5: an 8000 x 8000 PNG thumbnail is never decoded (PIL never asked)."""
+    bomb = _bomb()
+    assert len(bomb) < 200_000
+    jpeg = io.BytesIO()
+    Image.new("RGB", (THUMB_MAX_SIDE + 1, 8)).save(jpeg, "JPEG")
+    opened = []
+    real_open = Image.open
+    monkeypatch.setattr(Image, "open", lambda *a, **k: opened.append(1) or real_open(*a, **k))
+    for data in (bomb, jpeg.getvalue(), b"GIF89a...", b"\x89PNG\r\n\x1a\n", b""):
+        assert decode_thumbnail(data) is None
+    assert opened == []
+    assert decode_thumbnail(_png(3)).shape == (96, 96, 3)
+    small_jpeg = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 10, 10)).save(small_jpeg, "JPEG")
+    assert decode_thumbnail(small_jpeg.getvalue()).shape == (30, 40, 3)
+
+
+def test_a_page_of_bombs_keeps_the_qt_thread_free(widget, qtbot, monkeypatch):
+    """Paging to bombs: the Qt thread neither decodes nor waits; names show instead."""
+    hits = _hits(widget.collection)[: PAGE * 2]
+    bombs = {h.item.id: _bomb() for h in hits}
+    widget.show_hits((hits, {}))
+    widget.grid.set_hits(hits, {}, lambda ids: {i: bombs[i] for i in ids})
+    t0 = time.perf_counter()
+    widget.grid.show_page(1)
+    assert time.perf_counter() - t0 < 0.3
+    qtbot.waitUntil(lambda: not widget.grid._pending, timeout=10_000)
+    assert all(widget.results.item(i).icon().isNull() for i in range(PAGE))
     assert "im" in widget.results.item(0).text()

@@ -3,6 +3,12 @@
 A search may return hundreds of hits from a collection of millions; only the page on
 screen has its thumbnails read (one SQLite query) and decoded, so the first page shows
 at once whatever ``k`` is, and paging reads a page's thumbnails when it is shown.
+
+Thumbnails come from the collection's database, which may have been received from
+someone else: they are decoded off the Qt thread (the search job decodes page one, a
+small job each later page) and only after their header declares a size the project
+writes (:func:`~napari_clipcap.core.io.sources.decode_thumbnail`); an 8000 x 8000
+"thumbnail" shows as its name, and the dock stays responsive.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from qtpy.QtCore import QSize, Qt, Signal
-from qtpy.QtGui import QIcon, QPixmap
+from qtpy.QtGui import QIcon, QImage, QPixmap
 from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -22,11 +28,23 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ....core.io.sources import decode_thumbnails
+from ...worker import start_job
+
 #: Hits per page.
 PAGE = 24
 THUMB = 96
 
 Fetch = Callable[[list[int]], dict[int, bytes]]
+
+
+def _icon(rgb) -> QIcon | None:
+    """A decoded ``H x W x 3`` uint8 thumbnail as an icon (a cheap copy, Qt thread)."""
+    if rgb is None:
+        return None
+    h, w = rgb.shape[:2]
+    image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    return QIcon(QPixmap.fromImage(image))
 
 
 class HitGrid(QWidget):
@@ -43,7 +61,9 @@ class HitGrid(QWidget):
         self.hits: list = []
         self.page = 0
         self._fetch: Fetch = lambda ids: {}
-        self._thumbs: dict[int, bytes] = {}
+        self._thumbs: dict = {}  # item id -> decoded thumbnail (None: refused or none)
+        self._pending: set[int] = set()
+        self._hits_shown = 0  # counts set_hits calls: older jobs' thumbnails are dropped
         self.list = QListWidget()
         self.list.setViewMode(QListWidget.ViewMode.IconMode)
         self.list.setIconSize(QSize(THUMB, THUMB))
@@ -72,10 +92,16 @@ class HitGrid(QWidget):
     def pages(self) -> int:
         return max(1, -(-len(self.hits) // PAGE))
 
-    def set_hits(self, hits: list, thumbs: dict[int, bytes], fetch: Fetch) -> None:
-        """Show ``hits`` from page one; ``thumbs`` holds thumbnails already read (by item
-        id), ``fetch(ids)`` reads those of other pages."""
+    def set_hits(self, hits: list, thumbs: dict, fetch: Fetch) -> None:
+        """Show ``hits`` from page one.
+
+        ``thumbs`` holds thumbnails already decoded off the Qt thread (item id ->
+        ``H x W x 3`` uint8 or None), ``fetch(ids)`` reads the stored bytes of other
+        pages' thumbnails; a job decodes those when their page is shown.
+        """
         self.hits, self._thumbs, self._fetch = list(hits), dict(thumbs), fetch
+        self._pending = set()
+        self._hits_shown += 1
         self.show_page(0)
 
     def show_page(self, page: int) -> None:
@@ -83,24 +109,46 @@ class HitGrid(QWidget):
         self.page = max(0, min(int(page), self.pages - 1))
         start = self.page * PAGE
         shown = self.hits[start : start + PAGE]
-        missing = [h.item.id for h in shown if h.item.id not in self._thumbs]
+        known = self._thumbs.keys() | self._pending
+        missing = [h.item.id for h in shown if h.item.id not in known]
         if missing:
-            got = self._fetch(missing)
-            self._thumbs.update({i: got.get(i, b"") for i in missing})
+            self._decode_later(missing)
         self.list.clear()
         for i, hit in enumerate(shown, start):
             self.list.addItem(self._entry(i, hit))
         self._update_controls()
 
+    def _decode_later(self, ids: list[int]) -> None:
+        """Read and decode ``ids``' thumbnails in a job; icons appear when it is done."""
+        fetch, shown = self._fetch, self._hits_shown
+        self._pending |= set(ids)
+
+        def job(progress, cancel):
+            got = fetch(ids)
+            return {i: None for i in ids} | decode_thumbnails(got)
+
+        start_job(job, "Thumbnails", lambda got: self._show_thumbnails(got, shown), parent=self)
+
+    def _show_thumbnails(self, decoded: dict, shown: int) -> None:
+        """Put decoded thumbnails on the entries of the page shown (Qt thread)."""
+        if shown != self._hits_shown:
+            return  # thumbnails of hits replaced since
+        self._pending -= set(decoded)
+        self._thumbs.update(decoded)
+        for row in range(self.list.count()):
+            entry = self.list.item(row)
+            hit = self.hits[int(entry.data(Qt.ItemDataRole.UserRole))]
+            icon = _icon(decoded.get(hit.item.id))
+            if icon is not None:
+                entry.setIcon(icon)
+
     def _entry(self, index: int, hit) -> QListWidgetItem:
         it = hit.item
         where = Path(it.path).name + (f" [{it.hdu}]" if it.hdu is not None else "")
         entry = QListWidgetItem(f"{hit.score:.3f}\n{where}")
-        png = self._thumbs.get(it.id)
-        if png:
-            pix = QPixmap()
-            pix.loadFromData(png, "PNG")
-            entry.setIcon(QIcon(pix))
+        icon = _icon(self._thumbs.get(it.id))
+        if icon is not None:
+            entry.setIcon(icon)
         entry.setToolTip(
             f"#{hit.rank}  {it.path}"
             + (f"\nHDU {it.hdu}" if it.hdu is not None else "")

@@ -226,6 +226,7 @@ class SearchWidget(QWidget):
 
         def job(progress, cancel):
             from ....core.collection.search import search_image, search_text
+            from ....core.io.sources import decode_thumbnails
 
             clip = STORE.clip(choice, device, precision)
             if "text" in query:
@@ -233,13 +234,14 @@ class SearchWidget(QWidget):
             else:
                 image = query["plane"].model_input()
                 hits = search_image(col, image, clip, k, region=query["region"])
-            return hits, col.thumbnails([h.item.id for h in hits[:PAGE]])  # page one
+            page_one = col.thumbnails([h.item.id for h in hits[:PAGE]])
+            return hits, decode_thumbnails(page_one)  # decoded here, off the Qt thread
 
         self.job_panel.watch(start_job(job, "Collection search", self.show_hits, parent=self))
 
     def show_hits(self, result) -> None:
-        """Show ``(hits, thumbnails of the first page)``; other pages read theirs when
-        shown (:class:`.hit_grid.HitGrid`)."""
+        """Show ``(hits, decoded thumbnails of the first page)``; other pages read and
+        decode theirs off the Qt thread when shown (:class:`.hit_grid.HitGrid`)."""
         self.hits, thumbs = result
         col = self.collection
         fetch = col.thumbnails if col is not None else (lambda ids: {})
