@@ -83,6 +83,37 @@ def test_tiff_above_the_budget_is_refused(tmp_path, small_budget):
         read_image(tmp_path / "a.tif")
 
 
+def test_tiff_stacks_are_budgeted_whole_and_refused_as_stacks(tmp_path, monkeypatch):
+    """Issue 21.6: a 48-page stack is budgeted as 48 pages, never read as a 48-row image."""
+    import tifffile
+
+    monkeypatch.setenv(budget.ENV_VAR, "100000")
+    bomb = tmp_path / "bomb.tif"  # 48 x 400 x 400 = 7.7 M pixels declared, tiny on disk
+    tifffile.imwrite(bomb, np.zeros((48, 400, 400), np.uint8), compression="zlib")
+    assert bomb.stat().st_size < 200_000
+    calls = []
+    monkeypatch.setattr(
+        tifffile.TiffPageSeries, "asarray", lambda *a, **k: calls.append(1) / 0
+    )  # never decoded
+    with pytest.raises(FileFormatError, match=r"48 planes of 400 x 400.*7,680,000 pixels"):
+        read_image(bomb)
+    assert calls == []
+    monkeypatch.undo()
+    small = tmp_path / "stack.tif"  # within the budget, still a stack: refused by name
+    tifffile.imwrite(small, np.zeros((5, 20, 30), np.uint16))
+    with pytest.raises(FileFormatError, match=r"stack of 5 pages of 30 x 20"):
+        read_image(small)
+    rgb_pages = tmp_path / "rgb-pages.tif"
+    tifffile.imwrite(rgb_pages, np.zeros((2, 20, 30, 3), np.uint8), photometric="rgb")
+    with pytest.raises(FileFormatError, match="stack of 2 pages"):
+        read_image(rgb_pages)
+    for shape, kw in (((20, 30), {}), ((20, 30, 3), {"photometric": "rgb"}),
+                      ((3, 20, 30), {"photometric": "rgb", "planarconfig": "separate"}),
+                      ((1, 20, 30), {})):  # fmt: skip
+        tifffile.imwrite(tmp_path / "one.tif", np.ones(shape, np.uint8), **kw)
+        assert read_image(tmp_path / "one.tif").data.shape[:2] == (20, 30)
+
+
 def test_fits_above_the_budget_refused_or_strided(tmp_path, small_budget):
     data = np.arange(64 * 48, dtype=np.float32).reshape(64, 48)
     fits.PrimaryHDU(data).writeto(tmp_path / "a.fits")

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ClipcapError, FileFormatError, InvalidInputError
-from .budget import over_budget, pixel_budget, reduction_step
+from .budget import ENV_VAR, over_budget, pixel_budget, reduction_step
 
 __all__ = ["ImageSource", "Pixels", "open_image", "plane_array"]
 
@@ -196,21 +196,57 @@ def _open_fits(p: Path, budget: int, lazy) -> ImageSource:
     return ImageSource(p, "fits", units, images.skipped, images.problems)
 
 
+def _tiff_plane(p: Path, shape: tuple[int, ...], axes: str, budget: int) -> int:
+    """How many trailing axes of a TIFF series make its one image (2, or 3 with colour).
+
+    The whole declared array is budgeted (every page and band it would decode), and a
+    stack of pages that is not one image is refused with a message rather than read as
+    some other image (a 48-page stack is not a 48 x 4000 picture).
+
+    Raises
+    ------
+    FileFormatError
+        Above the budget, or a stack of several pages.
+    """
+    shape = tuple(int(n) for n in shape)
+    if len(shape) == 3 and shape[0] in (3, 4) and shape[2] not in (3, 4):
+        ndim, (h, w), bands = 3, shape[1:], 1  # planar RGB(A)
+    elif len(shape) >= 3 and axes.endswith("S"):
+        ndim, (h, w), bands = 3, shape[-3:-1], (1 if shape[-1] <= 4 else shape[-1])
+    else:
+        ndim, (h, w), bands = 2, shape[-2:], 1
+    pages = math.prod(shape[:-ndim])
+    total = pages * bands * h * w
+    if total > budget and pages * bands == 1:
+        raise FileFormatError(over_budget(p, h, w, budget, "cut it into tiles"))
+    if total > budget:
+        raise FileFormatError(
+            f"{p}: TIFF declaring {pages * bands} planes of {w} x {h} (axes {axes}) = "
+            f"{total:,} pixels is above the pixel budget of {budget:,} and is not read "
+            f"(raise the budget with {ENV_VAR}=N)"
+        )
+    if pages > 1:
+        raise FileFormatError(
+            f"{p}: a TIFF stack of {pages} pages of {w} x {h} (axes {axes}); one image "
+            "per file is read: save the page you want as its own file (or the stack as "
+            "FITS, whose HDUs are read one at a time)"
+        )
+    return ndim
+
+
 def _read_tiff(p: Path, budget: int) -> np.ndarray:
     import tifffile
 
     try:
         with tifffile.TiffFile(p) as tif:
-            shape = tif.series[0].shape
-            planar = len(shape) == 3 and shape[0] in (3, 4) and shape[2] not in (3, 4)
-            h, w = (shape[-2], shape[-1]) if planar else (shape[0], shape[1])
-            if h * w > budget:
-                raise FileFormatError(over_budget(p, h, w, budget, "cut it into tiles"))
-            arr = tif.asarray()
+            series = tif.series[0]
+            ndim = _tiff_plane(p, series.shape, series.axes, budget)
+            arr = series.asarray()
     except ClipcapError:
         raise
     except Exception as exc:  # tifffile raises many kinds
         raise FileFormatError(f"{p}: cannot read TIFF: {exc}") from exc
+    arr = arr.reshape(arr.shape[arr.ndim - ndim :]) if arr.ndim > ndim else arr  # 1-page axes
     if arr.ndim < 2 or 0 in arr.shape:  # tifffile reads some broken files as empty arrays
         raise FileFormatError(f"{p}: holds no image")
     if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[2] not in (3, 4):
