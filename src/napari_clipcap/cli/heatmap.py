@@ -89,7 +89,13 @@ def run(args: argparse.Namespace) -> int:
         from ._provenance import provenance_of
 
         out = write_map(
-            args.out, result, wcs=wcs, meta=meta, geo=geo, provenance=provenance_of(args)
+            args.out,
+            result,
+            wcs=wcs,
+            meta=meta,
+            geo=geo,
+            provenance=provenance_of(args),
+            plane=img.plane,
         )
     except OSError as exc:
         raise InvalidInputError(f"cannot write --out {args.out}: {exc.strerror or exc}") from exc

@@ -36,6 +36,9 @@ class ImageFile:
         The FITS HDU the data came from.
     reduced_by : int
         The image was read with this stride (1: full size; above the pixel budget).
+    plane : dict or None
+        For a FITS cube, the plane read: ``{"axes": [{"axis", "pixel", "ctype",
+        "value", "unit"}, ...]}`` (FITS axis numbers and 1-based pixels).
     """
 
     path: Path
@@ -44,14 +47,55 @@ class ImageFile:
     wcs: Any = None
     hdu: str | None = None
     reduced_by: int = 1
+    plane: dict | None = None
 
 
-def _two_d_wcs(wcs: Any) -> Any:
+def _two_d_wcs(wcs: Any, path: Any = "") -> Any:
+    """The WCS of the image plane: the whole WCS of a 2D image (distortion lookup tables
+    included), the celestial part of a cube whose first two axes are the sky.
+
+    Raises
+    ------
+    InvalidInputError
+        A cube whose sky axes are not the image's x and y (an RA x velocity plane): its
+        results would claim a sky position they do not have.
+    """
     if wcs is None:
         return None
     if getattr(wcs, "has_celestial", False):
-        return wcs.celestial
+        lng, lat = wcs.wcs.lng, wcs.wcs.lat
+        if {lng, lat} != {0, 1}:
+            ctypes = " x ".join(str(c).split("-")[0] or "?" for c in list(wcs.wcs.ctype)[:2])
+            raise InvalidInputError(
+                f"{path}: the image's x and y are {ctypes}, while its sky axes are FITS "
+                f"axes {lng + 1} and {lat + 1}; reorder the cube so that the sky is axes 1 "
+                "and 2 (or save that plane as its own FITS file)"
+            )
+        return wcs if wcs.naxis == 2 else wcs.celestial
     return wcs.sub([1, 2]) if wcs.naxis > 2 else wcs
+
+
+def _plane_of(wcs: Any, shape: tuple[int, ...]) -> dict | None:
+    """The first plane of a FITS cube (the one models read) and its world values."""
+    if len(shape) <= 2:
+        return None
+    axes = []
+    pixel = [0.0] * (wcs.naxis if wcs is not None else len(shape))
+    world = None
+    if wcs is not None:
+        try:
+            world = wcs.wcs_pix2world(np.array([pixel]), 0)[0]
+        except Exception:  # an unusual axis (tabular, bad keywords): the index alone
+            world = None
+    for axis in range(3, len(shape) + 1):
+        entry: dict = {"axis": axis, "pixel": 1}
+        if wcs is not None and axis <= wcs.naxis:
+            entry["ctype"] = str(wcs.wcs.ctype[axis - 1])
+            entry["unit"] = str(wcs.wcs.cunit[axis - 1])
+            if world is not None and np.isfinite(world[axis - 1]):
+                entry["value"] = float(world[axis - 1])
+        axes.append(entry)
+    return {"axes": axes}
 
 
 def read_image(
@@ -107,8 +151,10 @@ def read_image(
     image = plane_array(source.pick(hdu), reduce=reduce, max_pixels=max_pixels, path=p)
     if domain is None:
         domain = "astronomy" if image.kind == "fits" else "photo"
+    plane_wcs = _two_d_wcs(image.wcs, p)
+    plane = _plane_of(image.wcs, np.shape(image.data)) if image.kind == "fits" else None
     data = to_model_input(image.data, domain=domain, interval=interval, stretch=stretch)
-    return ImageFile(p, data, image.kind, _two_d_wcs(image.wcs), image.name, image.reduced_by)
+    return ImageFile(p, data, image.kind, plane_wcs, image.name, image.reduced_by, plane)
 
 
 def write_map(
@@ -119,10 +165,13 @@ def write_map(
     meta: dict | None = None,
     geo: dict | None = None,
     provenance: dict | None = None,
+    plane: dict | None = None,
 ):
     """Write a float32 map (``H x W`` or ``Q x H x W``) as ``.npy``, ``.tif`` or ``.fits``.
 
-    A FITS file carries ``wcs`` (when given) and ``meta`` as HISTORY cards; a TIFF
+    A FITS file carries ``wcs`` whole (SIP, TPV and lookup-table distortions, RADESYS,
+    EQUINOX, DATE-OBS, MJD-OBS: what defines its sky), the cube ``plane`` it was made
+    from (see :attr:`ImageFile.plane`) and ``meta`` as HISTORY cards; a TIFF
     gets ``meta`` as its description (JSON), or is a GeoTIFF with the CRS and transform
     of ``geo`` (see :func:`~napari_clipcap.core.io.geoexport.geo_metadata_of`) and ``meta``
     as tags. ``provenance`` (:mod:`napari_clipcap.core.provenance`) goes into FITS
@@ -157,7 +206,16 @@ def write_map(
         else:
             from astropy.io import fits
 
-            header = wcs.to_header() if wcs is not None else fits.Header()
+            extensions = []
+            if wcs is not None:  # to_fits keeps SIP and lookup tables (to_header drops them)
+                hdus = wcs.to_fits(relax=True)
+                header, extensions = hdus[0].header, list(hdus[1:])
+                for key in ("SIMPLE", "BITPIX", "NAXIS", "EXTEND"):
+                    header.remove(key, ignore_missing=True)
+                _frame_cards(header, wcs)
+            else:
+                header = fits.Header()
+            _plane_cards(header, plane)
             for key, value in (meta or {}).items():
                 if key != "provenance":
                     header.add_history(f"napari-clipcap {key}: {value}")
@@ -166,9 +224,44 @@ def write_map(
 
                 for line in summary_lines(provenance):
                     header.add_history(line)
-            fits.PrimaryHDU(data=data, header=header).writeto(f)
+            fits.HDUList([fits.PrimaryHDU(data=data, header=header), *extensions]).writeto(f)
     if suffix == ".npy" and provenance is not None:
         from .atomic import write_json
 
         write_json(p.with_name(p.name + ".provenance.json"), provenance, indent=2, default=str)
     return p
+
+
+def _plane_cards(header: Any, plane: dict | None) -> None:
+    """``PLANEn`` / ``PLNVALn`` / ``PLNTYPn`` cards: which plane of axis ``n`` a map of a
+    cube was made from, and its world value."""
+    for entry in (plane or {}).get("axes", ()):
+        n = entry["axis"]
+        header[f"PLANE{n}"] = (int(entry["pixel"]), f"source plane along FITS axis {n}")
+        if "ctype" in entry:
+            header[f"PLNTYP{n}"] = (entry["ctype"][:68], f"CTYPE{n} of the source")
+        if "value" in entry:
+            unit = entry.get("unit") or ""
+            header[f"PLNVAL{n}"] = (entry["value"], f"world value of that plane {unit}".strip())
+
+
+def _frame_cards(header: Any, wcs: Any) -> None:
+    """RADESYS, EQUINOX, DATE-OBS and MJD-OBS as the input gave them, also where wcslib
+    leaves one out (EQUINOX beside ICRS): DS9 and others read the frame from them."""
+    import math
+
+    inner = wcs.wcs
+    values = {
+        "RADESYS": str(inner.radesys or "").strip(),
+        "EQUINOX": float(inner.equinox),
+        "DATE-OBS": str(inner.dateobs or "").strip(),
+        "MJD-OBS": float(inner.mjdobs),
+    }
+    for key, value in values.items():
+        if (
+            key in header
+            or value in ("",)
+            or (isinstance(value, float) and not math.isfinite(value))
+        ):
+            continue
+        header[key] = value
