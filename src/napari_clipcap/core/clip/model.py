@@ -113,6 +113,12 @@ class ClipModel:
         x = (x - self._mean) / self._std
         return x.to(self.dtype)
 
+    @property
+    def normalisation(self) -> tuple:
+        """``(mean, std)``: the model's per-channel input normalisation, ``(1, 3, 1, 1)``
+        float32 tensors on its device (``preprocess`` gives ``(x - mean) / std``)."""
+        return self._mean, self._std
+
     def encode_pixels(self, pixels):
         """Image embeddings (unnormalised, float32 tensor) of a preprocessed batch."""
         import torch

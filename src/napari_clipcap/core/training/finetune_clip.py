@@ -192,7 +192,7 @@ def finetune_clip(
     train = dataset.split("train" if "train" in splits else "all").records
     images, kept, problems = load_images([r.image for r in train], cancel=cancel)
     train = [train[i] for i in kept]
-    mean, std = clip._mean, clip._std  # the model's normalisation
+    mean, std = clip.normalisation
     pixels = torch.cat(
         [  # model-size uint8 copies, in chunks to bound memory
             ((clip.preprocess(images[i : i + 256]).float() * std + mean).clamp(0, 1) * 255)
