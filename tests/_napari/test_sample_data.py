@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 import napari_clipcap
@@ -52,6 +53,17 @@ def test_sky_sample_falls_back_to_a_synthetic_field(monkeypatch):
     # a wide dynamic range that a zscale + asinh stretch makes visible
     unit = to_model_input(data, domain="astronomy")
     assert 0.2 < np.median(unit) < 0.8 and unit.max() == 1.0
+
+
+def test_a_broken_bundled_m13_is_said_not_swapped_for_the_synthetic_sky(monkeypatch, tmp_path):
+    from napari_clipcap.core.errors import FileFormatError
+
+    broken = tmp_path / "dss.fits"
+    broken.write_bytes(b"SIMPLE  =                    T" + b" " * 50)  # cut short
+    monkeypatch.setattr(_sample_data, "bundled_sky", lambda: broken)
+    with pytest.raises(FileFormatError, match="M13 sample image shipped with astropy") as info:
+        _sample_data.sky_sample()
+    assert "reinstall astropy" in str(info.value) and "\n" not in str(info.value)
 
 
 def test_synthetic_sky_is_deterministic_and_small_sizes_work():

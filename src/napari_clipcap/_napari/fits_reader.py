@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..core.coords.orientation import north_up_default, north_up_placement, sky_directions
-from ..core.errors import ClipcapError, FileFormatError
+from ..core.errors import ClipcapError, FileFormatError, error_line
 from ..core.io.fits.reader import FITS_SUFFIXES, has_fits_suffix, is_fits
 from ..core.io.reading import Pixels, open_image
 from .plane_contrast import CONTRAST_SAMPLE, FOLLOW_KEY, finite_values, increasing, plane_limits
@@ -122,7 +122,7 @@ def layer_data(path: Path, image: Pixels) -> LayerData:
     except ClipcapError:
         raise
     except Exception as exc:  # a lazy read failing late, inside astropy or dask
-        why = " ".join(str(exc).split()) or type(exc).__name__
+        why = error_line(exc)
         raise FileFormatError(f"{path}: HDU {image.index} {image.name!r}: {why}") from exc
     metadata = {
         "header": _header_dict(image.header),

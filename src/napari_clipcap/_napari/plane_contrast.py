@@ -11,6 +11,7 @@ the limits follow again.
 
 from __future__ import annotations
 
+import logging
 import math
 import weakref
 from typing import Any
@@ -18,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from ..core.scaling.intervals import ZScaleInterval
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["displayed_index", "follow_plane", "install_plane_contrast", "zscale_current_plane"]
 
@@ -98,6 +101,7 @@ def follow_plane(viewer: Any, layer: Any) -> bool:
     try:
         apply_plane_zscale(viewer, layer)
     except Exception:  # a slider step must never raise (a lazy read failing late)
+        logger.debug("plane contrast not updated", exc_info=True)
         return False
     return True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..core.errors import ClipcapError, FileFormatError, error_line
 from ..core.io.reading import Pixels, open_image
 from ..core.samples.sky_overhead import bundled_sky, synthetic_overhead, synthetic_sky
 from .fits_reader import _install_status, layer_data
@@ -20,9 +21,12 @@ def _sky_image() -> tuple[Pixels, Path, str]:
     if path is not None:
         try:
             (image,) = open_image(path)
-            return image, path, "M13 (DSS)"
-        except Exception:
-            pass
+        except (ClipcapError, OSError, ValueError) as exc:  # a broken install: say so
+            raise FileFormatError(
+                f"the M13 sample image shipped with astropy ({path}) cannot be read "
+                f"({error_line(exc)}); reinstall astropy"
+            ) from exc
+        return image, path, "M13 (DSS)"
     data, header = synthetic_sky()
     image = Pixels(
         data=data,

@@ -11,11 +11,14 @@ It also widens the contrast slider of FITS layers (:func:`widen_contrast_range`)
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 
 from ..core.coords.worldcoords import format_world
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["add_world_status", "install_world_status", "widen_contrast_range", "world_text"]
 
@@ -80,6 +83,7 @@ def add_world_status(layer: Any) -> None:
         try:
             text = world_text(layer, position, world=world)
         except Exception:  # the status bar must never raise
+            logger.debug("no world coordinates for %r", layer, exc_info=True)
             return status
         if text:
             status["coordinates"] = f"{status.get('coordinates', '')} | {text}"
@@ -98,6 +102,7 @@ def _pixel_coordinates(layer: Any, status: dict, position: Any, world: bool) -> 
         data = np.asarray(layer.world_to_data(position) if world else position, float)
         pixel = np.round(data[-layer.ndim :]).astype(int)
     except Exception:  # the status bar must never raise
+        logger.debug("no pixel position for %r", layer, exc_info=True)
         return
     coords = f"[{', '.join(str(int(v)) for v in pixel)}]"
     status["coords"] = coords

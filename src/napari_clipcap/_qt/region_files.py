@@ -16,7 +16,7 @@ from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QWidget
 
 from ..core.coords.geometry import map_points
 from ..core.coords.region_shapes import from_napari_shapes
-from ..core.errors import ClipcapError, InvalidInputError
+from ..core.errors import ClipcapError, InvalidInputError, error_line
 from . import worker
 from .layers import META_KEY, data_to_world, placement
 
@@ -238,7 +238,7 @@ class RegionFilesBar(QWidget):
         except (ClipcapError, OSError) as exc:
             worker.show_error(f"Import regions: {exc}")
         except Exception as exc:  # a Qt slot: one line, never an abort
-            worker.show_error(f"Import regions failed: {type(exc).__name__}: {exc}")
+            worker.show_error(f"Import regions failed: {error_line(exc)}")
         return []
 
     def export_file(self, path: str) -> Path | None:
@@ -252,7 +252,7 @@ class RegionFilesBar(QWidget):
         except (ClipcapError, OSError) as exc:
             worker.show_error(f"Export regions: {exc}")
         except Exception as exc:  # a Qt slot: one line, never an abort
-            worker.show_error(f"Export regions failed: {type(exc).__name__}: {exc}")
+            worker.show_error(f"Export regions failed: {error_line(exc)}")
         return None
 
     def _import_clicked(self) -> None:

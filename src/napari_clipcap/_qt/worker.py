@@ -29,7 +29,7 @@ from napari.utils import progress as napari_progress
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QObject, Signal
 
-from ..core.errors import Cancelled, ClipcapError
+from ..core.errors import Cancelled, ClipcapError, error_line
 from ..core.jobs import ProgressCallback
 from ._compat import guard_triton
 
@@ -50,11 +50,8 @@ class _CancellableWorker(FunctionWorker):
 
 
 def describe_error(exc: BaseException) -> str:
-    """One-line message for a failed job: the ClipcapError text, or type and text."""
-    if isinstance(exc, ClipcapError):
-        return str(exc)
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    """One-line message for a failed job (:func:`~napari_clipcap.core.errors.error_line`)."""
+    return error_line(exc)
 
 
 class Job(QObject):
@@ -160,7 +157,7 @@ class Job(QObject):
 
     def fail(self, exc: BaseException) -> None:
         """Report ``exc`` as this job's failure: one notification and ``failed``."""
-        self.error = describe_error(exc)
+        self.error = error_line(exc)
         if not isinstance(exc, ClipcapError):
             log.error("%s failed", self.label, exc_info=exc)
         show_error(f"{self.label}: {self.error}")

@@ -15,6 +15,7 @@ import threading
 
 from qtpy.QtCore import QObject, QTimer, Signal
 
+from ...core.errors import error_line
 from .._compat import guard_triton
 from ..process_singleton import ProcessSingleton
 
@@ -93,7 +94,7 @@ class DeviceProbe(ProcessSingleton, QObject):
         try:
             names, error = list(lister()), ""
         except Exception as exc:  # a broken torch or driver: keep auto and cpu
-            names, error = None, f"{type(exc).__name__}: {exc}".rstrip(": ")
+            names, error = None, error_line(exc)
         try:
             self._answered.emit(names, error)
         except RuntimeError:  # the application is gone (napari quit meanwhile)

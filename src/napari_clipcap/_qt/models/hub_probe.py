@@ -3,12 +3,15 @@ thread: a connection to an unreachable host can take seconds to fail)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from qtpy.QtCore import QObject, Signal
 
 from ...core.cache import hub_offline
 from ..process_singleton import ProcessSingleton
+
+logger = logging.getLogger(__name__)
 
 
 def _ask() -> bool:
@@ -56,7 +59,8 @@ class HubProbe(ProcessSingleton, QObject):
     def _run(self, ask) -> None:
         try:
             ok = bool(ask())
-        except Exception:
+        except Exception:  # any failure to ask means "not reachable"
+            logger.debug("hub probe failed", exc_info=True)
             ok = False
         try:
             self._from_thread.emit(ok)

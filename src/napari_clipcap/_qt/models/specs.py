@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ...core.cache import cache_dir, hub_offline
 from ...core.errors import InvalidInputError
+from ...core.io.atomic import write_json
 from ...core.registry import get_preset
 from .._compat import guard_triton
 
@@ -119,9 +120,7 @@ def save_settings(settings: PanelSettings) -> None:
     """Store the choices (atomically, so a crash never leaves half a file)."""
     path = settings_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(settings.to_dict(), indent=2))
-    os.replace(tmp, path)
+    write_json(path, settings.to_dict())
 
 
 def clip_load_args(choice: ModelChoice) -> dict:
@@ -180,6 +179,7 @@ def _hub_cached(repo_id: str, filenames: list[str]) -> bool:
         try:
             hit = try_to_load_from_cache(repo_id, name)
         except Exception:  # a malformed id is simply "not cached"
+            log.debug("cannot look up %s in the hub cache", repo_id, exc_info=True)
             return False
         if isinstance(hit, str):
             return True
@@ -205,6 +205,7 @@ def _open_clip_cached(model: str, weights: str, hub: str | None = None) -> bool 
 
             cfg = open_clip.get_pretrained_cfg(model, weights)
         except Exception:  # unknown architecture or tag
+            log.debug("no pretrained config for %s %s", model, weights, exc_info=True)
             return None
     hub = (cfg or {}).get("hf_hub", "")
     if hub:

@@ -12,11 +12,14 @@ tokenizer folder it points at too.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import CheckpointFormatError
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["REMOTE_CODE_KEYS", "check_config", "check_folder", "remote_code_keys"]
 
@@ -136,6 +139,7 @@ def check_open_clip(model: str, arch: str, fetch_hub_config: Any = None) -> dict
         try:
             path = Path(fetch_hub_config(arch[len("hf-hub:") :]))
         except Exception:  # not cached / offline: open_clip reports it
+            logger.debug("no hub config for %s to check", arch, exc_info=True)
             return {}
         config = json.loads(path.read_text())
         check_config(config, f"{str(path)!r} (of {model})")

@@ -17,6 +17,7 @@ layer whose metadata carries ``crs`` and ``transform`` (reading a GeoTIFF import
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -24,6 +25,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidInputError
+
+logger = logging.getLogger(__name__)
 
 WGS84 = "EPSG:4326"
 
@@ -186,7 +189,8 @@ def format_geo(metadata: Mapping[str, Any] | None, row: float, col: float) -> st
         return f"{projected} (no CRS)"
     try:
         lon, lat = map_to_lonlat(crs, x, y)
-    except Exception:
+    except Exception:  # a CRS pyproj cannot invert: the projected position only
+        logger.debug("no lon/lat for CRS %s", crs_label(crs), exc_info=True)
         return f"{projected} ({crs_label(crs)})"
     lonlat = f"lon {_deg(float(lon[0]), 'E', 'W')}, lat {_deg(float(lat[0]), 'N', 'S')}"
     if is_geographic(crs):

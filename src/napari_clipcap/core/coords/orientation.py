@@ -8,6 +8,7 @@ shapes (read through the layer's transform) and exports keep their meaning.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from .worldcoords import celestial_part
+
+logger = logging.getLogger(__name__)
 
 #: ``NAPARI_CLIPCAP_NORTH_UP=0`` opens sky images as napari does, row 0 at the top.
 ENV_VAR = "NAPARI_CLIPCAP_NORTH_UP"
@@ -59,5 +62,6 @@ def sky_directions(wcs: Any, shape: Sequence[int]) -> dict[str, tuple[float, flo
                 return None
             out[name] = (float(v[0] / norm), float(v[1] / norm))
     except Exception:  # a WCS that cannot be evaluated gets no compass
+        logger.debug("no compass: the WCS cannot be evaluated", exc_info=True)
         return None
     return out

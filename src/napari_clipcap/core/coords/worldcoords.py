@@ -18,11 +18,14 @@ text. Two are built in and registered here, explicitly, before any other: celest
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "celestial_part",
@@ -120,7 +123,8 @@ def format_world(metadata: Mapping[str, Any] | None, row: float, col: float) -> 
     for func in list(_FORMATTERS.values()):
         try:
             text = func(metadata, float(row), float(col))
-        except Exception:
+        except Exception:  # a failing formatter is skipped: the status bar never raises
+            logger.debug("world-coordinate formatter %r failed", func, exc_info=True)
             continue
         if text:
             return text

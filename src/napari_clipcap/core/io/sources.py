@@ -124,12 +124,11 @@ def failure_text(path: str | os.PathLike, exc: BaseException) -> str:
     The package's own errors already name the file; anything else (a loader's bug, a
     library's error type) gets the path and the exception's type in front.
     """
-    from ..errors import ClipcapError
+    from ..errors import ClipcapError, error_line
 
-    text = " ".join(str(exc).split())
     if isinstance(exc, ClipcapError):
-        return text
-    return f"{path}: cannot read image ({type(exc).__name__}: {text or 'no message'})"
+        return error_line(exc)
+    return f"{path}: cannot read image ({error_line(exc)})"
 
 
 def shrink(image: np.ndarray, max_side: int) -> np.ndarray:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io.atomic import atomic_path
 from ..scaling.bands import S2_ORDER
 
 #: Band descriptions written to the file (ESA's names).
@@ -95,23 +96,25 @@ def write_sample_scene(path: str | os.PathLike, size: int = 512, seed: int = 0) 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = synthetic_scene(size, seed)
-    tmp = path.with_name(path.name + ".part")
-    with rasterio.open(
-        tmp,
-        "w",
-        driver="GTiff",
-        width=size,
-        height=size,
-        count=data.shape[0],
-        dtype="uint16",
-        crs=CRS,
-        transform=rasterio.Affine(PIXEL, 0.0, ORIGIN[0], 0.0, -PIXEL, ORIGIN[1]),
-        nodata=0,
-        tiled=True,
-        blockxsize=256,
-        blockysize=256,
-        compress="deflate",
-    ) as dst:
+    with (
+        atomic_path(path) as tmp,
+        rasterio.open(
+            tmp,
+            "w",
+            driver="GTiff",
+            width=size,
+            height=size,
+            count=data.shape[0],
+            dtype="uint16",
+            crs=CRS,
+            transform=rasterio.Affine(PIXEL, 0.0, ORIGIN[0], 0.0, -PIXEL, ORIGIN[1]),
+            nodata=0,
+            tiled=True,
+            blockxsize=256,
+            blockysize=256,
+            compress="deflate",
+        ) as dst,
+    ):
         dst.write(data)
         for i, name in enumerate(S2_BAND_NAMES, start=1):
             dst.set_band_description(i, name)
@@ -119,5 +122,4 @@ def write_sample_scene(path: str | os.PathLike, size: int = 512, seed: int = 0) 
         factors = [f for f in (2, 4, 8) if size // f >= 32]
         if factors:
             dst.build_overviews(factors, Resampling.average)
-    os.replace(tmp, path)
     return path

@@ -6,6 +6,8 @@ the model panel's choice; :class:`GroundingInputs` holds the form rows.
 
 from __future__ import annotations
 
+import logging
+
 from napari.layers import Shapes
 from qtpy.QtWidgets import (
     QComboBox,
@@ -22,6 +24,8 @@ from ...layer_combo import LayerCombo
 from ...layers import META_KEY
 from ...models.specs import CUSTOM, ModelChoice
 
+logger = logging.getLogger(__name__)
+
 DETECT, GROUND, DESCRIBE = "Detect phrases", "Ground a caption", "Describe shapes"
 MODES = (DETECT, GROUND, DESCRIBE)
 PLACEHOLDERS = {DETECT: "ships, storage tanks", GROUND: "two ships moored near a storage tank"}
@@ -36,6 +40,7 @@ def captioner_kind(choice: ModelChoice) -> str:
         try:
             return get_preset(choice.preset).kind
         except Exception:  # an unknown preset name from an old settings file
+            logger.debug("unknown captioner preset %r", choice.preset, exc_info=True)
             return ""
     return choice.kind
 

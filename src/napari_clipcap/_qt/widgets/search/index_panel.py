@@ -21,6 +21,7 @@ from qtpy.QtWidgets import (
 )
 
 from ....core.collection.store import DB_NAME, Collection
+from ....core.errors import error_line
 from ...hint import HintLabel
 from ...models.panel import SharedSettings
 from ...models.specs import CUSTOM, ModelChoice
@@ -131,7 +132,7 @@ class IndexPanel(QGroupBox):
             choice = self.model(folder)
             args = clip_load_args(choice)
         except Exception as exc:  # an unreadable collection or an incomplete choice
-            self.job_panel.set_status(f"Cannot index: {exc}", error=True)
+            self.job_panel.set_status(f"Cannot index: {error_line(exc)}", error=True)
             return
         s = SharedSettings.instance().settings
         device, precision = s.device, s.precision

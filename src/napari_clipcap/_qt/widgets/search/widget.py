@@ -28,14 +28,14 @@ from qtpy.QtWidgets import (
 
 from ....core.collection.search import Hit
 from ....core.collection.store import DB_NAME, Collection
-from ....core.errors import ClipcapError, InvalidInputError
+from ....core.errors import ClipcapError, InvalidInputError, error_line
 from ...job_panel import JobPanel
 from ...layer_combo import LayerCombo
 from ...layers import displayed_plane, shape_regions
 from ...models.panel import SharedSettings
 from ...models.specs import CUSTOM, ModelChoice
 from ...models.store import STORE
-from ...worker import describe_error, start_job
+from ...worker import start_job
 from .hit_grid import PAGE, HitGrid
 from .index_panel import IndexPanel
 
@@ -254,7 +254,7 @@ class SearchWidget(QWidget):
         try:
             data, kwargs = hit_layer_data(hit.item.path, hit.item.hdu)
         except Exception as exc:  # any reader's error on a file changed since indexing
-            why = str(exc) if isinstance(exc, (ClipcapError, OSError)) else describe_error(exc)
+            why = error_line(exc)
             self.job_panel.set_status(f"Cannot open {hit.item.path}: {why}", error=True)
             return None
         # the new layer becomes the active one: keep the query image and shapes as chosen

@@ -190,11 +190,11 @@ def primary_over_budget(path: Any, open_stream: Any, max_pixels: int) -> str | N
 
 def describe_error(exc: BaseException) -> str:
     """One line for an exception raised while reading a FITS file or HDU."""
-    from ...errors import ClipcapError
+    from ...errors import ClipcapError, error_line
 
     text = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, ClipcapError):
-        return text
+        return error_line(exc)
     if "END card" in text:
         return "the header has no END card (the file is cut short or not FITS)"
     if "Empty or corrupt" in text:
