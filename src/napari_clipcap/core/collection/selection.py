@@ -19,7 +19,6 @@ import shutil
 import numpy as np
 
 from ..errors import FileFormatError
-from .database import iter_vectors
 from .ivfpq.build import build_ivfpq, extend_ivfpq
 from .ivfpq.index import FOLDER_NAME, IvfPqIndex
 from .vectorindex import VectorIndex, build_index, update_ivf
@@ -78,12 +77,12 @@ def _ivfpq(col, gen: int, n: int, rebuild: bool) -> IvfPqIndex:
             after = int(have[-1]) if len(have) else -1
             if not len(np.setdiff1d(ids[ids <= after], have, assume_unique=True)):
                 # new items always have larger ids (AUTOINCREMENT): stream only those
-                new = iter_vectors(col._db, col.dim, after=after)
+                new = col.iter_vectors(after=after)
                 try:
                     return extend_ivfpq(folder, new, gone, stamp=stamp)
                 except FileFormatError:
                     pass  # a trained index or shard not of the project's: rebuild
-    chunks = iter_vectors(col._db, col.dim)
+    chunks = col.iter_vectors()
     return build_ivfpq(folder, chunks, col.dim, memory_budget=col.memory_budget, stamp=stamp)
 
 

@@ -22,12 +22,13 @@ Each collection belongs to one embedding model; adding vectors from another mode
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InvalidInputError
-from .database import DB_NAME, open_database, read_items, read_vectors
+from .database import DB_NAME, iter_vectors, open_database, read_items, read_vectors
 from .ivfpq.index import default_memory_budget
 from .records import FileRecord, Item, ModelMismatchError, NewItem, Transaction
 from .vectorindex import APPROX_THRESHOLD
@@ -162,6 +163,11 @@ class Collection:
         All of them, or those of ``ids`` (read in chunks, for incremental index updates).
         """
         return read_vectors(self._db, self.dim or 0, ids)
+
+    def iter_vectors(self, *, after: int = -1) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Stream ``(ids, vectors)`` chunks in id order, of the ids above ``after``; memory
+        holds one chunk whatever the collection's size (for building search indexes)."""
+        return iter_vectors(self._db, self.dim or 0, after=after)
 
     # -- writing ------------------------------------------------------------------------
     def write_files(self, records: list[tuple[FileRecord, list[NewItem]]]) -> None:

@@ -23,7 +23,7 @@ from ...io.atomic import atomic_dir, atomic_path, fsync_dir, write_json
 from ...jobs import ProgressCallback, report
 from ..faissfiles import check_plain_folder, probe_index, quiet_stdout, read_index
 from ..vectorindex import TARGET_RECALL, calibration_queries, recall_at_k
-from .index import IvfPqIndex, RowFile, exact_topk
+from .index import IvfPqIndex, RowFile, exact_topk, read_shard_rows
 from .manifest import MANIFEST, read_manifest
 
 __all__ = ["build_ivfpq", "extend_ivfpq", "index_layout"]
@@ -224,12 +224,9 @@ def build_ivfpq(
         report(progress, 1, steps)
         rng = np.random.default_rng(seed)
         rows = np.sort(rng.choice(n, size=lay["sample"], replace=False))
-        probe = IvfPqIndex.__new__(IvfPqIndex)  # row lookups before the index exists
-        probe._starts = np.cumsum([0] + [s["rows"] for s in shards])
-        probe._f16 = [RowFile(tmp / s["f16"]) for s in shards]
-        probe._ids = [np.load(tmp / s["ids"], mmap_mode="r") for s in shards]
-        probe.index = faiss.IndexFlatIP(dim)
-        sample = probe.vectors_of_rows(rows)
+        starts = np.cumsum([0] + [s["rows"] for s in shards])
+        row_files = [RowFile(tmp / s["f16"]) for s in shards]
+        sample = read_shard_rows(row_files, starts, rows, dim)  # before the index exists
         nbits = 8 if lay["sample"] >= 256 * 39 else 6
         key = f"IVF{lay['nlist']}_HNSW32,PQ{lay['m']}x{nbits}"
         index = faiss.index_factory(dim, key, faiss.METRIC_INNER_PRODUCT)
@@ -283,7 +280,7 @@ def extend_ivfpq(
         _encode_shard(folder, folder / "trained.faiss", s)
     removed = old.removed
     if len(removed_ids):
-        all_ids = np.concatenate([np.asarray(x) for x in old._ids])
+        all_ids = old.row_ids()
         rows = np.flatnonzero(np.isin(all_ids, removed_ids))
         removed = np.union1d(removed, rows).astype(np.int64)
     updated = {**manifest, "shards": shards + new, **(stamp or {})}

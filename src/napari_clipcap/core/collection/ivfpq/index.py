@@ -151,6 +151,27 @@ class RowFile:
             pass
 
 
+def read_shard_rows(
+    row_files: list[RowFile], starts: np.ndarray, rows: np.ndarray, dim: int
+) -> np.ndarray:
+    """Exact vectors (float32) of global ``rows`` of float16 shard files.
+
+    ``starts[i]`` is the first global row of shard ``i`` (``starts[-1]`` the row count);
+    rows are read shard by shard, in file order.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    out = np.empty((len(rows), int(dim)), dtype=np.float32)
+    shard = np.searchsorted(starts, rows, side="right") - 1
+    for s in np.unique(shard):
+        sel = shard == s
+        local = rows[sel] - starts[s]
+        order = np.argsort(local)  # read in file order
+        block = np.empty((len(local), int(dim)), dtype=np.float32)
+        block[order] = row_files[s].rows(local[order])
+        out[sel] = block
+    return out
+
+
 class IvfPqIndex:
     """An IVF-PQ index with on-disk inverted lists and float16 re-ranking.
 
@@ -256,24 +277,18 @@ class IvfPqIndex:
 
     def item_ids(self) -> np.ndarray:
         """The collection ids the index searches (removed rows left out), ascending."""
-        ids = np.concatenate([np.asarray(x) for x in self._ids]) if self._ids else np.empty(0)
+        ids = self.row_ids()
         keep = np.ones(len(ids), dtype=bool)
         keep[self.removed] = False
         return np.sort(ids[keep]).astype(np.int64)
 
     def vectors_of_rows(self, rows: np.ndarray) -> np.ndarray:
         """Exact vectors (float32) of global rows, read from the float16 files."""
-        rows = np.asarray(rows, dtype=np.int64)
-        out = np.empty((len(rows), self.dim), dtype=np.float32)
-        shard = np.searchsorted(self._starts, rows, side="right") - 1
-        for s in np.unique(shard):
-            sel = shard == s
-            local = rows[sel] - self._starts[s]
-            order = np.argsort(local)  # read in file order
-            block = np.empty((len(local), self.dim), dtype=np.float32)
-            block[order] = self._f16[s].rows(local[order])
-            out[sel] = block
-        return out
+        return read_shard_rows(self._f16, self._starts, rows, self.dim)
+
+    def row_ids(self) -> np.ndarray:
+        """The collection id of every row, in row order (removed rows included)."""
+        return np.concatenate([np.asarray(x) for x in self._ids]) if self._ids else np.empty(0)
 
     def ids_of_rows(self, rows: np.ndarray) -> np.ndarray:
         rows = np.asarray(rows, dtype=np.int64)
