@@ -4,7 +4,7 @@ transformers runs Python shipped with a model when asked to (``trust_remote_code
 ``auto_map`` naming classes in the model's folder). An open_clip config can ask for it
 without the user seeing: ``text_cfg.tokenizer_kwargs`` are handed to
 ``AutoTokenizer.from_pretrained`` as they are, and ``text_cfg.hf_tokenizer_name`` may
-point at any folder. Loading never runs code from model files (docs/DESIGN.md), whatever
+point at any folder. Loading never runs code from model files (docs/architecture.md), whatever
 a config says, so every config the loaders accept is scanned here first, and the
 tokenizer folder it points at too.
 """
