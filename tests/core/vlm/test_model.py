@@ -87,3 +87,12 @@ def test_remote_code_folders_are_refused(qwen_vl_dir, tmp_path):
     with pytest.raises(CheckpointFormatError, match="code"):
         load_vlm(evil, device="cpu")
     assert not marker.exists()
+
+
+def test_smolvlm_tiles_only_images_larger_than_one_tile(smolvlm_dir):
+    vlm = load_vlm(smolvlm_dir, device="cpu")
+    assert vlm.family.name == "smolvlm"
+    small = vlm.answer(_image(h=40, w=60), "how many?", max_tokens=3)
+    large = vlm.answer(_image(h=150, w=200), "how many?", max_tokens=3)
+    assert not small.tiled and large.tiled
+    assert small.shown == (60, 40)

@@ -28,6 +28,10 @@ class Family:
     chat : bool
         True when the processor has a chat template and the model keeps a conversation;
         False for single-turn prompt formats (PaliGemma), where each question stands alone.
+    split_option : str or None
+        The processor option that cuts large images into tiles (SmolVLM's
+        ``do_image_splitting``): turned off for images no larger than one tile, whose
+        native resolution tiling cannot add to.
     box_format : str or None
         ``"qwen-absolute"`` (JSON ``bbox_2d`` in pixels of the processor's resized input),
         ``"qwen-relative"`` (JSON ``bbox_2d`` on a 0-1000 grid), ``"paligemma-loc"``
@@ -38,6 +42,7 @@ class Family:
     model_types: tuple[str, ...]
     chat: bool
     box_format: str | None
+    split_option: str | None = None
 
 
 FAMILIES: tuple[Family, ...] = (
@@ -45,7 +50,13 @@ FAMILIES: tuple[Family, ...] = (
     Family("qwen2-vl", ("qwen2_vl",), chat=True, box_format="qwen-absolute"),
     Family("qwen3-vl", ("qwen3_vl", "qwen3_vl_moe"), chat=True, box_format="qwen-relative"),
     Family("paligemma", ("paligemma",), chat=False, box_format="paligemma-loc"),
-    Family("smolvlm", ("smolvlm", "idefics3"), chat=True, box_format=None),
+    Family(
+        "smolvlm",
+        ("smolvlm", "idefics3"),
+        chat=True,
+        box_format=None,
+        split_option="do_image_splitting",
+    ),
     Family("internvl", ("internvl",), chat=True, box_format=None),
 )
 

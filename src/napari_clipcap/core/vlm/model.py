@@ -49,12 +49,18 @@ class Answer:
         Boxes the answer points at, in pixels of the full image.
     tokens : int
         New tokens generated.
+    shown : (width, height)
+        Size of the image the model was given (after any downscaling).
+    tiled : bool
+        Whether the processor cut it into tiles (SmolVLM's image splitting).
     """
 
     text: str
     raw: str
     boxes: list = field(default_factory=list)
     tokens: int = 0
+    shown: tuple[int, int] = (0, 0)
+    tiled: bool = False
 
     def to_json(self) -> dict:
         return {
@@ -62,6 +68,8 @@ class Answer:
             "raw": self.raw,
             "boxes": [d.as_dict() for d in self.boxes],
             "tokens": self.tokens,
+            "shown_px": list(self.shown),
+            "tiled": self.tiled,
         }
 
 
@@ -154,8 +162,25 @@ class VisionLanguageModel:
         messages.append({"role": "user", "content": content})
         return self.processor.apply_chat_template(messages, add_generation_prompt=True)
 
+    def splits(self, image: np.ndarray) -> bool:
+        """Whether the processor will cut ``image`` into tiles.
+
+        Images no larger than one tile are given whole: tiling a small crop only repeats
+        its pixels at more tokens (and a slower first token).
+        """
+        option = self.family.split_option
+        images = getattr(self.processor, "image_processor", None)
+        if option is None or not getattr(images, option, False):
+            return False
+        tile = (getattr(images, "max_image_size", None) or {}).get("longest_edge")
+        return not (tile and max(image.shape[:2]) <= int(tile))
+
     def _inputs(self, image: np.ndarray, prompt: str):
-        inputs = self.processor(text=[prompt], images=[image], return_tensors="pt")
+        options = {}
+        if self.family.split_option is not None:
+            options[self.family.split_option] = self.splits(image)
+        images = [[image]] if self.family.split_option is not None else [image]
+        inputs = self.processor(text=[prompt], images=images, return_tensors="pt", **options)
         inputs.pop("labels", None)  # PaliGemma's processor adds training labels
         inputs = inputs.to(self.device)
         if "pixel_values" in inputs:
@@ -246,7 +271,14 @@ class VisionLanguageModel:
             model_size=(model_w * covered[0] / shown[0], model_h * covered[1] / shown[1]),
             offset=offset,
         )
-        return Answer(strip_boxes(raw, self.family.box_format), raw, boxes, int(new.numel()))
+        return Answer(
+            strip_boxes(raw, self.family.box_format),
+            raw,
+            boxes,
+            int(new.numel()),
+            shown=shown,
+            tiled=self.family.split_option is not None and self.splits(pixels),
+        )
 
 
 def _model_type(source: str) -> str:
