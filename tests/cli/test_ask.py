@@ -114,10 +114,9 @@ def test_answers_go_into_region_files(png, qwen_vl_dir, tmp_path, capsys):
         ],
     )
     placed = read_region_file(out)
-    assert (
-        placed.regions[0].text == data["regions"][0]["answer"]
-        or data["regions"][0]["answer"] in placed.regions[0].text
-    )
+    answer = data["regions"][0]["answer"]  # random weights: any characters at all
+    printable = "".join(c if c.isprintable() else " " for c in " ".join(answer.splitlines()))
+    assert placed.regions[0].text.split() == printable.split()
 
 
 def test_bad_questions_and_models_are_one_line(png, tmp_path, capsys):

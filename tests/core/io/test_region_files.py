@@ -148,3 +148,17 @@ def test_header_comments_and_circles(tmp_path):
     assert lines[0].startswith("# Region file format")
     assert lines[1:3] == ["# napari-clipcap 0.1.0", "# cmd: x"]
     assert any(line.startswith("circle(") for line in lines)
+
+
+def test_control_characters_in_text_cannot_split_a_region_line(tmp_path):
+    # a model's answer may hold a vertical tab or form feed: str.splitlines() breaks on
+    # them, so written as is they would end the region's line early
+    from napari_clipcap.core.coords.region_shapes import FileRegion
+    from napari_clipcap.core.io.region_files import read_region_file, write_region_file
+
+    square = np.array([[0.0, 0.0], [0.0, 9.0], [9.0, 9.0], [9.0, 0.0]])
+    text = "three\x0btanks\x0c and\u2028a ship\x85."
+    out = write_region_file(tmp_path / "a.reg", [FileRegion("rectangle", square, text, None)])
+    assert len(out.read_text().splitlines()) == len(out.read_text().split("\n")) - 1
+    [back] = read_region_file(out).regions
+    assert back.text == "three tanks  and a ship ."

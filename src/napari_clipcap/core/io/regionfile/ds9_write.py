@@ -15,8 +15,11 @@ POINT_KINDS = ("circle", "box", "diamond", "cross", "x", "arrow", "boxcircle")
 
 def quote_text(text: str) -> str:
     """DS9 ``text=`` value: in ``{}``, ``""`` or ``''``, whichever the text does not
-    contain; a text holding all three loses its braces. Newlines become spaces."""
-    text = " ".join(str(text).split("\n"))
+    contain; a text holding all three loses its braces. Line breaks (every one
+    ``str.splitlines`` knows, so that no reader sees two lines) and other control
+    characters become spaces."""
+    text = " ".join(str(text).splitlines())
+    text = "".join(c if c.isprintable() else " " for c in text)
     if "{" not in text and "}" not in text:
         return "{" + text + "}"
     if '"' not in text:
