@@ -258,21 +258,9 @@ def run_batch(
         done = set(ok["path"])
     todo = [f for f in files if f not in done]
     chunks = [todo[i : i + chunk_size] for i in range(0, len(todo), chunk_size)]
-    seq = len(list((out / "parts").glob("part-*.parquet")))
-    finished = 0
     cluster = open_cluster(workers, scheduler) if scheduler or workers else nullcontext()
     with cluster as client:
-        results = bounded_map(partial(run_chunk, spec.to_dict()), chunks, client=client,
-                              cancel=cancel)  # fmt: skip
-        for seq_i, (i, rows) in enumerate(results, seq):
-            if {r["path"] for r in rows} != set(chunks[i]):
-                raise CountMismatchError(
-                    f"batch: a chunk of {len(chunks[i])} files gave rows for "
-                    f"{len({r['path'] for r in rows})}; its rows were not written"
-                )
-            _write_part(out, seq_i, rows)
-            finished += len(chunks[i])
-            report(progress, finished, len(todo))
+        _run_chunks(out, spec, chunks, client, progress, cancel)
     order = {p: i for i, p in enumerate(files)}
     n_rows, n_err = _merge(out, order, _rows_per_unit(spec))
     result = BatchReport(
@@ -286,3 +274,21 @@ def run_batch(
     )
     result.prove()
     return result
+
+
+def _run_chunks(out: Path, spec: BatchSpec, chunks: list[list[str]], client, progress, cancel):
+    """Run the chunks (here, or on ``client``'s cluster) and write each one's part file as
+    it finishes; a chunk whose rows do not cover exactly its files is refused."""
+    seq = len(list((out / "parts").glob("part-*.parquet")))
+    finished, total = 0, sum(len(c) for c in chunks)
+    results = bounded_map(partial(run_chunk, spec.to_dict()), chunks, client=client,
+                          cancel=cancel)  # fmt: skip
+    for seq_i, (i, rows) in enumerate(results, seq):
+        if {r["path"] for r in rows} != set(chunks[i]):
+            raise CountMismatchError(
+                f"batch: a chunk of {len(chunks[i])} files gave rows for "
+                f"{len({r['path'] for r in rows})}; its rows were not written"
+            )
+        _write_part(out, seq_i, rows)
+        finished += len(chunks[i])
+        report(progress, finished, total)
