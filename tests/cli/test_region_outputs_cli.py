@@ -96,3 +96,20 @@ def test_out_frame_with_geojson_is_refused_before_any_work(tmp_path, capsys):
         str(tmp_path / "x.geojson"), "--out-frame", "fk5",
     )  # fmt: skip
     assert code == 2 and "--out-frame applies to .reg and .crtf" in err and "Traceback" not in err
+
+
+def test_repeated_skips_are_summarised(tmp_path, clip_args, capsys):
+    image = make_lonlat_tif(tmp_path)
+    reg = tmp_path / "many.reg"
+    lines = ["image", "circle(10,10,4) # text={kept}"]
+    lines += [f"# text({i % 30 + 1},5) text={{t{i}}}" for i in range(2000)]
+    lines += [f"circle({900 + i},900,2)" for i in range(300)]  # outside the image
+    reg.write_text("\n".join(lines) + "\n")
+    code, _, err = _run(
+        capsys, "labels", str(image), "--labels", "a,b", "--regions", str(reg), *clip_args
+    )
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if "warning:" in line]
+    assert len(warnings) <= 14, warnings  # 6 + 6 and the low-data note of the 8 px circle
+    assert "... and 1995 more like these" in err and "... and 295 more like these" in err
+    assert "region 2: a text label" in err and "region 2002:" in err

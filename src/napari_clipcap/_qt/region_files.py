@@ -24,6 +24,8 @@ from .layers import META_KEY, data_to_world, placement
 TEXT_COLUMNS = ("clipcap_text", "caption", "phrase", "label", "text")
 #: Edge colour of imported regions that name none.
 DEFAULT_COLOUR = "#33ff66"
+#: Skip reasons shown in full in the import notification before the rest are counted.
+SHOWN_SKIPS = 5
 #: Edge colour of imported exclude regions.
 EXCLUDE_COLOUR = "#ff3333"
 
@@ -88,9 +90,12 @@ def import_regions(viewer, path: str | Path, image_layer) -> list:
             **where,
         )
         added.append(layer)
-    if placed.skipped:
+    if placed.skipped:  # the first few reasons, then a count
+        shown = "; ".join(placed.skipped[:SHOWN_SKIPS])
+        more = len(placed.skipped) - SHOWN_SKIPS
         worker.show_info(
-            f"{Path(path).name}: skipped {len(placed.skipped)}: " + "; ".join(placed.skipped)
+            f"{Path(path).name}: skipped {len(placed.skipped)}: {shown}"
+            + (f"; and {more} more" if more > 0 else "")
         )
     return added
 

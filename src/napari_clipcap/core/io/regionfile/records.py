@@ -193,14 +193,15 @@ _KINDS = {"circle": "ellipse", "ellipse": "ellipse", "box": "rectangle"}
 
 
 def _corners(centre: np.ndarray, half_w: np.ndarray, half_h: np.ndarray) -> np.ndarray:
-    """``(4, 2)`` corners in the order napari and :func:`ellipse_outline` expect."""
+    """``(..., 4, 2)`` corners in the order napari and :func:`ellipse_outline` expect."""
     return np.stack(
         [
             centre - half_w - half_h,
             centre + half_w - half_h,
             centre + half_w + half_h,
             centre - half_w + half_h,
-        ]
+        ],
+        axis=-2,
     )
 
 
@@ -232,16 +233,17 @@ def _sky_shapes(group, wcs, frame: str, epoch, fmt: str) -> list[FileRegion]:
         heights = np.array([r.height for r in centred])
         angles = np.array([r.angle for r in centred])
         half_w, half_h = skyframes.sky_axes_to_pixel(jac, widths, heights, angles)
-        scale = np.linalg.svd(jac, compute_uv=False).mean(axis=1)  # px per arcsec
+        circle = np.array([r.shape == "circle" for r in centred])
+        if circle.any():  # a circle stays a circle, square to the pixels
+            radius = widths[circle] / 2 * np.linalg.svd(jac[circle], compute_uv=False).mean(1)
+            half_w[circle] = np.column_stack([radius, np.zeros_like(radius)])
+            half_h[circle] = np.column_stack([np.zeros_like(radius), radius])
+        corners = _corners(centres, half_w, half_h)
         for i, row in enumerate(centred):
             if row.shape == "point":
                 out[row.number] = _file_region(row, "point", centres[i : i + 1])
-                continue
-            if row.shape == "circle":  # a circle stays a circle, square to the pixels
-                r = row.width / 2 * scale[i]
-                half_w[i], half_h[i] = (r, 0.0), (0.0, r)
-            corners = _corners(centres[i], half_w[i], half_h[i])
-            out[row.number] = _file_region(row, _KINDS[row.shape], corners)
+            else:
+                out[row.number] = _file_region(row, _KINDS[row.shape], corners[i])
     polygons = [r for r in group if r.shape == "polygon"]
     if polygons:
         allv = np.concatenate([r.xy for r in polygons])
@@ -250,7 +252,7 @@ def _sky_shapes(group, wcs, frame: str, epoch, fmt: str) -> list[FileRegion]:
         ends = np.cumsum([len(r.xy) for r in polygons])[:-1]
         for row, xy in zip(polygons, np.split(pix, ends)):
             out[row.number] = _file_region(row, "polygon", xy)
-    bad = [n for n, s in out.items() if not np.all(np.isfinite(s.vertices))]
+    bad = [n for n, s in out.items() if not np.isfinite(s.vertices).all()]
     if bad:
         raise InvalidInputError(
             f"region {bad[0]} cannot be placed through the image's WCS (outside its projection)"
