@@ -25,6 +25,7 @@ from typing import Any
 
 from ..cache import hub_cache_dir, hub_offline
 from ..errors import CheckpointFormatError, InvalidInputError, ModelNotFoundError
+from .archcheck import check_architecture
 from .hub import hub_file as _hub_file
 from .trust import check_config, check_folder, check_open_clip
 from .vocab import check_vocab
@@ -125,12 +126,17 @@ def _register_config(path: Path) -> str:
         raise CheckpointFormatError(
             f"model config {str(path)!r} is not valid JSON: {exc}"
         ) from exc
+    if not isinstance(cfg, dict):  # before anything calls .get on it
+        check_architecture(cfg, repr(str(path)))
     check_config(cfg, repr(str(path)))
     cfg = cfg.get("model_cfg", cfg)
-    if not all(k in cfg for k in ("embed_dim", "vision_cfg", "text_cfg")):
+    if not isinstance(cfg, dict) or not all(
+        k in cfg for k in ("embed_dim", "vision_cfg", "text_cfg")
+    ):
         raise CheckpointFormatError(
             f"model config {str(path)!r} needs the keys embed_dim, vision_cfg and text_cfg"
         )
+    check_architecture(cfg, repr(str(path)))  # before open_clip builds it
     name = path.stem
     existing = open_clip.get_model_config(name)
     if existing is not None and existing != cfg:
@@ -242,6 +248,12 @@ def build_open_clip(
             raise CheckpointFormatError(
                 f"weights {weights!r} do not fit the open_clip architecture {arch!r}: "
                 f"{str(exc).splitlines()[0]}"
+            ) from exc
+        if weights and Path(weights).expanduser().is_file():  # e.g. a cut-short .pt
+            cause = _first_line(exc).split(". ")[0][:200]
+            raise CheckpointFormatError(
+                f"cannot read weights {weights!r} ({cause}); is the file complete (a "
+                ".safetensors or .pt state dict)?"
             ) from exc
         raise _missing(model, weights, f"open_clip and {hub_cache_dir()}", exc) from exc
     except pickle.UnpicklingError as exc:

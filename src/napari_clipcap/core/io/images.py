@@ -218,17 +218,18 @@ def write_map(
             _plane_cards(header, plane)
             for key, value in (meta or {}).items():
                 if key != "provenance":
-                    header.add_history(f"napari-clipcap {key}: {value}")
+                    header.add_history(fits_text(f"napari-clipcap {key}: {value}"))
             if provenance is not None:
                 from ..provenance import summary_lines
 
                 for line in summary_lines(provenance):
-                    header.add_history(line)
+                    header.add_history(fits_text(line))
+                header.add_history(f"exact command (UTF-8): {provenance_path(p).name}")
             fits.HDUList([fits.PrimaryHDU(data=data, header=header), *extensions]).writeto(f)
-    if suffix == ".npy" and provenance is not None:
+    if suffix in (".npy", ".fits", ".fit", ".fts") and provenance is not None:
         from .atomic import write_json
 
-        write_json(p.with_name(p.name + ".provenance.json"), provenance, indent=2, default=str)
+        write_json(provenance_path(p), provenance, indent=2, default=str, ensure_ascii=False)
     return p
 
 
@@ -265,3 +266,20 @@ def _frame_cards(header: Any, wcs: Any) -> None:
         ):
             continue
         header[key] = value
+
+
+def provenance_path(path: Path) -> Path:
+    """The UTF-8 side record ``NAME.provenance.json`` of a map written to ``path``."""
+    return path.with_name(path.name + ".provenance.json")
+
+
+def fits_text(text: str) -> str:
+    """``text`` as a FITS card may hold it: printable ASCII, anything else escaped.
+
+    FITS headers hold only printable ASCII, so ``café`` becomes ``caf\\xe9`` (Python's
+    ``backslashreplace``) and a tab ``\\t``; the exact text is kept in the side record
+    (:func:`provenance_path`).
+    """
+    return "".join(
+        c if " " <= c <= "~" else c.encode("unicode_escape").decode("ascii") for c in text
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from pathlib import Path
 from typing import Any
 
 #: Keywords that must hold integers for the data to be located at all.
@@ -157,10 +158,73 @@ def first_header_problem(path: Any, open_stream: Any) -> str | None:
         with stream, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             header = fits.Header.fromfile(stream)
-        problem = structure_problem(lenient_header(header)[0])
+            header_end = stream.tell()
+            compressed = hasattr(stream, "peek")  # gzip and bz2 streams have peek()
+            after = _remaining(stream) if compressed else None
+        header = lenient_header(header)[0]
+        problem = structure_problem(header)
+        if problem is None:
+            if after is None:
+                after = max(0, Path(path).stat().st_size - header_end)
+            problem = layout_problem(header, after)
     except Exception:  # the header itself is unreadable: the caller describes that
         return None
     return f"HDU 0 'PRIMARY': {problem}" if problem else None
+
+
+def _remaining(stream: Any, cap: int = 1 << 30) -> int:
+    """Bytes left in a decompressing stream (counted up to ``cap``, never kept)."""
+    total = 0
+    while total < cap and (block := stream.read(1 << 20)):
+        total += len(block)
+    return total
+
+
+#: BITPIX values the FITS standard defines.
+_BITPIX = (8, 16, 32, 64, -32, -64)
+
+
+def layout_problem(header: Any, bytes_after_header: int) -> str | None:
+    """Why a primary header's data layout cannot be right, or ``None``.
+
+    Checks what astropy otherwise reports as a missing ``END`` card or an
+    ``[Errno 22]``: a ``BITPIX`` the standard does not define, a negative ``NAXIS``
+    or axis length, data declared larger than the file, or bytes after a header
+    that declares no data (``NAXIS = 0``) that do not start another HDU.
+
+    Parameters
+    ----------
+    header : astropy.io.fits.Header
+        The primary header (all structural keywords integers).
+    bytes_after_header : int
+        How many bytes of the file follow the header's last block.
+    """
+    bitpix, naxis = header.get("BITPIX"), header.get("NAXIS")
+    if bitpix not in _BITPIX:
+        return f"BITPIX = {bitpix!r} is not a FITS data type (one of {_BITPIX})"
+    if not isinstance(naxis, int) or naxis < 0 or naxis > 999:
+        return f"NAXIS = {naxis!r} is not a number of axes (0 to 999)"
+    sizes = [header.get(f"NAXIS{k}", 0) for k in range(1, naxis + 1)]
+    for k, n in enumerate(sizes, 1):
+        if not isinstance(n, int) or n < 0:
+            return f"NAXIS{k} = {n!r} is not an axis length (a whole number, 0 or more)"
+    if naxis == 0:
+        if bytes_after_header >= 2880:
+            return (
+                f"NAXIS = 0 declares no data, but {bytes_after_header:,} bytes follow the "
+                "header and they are not another HDU (is NAXIS wrong?)"
+            )
+        return None
+    pixels = math.prod(sizes) * int(header.get("GCOUNT", 1) or 1)
+    declared = abs(bitpix) // 8 * pixels
+    if declared > bytes_after_header:
+        dims = " x ".join(map(str, sizes))
+        return (
+            f"the header declares {dims} pixels of BITPIX {bitpix} = {declared:,} bytes of "
+            f"data, but only {bytes_after_header:,} bytes follow it (the file is cut "
+            "short, or NAXISn are wrong)"
+        )
+    return None
 
 
 def primary_over_budget(path: Any, open_stream: Any, max_pixels: int) -> str | None:
