@@ -66,10 +66,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.simplefilter("always", LowDataWarning)
             shown = warnings.showwarning
 
+            said: set[str] = set()
+
             def show(message, category, *rest, **kw):
                 if issubclass(category, LowDataWarning):
                     args.low_data.append(str(message))
                     print(f"napari-clipcap {args.command}: warning: {message}", file=sys.stderr)
+                elif _ours(category):  # one line, once: no source line, no repeats
+                    if str(message) not in said:
+                        said.add(str(message))
+                        print(
+                            f"napari-clipcap {args.command}: warning: {message}", file=sys.stderr
+                        )
                 else:
                     shown(message, category, *rest, **kw)
 
@@ -78,6 +86,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ClipcapError as exc:
         print(f"napari-clipcap {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`... --json | head -c 10`)
+        _silence_stdout()
+        return 141  # as a shell reports a pipe writer killed by SIGPIPE
     except KeyboardInterrupt:
         print(f"napari-clipcap {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _ours(category: type) -> bool:
+    """Whether a warning class is one of this package's (FITS repairs, random weights)."""
+    return getattr(category, "__module__", "").startswith("napari_clipcap")
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that Python's exit flush raises nothing more."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout without a file descriptor (tests)
+        pass

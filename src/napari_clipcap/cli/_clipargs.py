@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._argtypes import positive_int, template_text
+
 #: The reference zero-shot model.
 DEFAULT_CLIP = ("ViT-B-32", "openai")
 
@@ -26,9 +28,17 @@ def add_clip_args(p: argparse.ArgumentParser) -> None:
         f"{DEFAULT_CLIP[0]}, none otherwise)",
     )
     g.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"))
-    g.add_argument("--batch-size", type=int, default=16, metavar="N", help="crops per pass")
+    g.add_argument(
+        "--batch-size", type=positive_int, default=16, metavar="N", help="crops per pass"
+    )
     t = p.add_argument_group("prompts")
-    t.add_argument("--template", default="{}", metavar="T", help="prompt with {} (default {})")
+    t.add_argument(
+        "--template",
+        type=template_text,
+        default="{}",
+        metavar="T",
+        help="prompt with {} (default {})",
+    )
     t.add_argument(
         "--templates",
         default=None,

@@ -34,6 +34,10 @@ class CliParser(argparse.ArgumentParser):
         # argparse's own hook for "looks like a negative number" (3.10 .. 3.14)
         self._negative_number_matcher = _NEGATIVE_VALUE
 
+    def error(self, message: str):  # type: ignore[override]
+        """A usage error as one line on stderr (not the whole usage block); exit status 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
 
 def add_region_argument(parser: argparse.ArgumentParser) -> None:
     """Add the repeatable ``--region x0,y0,x1,y1`` of ``caption`` and ``labels``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ._argtypes import positive_int, template_text
 from ._common import Box, ProgressBar, add_common, box_text, emit, parse_box, warn
 
 
@@ -43,11 +44,13 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="caption/labels: a region of every image (repeatable); clipped to each image "
         "it reaches past (column clipped_to)",
     )
-    opts.add_argument("--template", default="{}", help='labels/heatmap: e.g. "a photo of {}"')
+    opts.add_argument(
+        "--template", type=template_text, default="{}", help='labels/heatmap: e.g. "a photo of {}"'
+    )
     opts.add_argument("--query", default=None, help="heatmap: text query")
     opts.add_argument("--mode", default="sliding", choices=("sliding", "dense"))
-    opts.add_argument("--window", type=int, default=224, help="heatmap: window (px)")
-    opts.add_argument("--stride", type=int, default=112, help="heatmap: stride (px)")
+    opts.add_argument("--window", type=positive_int, default=224, help="heatmap: window (px)")
+    opts.add_argument("--stride", type=positive_int, default=112, help="heatmap: stride (px)")
     add_common(p)
     p.set_defaults(func=run)
     return p

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from ._argtypes import finite_float, fraction, positive_float, positive_int, seed_value
 from ._common import (
     ProgressBar,
     add_common,
@@ -62,14 +63,20 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "checkpoint was trained; on for the original transformer mapping, off for the MLP)",
     )
     g = p.add_argument_group("decoding")
-    g.add_argument("--beam", type=int, default=1, metavar="N", help="beam size (1: greedy)")
-    g.add_argument("--num", type=int, default=1, metavar="N", help="captions per image/region")
-    g.add_argument("--max-tokens", type=int, default=67, metavar="N")
-    g.add_argument("--length-penalty", type=float, default=1.0, metavar="A")
-    g.add_argument("--top-p", type=float, default=None, metavar="P", help="nucleus sampling")
-    g.add_argument("--temperature", type=float, default=1.0, metavar="T")
-    g.add_argument("--seed", type=int, default=None, help="make sampling repeatable")
-    g.add_argument("--batch-size", type=int, default=32, metavar="N", help="crops per pass")
+    g.add_argument(
+        "--beam", type=positive_int, default=1, metavar="N", help="beam size (1: greedy)"
+    )
+    g.add_argument(
+        "--num", type=positive_int, default=1, metavar="N", help="captions per image/region"
+    )
+    g.add_argument("--max-tokens", type=positive_int, default=67, metavar="N")
+    g.add_argument("--length-penalty", type=finite_float, default=1.0, metavar="A")
+    g.add_argument("--top-p", type=fraction, default=None, metavar="P", help="nucleus sampling")
+    g.add_argument("--temperature", type=positive_float, default=1.0, metavar="T")
+    g.add_argument("--seed", type=seed_value, default=None, help="make sampling repeatable")
+    g.add_argument(
+        "--batch-size", type=positive_int, default=32, metavar="N", help="crops per pass"
+    )
     add_region_argument(p)
     add_region_file_arguments(p)
     s = p.add_argument_group("input scaling")

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ._argtypes import positive_int, template_text
 from ._common import ProgressBar, add_common, emit
 
 
@@ -85,13 +86,15 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "any-of/all-of top-k for ';'-separated multi-label cells",
     )
     _dataset_args(z)
-    z.add_argument("--template", default="{}", help="prompt with {} (default {})")
+    z.add_argument(
+        "--template", type=template_text, default="{}", help="prompt with {} (default {})"
+    )
     z.add_argument(
         "--templates",
         default=None,
         help="template preset (satellite, astronomy, photo); overrides --template",
     )
-    z.add_argument("--top-k", type=int, default=5)
+    z.add_argument("--top-k", type=positive_int, default=5)
     z.set_defaults(func=run_zeroshot)
     r = kinds.add_parser("retrieval", help="recall@1/5/10 text-to-image and image-to-image")
     _dataset_args(r)

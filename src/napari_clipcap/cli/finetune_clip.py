@@ -6,6 +6,14 @@ import argparse
 import os
 import sys
 
+from ._argtypes import (
+    finite_float,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    seed_value,
+    template_text,
+)
 from ._common import ProgressBar, add_common, emit
 
 
@@ -33,11 +41,13 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="starting weights: tag, hf-hub: id or file (default openai for ViT-B-32); "
         "'none': train from scratch",
     )
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-5)
-    p.add_argument("--weight-decay", type=float, default=0.1)
-    p.add_argument("--warmup", type=int, default=100, help="warm-up steps (at most 10%%)")
+    p.add_argument("--epochs", type=positive_int, default=5)
+    p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument("--lr", type=positive_float, default=1e-5)
+    p.add_argument("--weight-decay", type=finite_float, default=0.1)
+    p.add_argument(
+        "--warmup", type=nonnegative_int, default=100, help="warm-up steps (at most 10%%)"
+    )
     p.add_argument(
         "--augment",
         default="crop,flip,rot90",
@@ -54,8 +64,13 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         action="store_true",
         help="also train on labels and on captions wrapped in prompt templates",
     )
-    p.add_argument("--template", default="{}", help="zero-shot prompt with {} (default {})")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--template",
+        type=template_text,
+        default="{}",
+        help="zero-shot prompt with {} (default {})",
+    )
+    p.add_argument("--seed", type=seed_value, default=0)
     add_common(p)
     p.set_defaults(func=run)
     return p

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from ._argtypes import fraction, nonnegative_int, positive_int
 from ._common import ProgressBar, add_common, emit
 
 
@@ -34,12 +35,18 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         choices=("ovd", "grounding"),
         help="--phrases through open-vocabulary detection (default) or grounding",
     )
-    p.add_argument("--tile", type=int, default=None, metavar="PX", help="tile size in pixels")
-    p.add_argument("--overlap", type=int, default=64, metavar="PX", help="tile overlap (64)")
-    p.add_argument("--iou", type=float, default=0.5, help="merge boxes across tiles (0.5)")
-    p.add_argument("--beam", type=int, default=3, metavar="N", help="beam size (3)")
-    p.add_argument("--max-tokens", type=int, default=256, metavar="N")
-    p.add_argument("--batch-size", type=int, default=8, metavar="N", help="prompts per pass")
+    p.add_argument(
+        "--tile", type=positive_int, default=None, metavar="PX", help="tile size in pixels"
+    )
+    p.add_argument(
+        "--overlap", type=nonnegative_int, default=64, metavar="PX", help="tile overlap (64)"
+    )
+    p.add_argument("--iou", type=fraction, default=0.5, help="merge boxes across tiles (0.5)")
+    p.add_argument("--beam", type=positive_int, default=3, metavar="N", help="beam size (3)")
+    p.add_argument("--max-tokens", type=positive_int, default=256, metavar="N")
+    p.add_argument(
+        "--batch-size", type=positive_int, default=8, metavar="N", help="prompts per pass"
+    )
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"))
     p.add_argument(
         "--out-regions",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ._argtypes import positive_int
 from ._clipargs import add_clip_args, load_model, read_input
 from ._common import ProgressBar, add_common, emit, warn
 
@@ -27,8 +28,12 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="text query; repeat for a stack of maps (one per query)",
     )
     p.add_argument("--mode", choices=("sliding", "dense"), default="sliding")
-    p.add_argument("--window", type=int, default=224, metavar="PX", help="window size (224)")
-    p.add_argument("--stride", type=int, default=112, metavar="PX", help="window step (112)")
+    p.add_argument(
+        "--window", type=positive_int, default=224, metavar="PX", help="window size (224)"
+    )
+    p.add_argument(
+        "--stride", type=positive_int, default=112, metavar="PX", help="window step (112)"
+    )
     p.add_argument("--softmax", action="store_true", help="softmax across several queries")
     p.add_argument("--out", required=True, metavar="FILE", help=".npy, .tif or .fits")
     add_clip_args(p)

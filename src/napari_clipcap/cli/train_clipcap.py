@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._argtypes import nonnegative_int, positive_float, positive_int, seed_value
 from ._common import ProgressBar, add_common, emit
 
 
@@ -36,21 +37,23 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "trained on the captions, e.g. 2x64",
     )
     p.add_argument("--mapping", choices=("mlp", "transformer"), default="mlp")
-    p.add_argument("--prefix-length", type=int, default=10)
-    p.add_argument("--clip-length", type=int, default=None, help="transformer mapping")
-    p.add_argument("--layers", type=int, default=8, help="transformer mapping layers (8)")
+    p.add_argument("--prefix-length", type=positive_int, default=10)
+    p.add_argument("--clip-length", type=positive_int, default=None, help="transformer mapping")
+    p.add_argument("--layers", type=positive_int, default=8, help="transformer mapping layers (8)")
     p.add_argument("--freeze-gpt", action="store_true", help="train the mapping only")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=40)
-    p.add_argument("--lr", type=float, default=2e-5)
-    p.add_argument("--warmup", type=int, default=5000, help="warm-up steps (at most 10%%)")
+    p.add_argument("--epochs", type=positive_int, default=10)
+    p.add_argument("--batch-size", type=positive_int, default=40)
+    p.add_argument("--lr", type=positive_float, default=2e-5)
+    p.add_argument(
+        "--warmup", type=nonnegative_int, default=5000, help="warm-up steps (at most 10%%)"
+    )
     p.add_argument(
         "--val-fraction",
         type=float,
         default=0.1,
         help="share of train images held out when there is no val split",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_value, default=0)
     p.add_argument("--no-resume", action="store_true", help="refuse to continue a run")
     p.add_argument(
         "--strict",

@@ -86,9 +86,29 @@ def resolve_templates(template: str = "{}", templates: str | Sequence[str] | Non
     if not chosen:
         raise InvalidInputError("no templates given")
     for t in chosen:
-        if not isinstance(t, str) or t.count("{}") != 1:
-            raise InvalidInputError(f"template {t!r} must contain '{{}}' exactly once")
+        check_template(t)
     return list(chosen)
+
+
+def check_template(template: object) -> str:
+    """``template`` if it is a prompt with ``{}`` exactly once and nothing else to fill.
+
+    Raises
+    ------
+    InvalidInputError
+        No ``{}``, several, or other fields (``{x}``, ``{0}``, a lone ``{``) that
+        ``str.format`` would fail on.
+    """
+    if not isinstance(template, str) or template.count("{}") != 1:
+        raise InvalidInputError(f"template {template!r} must contain '{{}}' exactly once")
+    try:
+        template.format("label")
+    except (KeyError, IndexError, ValueError, AttributeError):
+        raise InvalidInputError(
+            f"template {template!r} holds braces other than one '{{}}'; write a literal "
+            "brace as '{{' or '}}'"
+        ) from None
+    return template
 
 
 def text_embeddings(clip: Any, texts: Sequence[str], templates: Sequence[str]) -> np.ndarray:

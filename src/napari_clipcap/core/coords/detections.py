@@ -49,13 +49,16 @@ def tile_grid(height: int, width: int, tile: int | None, overlap: int = 0) -> li
     InvalidInputError
         For a tile smaller than 16 px or an overlap outside ``[0, tile)``.
     """
+    if int(overlap) < 0:
+        raise InvalidInputError(f"the tile overlap must be 0 or more pixels, got {overlap}")
+    if tile is not None:
+        if int(tile) < 16:
+            raise InvalidInputError(f"tiles must be at least 16 px, got {tile}")
+        if not int(overlap) < int(tile):
+            raise InvalidInputError(f"the overlap must be in [0, tile = {tile}), got {overlap}")
     if tile is None or (tile >= height and tile >= width):
         return [(0, 0, int(width), int(height))]
     tile, overlap = int(tile), int(overlap)
-    if tile < 16:
-        raise InvalidInputError(f"tiles must be at least 16 px, got {tile}")
-    if not 0 <= overlap < tile:
-        raise InvalidInputError(f"the overlap must be in [0, tile = {tile}), got {overlap}")
 
     def starts(n: int) -> list[int]:
         if n <= tile:
@@ -180,6 +183,9 @@ def merge_detections(
     list of Detection
         In the order of their labels' first appearance, best first within a label.
     """
+    for name, value in (("iou", iou), ("contained", contained)):
+        if not 0 < value <= 1:  # also refuses NaN
+            raise InvalidInputError(f"{name} must be a fraction in (0, 1], got {value}")
     w, h = check_size(image_size)
     dets = list(detections)
     if edge_tol is None:

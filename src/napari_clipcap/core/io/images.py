@@ -8,7 +8,7 @@ results can be written back on the same sky grid with :func:`write_map`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,12 @@ class ImageFile:
     plane : dict or None
         For a FITS cube, the plane read: ``{"axes": [{"axis", "pixel", "ctype",
         "value", "unit"}, ...]}`` (FITS axis numbers and 1-based pixels).
+    valid : ndarray of bool or None
+        ``(H, W)``: where the file holds data (finite values), when ``valid_known``;
+        None there means every pixel holds data.
+    valid_known : bool
+        Whether ``valid`` was taken from the pixels read (FITS), so that nothing needs
+        to read the file again for it.
     """
 
     path: Path
@@ -48,6 +54,8 @@ class ImageFile:
     hdu: str | None = None
     reduced_by: int = 1
     plane: dict | None = None
+    valid: np.ndarray | None = None
+    valid_known: bool = False
 
 
 def _two_d_wcs(wcs: Any, path: Any = "") -> Any:
@@ -148,13 +156,30 @@ def read_image(
 
     p = Path(path).expanduser()
     source = open_image(p, reduce=reduce, max_side=max_side, max_pixels=max_pixels)
-    image = plane_array(source.pick(hdu), reduce=reduce, max_pixels=max_pixels, path=p)
+    picked = source.pick(hdu)
+    fits, file_shape = picked.kind == "fits", picked.shape
+    if fits and len(picked.shape) > 2:  # a cube: its first plane, only that one is read
+        picked = replace(picked, data=picked.data[(0,) * (len(picked.shape) - 2)])
+    image = plane_array(picked, reduce=reduce, max_pixels=max_pixels, path=p)
     if domain is None:
-        domain = "astronomy" if image.kind == "fits" else "photo"
+        domain = "astronomy" if fits else "photo"
     plane_wcs = _two_d_wcs(image.wcs, p)
-    plane = _plane_of(image.wcs, np.shape(image.data)) if image.kind == "fits" else None
-    data = to_model_input(image.data, domain=domain, interval=interval, stretch=stretch)
-    return ImageFile(p, data, image.kind, plane_wcs, image.name, image.reduced_by, plane)
+    plane = _plane_of(image.wcs, file_shape) if fits else None
+    data = to_model_input(  # FITS axes are never colour, whatever their length
+        image.data, domain=domain, interval=interval, stretch=stretch, rgb=False if fits else None
+    )
+    valid = np.isfinite(image.data) if fits and image.data.dtype.kind in "fc" else None
+    return ImageFile(
+        p,
+        data,
+        image.kind,
+        plane_wcs,
+        image.name,
+        image.reduced_by,
+        plane,
+        valid=valid,
+        valid_known=fits,
+    )
 
 
 def write_map(

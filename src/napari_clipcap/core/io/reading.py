@@ -72,6 +72,13 @@ class ImageSource(list):
             raise FileFormatError(f"{self.path}: no image HDU ({why})")
         if hdu is None:
             return self[0]
+        if self.kind != "fits":
+            if str(hdu) in ("0", "PRIMARY"):
+                return self[0]
+            raise InvalidInputError(
+                f"{self.path}: HDU {hdu!r} asked for, but this is a {self.kind} image, "
+                "which holds one image and no HDUs (only FITS files have them)"
+            )
         match = [im for im in self if str(hdu).upper() in (str(im.name).upper(), str(im.index))]
         if not match:
             names = ", ".join(f"{im.index}:{im.name}" for im in self)

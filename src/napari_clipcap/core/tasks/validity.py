@@ -94,6 +94,8 @@ def file_valid_mask(image_file: Any) -> np.ndarray | None:
     again (lazily): the plane ``read_image`` used of a FITS HDU (NaN and BLANK), or
     the composite bands of a GeoTIFF scene (nodata). Other kinds give None.
     """
+    if getattr(image_file, "valid_known", False):  # taken when the pixels were read
+        return image_file.valid
     if image_file.kind == "fits":
         from ..io.fits.reader import read_fits
 

@@ -77,13 +77,22 @@ def read_karpathy_json(path, images_dir=None, *, strict=False, check_images=True
     root = Path(images_dir) if images_dir else path.parent
     records = []
     for i, item in enumerate(data["images"]):
+        if not isinstance(item, dict):
+            raise FileFormatError(f"{path}: images[{i}] is not an object")
         name = item.get("filename") or item.get("file_name")
         if not name:
             raise FileFormatError(f"{path}: images[{i}] has no 'filename'")
-        image = root / item.get("filepath", "") / name
-        captions = [
-            s.get("raw", "") if isinstance(s, dict) else str(s) for s in item.get("sentences", [])
-        ]
+        folder = item.get("filepath", "")
+        for key, value in (("filename", name), ("filepath", folder)):
+            if not isinstance(value, str):
+                raise FileFormatError(
+                    f"{path}: images[{i}].{key} is {value!r}, not a file name (text)"
+                )
+        sentences = item.get("sentences", [])
+        if not isinstance(sentences, list):
+            raise FileFormatError(f"{path}: images[{i}].sentences is not a list")
+        image = root / folder / name
+        captions = [s.get("raw", "") if isinstance(s, dict) else str(s) for s in sentences]
         split = normalize_split(item.get("split"), where=f"{path} images[{i}]")
         records.append(CaptionRecord(image, captions, split, item.get("label")))
     return _finish(records, path, [], strict, check_images)

@@ -22,7 +22,22 @@ def parse_decoder_spec(spec: str) -> tuple[int, int]:
         raise InvalidInputError(f"decoder size {spec!r} is not LAYERSxWIDTH, e.g. 2x64") from None
     if layers < 1 or width < 8 or width % 2:
         raise InvalidInputError(f"decoder size {spec!r}: need >= 1 layer and an even width >= 8")
+    _check_trainable(spec, layers * 12 * width * width + (2000 + 128) * width)
     return layers, width
+
+
+def _check_trainable(spec: str, parameters: int) -> None:
+    """Refuse a decoder whose training state (weights, gradients, two Adam moments:
+    16 bytes per parameter) would not fit the memory free now."""
+    import psutil
+
+    need, free = 16 * parameters, int(psutil.virtual_memory().available)
+    if need > free:
+        raise InvalidInputError(
+            f"decoder size {spec!r} means about {parameters / 1e9:,.1f} billion parameters "
+            f"({need / 2**30:,.1f} GiB to train), more than the {free / 2**30:,.1f} GiB of "
+            "memory free; give a smaller LAYERSxWIDTH"
+        )
 
 
 def make_decoder(

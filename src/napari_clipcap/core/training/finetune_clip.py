@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..clip.prompts import check_template
 from ..errors import InvalidInputError
 from ..io.atomic import atomic_path, check_output_folder, write_bytes, write_json
 from ..jobs import check_cancel, report
@@ -62,6 +63,7 @@ class FinetuneConfig:
         unknown = sorted(set(self.augment) - set(AUGMENTATIONS))
         if unknown:
             raise InvalidInputError(f"unknown augmentations {unknown}; use {AUGMENTATIONS}")
+        check_template(self.template)
         lo, hi = self.crop_scale
         if not 0 < lo <= hi <= 1:
             raise InvalidInputError(
@@ -190,6 +192,11 @@ def finetune_clip(
         raise InvalidInputError("fine-tuning supports open_clip models only")
     splits = dataset.splits
     train = dataset.split("train" if "train" in splits else "all").records
+    if len(train) < 2:
+        raise InvalidInputError(
+            f"fine-tuning needs at least 2 training images (it contrasts each image with "
+            f"the others in its batch); the data set has {len(train)}"
+        )
     images, kept, problems = load_images([r.image for r in train], cancel=cancel)
     train = [train[i] for i in kept]
     mean, std = clip.normalisation
