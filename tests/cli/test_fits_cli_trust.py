@@ -61,8 +61,8 @@ def test_heatmap_reads_a_fits_file_once(tmp_path, clip_args, monkeypatch, capsys
     original = reader.read_fits
     monkeypatch.setattr(reader, "read_fits", lambda *a, **k: calls.append(a) or original(*a, **k))
     out = tmp_path / "m.npy"
-    argv = ["heatmap", str(src), "--query", "q", "--out", str(out), "--window", "16", "--stride", "8"]
-    assert main([*argv, *clip_args]) == 0
+    argv = ["heatmap", str(src), "--query", "q", "--out", str(out), "--window", "16"]
+    assert main([*argv, "--stride", "8", *clip_args]) == 0
     assert len(calls) == 1
     assert np.isnan(np.load(out)[:5]).all()  # the mask came from that one read
 
@@ -72,8 +72,8 @@ def test_fits_repair_warning_is_one_line_once(tmp_path, clip_args, capsys):
 
     path = write_junk_cards(tmp_path / "odd.fits")
     out = tmp_path / "m.npy"
-    argv = ["heatmap", str(path), "--query", "q", "--out", str(out), "--window", "8", "--stride", "4"]
-    assert main([*argv, *clip_args]) == 0
+    argv = ["heatmap", str(path), "--query", "q", "--out", str(out), "--window", "8"]
+    assert main([*argv, "--stride", "4", *clip_args]) == 0
     err = capsys.readouterr().err
     repaired = [line for line in err.splitlines() if "repaired" in line]
     assert len(repaired) == 1, err

@@ -64,10 +64,16 @@ def load_model(args: argparse.Namespace):
     return load_clip(args.clip, clip_weights(args), args.device, precision=args.precision)
 
 
-def read_input(args: argparse.Namespace):
+def read_input(args: argparse.Namespace, *, lazy: bool = False):
+    """The command's image, scaled for the model (lazily: see ``read_image``)."""
     from ..core.io.images import read_image
 
     hdu = int(args.hdu) if args.hdu is not None and args.hdu.isdigit() else args.hdu
     return read_image(
-        args.image, domain=args.domain, interval=args.interval, stretch=args.stretch, hdu=hdu
+        args.image,
+        domain=args.domain,
+        interval=args.interval,
+        stretch=args.stretch,
+        hdu=hdu,
+        lazy=lazy,
     )

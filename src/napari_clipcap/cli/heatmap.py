@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if Path(args.out).suffix.lower() not in MAP_SUFFIXES:
         raise InvalidInputError(f"--out must end in one of {', '.join(MAP_SUFFIXES)}")
     _check_writable(Path(args.out).expanduser())  # before the model work, not after
-    img = read_input(args)
+    img = read_input(args, lazy=True)  # only the windows used are scaled
     grid = WindowGrid.of(*img.data.shape[:2], args.window, args.stride)
     _note_coarse(args, grid)
     valid = file_valid_mask(img)

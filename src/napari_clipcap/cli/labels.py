@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     templates = resolve_templates(args.template, args.templates)
     check_region_file_arguments(args)
     boxes = [parse_box(r) for r in args.region] if args.region else None
-    img = read_input(args)
+    img = read_input(args, lazy=True)  # only the windows used are scaled
     shapes = file_regions(args, img)
     if shapes is not None:
         from ..core.coords.regions import as_region

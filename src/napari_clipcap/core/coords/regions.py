@@ -179,10 +179,33 @@ def crop(
         )
     reg = as_region(region, image.shape)
     x0, y0, x1, y1 = reg.box
-    out = np.array(image[y0:y1, x0:x1], copy=True)
+    step = reduction_for(y1 - y0, x1 - x0) if hasattr(image, "reduced") else 1
+    if step > 1:  # a lazy model input: read the large box block-averaged, a band at a time
+        out = image.reduced(y0, y1, x0, x1, step)
+    else:
+        out = np.array(image[y0:y1, x0:x1], copy=True)
     if reg.polygon is not None and polygon_mode == "mask":
-        out[~polygon_mask(reg)] = fill
+        inside = polygon_mask(reg)
+        out[~inside[step // 2 :: step, step // 2 :: step][: out.shape[0], : out.shape[1]]] = fill
     return out
+
+
+#: A region of a lazy model input with more pixels than this is read reduced.
+LARGE_CROP_PIXELS = 4096 * 4096
+#: ... by the largest whole step that keeps its short side at least this long.
+REDUCED_SHORT_SIDE = 1024
+
+
+def reduction_for(height: int, width: int) -> int:
+    """The block size a crop of ``height x width`` of a lazy model input is averaged by.
+
+    Models shrink every crop to their input size (224 px for most CLIPs) with an
+    antialiased resize, so a crop above :data:`LARGE_CROP_PIXELS` is read as the mean
+    of ``k x k`` blocks, its short side still :data:`REDUCED_SHORT_SIDE` px or more.
+    """
+    if height * width <= LARGE_CROP_PIXELS:
+        return 1
+    return max(1, min(height, width) // REDUCED_SHORT_SIDE)
 
 
 def crops(
@@ -193,12 +216,12 @@ def crops(
     fill: float | Sequence[float] = 0.0,
 ) -> list[np.ndarray]:
     """Crops of several regions; ``None`` (or no regions) gives the whole image."""
-    if regions is None:
-        return [np.asarray(image)]
-    if len(regions) == 4 and all(np.isscalar(v) for v in regions):
+    if regions is not None and len(regions) == 4 and all(np.isscalar(v) for v in regions):
         regions = [regions]  # one box given on its own
-    regions = list(regions)
+    regions = list(regions) if regions is not None else []
     if not regions:
+        if hasattr(image, "reduced"):  # a lazy model input: as a region, maybe reduced
+            return [crop(image, (0, 0, image.shape[1], image.shape[0]))]
         return [np.asarray(image)]
     out = []
     for i, r in enumerate(regions):

@@ -26,8 +26,8 @@ class ImageFile:
     Attributes
     ----------
     path : Path
-    data : ndarray
-        float32 ``H x W x 3`` in ``[0, 1]``.
+    data : ndarray or ModelInputView
+        float32 ``H x W x 3`` in ``[0, 1]`` (a view scaled on slicing when read lazily).
     kind : str
         ``"fits"``, ``"tiff"`` or ``"raster"`` (anything Pillow reads).
     wcs : astropy.wcs.WCS or None
@@ -116,6 +116,7 @@ def read_image(
     max_side: int | None = None,
     reduce: bool = False,
     max_pixels: int | None = None,
+    lazy: bool = False,
 ) -> ImageFile:
     """Read an image file and scale it for a model.
 
@@ -141,6 +142,10 @@ def read_image(
         instead of refusing it.
     max_pixels : int, optional
         The pixel budget (default :func:`~napari_clipcap.core.io.budget.pixel_budget`).
+    lazy : bool
+        Give ``data`` as a :class:`~napari_clipcap.core.scaling.lazy_input.ModelInputView`
+        that scales only the windows a task slices out of it (memory: the raw image and
+        those windows) instead of the whole float32 array (12 bytes a pixel).
 
     Returns
     -------
@@ -151,7 +156,7 @@ def read_image(
     FileFormatError
         Missing or unreadable file, or an image above the budget (unless ``reduce``).
     """
-    from ..scaling.model_input import to_model_input
+    from ..scaling.model_input import model_input_view, to_model_input
     from .reading import open_image, plane_array
 
     p = Path(path).expanduser()
@@ -165,7 +170,8 @@ def read_image(
         domain = "astronomy" if fits else "photo"
     plane_wcs = _two_d_wcs(image.wcs, p)
     plane = _plane_of(image.wcs, file_shape) if fits else None
-    data = to_model_input(  # FITS axes are never colour, whatever their length
+    scale = model_input_view if lazy else to_model_input
+    data = scale(  # FITS axes are never colour, whatever their length
         image.data, domain=domain, interval=interval, stretch=stretch, rgb=False if fits else None
     )
     valid = np.isfinite(image.data) if fits and image.data.dtype.kind in "fc" else None

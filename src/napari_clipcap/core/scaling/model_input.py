@@ -28,7 +28,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from astropy import visualization as av
 
 from ..errors import InvalidInputError
 from .intervals import (
@@ -38,8 +37,8 @@ from .intervals import (
     MinMaxInterval,
     PercentileInterval,
     ZScaleInterval,
-    normalize,
 )
+from .lazy_input import ModelInputView, fitted_stretch
 from .stretches import (
     AsinhStretch,
     BaseStretch,
@@ -64,6 +63,7 @@ __all__ = [
     "LogStretch",
     "ManualInterval",
     "MinMaxInterval",
+    "ModelInputView",
     "PercentileInterval",
     "Pipeline",
     "PowerStretch",
@@ -72,6 +72,7 @@ __all__ = [
     "default_scaling",
     "make_interval",
     "make_stretch",
+    "model_input_view",
     "resolve_domain",
     "to_model_input",
 ]
@@ -248,9 +249,50 @@ def to_model_input(
         C-contiguous float32 array of shape ``(H, W, 3)`` in ``[0, 1]``; non-finite
         input pixels are 0.
     """
-    arr, colour = _select(data, rgb, channels, channel_axis, plane)
-    if arr.dtype.kind == "b":
-        arr = arr.astype(np.uint8) * 255
+    return np.ascontiguousarray(
+        np.asarray(
+            model_input_view(
+                data,
+                interval=interval,
+                stretch=stretch,
+                channels=channels,
+                domain=domain,
+                rgb=rgb,
+                plane=plane,
+                per_channel=per_channel,
+                channel_axis=channel_axis,
+            )
+        )
+    )
+
+
+def model_input_view(
+    data: Any,
+    *,
+    interval: str | BaseInterval | None = None,
+    stretch: str | BaseStretch | None = None,
+    channels: int | tuple[int, ...] | None = None,
+    domain: str | None = None,
+    rgb: bool | None = None,
+    plane: int | tuple[int, ...] | None = None,
+    per_channel: bool = False,
+    channel_axis: int = 0,
+) -> ModelInputView:
+    """:func:`to_model_input` as a view that scales only the pixels sliced out of it.
+
+    Takes the same arguments. The raw plane is read (NumPy, memmap or dask: only the
+    chosen plane) and the interval limits and stretch are fitted to it whole, so a
+    slice of the view holds exactly what the same slice of :func:`to_model_input`'s
+    array would; memory is the raw plane plus what is sliced.
+
+    Returns
+    -------
+    ModelInputView
+        Read-only, ``shape`` ``(H, W, 3)``, ``dtype`` float32; ``np.asarray`` gives the
+        whole array.
+    """
+    raw, colour = _select(data, rgb, channels, channel_axis, plane)
+    arr = raw.astype(np.uint8) * 255 if raw.dtype.kind == "b" else raw
     default_interval, default_stretch, default_per_channel = default_scaling(domain, arr.dtype)
     if interval is None:
         interval = default_interval
@@ -258,20 +300,7 @@ def to_model_input(
         per_channel = per_channel or default_per_channel
     interval = make_interval(interval)
     stretch = LinearStretch() if stretch is None else make_stretch(stretch)
-
     layers = [arr[..., c] for c in range(3)] if colour and per_channel else [arr]
-    scaled = []
-    for values in layers:
-        vmin, vmax = interval.get_limits(values)
-        unit = normalize(values, vmin, vmax, clip=True)
-        if isinstance(stretch, av.BaseStretch):  # astropy's API: stretch in place
-            unit = stretch(unit, clip=True, out=unit)
-        else:
-            unit = stretch(unit, clip=True)
-        if values.dtype.kind == "f":
-            unit[~np.isfinite(values)] = 0.0
-        scaled.append(unit)
-    out = np.stack(scaled, axis=-1) if len(scaled) == 3 else scaled[0]
-    if out.ndim == 2:
-        out = np.stack([out, out, out], axis=-1)  # faster than np.repeat
-    return np.ascontiguousarray(out, dtype=np.float32)
+    limits = [interval.get_limits(values) for values in layers]
+    stretches = [fitted_stretch(stretch, v, lim) for v, lim in zip(layers, limits)]
+    return ModelInputView(raw, limits, stretches)

@@ -34,6 +34,8 @@ def valid_fraction(image: np.ndarray) -> float:
     a = np.asarray(image)
     if a.size == 0:
         return 0.0
+    if a.dtype == bool:  # a validity mask: True where there is data
+        return float(a.mean() if a.ndim == 2 else a.all(axis=-1).mean())
     finite = np.isfinite(a) if a.ndim == 2 else np.isfinite(a).all(axis=-1)
     return float(finite.mean())
 
@@ -119,11 +121,11 @@ def checked_crops(
     if is_all_nan(image) or (valid is not None and not np.any(valid)):
         raise InvalidInputError("the image is entirely NaN or nodata; nothing to work on")
     parts = crops(image, regions, polygon_mode=polygon_mode)
-    if valid is not None:
-        presence = np.where(np.asarray(valid, bool), np.float32(1), np.float32(np.nan))
-        checked = crops(presence, regions, polygon_mode=polygon_mode)
+    if valid is not None:  # crops of the mask itself (bool): no full-size float copy
+        checked = crops(np.asarray(valid, bool), regions, polygon_mode=polygon_mode, fill=True)
+        empty = np.array([not c.any() for c in checked], dtype=bool)
     else:
         checked = parts
-    empty = np.array([is_all_nan(c) for c in checked], dtype=bool)
+        empty = np.array([is_all_nan(c) for c in checked], dtype=bool)
     warn_low_data(checked, ["the image"] if not regions else None)
     return parts, empty

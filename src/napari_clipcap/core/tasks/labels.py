@@ -95,7 +95,8 @@ def score_regions(
     tmpl = resolve_templates(template, templates)
     if top_k is not None and not 1 <= int(top_k):
         raise InvalidInputError(f"top_k must be at least 1, got {top_k}")
-    img = np.asarray(image)
+    # a lazy model input (ModelInputView) stays lazy: only the regions are read
+    img = image if hasattr(image, "reduced") else np.asarray(image)
     if img.ndim not in (2, 3) or img.shape[0] < 1 or img.shape[1] < 1:
         raise InvalidInputError(f"image must be H x W or H x W x 3, got shape {img.shape}")
     parts, empty = checked_crops(img, regions, valid=valid, polygon_mode=polygon_mode)

@@ -1,0 +1,201 @@
+"""Peak memory of the command line against the image's own size (issue 21 item 15).
+
+Each case runs ``napari-clipcap`` in a fresh process and reads that process's peak
+resident memory (``ru_maxrss``). The model's share is measured the same way on a 64 x 64
+image (imports + model + a tiny job), so ``beyond_model_mb`` is what the image costs;
+the goal is ``beyond_model_mb <= 1.5 x image_mb``. With ``--before-src`` the same cases
+run against another source tree (e.g. the main branch before the change) in the same
+run. ``api_heatmap`` runs the Python API the way the heatmap benchmark does (eager
+``read_image`` + ``text_heatmap``) for comparison.
+
+The model is a tiny open_clip ViT built here with random weights (memory does not
+depend on the weights; speed is not measured). Usage::
+
+    python benchmarks/bench_cli_memory.py [--fits-size 8192] [--tiff-size 12000]
+        [--region 2000] [--before-src /path/to/other/src]
+
+Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+SRC = HERE.parent / "src"
+
+_RUN = """
+import resource, sys
+sys.argv = ["napari-clipcap", *sys.argv[1:]]
+from napari_clipcap.cli import main
+rc = main(sys.argv[1:])
+print("RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, rc, file=sys.stderr)
+"""
+
+_API = """
+import resource, sys
+import numpy as np
+from napari_clipcap.core.clip.model import load_clip
+from napari_clipcap.core.io.images import read_image
+from napari_clipcap.core.tasks.heatmap import text_heatmap
+from napari_clipcap.core.tasks.validity import file_valid_mask
+image, cfg, weights = sys.argv[1:4]
+clip = load_clip(cfg, weights, "cpu")
+img = read_image(image)
+out = text_heatmap(img.data, "a star", clip, valid=file_valid_mask(img))
+np.save(sys.argv[4], out)
+print("RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 0, file=sys.stderr)
+"""
+
+TINY = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "head_width": 32, "patch_size": 8},
+    "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
+}
+
+
+def build_inputs(root: Path, fits_size: int, tiff_size: int) -> dict[str, Path]:
+    """The tiny model, a float32 FITS sky, a uint16 TIFF scene and a small PNG."""
+    import open_clip
+    import tifffile
+    import torch
+    from astropy.io import fits
+    from PIL import Image
+    from safetensors.torch import save_file
+
+    cfg = root / "bench-tiny-vit.json"
+    cfg.write_text(json.dumps(TINY))
+    open_clip.add_model_config(cfg)
+    torch.manual_seed(0)
+    model = open_clip.create_model("bench-tiny-vit", pretrained=None)
+    weights = root / "tiny.safetensors"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(weights))
+    rng = np.random.default_rng(0)
+    sky = rng.normal(100.0, 5.0, (fits_size, fits_size)).astype(np.float32)
+    sky[:64] = np.nan  # a no-data edge, as real skies have
+    fits.PrimaryHDU(sky).writeto(root / "sky.fits")
+    del sky
+    scene = np.empty((tiff_size, tiff_size), dtype=np.uint16)
+    for r in range(0, tiff_size, 1024):  # written in bands: the benchmark stays small
+        scene[r : r + 1024] = rng.integers(0, 4000, (min(1024, tiff_size - r), tiff_size))
+    tifffile.imwrite(root / "scene.tif", scene)
+    del scene
+    Image.fromarray(rng.integers(0, 255, (64, 64), dtype=np.uint8)).save(root / "small.png")
+    return {
+        "cfg": cfg,
+        "weights": weights,
+        "fits": root / "sky.fits",
+        "tiff": root / "scene.tif",
+        "png": root / "small.png",
+    }
+
+
+def peak_mb(src: Path, code: str, args: list[str], cwd: Path) -> float:
+    """Peak resident memory (MB) of a fresh process running ``code`` with ``args``."""
+    env = {**os.environ, "PYTHONPATH": str(src), "HF_HUB_OFFLINE": "1"}
+    env["NAPARI_CLIPCAP_MAX_PIXELS"] = str(10**10)  # raised, as the refusal advises
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=cwd
+    )
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("RSS ")]
+    if not lines or lines[-1].split()[2] != "0":
+        raise RuntimeError(f"{args[:2]} failed:\n{proc.stderr[-2000:]}")
+    return round(int(lines[-1].split()[1]) / 1024, 1)
+
+
+def cases(files: dict[str, Path], region: int, out: Path) -> dict[str, tuple[list[str], Path]]:
+    clip = ["--clip", str(files["cfg"]), "--clip-weights", str(files["weights"])]
+    clip += ["--device", "cpu", "--json"]
+    box = f"1000,1000,{1000 + region},{1000 + region}"
+    labels = ["--labels", "a,b", *clip]
+    query = ["--query", "a star"]
+    return {
+        "model_only": (["labels", str(files["png"]), *labels], files["png"]),
+        "labels_tiff_whole": (["labels", str(files["tiff"]), *labels], files["tiff"]),
+        "labels_tiff_region": (
+            ["labels", str(files["tiff"]), "--region", box, *labels],
+            files["tiff"],
+        ),
+        "heatmap_fits_sliding": (
+            ["heatmap", str(files["fits"]), *query, "--out", str(out / "s.npy"), *clip],
+            files["fits"],
+        ),
+        "heatmap_fits_dense": (
+            [
+                "heatmap", str(files["fits"]), "--query", "a star", "--mode", "dense",
+                "--out", str(out / "d.fits"), *clip,
+            ],
+            files["fits"],
+        ),
+    }  # fmt: skip
+
+
+def image_mb(path: Path) -> float:
+    """The image's own size in memory: its pixels at the file's data type."""
+    if path.suffix == ".fits":
+        from astropy.io import fits
+
+        with fits.open(path) as hdul:
+            return round(hdul[0].data.nbytes / 2**20, 1)
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        series = tif.series[0]
+        return round(int(np.prod(series.shape)) * series.dtype.itemsize / 2**20, 1)
+
+
+def measure(src: Path, files: dict[str, Path], region: int, root: Path) -> dict:
+    runs = cases(files, region, root)
+    model = peak_mb(src, _RUN, runs.pop("model_only")[0], root)
+    result = {"model_only_peak_mb": model}
+    for name, (argv, image) in runs.items():
+        peak = peak_mb(src, _RUN, argv, root)
+        size = image_mb(image)
+        beyond = round(peak - model, 1)
+        result[name] = {
+            "peak_mb": peak,
+            "image_mb": size,
+            "beyond_model_mb": beyond,
+            "beyond_over_image": round(beyond / size, 2),
+            "within_1_5x": beyond <= 1.5 * size,
+        }
+    args = [str(files["fits"]), str(files["cfg"]), str(files["weights"]), str(root / "a.npy")]
+    peak = peak_mb(src, _API, args, root)
+    result["api_heatmap_fits_sliding"] = {
+        "peak_mb": peak,
+        "beyond_model_mb": round(peak - model, 1),
+    }
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fits-size", type=int, default=8192)
+    parser.add_argument("--tiff-size", type=int, default=12000)
+    parser.add_argument("--region", type=int, default=2000)
+    parser.add_argument("--before-src", type=Path, default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        files = build_inputs(root, args.fits_size, args.tiff_size)
+        report = {
+            "fits": f"{args.fits_size} x {args.fits_size} float32",
+            "tiff": f"{args.tiff_size} x {args.tiff_size} uint16",
+            "region": f"{args.region} x {args.region}",
+            "after": measure(SRC, files, args.region, root),
+        }
+        if args.before_src:
+            report["before"] = measure(args.before_src.resolve(), files, args.region, root)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
