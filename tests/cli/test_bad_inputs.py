@@ -269,7 +269,7 @@ ROWS = [
 #: Rows whose fix belongs to another helper and has not landed yet (reason).
 PENDING: dict[str, str] = {}
 
-SCHEDULER_ROW = (
+SCHEDULER_ROW = (  # the check is helper dask's (core/distributed), landed
     "batch-scheduler-garbage",
     [
         "batch",
@@ -288,9 +288,6 @@ SCHEDULER_ROW = (
     r"scheduler",
 )
 ROWS.append(SCHEDULER_ROW)
-PENDING["batch-scheduler-garbage"] = (
-    "the scheduler address check is helper dask's (issue 21 item 17)"
-)
 
 
 def _fill(argv: list[str], files: dict[str, str]) -> list[str]:
