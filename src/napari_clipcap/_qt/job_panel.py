@@ -1,19 +1,38 @@
-"""A row with a progress bar, a Cancel button and a status line, for one job at a time."""
+"""A row with a progress bar, a Cancel button and a status line, for one job at a time.
+
+:meth:`JobPanel.run` is how a widget starts a job: the panel counts as busy before the
+job starts (anything that runs the event loop meanwhile, a queued second click
+included, finds it busy), and ``busy_changed`` tells the widget to show its run button
+as busy until the job is over.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from .worker import Job
+from .worker import Job, JobFunction, make_job
 
 
 class JobPanel(QWidget):
-    """Shows the running :class:`~napari_clipcap._qt.worker.Job` and lets the user cancel it."""
+    """Shows the running :class:`~napari_clipcap._qt.worker.Job` and lets the user cancel it.
+
+    Signals
+    -------
+    busy_changed(bool)
+        True when a job is taken on (before it starts), False once it is over.
+    """
+
+    busy_changed = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.job: Job | None = None
         self.unit = ""
+        self._why = ""  # why the job was cancelled, when not by the user
         self.bar = QProgressBar()
         self.bar.setTextVisible(True)
         self.bar.setMaximumHeight(18)
@@ -36,14 +55,43 @@ class JobPanel(QWidget):
 
     @property
     def busy(self) -> bool:
-        """True while a job runs."""
-        return self.job is not None and self.job.running
+        """True from the moment a job is taken on until it is over."""
+        return self.job is not None and not self.job.over
+
+    def run(
+        self,
+        fn: JobFunction,
+        label: str,
+        on_result: Callable[[Any], None],
+        *,
+        unit: str = "",
+        parent: QObject | None = None,
+    ) -> Job | None:
+        """Start ``fn(progress, cancel)`` as this panel's job; None while one runs.
+
+        Parameters
+        ----------
+        fn, label, on_result, parent
+            As :func:`~napari_clipcap._qt.worker.start_job`.
+        unit : str
+            What the bar counts ("regions", "windows").
+
+        Returns
+        -------
+        Job or None
+            The started job, or None when the panel was busy (nothing started).
+        """
+        if self.busy:
+            return None
+        job = self.watch(make_job(fn, label, on_result, parent=parent), unit)
+        return job.start()
 
     def watch(self, job: Job, unit: str = "") -> Job:
         """Follow ``job``: progress, cancel button and final status.
 
         With a ``unit`` ("regions", "windows") the bar reads "12 of 40 regions (30%)".
         """
+        was_busy = self.busy
         self.job = job
         self.unit = unit
         self.bar.setFormat("%p%")
@@ -57,14 +105,17 @@ class JobPanel(QWidget):
         job.failed.connect(self._on_failed)
         job.cancelled.connect(self._on_cancelled)
         job.ended.connect(self._on_ended)
+        if not was_busy:
+            self.busy_changed.emit(True)
         return job
 
-    def cancel(self) -> None:
-        """Cancel the running job, if any."""
-        if self.job is not None:
+    def cancel(self, why: str = "") -> None:
+        """Cancel the running job, if any; ``why`` is said in the status line."""
+        if self.busy:
             self.job.cancel()
             self.cancel_button.setEnabled(False)
-            self.set_status("Cancelling…")
+            self.set_status(f"Cancelling: {why}" if why else "Cancelling…")
+            self._why = why
 
     def set_status(self, text: str, *, error: bool = False) -> None:
         """Show one line of status text (red for errors)."""
@@ -75,7 +126,8 @@ class JobPanel(QWidget):
         self.set_status(f"Failed: {message}", error=True)
 
     def _on_cancelled(self) -> None:
-        self.set_status("Cancelled.")
+        why, self._why = self._why, ""
+        self.set_status(f"Cancelled: {why}" if why else "Cancelled.")
 
     def _on_progress(self, done: int, total: int) -> None:
         if total > 0:
@@ -85,6 +137,9 @@ class JobPanel(QWidget):
                 self.bar.setFormat(f"{done} of {total} {self.unit} (%p%)")
 
     def _on_ended(self) -> None:
+        if self.sender() is not None and self.sender() is not self.job:
+            return  # a job this panel no longer follows
+        self.busy_changed.emit(False)
         self.bar.hide()
         self.cancel_button.hide()
         self.cancel_button.setEnabled(False)

@@ -1,16 +1,22 @@
 """Run core computations in a napari thread worker with progress and cancel.
 
 A job is a plain function ``fn(progress, cancel) -> result`` that calls core functions
-with those two arguments. :func:`start_job` runs it in a napari thread worker:
+with those two arguments. :class:`Job` runs it in a napari thread worker (a
+:class:`~napari_clipcap._qt.job_panel.JobPanel` starts it with
+:meth:`~napari_clipcap._qt.job_panel.JobPanel.run`, marking itself busy first):
 
 - each ``progress(done, total)`` call from the worker thread crosses to the Qt thread
-  as a queued signal and advances a :class:`napari.utils.progress` bar, shown in
-  napari's activity dock (and in any :class:`~napari_clipcap._qt.job_panel.JobPanel`);
+  as a queued signal; :attr:`Job.progressed` is emitted at once, in order (a value
+  older than one already emitted is dropped), and napari's
+  :class:`napari.utils.progress` bar in the activity dock is updated last, at most
+  every :data:`BAR_INTERVAL_MS`, from its own timer: napari's bar calls
+  ``processEvents()``, which must never run inside the slot that emits progress (it
+  delivered later values first, and the end before them);
 - :meth:`Job.cancel` (the widgets' Cancel button, or napari's own task-cancel button,
   which calls ``worker.quit``) sets the job's :class:`threading.Event`; core functions
   check it between batches and raise :class:`~napari_clipcap.core.errors.Cancelled`,
   so the job stops within one batch and its result callback is never called: no
-  partial layer is ever made;
+  partial layer is ever made, even when the result was already on its way;
 - any other error becomes one napari error notification with the message of the
   :class:`~napari_clipcap.core.errors.ClipcapError` (or the exception type and text).
 
@@ -27,7 +33,7 @@ from typing import Any, ClassVar
 from napari.qt.threading import FunctionWorker, create_worker
 from napari.utils import progress as napari_progress
 from napari.utils.notifications import show_error, show_info
-from qtpy.QtCore import QObject, Signal
+from qtpy.QtCore import QObject, QTimer, Signal
 
 from ..core.errors import Cancelled, ClipcapError, error_line
 from ..core.jobs import ProgressCallback
@@ -36,6 +42,8 @@ from ._compat import guard_triton
 log = logging.getLogger(__name__)
 
 JobFunction = Callable[[ProgressCallback, threading.Event], Any]
+#: Napari's activity bar is repainted at most this often (each repaint runs the event loop).
+BAR_INTERVAL_MS = 100
 
 
 class _CancellableWorker(FunctionWorker):
@@ -94,7 +102,13 @@ class Job(QObject):
         self.low_data: list[str] = []  # results on too little data, said beside them
         self.was_cancelled = False
         self.running = False
+        self.over = False  # True once ended was emitted
         self._pbar: napari_progress | None = None
+        self._latest: tuple[int, int] | None = None  # the last (done, total) emitted
+        self._bar_timer = QTimer(self)
+        self._bar_timer.setSingleShot(True)
+        self._bar_timer.setInterval(BAR_INTERVAL_MS)
+        self._bar_timer.timeout.connect(self._update_bar)
         self._fn = fn
         # queued across threads: the slot runs in the thread that owns this object
         self._progress_from_thread.connect(self._on_progress)
@@ -122,26 +136,48 @@ class Job(QObject):
 
     # -- Qt thread ----------------------------------------------------------------
     def start(self) -> Job:
-        """Start the worker; returns ``self``."""
+        """Start the worker (once); returns ``self``.
+
+        The job counts as running before anything here can run the event loop
+        (napari's progress bar does): a click queued meanwhile finds it running.
+        """
+        if self.running or self.over:
+            return self
         guard_triton()
-        self._pbar = napari_progress(total=0, desc=self.label)
         self.running = True
         Job._live.add(self)
+        self._pbar = napari_progress(total=0, desc=self.label)
+        if self.cancel_event.is_set():  # cancelled before it began (or while the bar
+            self._mark_cancelled()  # was being made): nothing runs
+            self._on_finished()
+            return self
         self.worker.start()
         return self
 
     def cancel(self) -> None:
         """Ask the job to stop after the current batch."""
-        if self.running:
+        self.cancel_event.set()
+        if self.running and not self.over:
             self.worker.quit()
 
     def _on_progress(self, done: int, total: int) -> None:
-        if self._pbar is not None:
-            if self._pbar.total != total:
-                self._pbar.total = total
-            if done != self._pbar.n:
-                self._pbar.update(done - self._pbar.n)
+        latest = self._latest
+        if latest is not None and total == latest[1] and done <= latest[0]:
+            return  # stale or repeated: the panel already shows a later value
+        self._latest = (done, total)
         self.progressed.emit(done, total)
+        if not self._bar_timer.isActive():  # napari's bar last, outside this slot
+            self._bar_timer.start()
+
+    def _update_bar(self) -> None:
+        bar, latest = self._pbar, self._latest
+        if bar is None or latest is None:
+            return
+        done, total = latest
+        if bar.total != total:
+            bar.total = total
+        if done != bar.n:
+            bar.update(done - bar.n)  # runs the event loop: nothing may follow here
 
     def _on_returned(self, result: Any) -> None:
         if self.cancel_event.is_set():
@@ -169,10 +205,14 @@ class Job(QObject):
         self.cancelled.emit()
 
     def _on_finished(self) -> None:
+        if self.over:
+            return
         self.running = False
-        if self._pbar is not None:
-            self._pbar.close()
-            self._pbar = None
+        self.over = True
+        self._bar_timer.stop()
+        bar, self._pbar = self._pbar, None
+        if bar is not None:
+            bar.close()
         self.ended.emit()
         Job._live.discard(self)
 
@@ -203,6 +243,18 @@ def start_job(
     -------
     Job
     """
+    return make_job(fn, label, on_result, parent=parent).start()
+
+
+def make_job(
+    fn: JobFunction,
+    label: str,
+    on_result: Callable[[Any], None],
+    *,
+    parent: QObject | None = None,
+) -> Job:
+    """The :class:`Job` :func:`start_job` starts, not started yet (see
+    :meth:`~napari_clipcap._qt.job_panel.JobPanel.run`)."""
     job = Job(fn, label, parent=parent)
 
     def deliver(result: Any) -> None:
@@ -213,4 +265,4 @@ def start_job(
             job.fail(exc)
 
     job.succeeded.connect(deliver)
-    return job.start()
+    return job

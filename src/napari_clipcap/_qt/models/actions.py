@@ -7,7 +7,6 @@ import re
 
 from ...core.cache import hub_offline
 from ...core.errors import ModelNotFoundError
-from ..worker import start_job
 from .download import download_choices
 from .offline import missing_repos, offline_reason
 from .store import STORE
@@ -142,7 +141,7 @@ class PanelActions:
             return None
         for button in (self.load_button, self.unload_button):
             button.setEnabled(False)
-        job = self.job_panel.watch(start_job(fn, label, done, parent=self))
+        job = self.job_panel.run(fn, label, done, parent=self)
         job.ended.connect(self._jobs_ended)
         return job
 

@@ -148,24 +148,24 @@ def test_search_uses_the_device_chosen_when_it_was_started(widget, qtbot, monkey
     import napari_clipcap._qt.widgets.search.widget as sw
     from napari_clipcap._qt.models.panel import SharedSettings
 
+    _, w = widget
     gate, devices = threading.Event(), []
-    real_start, real_store = sw.start_job, sw.STORE
+    real_run, real_store = w.job_panel.run, sw.STORE
 
-    def late_start(fn, *args, **kwargs):
+    def late_run(fn, *args, **kwargs):
         def held(progress, cancel):
             gate.wait(10)
             return fn(progress, cancel)
 
-        return real_start(held, *args, **kwargs)
+        return real_run(held, *args, **kwargs)
 
     class Store:
         def clip(self, choice, device, precision):
             devices.append(device)
             return real_store.clip(choice, "cpu", precision)
 
-    monkeypatch.setattr(sw, "start_job", late_start)
+    monkeypatch.setattr(w.job_panel, "run", late_run)
     monkeypatch.setattr(sw, "STORE", Store())
-    _, w = widget
     w.text_edit.setText("a red field")
     w.search_button.click()
     SharedSettings.instance().settings.device = "cuda:7"  # changed while it waits

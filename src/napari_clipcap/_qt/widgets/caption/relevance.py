@@ -11,7 +11,6 @@ import numpy as np
 
 from ...layers import add_or_update_image
 from ...models.store import STORE
-from ...worker import start_job
 
 
 def show_word_relevance(
@@ -48,4 +47,4 @@ def show_word_relevance(
         )  # fmt: skip
         widget.job_panel.set_status(f"Relevance of '{word}' shown.")
 
-    return widget.job_panel.watch(start_job(job, f"Relevance of '{word}'", done, parent=widget))
+    return widget.job_panel.run(job, f"Relevance of '{word}'", done, parent=widget)

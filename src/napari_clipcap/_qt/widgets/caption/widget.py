@@ -48,7 +48,6 @@ from ...region_text import (
     screen_pixel,
     text_rect,
 )
-from ...worker import start_job
 from .decoding import DecodingControls
 from .relevance import show_word_relevance
 from .results import CaptionResults
@@ -263,7 +262,7 @@ class CaptionWidget(QWidget):
             store_result(image, "provenance", prov)
             self.copy_command_button.set_record(prov)
 
-        self.job_panel.watch(start_job(job, "Captioning", done, parent=self), "regions")
+        self.job_panel.run(job, "Captioning", done, unit="regions", parent=self)
 
     def _show(self, image, plane, names, boxes, out, opts, choices) -> None:
         self._source = (image, plane)

@@ -22,7 +22,6 @@ from ...models.specs import ModelChoice
 from ...models.store import STORE
 from ...provenance import CopyCommandButton, ground_record
 from ...region_text import outside_note
-from ...worker import start_job
 from .inputs import DESCRIBE, DETECT, GROUND, GroundingInputs, florence2_problem, last_caption
 from .results import describe_on_shapes, result_name, show_boxes
 
@@ -211,7 +210,7 @@ class GroundingWidget(QWidget):
             self._show(image, req, result, prov)
 
         unit = "regions" if req["mode"] == "describe" else "tiles"
-        self.job_panel.watch(start_job(job, "Florence-2", done, parent=self), unit)
+        self.job_panel.run(job, "Florence-2", done, unit=unit, parent=self)
 
     def _show(self, image, req: dict, detections, prov: dict) -> None:
         name = result_name(req["text"], image.name)

@@ -37,7 +37,6 @@ from ...layers import displayed_plane, spatial_shape, store_result
 from ...models.panel import ModelPanel
 from ...models.store import STORE
 from ...provenance import CopyCommandButton, heatmap_record
-from ...worker import start_job
 from .layers import (
     PREFIX,
     heat_layers,
@@ -254,7 +253,7 @@ class HeatmapWidget(QWidget):
                 store_result(layer, "provenance", prov)
             self.copy_command_button.set_record(prov)
 
-        self.job_panel.watch(start_job(job, "Text heatmap", done, parent=self), "windows")
+        self.job_panel.run(job, "Text heatmap", done, unit="windows", parent=self)
 
     def _show(self, image, plane, queries, maps, options) -> None:
         self._last_layers = layers = show_maps(

@@ -46,7 +46,6 @@ from ...models.store import STORE
 from ...provenance import CopyCommandButton, labels_record
 from ...region_files import RegionFilesBar
 from ...region_text import ground_luminance, number_shapes, outside_note, screen_pixel, text_rect
-from ...worker import start_job
 from .canvas import TEXT_COLUMN as TEXT_COLUMN  # the shapes' text feature
 from .canvas import label_results, write_label_text
 from .table import LabelsTable, export_csv
@@ -273,8 +272,9 @@ class LabelsWidget(QWidget):
             self._show(shapes, image, kept, boxes, labels, template, rows, ground, skipped)
             self._record(shapes, image, plane, regions, clip_choice, device, precision)
 
-        self.job_panel.watch(start_job(job, "Region labels", done, parent=self), "regions")
-        self.job_panel.job.ended.connect(self._after_job)
+        started = self.job_panel.run(job, "Region labels", done, unit="regions", parent=self)
+        if started is not None:
+            started.ended.connect(self._after_job)
 
     def _after_job(self) -> None:
         if self._pending:

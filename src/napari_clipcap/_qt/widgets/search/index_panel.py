@@ -26,7 +26,6 @@ from ...hint import HintLabel
 from ...models.panel import SharedSettings
 from ...models.specs import CUSTOM, ModelChoice
 from ...models.store import STORE
-from ...worker import start_job
 
 
 def report_line(rep) -> str:
@@ -151,9 +150,9 @@ class IndexPanel(QGroupBox):
             self.job_panel.set_status(report_line(rep), error=bool(rep.failed))
 
         self._folder = folder
-        job_ = start_job(job, "Indexing", done, parent=self)
-        job_.ended.connect(self._on_ended)
-        self.job_panel.watch(job_, "files")
+        started = self.job_panel.run(job, "Indexing", done, unit="files", parent=self)
+        if started is not None:
+            started.ended.connect(self._on_ended)
 
     def _on_ended(self) -> None:
         self.indexed.emit(self._folder)

@@ -35,7 +35,6 @@ from ...layers import displayed_plane, shape_regions
 from ...models.panel import SharedSettings
 from ...models.specs import CUSTOM, ModelChoice
 from ...models.store import STORE
-from ...worker import start_job
 from .hit_grid import PAGE, HitGrid
 from .index_panel import IndexPanel
 
@@ -237,7 +236,7 @@ class SearchWidget(QWidget):
             page_one = col.thumbnails([h.item.id for h in hits[:PAGE]])
             return hits, decode_thumbnails(page_one)  # decoded here, off the Qt thread
 
-        self.job_panel.watch(start_job(job, "Collection search", self.show_hits, parent=self))
+        self.job_panel.run(job, "Collection search", self.show_hits, parent=self)
 
     def show_hits(self, result) -> None:
         """Show ``(hits, decoded thumbnails of the first page)``; other pages read and

@@ -1,0 +1,72 @@
+"""The job runner inside a real napari window, where napari's progress bar runs the event
+loop (``processEvents``) each time it is created or moved: progress still arrives in
+order with the end last, and clicks queued meanwhile start one job, not two."""
+
+from __future__ import annotations
+
+import threading
+
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QPushButton
+
+from napari_clipcap._qt.job_panel import JobPanel
+from napari_clipcap._qt.worker import Job
+
+
+def test_quick_progress_arrives_in_order_and_the_end_last(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer(show=True)
+    assert viewer.window._qt_window.isVisible()
+    seen: list = []
+
+    def six_quick_steps(progress, cancel):
+        for i in range(1, 7):
+            progress(i, 6)
+        return "done"
+
+    job = Job(six_quick_steps, "Six steps")
+    job.progressed.connect(lambda done, total: seen.append((done, total)))
+    job.succeeded.connect(lambda result: seen.append(result))
+    job.ended.connect(lambda: seen.append("ended"))
+    with qtbot.waitSignal(job.ended, timeout=10000):
+        job.start()
+    assert seen == [(1, 6), (2, 6), (3, 6), (4, 6), (5, 6), (6, 6), "done", "ended"]
+
+
+def test_progress_older_than_what_was_shown_is_dropped(make_napari_viewer, qtbot):
+    make_napari_viewer()
+    seen: list = []
+
+    def back_and_forth(progress, cancel):
+        for done in (1, 3, 2, 3, 4):
+            progress(done, 4)
+
+    job = Job(back_and_forth, "Out of order")
+    job.progressed.connect(lambda done, total: seen.append(done))
+    with qtbot.waitSignal(job.ended, timeout=10000):
+        job.start()
+    assert seen == [1, 3, 4]
+
+
+def test_two_queued_clicks_start_one_job(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer(show=True)
+    panel = JobPanel()
+    button = QPushButton("Run")
+    viewer.window.add_dock_widget(panel)
+    started: list[int] = []
+    release = threading.Event()
+
+    def job(progress, cancel):
+        started.append(threading.get_ident())
+        release.wait(10)
+        progress(1, 1)
+        return "ok"
+
+    results: list = []
+    button.clicked.connect(lambda: panel.run(job, "Once", results.append))
+    QTimer.singleShot(0, button.click)  # both wait in the event queue: the second runs
+    QTimer.singleShot(0, button.click)  # while the first creates napari's progress bar
+    qtbot.waitUntil(lambda: panel.busy and len(started) == 1, timeout=10000)
+    qtbot.wait(50)
+    release.set()
+    qtbot.waitUntil(lambda: not panel.busy, timeout=10000)
+    assert len(started) == 1 and results == ["ok"]
