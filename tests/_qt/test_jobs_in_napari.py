@@ -62,11 +62,14 @@ def test_two_queued_clicks_start_one_job(make_napari_viewer, qtbot):
         return "ok"
 
     results: list = []
-    button.clicked.connect(lambda: panel.run(job, "Once", results.append))
+    clicks: list = []
+    button.clicked.connect(lambda: clicks.append(panel.run(job, "Once", results.append)))
     QTimer.singleShot(0, button.click)  # both wait in the event queue: the second runs
     QTimer.singleShot(0, button.click)  # while the first creates napari's progress bar
-    qtbot.waitUntil(lambda: panel.busy and len(started) == 1, timeout=10000)
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: len(clicks) == 2 and len(started) == 1, timeout=10000)
+    # the second click ran inside the first (napari's bar runs the event loop) and found
+    # the panel busy: one job, and one refusal
+    assert [c is None for c in clicks].count(True) == 1
     release.set()
     qtbot.waitUntil(lambda: not panel.busy, timeout=10000)
     assert len(started) == 1 and results == ["ok"]

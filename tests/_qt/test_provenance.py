@@ -8,6 +8,7 @@ import shlex
 import numpy as np
 from PIL import Image
 
+from fixtures.qt_jobs import wait_job
 from napari_clipcap._qt.layers import META_KEY
 from napari_clipcap._qt.widgets.labels.widget import LabelsWidget
 from napari_clipcap.cli import main
@@ -16,8 +17,7 @@ RECT = np.array([[10.0, 20.0], [10.0, 60.0], [40.0, 60.0], [40.0, 20.0]])
 
 
 def _wait(qtbot, widget, timeout=30000):
-    qtbot.waitUntil(lambda: widget.job_panel.job is not None, timeout=timeout)
-    qtbot.waitUntil(lambda: not widget.job_panel.busy, timeout=timeout)
+    wait_job(qtbot, widget, timeout=timeout)
 
 
 def test_labels_command_reproduces_the_dock_scores(

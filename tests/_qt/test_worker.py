@@ -71,9 +71,7 @@ def test_cancel_stops_within_one_batch_and_never_delivers(qtbot, errors):
     qtbot.waitUntil(lambda: len(calls) >= 3, timeout=5000)
     with qtbot.waitSignal(job.ended, timeout=5000):
         panel.cancel()
-    n = len(calls)
-    time.sleep(0.05)
-    assert len(calls) == n < 200
+    assert len(calls) < 200  # ended comes after the worker's function returned
     assert results == []
     assert job.was_cancelled
     assert errors == []

@@ -21,6 +21,7 @@ from ..core.coords.geometry import (
 )
 from ..core.coords.worldcoords import world_metadata
 from ..core.errors import InvalidInputError
+from ..core.model_cache import on_reset
 
 #: Key of napari-clipcap results in ``layer.metadata``.
 META_KEY = "napari_clipcap"
@@ -109,6 +110,12 @@ class Plane:
 _INPUT_CACHE: dict[tuple, tuple] = {}
 _INPUT_CACHE_SIZE = 2
 _INPUT_LOCK = threading.Lock()
+
+
+@on_reset
+def _forget_inputs() -> None:
+    with _INPUT_LOCK:
+        _INPUT_CACHE.clear()
 
 
 def displayed_plane(viewer, layer, domain: str = "auto") -> Plane:

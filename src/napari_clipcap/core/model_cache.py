@@ -12,6 +12,10 @@ model, its device among them. One naming serves every kind:
 A load that raises leaves nothing behind. Loads hold one re-entrant lock, so a loader
 may load another model inside its build (a captioner loads its CLIP model) while two
 threads never build the same model twice.
+
+Other process-wide memos (hub reachability, weight digests, scaled model inputs) say
+how to forget themselves with :func:`on_reset`; :func:`reset` forgets everything, the
+models included (a fresh start, and what tests run before each test).
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ from typing import Any, TypeVar
 
 from .devices import release_memory
 
-__all__ = ["get_or_load", "loaded", "unload", "unload_all", "unload_model"]
+__all__ = ["get_or_load", "loaded", "on_reset", "reset", "unload", "unload_all", "unload_model"]
 
 T = TypeVar("T")
 _ENTRIES: dict[tuple[str, tuple], tuple[Any, str]] = {}
 _LOCK = threading.RLock()
+_RESETS: list[Callable[[], None]] = []
 
 
 def get_or_load(kind: str, key: tuple, build: Callable[[], T], device: str) -> T:
@@ -84,3 +89,18 @@ def unload_all(kind: str | None = None) -> int:
     with _LOCK:
         pairs = [p for p in _ENTRIES if kind is None or p[0] == kind]
     return _drop(pairs)
+
+
+def on_reset(forget: Callable[[], None]) -> Callable[[], None]:
+    """Register ``forget()`` (empties one process-wide memo) to run on :func:`reset`;
+    returns it, so it can decorate the function."""
+    if forget not in _RESETS:
+        _RESETS.append(forget)
+    return forget
+
+
+def reset() -> int:
+    """Forget every loaded model and every registered memo; returns the models dropped."""
+    for forget in list(_RESETS):
+        forget()
+    return unload_all()

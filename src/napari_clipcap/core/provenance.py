@@ -18,11 +18,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .model_cache import on_reset
+
 #: Hex digits kept of a weight file's SHA-256: enough to tell checkpoints apart.
 DIGEST_LENGTH = 12
 #: Weight files inside a model folder that its digest covers.
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".json", ".model")
 _DIGESTS: dict[tuple[str, int, int], str] = {}
+on_reset(_DIGESTS.clear)
 
 
 def file_digest(path: str | os.PathLike) -> str | None:

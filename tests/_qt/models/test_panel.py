@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fixtures.qt_jobs import wait_job
 from napari_clipcap._qt.models.panel import ModelPanel, SharedSettings
 from napari_clipcap._qt.models.specs import (
     CUSTOM,
@@ -129,8 +130,9 @@ def test_load_then_unload_a_local_clip(qtbot, tiny_clip_files):
         pass
     assert "Loaded" in panel.job_panel.status.text()
     assert any("clipcap-tiny-vit" in n for n in STORE.loaded())
+    loaded = panel.job_panel.job
     panel.unload_button.click()  # in a worker: it may have to wait for a load
-    qtbot.waitUntil(lambda: not panel.job_panel.busy, timeout=20000)
+    wait_job(qtbot, panel, timeout=20000, before=loaded)
     assert STORE.loaded() == []
     assert "Unloaded" in panel.job_panel.status.text()
 
@@ -139,28 +141,30 @@ def test_unload_during_a_load_does_not_freeze_napari(qtbot):
     """A model loading in a worker holds the model cache lock (for minutes when it
     downloads); Unload must wait for it off the Qt thread."""
     import threading
-    import time
 
     import napari_clipcap.core.model_cache as core_cache
 
     panel = ModelPanel(show_captioner=False)
     qtbot.addWidget(panel)
-    held = threading.Event()
+    held, release, released = threading.Event(), threading.Event(), threading.Event()
 
     def load_in_progress():
         with core_cache._LOCK:  # as load_clip holds it while it builds a model
             held.set()
-            time.sleep(1.5)
+            release.wait(30)  # until the test lets go (30 s: only if the click hung)
+        released.set()
 
     loading = threading.Thread(target=load_in_progress)
     loading.start()
-    held.wait(5)
-    t0 = time.perf_counter()
-    panel.unload_button.click()
-    assert time.perf_counter() - t0 < 0.5
+    assert held.wait(10)
+    panel.unload_button.click()  # had it waited for the lock, the load would be over
+    assert not released.is_set(), "Unload waited for the load on the Qt thread"
     assert not panel.load_button.isEnabled()  # one load or unload at a time
+    job = panel.job_panel.job
+    assert job is not None and not job.over
+    release.set()
     loading.join()
-    with qtbot.waitSignal(panel.job_panel.job.ended, timeout=20000):
+    with qtbot.waitSignal(job.ended, timeout=20000):
         pass
     assert "Unloaded" in panel.job_panel.status.text() and panel.load_button.isEnabled()
 

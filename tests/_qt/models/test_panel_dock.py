@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from qtpy.QtWidgets import QLabel
 
+from fixtures.qt_jobs import wait_job
 from napari_clipcap._qt.models import actions
 from napari_clipcap._qt.models.hub_probe import HubProbe
 from napari_clipcap._qt.models.panel import SharedSettings
@@ -47,8 +48,7 @@ def caption_dock(make_napari_viewer, qtbot, empty_hub, notifications):
 
 def _load_and_wait(qtbot, panel, timeout=20000):
     panel.load_button.click()
-    qtbot.waitUntil(lambda: panel.job_panel.job is not None, timeout=timeout)
-    qtbot.waitUntil(lambda: not panel.job_panel.busy, timeout=timeout)
+    wait_job(qtbot, panel, timeout=timeout)
 
 
 def test_rows_keep_their_height_after_an_error(caption_dock, qtbot):

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import Cancelled
+from ..model_cache import on_reset
 
 __all__ = ["download_files", "hub_file", "hub_reachable", "progress_tqdm", "remove_incomplete"]
 
@@ -128,6 +129,7 @@ def download_files(
 
 
 _REACHABLE: dict[str, tuple[bool, float]] = {}
+on_reset(_REACHABLE.clear)
 
 
 def hub_reachable(timeout: float = 2.0, *, max_age: float = 60.0) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fixtures.qt_jobs import wait_job
 from napari_clipcap._qt.models.panel import SharedSettings
 from napari_clipcap._qt.models.specs import CUSTOM, ModelChoice
 from napari_clipcap._qt.region_text import DARK_TEXT, numbers_layer_name
@@ -52,11 +53,6 @@ def captioning(make_napari_viewer, qtbot, tiny_clip_choice, notifications, echo)
     widget = CaptionWidget(viewer)
     qtbot.addWidget(widget)
     return viewer, widget
-
-
-def wait_job(qtbot, widget, timeout=30000):
-    qtbot.waitUntil(lambda: widget.job_panel.job is not None, timeout=timeout)
-    qtbot.waitUntil(lambda: not widget.job_panel.busy, timeout=timeout)
 
 
 def test_cells_wrap_and_show_their_full_text_on_hover(qtbot):

@@ -7,15 +7,11 @@ import numpy as np
 import pytest
 from qtpy.QtGui import QGuiApplication
 
+from fixtures.qt_jobs import wait_job
 from napari_clipcap._qt.layers import META_KEY
 from napari_clipcap._qt.models.panel import SharedSettings
 from napari_clipcap._qt.models.specs import CUSTOM, ModelChoice
 from napari_clipcap._qt.widgets.caption.widget import REGIONS_LAYER, CaptionWidget
-
-
-def wait_job(qtbot, widget, timeout=30000):
-    qtbot.waitUntil(lambda: widget.job_panel.job is not None, timeout=timeout)
-    qtbot.waitUntil(lambda: not widget.job_panel.busy, timeout=timeout)
 
 
 @pytest.fixture

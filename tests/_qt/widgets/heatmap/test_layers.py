@@ -8,13 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fixtures.qt_jobs import wait_job
 from napari_clipcap._qt.widgets.heatmap.layers import CONTRAST_RULE, heat_name
 from napari_clipcap._qt.widgets.heatmap.widget import LARGE_JOB, HeatmapWidget
-
-
-def wait_job(qtbot, widget, timeout=60000):
-    qtbot.waitUntil(lambda: widget.job_panel.job is not None, timeout=timeout)
-    qtbot.waitUntil(lambda: not widget.job_panel.busy, timeout=timeout)
 
 
 @pytest.fixture

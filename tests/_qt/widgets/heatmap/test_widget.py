@@ -9,13 +9,9 @@ import numpy as np
 import pytest
 from napari.layers import Labels, Shapes
 
+from fixtures.qt_jobs import wait_job
 from napari_clipcap._qt.widgets.heatmap.layers import heat_name
 from napari_clipcap._qt.widgets.heatmap.widget import PREFIX, HeatmapWidget
-
-
-def wait_job(qtbot, widget, timeout=30000):
-    qtbot.waitUntil(lambda: widget.job_panel.job is not None, timeout=timeout)
-    qtbot.waitUntil(lambda: not widget.job_panel.busy, timeout=timeout)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import threading
 import numpy as np
 import pytest
 
+from fixtures.qt_jobs import wait_job
 from napari_clipcap._qt.region_text import numbers_layer_name
 from napari_clipcap._qt.widgets.labels.canvas import OUTSIDE, TEXT_COLUMN
 from napari_clipcap._qt.widgets.labels.widget import CUSTOM_TEMPLATE, LabelsWidget
@@ -33,8 +34,7 @@ def score(qtbot, viewer, w, labels, rects=(RECT, RECT2)):
     w.shapes_combo.set_layer(shapes)
     w.labels_edit.setPlainText(labels)
     w.score_button.click()
-    qtbot.waitUntil(lambda: w.job_panel.job is not None, timeout=20000)
-    qtbot.waitUntil(lambda: not w.job_panel.busy, timeout=20000)
+    wait_job(qtbot, w, timeout=20000)
     return shapes
 
 
@@ -121,4 +121,4 @@ def test_scoring_shows_regions_done_of_total(labels_widget, qtbot, monkeypatch):
         qtbot.waitUntil(lambda: w.job_panel.bar.text() == "1 of 2 regions (50%)", timeout=20000)
     finally:
         gate.set()
-    qtbot.waitUntil(lambda: not w.job_panel.busy, timeout=20000)
+    wait_job(qtbot, w)

@@ -7,6 +7,7 @@ import csv
 import numpy as np
 import pytest
 
+from fixtures.qt_jobs import wait_job
 from napari_clipcap._qt.layers import META_KEY
 from napari_clipcap._qt.models.panel import SharedSettings
 from napari_clipcap._qt.models.specs import CUSTOM, ModelChoice
@@ -27,11 +28,6 @@ def _ask(viewer, w, labels: str, both_shapes: bool = False):
     w.shapes_combo.set_layer(shapes)
     w.labels_edit.setPlainText(labels)
     return shapes
-
-
-def wait_job(qtbot, widget, timeout=20000):
-    qtbot.waitUntil(lambda: widget.job_panel.job is not None, timeout=timeout)
-    qtbot.waitUntil(lambda: not widget.job_panel.busy, timeout=timeout)
 
 
 @pytest.fixture
@@ -211,7 +207,7 @@ def test_export_to_unwritable_path_is_a_message(labels_widget, qtbot, tmp_path, 
     assert "Cannot write" in w.job_panel.status.text() and not target.exists()
 
 
-def test_score_clicked_while_scoring_runs_one_job_after_the_other(
+def test_score_asked_while_scoring_runs_one_job_after_the_other(
     labels_widget, qtbot, monkeypatch
 ):
     import threading
@@ -236,7 +232,9 @@ def test_score_clicked_while_scoring_runs_one_job_after_the_other(
     w.score_button.click()
     qtbot.waitUntil(lambda: bool(running), timeout=20000)
     w.labels_edit.setPlainText("forest, river, airport")
-    w.score_button.click()  # while the first job runs
+    assert not w.score_button.isEnabled() and w.score_button.text() == "Running…"
+    w.score_button.click()  # refused: the button shows the running job
+    w.score()  # as the re-score of edited shapes asks: it waits for the running job
     gate.set()
     qtbot.waitUntil(
         lambda: len(w.results.get("labels", [])) == 3 and not w.job_panel.busy, timeout=20000

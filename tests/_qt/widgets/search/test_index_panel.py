@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from fixtures.collection_data import colour_image, make_image_folder, write_png
+from fixtures.qt_jobs import wait_job
 from napari_clipcap._qt.widgets.search import index_panel as ip
 from napari_clipcap._qt.widgets.search.widget import SearchWidget
 
@@ -25,7 +26,7 @@ def run_index(qtbot, w):
     job = w.job_panel.job
     seen: list[tuple[int, int]] = []
     job.progressed.connect(lambda d, t: seen.append((d, t)))
-    qtbot.waitUntil(lambda: not w.job_panel.busy, timeout=60000)
+    wait_job(qtbot, w)
     return seen
 
 
@@ -76,7 +77,7 @@ def test_indexing_can_be_cancelled(widget, qtbot, tmp_path, monkeypatch, notific
     assert w.job_panel.busy and w.job_panel.cancel_button.isEnabled()
     w.job_panel.cancel()
     gate.set()
-    qtbot.waitUntil(lambda: not w.job_panel.busy, timeout=20000)
+    wait_job(qtbot, w)
     assert w.job_panel.status.text() == "Cancelled." and notifications == []
     assert w.index_panel.report is None
 
@@ -94,8 +95,7 @@ def test_opening_a_hit_keeps_the_query_image(widget, qtbot, tmp_path):
 
     def search():
         w.search_button.click()
-        qtbot.waitUntil(lambda: w.job_panel.job is not None, timeout=20000)
-        qtbot.waitUntil(lambda: not w.job_panel.busy, timeout=20000)
+        wait_job(qtbot, w, timeout=20000)
         return [(h.item.path, h.item.hdu) for h in w.hits]
 
     first = search()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from fixtures.collection_data import make_image_folder
+from fixtures.qt_jobs import wait_job
 from napari_clipcap._qt.widgets.search.widget import SearchWidget, hit_layer_data
 from napari_clipcap.core.collection.indexing import index_paths
 
@@ -33,8 +34,7 @@ def widget(make_napari_viewer, qtbot, tiny_clip_choice, notifications, collectio
 
 def run_search(qtbot, w):
     w.search_button.click()
-    qtbot.waitUntil(lambda: w.job_panel.job is not None, timeout=20000)
-    qtbot.waitUntil(lambda: not w.job_panel.busy, timeout=20000)
+    wait_job(qtbot, w, timeout=20000)
 
 
 def test_text_query_fills_the_thumbnail_grid(widget, qtbot):
@@ -137,7 +137,7 @@ def test_opening_another_folder_during_a_search_lets_it_finish(
     qtbot.waitUntil(lambda: w.job_panel.busy, timeout=5000)
     assert not w.open_collection(str(tmp_path))  # not a collection: the old one goes
     gate.set()
-    qtbot.waitUntil(lambda: not w.job_panel.busy, timeout=20000)
+    wait_job(qtbot, w)
     assert notifications == [] and len(w.hits) > 0
 
 
@@ -170,5 +170,5 @@ def test_search_uses_the_device_chosen_when_it_was_started(widget, qtbot, monkey
     w.search_button.click()
     SharedSettings.instance().settings.device = "cuda:7"  # changed while it waits
     gate.set()
-    qtbot.waitUntil(lambda: not w.job_panel.busy, timeout=20000)
+    wait_job(qtbot, w)
     assert devices == ["cpu"]

@@ -47,4 +47,4 @@ def show_word_relevance(
         )  # fmt: skip
         widget.job_panel.set_status(f"Relevance of '{word}' shown.")
 
-    return widget.job_panel.run(job, f"Relevance of '{word}'", done, parent=widget)
+    return widget.start(job, f"Relevance of '{word}'", done, sources=[image_layer])

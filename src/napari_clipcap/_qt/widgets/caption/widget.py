@@ -7,21 +7,18 @@ clicking a word of a caption shows its relevance map as an image layer over the 
 
 from __future__ import annotations
 
-from napari.layers import Image, Shapes
+from napari.layers import Shapes
 from qtpy.QtWidgets import (
     QComboBox,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QListWidget,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from ....core.errors import InvalidInputError
-from ...hint import HintLabel
-from ...job_panel import JobPanel
+from ...dock import Dock
 from ...layer_combo import LayerCombo
 from ...layers import (
     box_to_rectangle,
@@ -35,7 +32,7 @@ from ...models.panel import ModelPanel
 from ...models.specs import ModelChoice
 from ...models.store import STORE
 from ...orientation import NorthUpCheck
-from ...provenance import CopyCommandButton, caption_record
+from ...provenance import caption_record
 from ...region_files import RegionFilesBar
 from ...region_text import (
     caption_boxes,
@@ -61,14 +58,19 @@ FIRST_STEPS = (
 REGIONS_LAYER = "captions"
 
 
-class CaptionWidget(QWidget):
+class CaptionWidget(Dock):
     """Dock widget: captions for an image layer, its view or its shapes."""
 
     def __init__(self, napari_viewer, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.viewer = napari_viewer
-        self.models = ModelPanel(show_captioner=True)
-        self.image_combo = LayerCombo(napari_viewer, Image)
+        super().__init__(
+            napari_viewer,
+            run_text="Caption",
+            ready_tip="Caption with every chosen captioner",
+            models=ModelPanel(show_captioner=True),
+            first_steps=FIRST_STEPS,
+            parent=parent,
+        )
+        self.caption_button = self.run_button
         self.scope_combo = QComboBox()
         self.scope_combo.addItems(SCOPES)
         self.shapes_combo = LayerCombo(napari_viewer, Shapes)
@@ -77,13 +79,6 @@ class CaptionWidget(QWidget):
         self.compare_list.setToolTip("Captioners run side by side; empty: the panel's captioner")
         self.add_compare_button = QPushButton("Add panel's captioner")
         self.remove_compare_button = QPushButton("Remove")
-        self.caption_button = QPushButton("Caption")
-        self.copy_command_button = CopyCommandButton()
-        self.hint = HintLabel()
-        self.first_steps = QLabel(FIRST_STEPS)
-        self.first_steps.setWordWrap(True)
-        self.first_steps.setStyleSheet("color: #a0a8b0;")
-        self.job_panel = JobPanel()
         self.results_view = CaptionResults()
 
         form = QFormLayout()
@@ -102,21 +97,10 @@ class CaptionWidget(QWidget):
         buttons.addWidget(self.remove_compare_button)
         form.addRow("", buttons)
         self._form = form
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.first_steps)
-        layout.addWidget(self.models)
-        layout.addLayout(form)
         self.region_files = RegionFilesBar(
             napari_viewer, self.image_combo.layer, self.shapes_combo.layer
         )
-        layout.addWidget(self.region_files)
-        run_row = QHBoxLayout()
-        run_row.addWidget(self.caption_button, 1)
-        run_row.addWidget(self.copy_command_button)
-        layout.addLayout(run_row)
-        layout.addWidget(self.hint)
-        layout.addWidget(self.job_panel)
-        layout.addWidget(self.results_view, 1)
+        self.skeleton(form, self.region_files, results=self.results_view)
 
         self.compared: list[ModelChoice] = []
         self.results: list[dict] = []
@@ -124,13 +108,11 @@ class CaptionWidget(QWidget):
         self._choices: dict[str, ModelChoice] = {}
         self._skipped: list[int] = []
         self.scope_combo.currentTextChanged.connect(self._on_scope)
-        self.image_combo.layer_changed.connect(self.validate)
         self.image_combo.layer_changed.connect(self.north_up_check.refresh)
         self.shapes_combo.layer_changed.connect(self._watch_shapes)
         self.add_compare_button.clicked.connect(self.add_compared)
         self.remove_compare_button.clicked.connect(self._remove_compared)
         self.caption_button.clicked.connect(self.caption)
-        self.models.ready_changed.connect(self.validate)  # a model offline, or back
         self.results_view.word_clicked.connect(self.show_relevance)
         self._watched = None
         self._on_scope(self.scope_combo.currentText())
@@ -183,11 +165,6 @@ class CaptionWidget(QWidget):
             if len(shapes.data) == 0:
                 return f"Draw at least one shape in '{shapes.name}'."
         return self.models.problem()
-
-    def validate(self, *_) -> bool:
-        return self.hint.explain(
-            self.caption_button, self.problem(), "Caption with every chosen captioner"
-        )
 
     # -- captioning ----------------------------------------------------------------
     def _regions(self, image):
@@ -262,7 +239,8 @@ class CaptionWidget(QWidget):
             store_result(image, "provenance", prov)
             self.copy_command_button.set_record(prov)
 
-        self.job_panel.run(job, "Captioning", done, unit="regions", parent=self)
+        sources = [image] if shapes is None else [image, shapes]
+        self.start(job, "Captioning", done, unit="regions", sources=sources)
 
     def _show(self, image, plane, names, boxes, out, opts, choices) -> None:
         self._source = (image, plane)

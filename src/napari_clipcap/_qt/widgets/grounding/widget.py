@@ -9,18 +9,15 @@ with progress and cancel per tile.
 
 from __future__ import annotations
 
-from napari.layers import Image
-from qtpy.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QFormLayout, QWidget
 
 from ....core.errors import InvalidInputError
-from ...hint import HintLabel
-from ...job_panel import JobPanel
-from ...layer_combo import LayerCombo
+from ...dock import Dock
 from ...layers import displayed_plane, shape_regions, store_result
 from ...models.panel import ModelPanel
 from ...models.specs import ModelChoice
 from ...models.store import STORE
-from ...provenance import CopyCommandButton, ground_record
+from ...provenance import ground_record
 from ...region_text import outside_note
 from .inputs import DESCRIBE, DETECT, GROUND, GroundingInputs, florence2_problem, last_caption
 from .results import describe_on_shapes, result_name, show_boxes
@@ -35,14 +32,18 @@ BEAM, MAX_TOKENS, IOU = 3, 256, 0.5
 _TASKS = {DETECT: "detect", GROUND: "ground", DESCRIBE: "describe"}
 
 
-class GroundingWidget(QWidget):
+class GroundingWidget(Dock):
     """Dock widget: Florence-2 detection, phrase grounding and shape descriptions."""
 
     def __init__(self, napari_viewer, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.viewer = napari_viewer
-        self.models = ModelPanel(show_captioner=True)
-        self.image_combo = LayerCombo(napari_viewer, Image)
+        super().__init__(
+            napari_viewer,
+            run_text="Run",
+            ready_tip="Run Florence-2 on the image",
+            models=ModelPanel(show_captioner=True),
+            first_steps=FIRST_STEPS,
+            parent=parent,
+        )
         form = QFormLayout()
         form.addRow("Image", self.image_combo)
         self.inputs = GroundingInputs(napari_viewer, form)
@@ -50,24 +51,7 @@ class GroundingWidget(QWidget):
         self.tile_spin, self.overlap_spin = self.inputs.tile_spin, self.inputs.overlap_spin
         self.shapes_combo = self.inputs.shapes_combo
         self.last_caption_button = self.inputs.last_caption_button
-        self.run_button = QPushButton("Run")
-        self.copy_command_button = CopyCommandButton()
-        self.hint = HintLabel()
-        self.first_steps = QLabel(FIRST_STEPS)
-        self.first_steps.setWordWrap(True)
-        self.first_steps.setStyleSheet("color: #a0a8b0;")
-        self.job_panel = JobPanel()
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.first_steps)
-        layout.addWidget(self.models)
-        layout.addLayout(form)
-        run_row = QHBoxLayout()
-        run_row.addWidget(self.run_button, 1)
-        run_row.addWidget(self.copy_command_button)
-        layout.addLayout(run_row)
-        layout.addWidget(self.hint)
-        layout.addWidget(self.job_panel)
-        layout.addStretch(1)
+        self.skeleton(form)
         self.result_layer = None
         self._watched = self._image = None
         self.image_combo.layer_changed.connect(self._watch_image)
@@ -148,7 +132,7 @@ class GroundingWidget(QWidget):
             if has
             else "No caption of this image yet: caption it in the Caption dock first"
         )
-        return self.hint.explain(self.run_button, self.problem(), "Run Florence-2 on the image")
+        return super().validate()
 
     # -- running -------------------------------------------------------------------
     def request(self) -> dict:
@@ -210,7 +194,8 @@ class GroundingWidget(QWidget):
             self._show(image, req, result, prov)
 
         unit = "regions" if req["mode"] == "describe" else "tiles"
-        self.job_panel.run(job, "Florence-2", done, unit=unit, parent=self)
+        sources = [image] if shapes is None else [image, shapes]
+        self.start(job, "Florence-2", done, unit=unit, sources=sources)
 
     def _show(self, image, req: dict, detections, prov: dict) -> None:
         name = result_name(req["text"], image.name)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from napari.layers import Image
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QCheckBox,
@@ -24,19 +23,16 @@ from qtpy.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSlider,
-    QVBoxLayout,
     QWidget,
 )
 
 from ....core.errors import InvalidInputError
 from ....core.tasks.windows import WindowGrid, auto_window
-from ...hint import HintLabel
-from ...job_panel import JobPanel
-from ...layer_combo import LayerCombo
+from ...dock import Dock
 from ...layers import displayed_plane, spatial_shape, store_result
 from ...models.panel import ModelPanel
 from ...models.store import STORE
-from ...provenance import CopyCommandButton, heatmap_record
+from ...provenance import heatmap_record
 from .layers import (
     PREFIX,
     heat_layers,
@@ -57,14 +53,17 @@ from .options import (
 __all__ = ["LARGE_JOB", "PREFIX", "HeatmapWidget", "parse_queries"]
 
 
-class HeatmapWidget(QWidget):
+class HeatmapWidget(Dock):
     """Dock widget: text-query heatmaps over an image layer."""
 
     def __init__(self, napari_viewer, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.viewer = napari_viewer
-        self.models = ModelPanel(show_captioner=False)
-        self.image_combo = LayerCombo(napari_viewer, Image)
+        super().__init__(
+            napari_viewer,
+            run_text="Compute heatmap",
+            ready_tip="Compute a heatmap for each query",
+            models=ModelPanel(show_captioner=False),
+            parent=parent,
+        )
         self.queries_edit = QPlainTextEdit()
         self.queries_edit.setPlaceholderText("one query per line, e.g.\nriver\nspiral galaxy")
         self.queries_edit.setMaximumHeight(70)
@@ -89,9 +88,6 @@ class HeatmapWidget(QWidget):
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setValue(60)
-        self.run_button = QPushButton("Compute heatmap")
-        self.hint = HintLabel()
-        self.job_panel = JobPanel()
         self.result_combo = QComboBox()
         self.threshold_spin = QDoubleSpinBox()
         self.threshold_spin.setDecimals(4)
@@ -100,7 +96,6 @@ class HeatmapWidget(QWidget):
         self.min_area_spin = pixel_spin(1, 10**7, 16, "Regions with fewer pixels are dropped")
         self.to_labels_button = QPushButton("→ Labels")
         self.to_shapes_button = QPushButton("→ Shapes")
-        self.copy_command_button = CopyCommandButton()
         self._last_layers: list = []
 
         form = QFormLayout()
@@ -124,19 +119,10 @@ class HeatmapWidget(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.to_labels_button)
         row.addWidget(self.to_shapes_button)
-        row.addWidget(self.copy_command_button)
         thresh.addRow(row)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.models)
-        layout.addLayout(form)
-        layout.addWidget(self.run_button)
-        layout.addWidget(self.hint)
-        layout.addWidget(self.job_panel)
-        layout.addLayout(thresh)
-        layout.addStretch(1)
+        self.skeleton(form, below=[thresh])
 
         self.queries_edit.textChanged.connect(self.validate)
-        self.image_combo.layer_changed.connect(self.validate)
         self.image_combo.layer_changed.connect(self._auto_size)
         self.auto_check.toggled.connect(self._auto_size)
         self.window_spin.valueChanged.connect(self._size_set)
@@ -155,7 +141,6 @@ class HeatmapWidget(QWidget):
         self._on_mode(self.mode_combo.currentText())
         self._refresh_results()
         self._auto_size()
-        self.models.ready_changed.connect(self.validate)  # a model offline, or back
         self.validate()
 
     def queries(self) -> list[str]:
@@ -207,11 +192,6 @@ class HeatmapWidget(QWidget):
             return "The template needs {} (once) where the query goes."
         return self.models.problem()
 
-    def validate(self, *_) -> bool:
-        return self.hint.explain(
-            self.run_button, self.problem(), "Compute a heatmap for each query"
-        )
-
     def compute(self) -> None:
         """Start the heatmap job for every query."""
         if not self.validate() or self.job_panel.busy:
@@ -253,7 +233,7 @@ class HeatmapWidget(QWidget):
                 store_result(layer, "provenance", prov)
             self.copy_command_button.set_record(prov)
 
-        self.job_panel.run(job, "Text heatmap", done, unit="windows", parent=self)
+        self.start(job, "Text heatmap", done, unit="windows", sources=[image])
 
     def _show(self, image, plane, queries, maps, options) -> None:
         self._last_layers = layers = show_maps(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from napari.layers import Image, Shapes
+from napari.layers import Shapes
 from napari.utils.notifications import show_error
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
@@ -23,15 +23,13 @@ from qtpy.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from ....core.clip.prompts import TEMPLATE_PRESETS
 from ....core.clip.prompts import parse_labels as check_labels
 from ....core.errors import InvalidInputError
-from ...hint import HintLabel
-from ...job_panel import JobPanel
+from ...dock import Dock
 from ...layer_combo import LayerCombo
 from ...layers import (
     displayed_plane,
@@ -43,7 +41,7 @@ from ...layers import (
 )
 from ...models.panel import ModelPanel
 from ...models.store import STORE
-from ...provenance import CopyCommandButton, labels_record
+from ...provenance import labels_record
 from ...region_files import RegionFilesBar
 from ...region_text import ground_luminance, number_shapes, outside_note, screen_pixel, text_rect
 from .canvas import TEXT_COLUMN as TEXT_COLUMN  # the shapes' text feature
@@ -67,14 +65,18 @@ def parse_labels(text: str) -> list[str]:
     return [part.strip() for part in re.split(r"[,\n]", text) if part.strip()]
 
 
-class LabelsWidget(QWidget):
+class LabelsWidget(Dock):
     """Dock widget: zero-shot labels for the regions of a Shapes layer."""
 
     def __init__(self, napari_viewer, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.viewer = napari_viewer
-        self.models = ModelPanel(show_captioner=False)
-        self.image_combo = LayerCombo(napari_viewer, Image)
+        super().__init__(
+            napari_viewer,
+            run_text="Score regions",
+            ready_tip="Score every shape against the labels",
+            models=ModelPanel(show_captioner=False),
+            parent=parent,
+        )
+        self.score_button = self.run_button
         self.shapes_combo = LayerCombo(napari_viewer, Shapes)
         self.new_shapes_button = QPushButton("New")
         self.new_shapes_button.setToolTip("Add a Shapes layer over the image to draw regions in")
@@ -87,12 +89,8 @@ class LabelsWidget(QWidget):
         self.template_edit.setToolTip("Custom prompt template; {} takes the label")
         self.auto_check = QCheckBox("Re-score when shapes change")
         self.auto_check.setChecked(True)
-        self.score_button = QPushButton("Score regions")
         self.export_button = QPushButton("Export CSV…")
-        self.copy_command_button = CopyCommandButton()
         self.table = LabelsTable()
-        self.job_panel = JobPanel()
-        self.hint = HintLabel()
 
         form = QFormLayout()
         form.addRow("Image", self.image_combo)
@@ -103,22 +101,13 @@ class LabelsWidget(QWidget):
         form.addRow("Labels", self.labels_edit)
         form.addRow("Template", self.template_combo)
         form.addRow("", self.template_edit)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.models)
-        layout.addLayout(form)
         self.region_files = RegionFilesBar(
             napari_viewer, self.image_combo.layer, self.shapes_combo.layer
         )
-        layout.addWidget(self.region_files)
-        layout.addWidget(self.auto_check)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.score_button, 1)
-        buttons.addWidget(self.export_button)
-        buttons.addWidget(self.copy_command_button)
-        layout.addLayout(buttons)
-        layout.addWidget(self.hint)
-        layout.addWidget(self.job_panel)
-        layout.addWidget(self.table, 1)
+        self.skeleton(
+            form, self.region_files, self.auto_check,
+            run_row=self.run_row(self.export_button), results=self.table,
+        )  # fmt: skip
 
         #: (plane key, box, labels, template, model) -> probabilities
         self._cache: dict[tuple, np.ndarray] = {}
@@ -133,11 +122,9 @@ class LabelsWidget(QWidget):
         self.template_combo.currentTextChanged.connect(self._on_template)
         self.labels_edit.textChanged.connect(self.validate)
         self.template_edit.textChanged.connect(self.validate)
-        self.image_combo.layer_changed.connect(self.validate)
         self.shapes_combo.layer_changed.connect(self._watch_shapes)
         self.new_shapes_button.clicked.connect(self.new_regions_layer)
         self.score_button.clicked.connect(self.score)
-        self.models.ready_changed.connect(self.validate)  # a model offline, or back
         self.export_button.clicked.connect(self._export_clicked)
         self._on_template(self.template_combo.currentText())
         self._watch_shapes(self.shapes_combo.layer())
@@ -178,10 +165,8 @@ class LabelsWidget(QWidget):
 
     def validate(self, *_) -> bool:
         """Enable the Score button, or disable it with the reason as tooltip."""
-        self.export_button.setEnabled(bool(self.results))
-        return self.hint.explain(
-            self.score_button, self.problem(), "Score every shape against the labels"
-        )
+        self.export_button.setEnabled(bool(getattr(self, "results", None)))
+        return super().validate()
 
     def _watch_shapes(self, layer) -> None:
         if self._watched is not None:
@@ -272,7 +257,8 @@ class LabelsWidget(QWidget):
             self._show(shapes, image, kept, boxes, labels, template, rows, ground, skipped)
             self._record(shapes, image, plane, regions, clip_choice, device, precision)
 
-        started = self.job_panel.run(job, "Region labels", done, unit="regions", parent=self)
+        sources = [image, shapes]
+        started = self.start(job, "Region labels", done, unit="regions", sources=sources)
         if started is not None:
             started.ended.connect(self._after_job)
 

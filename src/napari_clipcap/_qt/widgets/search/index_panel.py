@@ -22,6 +22,7 @@ from qtpy.QtWidgets import (
 
 from ....core.collection.store import DB_NAME, Collection
 from ....core.errors import error_line
+from ...dock import BUSY_TIP
 from ...hint import HintLabel
 from ...models.panel import SharedSettings
 from ...models.specs import CUSTOM, ModelChoice
@@ -75,6 +76,7 @@ class IndexPanel(QGroupBox):
         self.index_button.clicked.connect(self.index)
         self.report = None
         self._folder = ""
+        job_panel.busy_changed.connect(self.validate)  # no Index while any job runs
         self.validate()
 
     def paths(self) -> list[str]:
@@ -107,9 +109,13 @@ class IndexPanel(QGroupBox):
         return ""
 
     def validate(self, *_) -> bool:
-        return self.hint.explain(
+        ready = self.hint.explain(
             self.index_button, self.problem(), "Embed new and changed images of these folders"
         )
+        if self.job_panel.busy:
+            self.index_button.setEnabled(False)
+            self.index_button.setToolTip(BUSY_TIP)
+        return ready
 
     def model(self, folder: str) -> ModelChoice:
         """The collection's own CLIP when it has one, else the model panel's."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from napari.layers import Image, Shapes
+from napari.layers import Shapes
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -22,14 +22,13 @@ from qtpy.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
 from ....core.collection.search import Hit
 from ....core.collection.store import DB_NAME, Collection
 from ....core.errors import ClipcapError, InvalidInputError, error_line
-from ...job_panel import JobPanel
+from ...dock import Dock
 from ...layer_combo import LayerCombo
 from ...layers import displayed_plane, shape_regions
 from ...models.panel import SharedSettings
@@ -62,12 +61,17 @@ def hit_layer_data(path: str, hdu: int | None) -> tuple:
     return data, {"name": Path(path).name, "rgb": data.ndim == 3 and data.shape[-1] in (3, 4)}
 
 
-class SearchWidget(QWidget):
+class SearchWidget(Dock):
     """Dock widget: query a collection and open the hits."""
 
     def __init__(self, napari_viewer, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.viewer = napari_viewer
+        super().__init__(
+            napari_viewer,
+            run_text="Search",
+            ready_tip="Search the collection",
+            parent=parent,
+        )
+        self.search_button = self.run_button
         self.collection: Collection | None = None
         self.hits: list[Hit] = []
         self.folder_edit = QLineEdit()
@@ -83,13 +87,10 @@ class SearchWidget(QWidget):
         self.text_edit.setPlaceholderText("a barred spiral galaxy / flooded fields")
         self.template_edit = QLineEdit("{}")
         self.template_edit.setToolTip("Prompt template; {} takes the query text")
-        self.image_combo = LayerCombo(napari_viewer, Image)
         self.shapes_combo = LayerCombo(napari_viewer, Shapes)
         self.k_spin = QSpinBox()
         self.k_spin.setRange(1, 1000)
         self.k_spin.setValue(12)
-        self.search_button = QPushButton("Search")
-        self.job_panel = JobPanel()
         self.grid = HitGrid()
         self.results = self.grid.list
         self.index_panel = IndexPanel(self.folder_edit.text, self.job_panel)
@@ -107,12 +108,7 @@ class SearchWidget(QWidget):
         form.addRow("Regions", self.shapes_combo)
         form.addRow("Hits", self.k_spin)
         self._form = form
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.index_panel)
-        layout.addWidget(self.search_button)
-        layout.addWidget(self.job_panel)
-        layout.addWidget(self.grid, 1)
+        self.skeleton(form, self.index_panel, run_row=self.run_row(copy=False), results=self.grid)
 
         self.browse_button.clicked.connect(self._browse)
         self.folder_edit.editingFinished.connect(
@@ -236,7 +232,8 @@ class SearchWidget(QWidget):
             page_one = col.thumbnails([h.item.id for h in hits[:PAGE]])
             return hits, decode_thumbnails(page_one)  # decoded here, off the Qt thread
 
-        self.job_panel.run(job, "Collection search", self.show_hits, parent=self)
+        sources = [] if "text" in query else [self.image_combo.layer(), self.shapes_combo.layer()]
+        self.start(job, "Collection search", self.show_hits, sources=sources)
 
     def show_hits(self, result) -> None:
         """Show ``(hits, decoded thumbnails of the first page)``; other pages read and
