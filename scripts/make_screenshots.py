@@ -162,9 +162,9 @@ def grounding_shot(out: Path, folder: Path) -> None:
     from screenshot_models import REGIONS as _REGIONS
     from screenshot_models import train_grounder
 
+    from napari_clipcap._napari.models.specs import CUSTOM, ModelChoice
     from napari_clipcap._napari.sample_data import overhead_sample
     from napari_clipcap._qt.models.panel import SharedSettings
-    from napari_clipcap._qt.models.specs import CUSTOM, ModelChoice
     from napari_clipcap.core.scaling.model_input import to_model_input
 
     image = to_model_input(overhead_sample()[0][0], domain="satellite")
@@ -204,8 +204,8 @@ def main() -> None:
         import screenshot_geotiff
         from screenshot_view import first_view_shot, regions_bar_shot
 
+        from napari_clipcap._napari.models.specs import CUSTOM, ModelChoice
         from napari_clipcap._qt.models.panel import SharedSettings
-        from napari_clipcap._qt.models.specs import CUSTOM, ModelChoice
 
         first_view_shot(out_dir / "first_view.png")  # before any model is chosen
         clip_model, clip_weights = str(models["clip_model"]), str(models["clip_weights"])

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from napari_clipcap._napari.models.specs import CUSTOM, ModelChoice
 from napari_clipcap._qt import worker as worker_mod
 from napari_clipcap._qt.models.panel import SharedSettings
-from napari_clipcap._qt.models.specs import CUSTOM, ModelChoice
 
 
 @pytest.fixture(autouse=True)

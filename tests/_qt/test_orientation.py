@@ -6,7 +6,7 @@ import numpy as np
 from astropy.io import fits
 
 from fixtures.fits_files import sky_header, sky_image
-from napari_clipcap._qt.layers import shape_regions
+from napari_clipcap._napari.layers import shape_regions
 from napari_clipcap._qt.orientation import compass_name, set_north_up
 from napari_clipcap._qt.widgets.caption.widget import CaptionWidget
 

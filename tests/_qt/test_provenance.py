@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from fixtures.qt_jobs import wait_job
-from napari_clipcap._qt.layers import META_KEY
+from napari_clipcap._napari.layers import META_KEY
 from napari_clipcap._qt.widgets.labels.widget import LabelsWidget
 from napari_clipcap.cli import main
 
@@ -125,8 +125,8 @@ def test_caption_command_reproduces_the_dock_caption_and_blank_data_is_flagged(
     gpt2_dir,
     clipcap_mlp_pt,
 ):
+    from napari_clipcap._napari.models.specs import CUSTOM, ModelChoice
     from napari_clipcap._qt.models.panel import SharedSettings
-    from napari_clipcap._qt.models.specs import CUSTOM, ModelChoice
     from napari_clipcap._qt.widgets.caption.widget import CaptionWidget
 
     choice = ModelChoice(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QComboBox, QWidget
 
-from .layers import META_KEY
+from .._napari.layers import META_KEY
 
 #: ``metadata[META_KEY]`` keys of layers that hold results, never offered as sources.
 RESULT_KINDS = {"heatmap", "relevance"}

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from qtpy.QtWidgets import QCheckBox
 
+from .._napari.layers import spatial_shape
 from ..core.coords.orientation import north_up_placement, sky_directions
-from .layers import spatial_shape
 
 #: Colour of the compass arrows and letters.
 COMPASS_COLOUR = "#ffd34d"

@@ -28,7 +28,7 @@ def source_path(layer) -> str | None:
 
 def clip_flags(choice) -> tuple[list[str], dict]:
     """``--clip``/``--clip-weights`` flags and the model entry of a CLIP choice."""
-    from .models.specs import CUSTOM
+    from .._napari.models.specs import CUSTOM
 
     if choice.preset != CUSTOM:
         return ["--clip", choice.preset], model_entry("clip", choice.preset, None)
@@ -151,7 +151,7 @@ _DECODING_FLAGS = {
 
 def captioner_flags(choice) -> tuple[list[str], list[dict]]:
     """``caption`` flags and model entries for a captioner choice."""
-    from .models.specs import CUSTOM, captioner_load_args
+    from .._napari.models.specs import CUSTOM, captioner_load_args
 
     args = captioner_load_args(choice)
     custom = choice.preset == CUSTOM
@@ -203,7 +203,7 @@ def ground_record(image, plane, request: dict, choice, device, precision) -> dic
     and, for descriptions, ``regions``. Descriptions have no command (``ground`` has no
     region-to-description mode), so their record says why.
     """
-    from .models.specs import captioner_load_args
+    from .._napari.models.specs import captioner_load_args
 
     weights = str(captioner_load_args(choice)["weights"])
     mode = request["mode"]

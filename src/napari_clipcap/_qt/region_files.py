@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QWidget
 
+from .._napari.layers import META_KEY, data_to_world, placement
 from ..core.coords.geometry import map_points
 from ..core.coords.region_shapes import from_napari_shapes
 from ..core.errors import ClipcapError, InvalidInputError, error_line
 from . import worker
-from .layers import META_KEY, data_to_world, placement
 
 #: Feature columns whose text a region takes on export, first found first.
 TEXT_COLUMNS = ("clipcap_text", "caption", "phrase", "label", "text")

@@ -35,9 +35,9 @@ from napari.utils import progress as napari_progress
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QObject, QTimer, Signal
 
+from .._napari._compat import guard_triton
 from ..core.errors import Cancelled, ClipcapError, error_line
 from ..core.jobs import ProgressCallback
-from ._compat import guard_triton
 
 log = logging.getLogger(__name__)
 

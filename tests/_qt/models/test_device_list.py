@@ -12,10 +12,10 @@ import pytest
 from qtpy.QtCore import QEvent
 from qtpy.QtWidgets import QApplication
 
+from napari_clipcap._napari.models.specs import load_settings
 from napari_clipcap._qt.models import device_list
 from napari_clipcap._qt.models.device_list import DeviceProbe
 from napari_clipcap._qt.models.panel import ModelPanel, SharedSettings
-from napari_clipcap._qt.models.specs import load_settings
 
 
 class FakeDevices:

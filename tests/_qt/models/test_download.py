@@ -6,11 +6,11 @@ import threading
 
 import pytest
 
+from napari_clipcap._napari.models.download import download_choices, plan
+from napari_clipcap._napari.models.specs import ModelChoice
 from napari_clipcap._qt.models import actions
-from napari_clipcap._qt.models.download import download_choices, plan
 from napari_clipcap._qt.models.hub_probe import HubProbe
 from napari_clipcap._qt.models.panel import SharedSettings
-from napari_clipcap._qt.models.specs import ModelChoice
 from napari_clipcap.core.clip.hub import download_files, repo_folder
 from napari_clipcap.core.errors import Cancelled
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fixtures.qt_jobs import wait_job
-from napari_clipcap._qt.models.panel import ModelPanel, SharedSettings
-from napari_clipcap._qt.models.specs import (
+from napari_clipcap._napari.models.specs import (
     CUSTOM,
     ModelChoice,
     cache_status,
@@ -14,7 +13,8 @@ from napari_clipcap._qt.models.specs import (
     clip_load_args,
     settings_path,
 )
-from napari_clipcap._qt.models.store import STORE
+from napari_clipcap._napari.models.store import STORE
+from napari_clipcap._qt.models.panel import ModelPanel, SharedSettings
 from napari_clipcap.core.errors import InvalidInputError
 
 
@@ -177,7 +177,7 @@ def test_preset_cache_status_needs_no_open_clip_import(tmp_path):
 
     code = (
         "import sys\n"
-        "from napari_clipcap._qt.models.specs import ModelChoice, cache_status\n"
+        "from napari_clipcap._napari.models.specs import ModelChoice, cache_status\n"
         "from napari_clipcap.core.registry import presets\n"
         "for p in presets('clip') + presets('coca'):\n"
         "    cache_status(ModelChoice(preset=p.name), 'clip')\n"

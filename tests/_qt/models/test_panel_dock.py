@@ -10,10 +10,10 @@ import pytest
 from qtpy.QtWidgets import QLabel
 
 from fixtures.qt_jobs import wait_job
+from napari_clipcap._napari.models.specs import CUSTOM, ModelChoice
 from napari_clipcap._qt.models import actions
 from napari_clipcap._qt.models.hub_probe import HubProbe
 from napari_clipcap._qt.models.panel import SharedSettings
-from napari_clipcap._qt.models.specs import CUSTOM, ModelChoice
 from napari_clipcap._qt.widgets.caption.widget import CaptionWidget
 from napari_clipcap._qt.widgets.labels.widget import LabelsWidget
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 
+from ..._napari.models.download import download_choices
+from ..._napari.models.offline import missing_repos, offline_reason
+from ..._napari.models.store import STORE
 from ...core.cache import hub_offline
 from ...core.errors import ModelNotFoundError
-from .download import download_choices
-from .offline import missing_repos, offline_reason
-from .store import STORE
 
 #: Longest error shown in the panel before "Details" (about two lines of a dock).
 SHORT_CHARS = 150
@@ -47,7 +47,7 @@ class PanelActions:
         return reason.short if reason is not None else ""
 
     def problem_reason(self):
-        """The :class:`~napari_clipcap._qt.models.offline.Reason` behind :meth:`problem`."""
+        """The :class:`~napari_clipcap._napari.models.offline.Reason` behind :meth:`problem`."""
         s = self.settings
         choice, kind = (s.captioner, "captioner") if self.show_captioner else (s.clip, "clip")
         return offline_reason(choice, kind, self._hub.reachable)

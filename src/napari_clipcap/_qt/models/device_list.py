@@ -15,8 +15,8 @@ import threading
 
 from qtpy.QtCore import QObject, QTimer, Signal
 
+from ..._napari._compat import guard_triton
 from ...core.errors import error_line
-from .._compat import guard_triton
 from ..process_singleton import ProcessSingleton
 
 log = logging.getLogger(__name__)

@@ -26,15 +26,15 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ..._napari.models.specs import CUSTOM, ModelChoice, PanelSettings
+from ..._napari.models.store import STORE
 from ...core.registry import CAPTIONER_KINDS, get_preset, presets
 from ..job_panel import JobPanel
 from .actions import PanelActions
 from .device_list import FALLBACK, DeviceProbe
 from .hub_probe import HubProbe
 from .shared import ElidedLabel, ErrorLine, PathEdit, SharedSettings
-from .specs import CUSTOM, ModelChoice, PanelSettings
 from .status import ScrollRows, mark_combo, show_status
-from .store import STORE
 
 __all__ = ["STORE", "ModelChoice", "ModelPanel", "SharedSettings"]
 

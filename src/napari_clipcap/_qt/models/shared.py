@@ -17,8 +17,8 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ..._napari.models.specs import PanelSettings, load_settings, save_settings
 from ..process_singleton import ProcessSingleton
-from .specs import PanelSettings, load_settings, save_settings
 
 log = logging.getLogger(__name__)
 #: Widest a path field or elided label asks to be (px): long paths never widen the dock.

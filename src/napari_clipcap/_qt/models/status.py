@@ -7,7 +7,7 @@ from qtpy.QtCore import QEvent, QObject, QSize, Qt
 from qtpy.QtGui import QColor
 from qtpy.QtWidgets import QComboBox, QFrame, QLabel, QScrollArea, QSizePolicy, QWidget
 
-from .specs import CUSTOM, ModelChoice, cache_status
+from ..._napari.models.specs import CUSTOM, ModelChoice, cache_status
 
 STATUS_COLOURS = {"ready": "#4caf50", "download": "#e0a030", "missing": "#e05050"}
 #: The least height of the rows' scroll area (px) when the dock is short.

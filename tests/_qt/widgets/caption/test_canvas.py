@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from fixtures.qt_jobs import wait_job
+from napari_clipcap._napari.models.specs import CUSTOM, ModelChoice
+from napari_clipcap._napari.region_text import DARK_TEXT, numbers_layer_name
 from napari_clipcap._qt.models.panel import SharedSettings
-from napari_clipcap._qt.models.specs import CUSTOM, ModelChoice
-from napari_clipcap._qt.region_text import DARK_TEXT, numbers_layer_name
 from napari_clipcap._qt.widgets.caption.results import WORDS_HINT, CaptionResults
 from napari_clipcap._qt.widgets.caption.widget import REGIONS_LAYER, CaptionWidget
 

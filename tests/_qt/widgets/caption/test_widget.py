@@ -8,9 +8,9 @@ import pytest
 from qtpy.QtGui import QGuiApplication
 
 from fixtures.qt_jobs import wait_job
-from napari_clipcap._qt.layers import META_KEY
+from napari_clipcap._napari.layers import META_KEY
+from napari_clipcap._napari.models.specs import CUSTOM, ModelChoice
 from napari_clipcap._qt.models.panel import SharedSettings
-from napari_clipcap._qt.models.specs import CUSTOM, ModelChoice
 from napari_clipcap._qt.widgets.caption.widget import REGIONS_LAYER, CaptionWidget
 
 

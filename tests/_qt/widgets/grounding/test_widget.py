@@ -14,10 +14,10 @@ import torch
 from PIL import Image
 
 from fixtures.qt_jobs import wait_job
-from napari_clipcap._qt.layers import META_KEY, store_result
+from napari_clipcap._napari.layers import META_KEY, store_result
+from napari_clipcap._napari.models.specs import CUSTOM, ModelChoice
+from napari_clipcap._napari.models.store import STORE
 from napari_clipcap._qt.models.panel import SharedSettings
-from napari_clipcap._qt.models.specs import CUSTOM, ModelChoice
-from napari_clipcap._qt.models.store import STORE
 from napari_clipcap._qt.widgets.grounding.inputs import DESCRIBE, GROUND
 from napari_clipcap._qt.widgets.grounding.results import result_name
 from napari_clipcap._qt.widgets.grounding.widget import GroundingWidget

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fixtures.qt_jobs import wait_job
-from napari_clipcap._qt.region_text import numbers_layer_name
+from napari_clipcap._napari.region_text import numbers_layer_name
 from napari_clipcap._qt.widgets.labels.canvas import OUTSIDE, TEXT_COLUMN
 from napari_clipcap._qt.widgets.labels.widget import CUSTOM_TEMPLATE, LabelsWidget
 

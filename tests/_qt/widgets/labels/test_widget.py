@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from fixtures.qt_jobs import wait_job
-from napari_clipcap._qt.layers import META_KEY
+from napari_clipcap._napari.layers import META_KEY
+from napari_clipcap._napari.models.specs import CUSTOM, ModelChoice
 from napari_clipcap._qt.models.panel import SharedSettings
-from napari_clipcap._qt.models.specs import CUSTOM, ModelChoice
 from napari_clipcap._qt.widgets.labels.widget import TEXT_COLUMN, LabelsWidget, parse_labels
 
 RECT = np.array([[10.0, 20.0], [10.0, 60.0], [40.0, 60.0], [40.0, 20.0]])
@@ -207,9 +207,7 @@ def test_export_to_unwritable_path_is_a_message(labels_widget, qtbot, tmp_path, 
     assert "Cannot write" in w.job_panel.status.text() and not target.exists()
 
 
-def test_score_asked_while_scoring_runs_one_job_after_the_other(
-    labels_widget, qtbot, monkeypatch
-):
+def test_score_asked_while_scoring_runs_one_job_after_the_other(labels_widget, qtbot, monkeypatch):
     import threading
 
     import napari_clipcap.core.tasks.labels as zs

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...layers import add_or_update_image
-from ...models.store import STORE
+from ...._napari.layers import add_or_update_image
+from ...._napari.models.store import STORE
 
 
 def show_word_relevance(

@@ -17,10 +17,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ....core.errors import InvalidInputError
-from ...dock import Dock
-from ...layer_combo import LayerCombo
-from ...layers import (
+from ...._napari.layers import (
     box_to_rectangle,
     displayed_plane,
     field_of_view_box,
@@ -28,13 +25,9 @@ from ...layers import (
     shapes_signature,
     store_result,
 )
-from ...models.panel import ModelPanel
-from ...models.specs import ModelChoice
-from ...models.store import STORE
-from ...orientation import NorthUpCheck
-from ...provenance import caption_record
-from ...region_files import RegionFilesBar
-from ...region_text import (
+from ...._napari.models.specs import ModelChoice
+from ...._napari.models.store import STORE
+from ...._napari.region_text import (
     caption_boxes,
     caption_shapes,
     contrast_colours,
@@ -45,6 +38,13 @@ from ...region_text import (
     screen_pixel,
     text_rect,
 )
+from ....core.errors import InvalidInputError
+from ...dock import Dock
+from ...layer_combo import LayerCombo
+from ...models.panel import ModelPanel
+from ...orientation import NorthUpCheck
+from ...provenance import caption_record
+from ...region_files import RegionFilesBar
 from .decoding import DecodingControls
 from .relevance import show_word_relevance
 from .results import CaptionResults

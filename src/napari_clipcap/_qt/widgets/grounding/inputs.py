@@ -19,10 +19,10 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ...._napari.layers import META_KEY
+from ...._napari.models.specs import CUSTOM, ModelChoice
 from ....core.registry import get_preset
 from ...layer_combo import LayerCombo
-from ...layers import META_KEY
-from ...models.specs import CUSTOM, ModelChoice
 
 logger = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ...._napari.layers import META_KEY, placement
+from ...._napari.region_text import set_text
 from ....core.coords.detections import Detection, layer_vertices
-from ...layers import META_KEY, placement
-from ...region_text import set_text
 
 #: Edge colours, one per phrase in the order phrases first appear (cycled).
 PALETTE = ("#ffd54f", "#4fc3f7", "#ff8a65", "#aed581", "#ba68c8", "#4db6ac", "#f06292")

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from qtpy.QtWidgets import QFormLayout, QWidget
 
+from ...._napari.layers import displayed_plane, shape_regions, store_result
+from ...._napari.models.specs import ModelChoice
+from ...._napari.models.store import STORE
+from ...._napari.region_text import outside_note
 from ....core.errors import InvalidInputError
 from ...dock import Dock
-from ...layers import displayed_plane, shape_regions, store_result
 from ...models.panel import ModelPanel
-from ...models.specs import ModelChoice
-from ...models.store import STORE
 from ...provenance import ground_record
-from ...region_text import outside_note
 from .inputs import DESCRIBE, DETECT, GROUND, GroundingInputs, florence2_problem, last_caption
 from .results import describe_on_shapes, result_name, show_boxes
 

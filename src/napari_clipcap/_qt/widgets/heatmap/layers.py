@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...layers import add_or_update_image, box_to_rectangle, data_to_world, placement
+from ...._napari.layers import add_or_update_image, box_to_rectangle, data_to_world, placement
 
 PREFIX = "heatmap: "
 #: How the contrast limits are chosen (stored with every map).
@@ -66,7 +66,7 @@ def contrast_limits(maps: np.ndarray) -> tuple[float, float]:
 
 
 def plane_valid_mask(plane) -> np.ndarray | None:
-    """Where a :class:`~napari_clipcap._qt.layers.Plane` has data (None: everywhere).
+    """Where a :class:`~napari_clipcap._napari.layers.Plane` has data (None: everywhere).
 
     Reads pixels: call it in the worker thread.
     """

@@ -26,12 +26,12 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ...._napari.layers import displayed_plane, spatial_shape, store_result
+from ...._napari.models.store import STORE
 from ....core.errors import InvalidInputError
 from ....core.tasks.windows import WindowGrid, auto_window
 from ...dock import Dock
-from ...layers import displayed_plane, spatial_shape, store_result
 from ...models.panel import ModelPanel
-from ...models.store import STORE
 from ...provenance import heatmap_record
 from .layers import (
     PREFIX,

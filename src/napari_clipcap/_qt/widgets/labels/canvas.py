@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...region_text import contrast_colours, set_text
+from ...._napari.region_text import contrast_colours, set_text
 
 TEXT_COLUMN = "clipcap_text"
 #: Label text over dark ground; dark text over bright ground (see region_text).

@@ -26,12 +26,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ....core.clip.prompts import TEMPLATE_PRESETS
-from ....core.clip.prompts import parse_labels as check_labels
-from ....core.errors import InvalidInputError
-from ...dock import Dock
-from ...layer_combo import LayerCombo
-from ...layers import (
+from ...._napari.layers import (
     displayed_plane,
     placement,
     region_key,
@@ -39,11 +34,22 @@ from ...layers import (
     shapes_signature,
     store_result,
 )
+from ...._napari.models.store import STORE
+from ...._napari.region_text import (
+    ground_luminance,
+    number_shapes,
+    outside_note,
+    screen_pixel,
+    text_rect,
+)
+from ....core.clip.prompts import TEMPLATE_PRESETS
+from ....core.clip.prompts import parse_labels as check_labels
+from ....core.errors import InvalidInputError
+from ...dock import Dock
+from ...layer_combo import LayerCombo
 from ...models.panel import ModelPanel
-from ...models.store import STORE
 from ...provenance import labels_record
 from ...region_files import RegionFilesBar
-from ...region_text import ground_luminance, number_shapes, outside_note, screen_pixel, text_rect
 from .canvas import TEXT_COLUMN as TEXT_COLUMN  # the shapes' text feature
 from .canvas import label_results, write_label_text
 from .table import LabelsTable, export_csv

@@ -20,13 +20,13 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ...._napari.models.specs import CUSTOM, ModelChoice
+from ...._napari.models.store import STORE
 from ....core.collection.store import DB_NAME, Collection
 from ....core.errors import error_line
 from ...dock import BUSY_TIP
 from ...hint import HintLabel
 from ...models.panel import SharedSettings
-from ...models.specs import CUSTOM, ModelChoice
-from ...models.store import STORE
 
 
 def report_line(rep) -> str:
@@ -130,7 +130,7 @@ class IndexPanel(QGroupBox):
         """Index the folders into the collection in a worker."""
         if not self.validate() or self.job_panel.busy:
             return
-        from ...models.specs import clip_load_args
+        from ...._napari.models.specs import clip_load_args
 
         folder, paths = self.collection_folder().strip(), self.paths()
         try:

@@ -25,15 +25,15 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ...._napari.layers import displayed_plane, shape_regions
+from ...._napari.models.specs import CUSTOM, ModelChoice
+from ...._napari.models.store import STORE
 from ....core.collection.search import Hit
 from ....core.collection.store import DB_NAME, Collection
 from ....core.errors import ClipcapError, InvalidInputError, error_line
 from ...dock import Dock
 from ...layer_combo import LayerCombo
-from ...layers import displayed_plane, shape_regions
 from ...models.panel import SharedSettings
-from ...models.specs import CUSTOM, ModelChoice
-from ...models.store import STORE
 from .hit_grid import PAGE, HitGrid
 from .index_panel import IndexPanel
 

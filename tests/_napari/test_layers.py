@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from napari.layers import Image, Shapes
 
-from napari_clipcap._qt.layers import (
+from napari_clipcap._napari.layers import (
     data_to_world,
     displayed_plane,
     guess_domain,

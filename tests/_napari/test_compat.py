@@ -16,7 +16,7 @@ SCRIPT = textwrap.dedent(
     viewer = napari.Viewer(show=False)
     viewer.add_image(np.zeros((8, 8)))
     mesa = "libLLVM" in open("/proc/self/maps").read()
-    from napari_clipcap._qt._compat import guard_triton
+    from napari_clipcap._napari._compat import guard_triton
 
     guard_triton()
     import open_clip  # imports torchvision -> torch._dynamo -> (maybe) triton
