@@ -87,6 +87,7 @@ def make_docks(viewer, images: list, options: dict) -> list:
         dock = HeatmapWidget(viewer)
         viewer.window.add_dock_widget(dock, name=f"Text heatmap {k}", area="right")
         dock.confirm = lambda _text: True  # no "large job" question in a benchmark
+        dock.models.problem = lambda: ""  # the model is given (_Store), not chosen
         dock.image_combo.set_layer(layer)
         dock.queries_edit.setPlainText("a river")
         dock.auto_check.setChecked(False)
