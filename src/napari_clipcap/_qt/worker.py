@@ -103,6 +103,7 @@ class Job(QObject):
         self.was_cancelled = False
         self.running = False
         self.over = False  # True once ended was emitted
+        self._settled = False  # succeeded, failed or cancelled was emitted
         self._pbar: napari_progress | None = None
         self._latest: tuple[int, int] | None = None  # the last (done, total) emitted
         self._bar_timer = QTimer(self)
@@ -183,6 +184,7 @@ class Job(QObject):
         if self.cancel_event.is_set():
             self._mark_cancelled()
             return
+        self._settled = True
         self.succeeded.emit(result)
 
     def _on_errored(self, exc: BaseException) -> None:
@@ -193,6 +195,7 @@ class Job(QObject):
 
     def fail(self, exc: BaseException) -> None:
         """Report ``exc`` as this job's failure: one notification and ``failed``."""
+        self._settled = True
         self.error = error_line(exc)
         if not isinstance(exc, ClipcapError):
             log.error("%s failed", self.label, exc_info=exc)
@@ -200,6 +203,7 @@ class Job(QObject):
         self.failed.emit(self.error)
 
     def _mark_cancelled(self) -> None:
+        self._settled = True
         self.was_cancelled = True
         show_info(f"{self.label}: cancelled")
         self.cancelled.emit()
@@ -207,6 +211,10 @@ class Job(QObject):
     def _on_finished(self) -> None:
         if self.over:
             return
+        if not self._settled and self.cancel_event.is_set():
+            # quit() before the function returned: napari's worker drops the result
+            # without a word (no returned, no aborted), so the job says it here
+            self._mark_cancelled()
         self.running = False
         self.over = True
         self._bar_timer.stop()
