@@ -146,7 +146,7 @@ def _read_predictions(path: str) -> dict[str, str]:
         raise FileFormatError(f"{p}: every line must be a JSON object with image and caption")
     if not rows or "image" not in rows[0] or "caption" not in rows[0]:
         raise FileFormatError(f"{p} needs 'image' and 'caption' columns")
-    return {Path(r["image"]).name: r["caption"] for r in rows}
+    return {str(r["image"]): r["caption"] for r in rows}
 
 
 def run_captions(args: argparse.Namespace) -> int:
@@ -187,14 +187,10 @@ def run_captions(args: argparse.Namespace) -> int:
         )
         records, problems = [records[i] for i in kept], problems + more
     else:
-        given = _read_predictions(args.predictions)
-        missing = [r.image.name for r in records if r.image.name not in given]
-        if missing:
-            raise InvalidInputError(
-                f"{args.predictions} has no caption for {len(missing)} "
-                f"image(s) of the split, e.g. {missing[0]}"
-            )
-        preds = [given[r.image.name] for r in records]
+        from ..core.evaluation.predictions import match_predictions
+
+        given = _read_predictions(args.predictions)  # matched by path, not by name alone
+        preds = match_predictions(given, [r.image for r in records], args.predictions)
     clip = images = None
     if "clipscore" in metrics:
         clip = load_clip(*clip_spec(args), args.device)

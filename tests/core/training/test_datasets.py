@@ -37,7 +37,9 @@ def test_karpathy_rsicd_layout(tmp_path):
     }
     (tmp_path / "dataset_rsicd.json").write_text(json.dumps(data))
     ds = read_caption_dataset(tmp_path / "dataset_rsicd.json")
-    assert ds.records[0].captions == ["many green trees.", "A forest."]
+    # references are kept as written (only the ends trimmed): no "." added, which would
+    # move RefCLIPScore and break exact match
+    assert ds.records[0].captions == ["many green trees", "A forest."]
     assert ds.splits == ["train"]  # restval counts as train
     assert ds.records[1].image == tmp_path / "b.jpg"
 
@@ -53,7 +55,7 @@ def test_coco_layout_with_images_dir(tmp_path):
     }
     (tmp_path / "captions.json").write_text(json.dumps(data))
     ds = read_caption_dataset(tmp_path / "captions.json", images_dir=tmp_path / "imgs")
-    assert ds.records[0].captions == ["a cat.", "a small cat."]
+    assert ds.records[0].captions == ["a cat", "a small cat."]
     assert ds.splits == ["all"]
 
 
@@ -64,19 +66,19 @@ def test_csv_and_jsonl_group_rows_by_image(tmp_path):
         "image,caption,split,label\nx.png,one,train,a\nx.png,two,train,a\ny.png,three,val,b\n"
     )
     ds = read_caption_dataset(tmp_path / "d.csv")
-    assert [r.captions for r in ds.records] == [["one.", "two."], ["three."]]
+    assert [r.captions for r in ds.records] == [["one", "two"], ["three"]]
     assert ds.labels == ["a", "b"]
     assert len(ds.split("validation")) == 1
     rows = [{"filename": "x.png", "text": "hello"}]
     (tmp_path / "d.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
-    assert read_caption_dataset(tmp_path / "d.jsonl").records[0].captions == ["hello."]
+    assert read_caption_dataset(tmp_path / "d.jsonl").records[0].captions == ["hello"]
 
 
 def test_missing_images_and_empty_captions_are_reported_not_fatal(tmp_path):
     _img(tmp_path / "ok.png")
     (tmp_path / "d.csv").write_text("image,caption\nok.png,fine\nok.png,\ngone.png,lost\n")
     ds = read_caption_dataset(tmp_path / "d.csv")
-    assert len(ds) == 1 and ds.records[0].captions == ["fine."]
+    assert len(ds) == 1 and ds.records[0].captions == ["fine"]
     text = " ".join(ds.problems)
     assert "row 3: empty caption" in text
     assert str(tmp_path / "gone.png") in text and "not found" in text

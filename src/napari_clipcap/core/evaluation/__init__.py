@@ -15,6 +15,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
             "generate_captions",
         ],
         "report": ["write_report"],
+        "predictions": ["match_predictions"],
         "word_groups": ["audit_word_groups", "parse_word_groups"],
     },
 )

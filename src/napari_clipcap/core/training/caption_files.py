@@ -12,7 +12,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from ..errors import FileFormatError, InvalidInputError
-from .caption_records import CaptionDataset, CaptionRecord, normalize_caption, normalize_split
+from .caption_records import CaptionDataset, CaptionRecord, normalize_split
 
 __all__ = ["read_coco_json", "read_json", "read_karpathy_json", "read_table"]
 
@@ -29,7 +29,9 @@ def _finish(
 ) -> CaptionDataset:
     kept = []
     for rec in records:
-        caps = [normalize_caption(c) for c in rec.captions if str(c).strip()]
+        # kept as written (metrics and exact match compare against them); training ends
+        # each with "." itself when it tokenizes (normalize_caption)
+        caps = [str(c).strip() for c in rec.captions if str(c).strip()]
         if len(caps) < len(rec.captions):
             problems.append(f"{rec.image}: {len(rec.captions) - len(caps)} empty caption(s)")
         if not caps:
