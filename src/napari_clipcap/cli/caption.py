@@ -104,7 +104,14 @@ def run(args: argparse.Namespace) -> int:
     boxes = [parse_box(r) for r in args.region] if args.region else None
     hdu = int(args.hdu) if args.hdu is not None and args.hdu.isdigit() else args.hdu
     files = [
-        read_image(path, domain=args.domain, interval=args.interval, stretch=args.stretch, hdu=hdu)
+        read_image(  # lazily: only the regions cut out are scaled (issue 21 item 15)
+            path,
+            domain=args.domain,
+            interval=args.interval,
+            stretch=args.stretch,
+            hdu=hdu,
+            lazy=True,
+        )
         for path in args.images
     ]
     parts, where, shapes_of = [], [], {}
