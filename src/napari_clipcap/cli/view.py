@@ -99,7 +99,33 @@ def populate(viewer, files: list[str], samples: list[str] | None = None):
     return viewer
 
 
+#: What ``view`` says, and its exit status, where napari cannot open a window.
+NO_DISPLAY = (
+    "napari-clipcap view: napari needs a display and none is set (DISPLAY, WAYLAND_DISPLAY); "
+    "run it on a virtual screen with `xvfb-run napari-clipcap view`, or use the commands "
+    "(`napari-clipcap --help`: caption, labels, heatmap, search, ...)"
+)
+NO_DISPLAY_STATUS = 2
+
+
+def has_display(environ=None) -> bool:
+    """Whether Qt can open a window here: a display server, a non-X11 platform
+    (macOS, Windows), or a Qt platform chosen explicitly (``QT_QPA_PLATFORM``)."""
+    import os
+    import sys
+
+    env = os.environ if environ is None else environ
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"))
+
+
 def run(args: argparse.Namespace) -> int:
+    if not has_display():
+        import sys
+
+        print(NO_DISPLAY, file=sys.stderr)
+        return NO_DISPLAY_STATUS
     import napari
 
     populate(napari.Viewer(title="napari-clipcap"), args.files, args.sample)
