@@ -45,11 +45,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    import numpy as np
-
     from ..core.errors import InvalidInputError
     from ..core.io.images import MAP_SUFFIXES, write_map
-    from ..core.tasks.heatmap import text_heatmap
+    from ..core.tasks.heatmap import map_summary, text_heatmap
     from ..core.tasks.validity import file_valid_mask
     from ..core.tasks.windows import WindowGrid
 
@@ -109,10 +107,7 @@ def run(args: argparse.Namespace) -> int:
         "out": str(out),
         "shape": list(result.shape),
         "queries": args.query,
-        "min": float(np.nanmin(result)),
-        "max": float(np.nanmax(result)),
-        "mean": float(np.nanmean(result)),
-        "valid_fraction": float(np.isfinite(result).mean()),
+        **map_summary(result),  # band by band: no full-size copies of the map
         "window_effective": [grid.wh, grid.ww],
         "windows": grid.count,
         "cells": list(grid.cells),

@@ -37,7 +37,14 @@ from ..errors import InvalidInputError
 from ..jobs import ProgressCallback, batched, check_cancel, report
 from .windows import DEFAULT_STRIDE, DEFAULT_WINDOW, WindowGrid, window_starts
 
-__all__ = ["MODES", "WindowGrid", "naive_sliding_heatmap", "text_heatmap", "window_starts"]
+__all__ = [
+    "MODES",
+    "WindowGrid",
+    "map_summary",
+    "naive_sliding_heatmap",
+    "text_heatmap",
+    "window_starts",
+]
 
 MODES = ("sliding", "dense")
 
@@ -129,8 +136,30 @@ def text_heatmap(
     out = run(image, text, clip, grid, mask, softmax, int(batch_size), progress, cancel)
     if not mask.any():
         raise InvalidInputError("the image has no valid pixel (all NaN or nodata)")
-    out[:, ~mask] = np.nan
+    for r in range(0, out.shape[1], 512):  # a band at a time: no full-size ~mask copy
+        band = out[:, r : r + 512]
+        band[:, ~mask[r : r + 512]] = np.nan
     return out[0] if single else out
+
+
+def map_summary(maps: np.ndarray, chunk_rows: int = 512) -> dict[str, float]:
+    """``min``, ``max``, ``mean`` of the finite values and the ``valid_fraction`` of a map.
+
+    Read a band of rows at a time (``np.nanmean`` copies the whole map); NaN when no
+    value is finite.
+    """
+    stack = maps.reshape(-1, *maps.shape[-2:]) if maps.ndim > 2 else maps[None]
+    lo, hi, total, count = np.inf, -np.inf, 0.0, 0
+    for r in range(0, stack.shape[1], chunk_rows):
+        band = stack[:, r : r + chunk_rows]
+        finite = band[np.isfinite(band)]
+        if finite.size:
+            lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+            total += float(finite.sum(dtype=np.float64))
+            count += finite.size
+    if not count:
+        return {"min": np.nan, "max": np.nan, "mean": np.nan, "valid_fraction": 0.0}
+    return {"min": lo, "max": hi, "mean": total / count, "valid_fraction": count / stack.size}
 
 
 def _mask(valid: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
