@@ -107,7 +107,7 @@ def test_export_works_on_sample_layers_after_a_result(
     from napari_clipcap._qt.widgets.labels.widget import LabelsWidget
 
     viewer = make_napari_viewer()
-    (image,) = viewer.open_sample("napari-clipcap", "overhead")
+    (_image,) = viewer.open_sample("napari-clipcap", "overhead")
     reg = tmp_path / "objects.reg"
     reg.write_text(
         "image\nbox(50,50,20,20,30) # text={a}\ncircle(100,80,10)\nline(1,1,9,9)\n"
@@ -128,3 +128,25 @@ def test_export_works_on_sample_layers_after_a_result(
     text = out.read_text()
     assert "no recompute command" in text and "left out" in text
     assert len(read_region_file(out, None).regions) == 2
+
+
+def test_exclude_regions_are_imported_as_excludes_not_scored_and_exported_back(
+    make_napari_viewer, tmp_path
+):
+    from napari_clipcap._napari.layers import shape_regions
+
+    viewer = make_napari_viewer()
+    image = _fits_layer(viewer, tmp_path)
+    reg = tmp_path / "ex.reg"
+    reg.write_text('fk5\ncircle(150.0,2.0,2") # text={first}\n-box(150.0,2.0,8",6",0)\n')
+    bar = RegionFilesBar(viewer, lambda: image, lambda: None)
+    (shapes,) = bar.import_file(str(reg))
+    assert list(shapes.features["exclude"]) == [False, True]
+    kept, _, _ = shape_regions(shapes, image)
+    assert kept == [0]  # the exclude box is not scored
+    shapes.features["label"] = ["galaxy 0.894, star 0.106", ""]
+    out = export_regions(tmp_path / "back.reg", shapes, image)
+    text = out.read_text()
+    assert "text={first: galaxy 0.894, star 0.106}" in text
+    assert any(line.startswith("-box(") for line in text.splitlines())
+    assert read_region_file(out, image.metadata["wcs"]).frame == "fk5"

@@ -159,13 +159,23 @@ def shape_regions(shapes_layer, image_layer) -> tuple[list[int], list[Box], list
     the regions to score: polygons as ``(N, 2)`` arrays of ``(x, y)`` in the pixel-edge
     convention of :mod:`napari_clipcap.core.coords.regions`, other shapes as their boxes. The
     leading (stack) coordinates of the vertices are ignored, so a shape applies to
-    whichever plane is displayed.
+    whichever plane is displayed. Exclude regions imported from a region file (the
+    ``exclude`` feature) are not scored.
     """
     shape = spatial_shape(image_layer)
     height, width = shape[-2:]
     src, dst = data_to_world(shapes_layer), data_to_world(image_layer)
     kept, boxes, regions = [], [], []
+    features = shapes_layer.features
+    n = len(shapes_layer.data)
+    excluded = (
+        [bool(v) for v in features["exclude"]]
+        if "exclude" in features and len(features["exclude"]) == n
+        else [False] * n
+    )
     for i, (vertices, kind) in enumerate(zip(shapes_layer.data, shapes_layer.shape_type)):
+        if excluded[i]:
+            continue
         yx = map_points(np.asarray(vertices), src, dst)[:, -2:]
         try:
             box = bounding_box(yx, height, width)

@@ -95,7 +95,7 @@ def test_crops_whole_image_single_box_and_index_in_errors(image):
         (2, 2),
         (4, 3),
     ]
-    with pytest.raises(InvalidInputError, match="region 1"):
+    with pytest.raises(InvalidInputError, match="region 2"):
         crops(image, [(0, 0, 2, 2), (3, 3, 3, 3)])
 
 
