@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Sequence
 
 from .. import __version__
-from ..core.errors import ClipcapError, LowDataWarning
+from ..core.errors import ClipcapError, LowDataWarning, RandomWeightsWarning
 from ._common import CliParser
 
 #: Subcommand modules, in the order ``--help`` lists them.
@@ -60,24 +60,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.argv = argv  # for the provenance command line
-    args.low_data = []  # LowDataWarning texts: on stderr as they come, and in --json
+    # LowDataWarning and RandomWeightsWarning texts: on stderr as they come (each once),
+    # and in --json under "warnings"
+    args.low_data = []
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", LowDataWarning)
+            warnings.simplefilter("always", RandomWeightsWarning)
             shown = warnings.showwarning
 
             said: set[str] = set()
+
+            def say(message) -> bool:
+                """One line on stderr, once per text; whether it was new."""
+                if str(message) in said:
+                    return False
+                said.add(str(message))
+                print(f"napari-clipcap {args.command}: warning: {message}", file=sys.stderr)
+                return True
 
             def show(message, category, *rest, **kw):
                 if issubclass(category, LowDataWarning):
                     args.low_data.append(str(message))
                     print(f"napari-clipcap {args.command}: warning: {message}", file=sys.stderr)
+                elif issubclass(category, RandomWeightsWarning):  # also in --json warnings
+                    if say(message):
+                        args.low_data.append(str(message))
                 elif _ours(category):  # one line, once: no source line, no repeats
-                    if str(message) not in said:
-                        said.add(str(message))
-                        print(
-                            f"napari-clipcap {args.command}: warning: {message}", file=sys.stderr
-                        )
+                    say(message)
                 else:
                     shown(message, category, *rest, **kw)
 

@@ -4,29 +4,26 @@ from __future__ import annotations
 
 import argparse
 
+from ..core.registry import DEFAULT_CLIP, RESOLUTION_RULE, ModelSpec
 from ._argtypes import positive_int, template_text
 
-#: The reference zero-shot model.
-DEFAULT_CLIP = ("ViT-B-32", "openai")
+#: What ``--clip`` and ``--clip-weights`` say in every ``--help`` that takes them.
+CLIP_HELP = (
+    "open_clip architecture, model-config JSON, transformers id/directory or preset "
+    f"(default {DEFAULT_CLIP.name}). {RESOLUTION_RULE}"
+)
+CLIP_WEIGHTS_HELP = (
+    "pretrained tag, hf-hub: id or local file; default: the model's published weights "
+    f"({DEFAULT_CLIP.weights} for the OpenAI architectures); 'none': random weights "
+    "(speed measurements only, warned about)"
+)
 
 
 def add_clip_args(p: argparse.ArgumentParser) -> None:
     """``--clip``, ``--clip-weights``, ``--template(s)``, input scaling and ``--batch-size``."""
     g = p.add_argument_group("model")
-    g.add_argument(
-        "--clip",
-        default=DEFAULT_CLIP[0],
-        metavar="MODEL",
-        help="open_clip architecture, model-config JSON, transformers id/directory or "
-        f"preset (default {DEFAULT_CLIP[0]})",
-    )
-    g.add_argument(
-        "--clip-weights",
-        default=None,
-        metavar="W",
-        help=f"pretrained tag, hf-hub: id or local file (default {DEFAULT_CLIP[1]} for "
-        f"{DEFAULT_CLIP[0]}, none otherwise)",
-    )
+    g.add_argument("--clip", default=DEFAULT_CLIP.name, metavar="MODEL", help=CLIP_HELP)
+    g.add_argument("--clip-weights", default=None, metavar="W", help=CLIP_WEIGHTS_HELP)
     g.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"))
     g.add_argument(
         "--batch-size", type=positive_int, default=16, metavar="N", help="crops per pass"
@@ -52,16 +49,25 @@ def add_clip_args(p: argparse.ArgumentParser) -> None:
     s.add_argument("--hdu", default=None, help="FITS HDU index or name")
 
 
+def clip_spec(args: argparse.Namespace) -> ModelSpec:
+    """The resolved CLIP model ``--clip`` / ``--clip-weights`` ask for (docs/models.md);
+    remembered on ``args`` so every part of the command sees the same one."""
+    spec = getattr(args, "clip_spec", None)
+    if spec is None:
+        spec = ModelSpec.from_flags(args).resolve()
+        args.clip_spec = spec
+    return spec
+
+
 def clip_weights(args: argparse.Namespace) -> str | None:
-    if args.clip_weights is not None:
-        return args.clip_weights or None
-    return DEFAULT_CLIP[1] if args.clip == DEFAULT_CLIP[0] else None
+    """The weights the CLIP flags resolve to (``"none"``: random)."""
+    return clip_spec(args).weights
 
 
 def load_model(args: argparse.Namespace):
     from ..core.clip.model import load_clip
 
-    return load_clip(args.clip, clip_weights(args), args.device, precision=args.precision)
+    return load_clip(clip_spec(args), device=args.device, precision=args.precision)
 
 
 def read_input(args: argparse.Namespace, *, lazy: bool = False):

@@ -74,6 +74,8 @@ def emit(args: argparse.Namespace, data: Any, text: str) -> None:
             from ._provenance import provenance_of
 
             data = {**data, "provenance": provenance_of(args)}
+            if getattr(args, "asked_models", None):  # what a received file asked to load
+                data["asked_for"] = list(args.asked_models)
             if getattr(args, "low_data", None):
                 data["warnings"] = list(args.low_data)
         json.dump(data, sys.stdout, indent=2, default=str)

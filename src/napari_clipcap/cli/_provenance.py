@@ -8,7 +8,18 @@ from pathlib import Path
 from typing import Any
 
 #: Arguments that are not parameters of the result.
-_NOT_PARAMETERS = {"func", "command", "json", "device", "precision", "argv", "low_data"}
+_NOT_PARAMETERS = {
+    "func",
+    "command",
+    "json",
+    "device",
+    "precision",
+    "argv",
+    "low_data",
+    "clip_spec",
+    "captioner_spec",
+    "asked_models",
+}
 #: Arguments that name the inputs.
 _INPUTS = ("image", "images", "paths", "files", "dataset", "index", "run_dir")
 
@@ -21,8 +32,14 @@ def _absolute(token: str) -> str:
 
 
 def _models(args: argparse.Namespace) -> list[dict]:
-    from ..core.provenance import model_entry
+    from ..core.provenance import model_entry, spec_entries
 
+    if (
+        getattr(args, "captioner_spec", "asked_models", None) is not None
+    ):  # resolved by the command
+        return spec_entries("captioner", args.captioner_spec)
+    if getattr(args, "clip_spec", None) is not None:
+        return spec_entries("clip", args.clip_spec)
     models = []
     if getattr(args, "captioner", None):
         models.append(model_entry("captioner", args.captioner, getattr(args, "weights", None)))

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..core.registry import DEFAULT_CLIP, RESOLUTION_RULE
 from ._argtypes import finite_float, fraction, positive_float, positive_int, seed_value
+from ._clipargs import CLIP_WEIGHTS_HELP
 from ._common import (
     ProgressBar,
     add_common,
@@ -34,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "ClipCap uses the original release's COCO weights (preset clipcap-coco-mlp, "
         "downloaded once into the Hugging Face cache). Other ClipCap checkpoints of the "
         "original release load with --weights FILE.pt (GPT-2 config and tokenizer from "
-        "--decoder, default gpt2; CLIP from --clip/--clip-weights, default ViT-B-32/openai).",
+        "--decoder, default gpt2; CLIP from --clip/--clip-weights, default "
+        f"{DEFAULT_CLIP.name}/{DEFAULT_CLIP.weights}).",
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, TIFF or FITS files")
     p.add_argument(
@@ -51,8 +54,14 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "default: the COCO preset); hub id or folder for BLIP/ViT-GPT2/GIT; pretrained tag "
         "or file for CoCa",
     )
-    p.add_argument("--clip", default=None, metavar="M", help="CLIP model (CoCa: architecture)")
-    p.add_argument("--clip-weights", default=None, metavar="W", help="CLIP weights")
+    p.add_argument(
+        "--clip",
+        default=None,
+        metavar="M",
+        help="ClipCap's CLIP (default: what a --weights folder recorded, else the preset's; "
+        "CoCa: the architecture). " + RESOLUTION_RULE,
+    )
+    p.add_argument("--clip-weights", default=None, metavar="W", help=CLIP_WEIGHTS_HELP)
     p.add_argument("--decoder", default=None, metavar="D", help="GPT-2 hub id or folder")
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"))
     p.add_argument(
@@ -87,6 +96,21 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     add_common(p)
     p.set_defaults(func=run)
     return p
+
+
+def captioner_spec(args: argparse.Namespace):
+    """The resolved captioner the flags ask for; a ClipCap folder's ``clipcap.json``
+    (which names its CLIP) is announced on stderr and in ``--json`` first."""
+    from pathlib import Path
+
+    from ..core.registry import CLIPCAP_CONFIG, ModelSpec
+    from ._collection_model import announce
+
+    asked = ModelSpec.from_flags(args, "captioner")
+    weights = Path(str(args.weights or "")).expanduser()
+    if args.weights and (weights / CLIPCAP_CONFIG).is_file():
+        announce(args, f"ClipCap folder {weights}", asked)
+    return asked.resolve()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -139,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
         temperature=args.temperature,
         seed=args.seed,
     )
+    args.captioner_spec = captioner_spec(args)  # what loads, said before it loads
     captioner = load_captioner(
         args.captioner,
         args.weights,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..core.registry import DEFAULT_CLIP, ModelSpec
+from ._clipargs import CLIP_WEIGHTS_HELP
 from ._common import ProgressBar, add_common, emit
-
-DEFAULT_CLIP = ("ViT-B-32", "openai")
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -24,9 +24,11 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--clip",
         default=None,
         metavar="MODEL",
-        help="CLIP model (default: the collection's, or ViT-B-32 for a new collection)",
+        help="CLIP model (default: the collection's, or "
+        f"{DEFAULT_CLIP.name} for a new collection); an architecture alone means its "
+        "published weights, as in every subcommand (docs/models.md)",
     )
-    p.add_argument("--clip-weights", default=None, metavar="W", help="CLIP weights")
+    p.add_argument("--clip-weights", default=None, metavar="W", help=CLIP_WEIGHTS_HELP)
     p.add_argument("--batch-size", type=int, default=16, help="images per batch (16)")
     p.add_argument(
         "--approximate",
@@ -76,22 +78,19 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return p
 
 
-def clip_spec(args: argparse.Namespace, folder: str) -> tuple[str, str | None]:
-    """The CLIP ``(model, weights)`` to use: as given, else the collection's, else default."""
-    if args.clip:  # ViT-B-32 alone means its OpenAI weights, as in `labels`, not random ones
-        from ._clipargs import clip_weights
+def clip_spec(args: argparse.Namespace, folder: str) -> ModelSpec:
+    """The resolved CLIP model to use: as given, else the collection's, else the default;
+    the one :class:`~napari_clipcap.core.registry.ModelSpec` rule applies to each."""
+    from ..core.collection.describe import collection_spec
 
-        return args.clip, clip_weights(args)
-    from pathlib import Path
-
-    from ..core.collection.store import DB_NAME, Collection
-
-    if (Path(folder) / DB_NAME).exists():
-        with Collection(folder) as col:
-            model, weights = col.model_spec
-        if model:
-            return model, weights
-    return DEFAULT_CLIP[0], args.clip_weights or DEFAULT_CLIP[1]
+    if args.clip:
+        spec = ModelSpec.from_flags(args)
+    else:
+        spec = collection_spec(folder)
+        if spec is None:
+            spec = ModelSpec.for_clip(DEFAULT_CLIP.name, args.clip_weights)
+    args.clip_spec = spec = spec.resolve()
+    return spec
 
 
 def _check(args: argparse.Namespace) -> int | None:
@@ -117,8 +116,10 @@ def _check(args: argparse.Namespace) -> int | None:
 
 def run(args: argparse.Namespace) -> int:
     from ..core.clip.model import load_clip
+    from ..core.collection.describe import collection_spec
     from ..core.collection.indexing import index_paths
     from ..core.collection.records import clip_name
+    from ._collection_model import announce_collection_model
 
     budget = _check(args)
     progress = ProgressBar("index", quiet=args.json)
@@ -132,9 +133,14 @@ def run(args: argparse.Namespace) -> int:
 
         with Collection(args.index) as col:
             return _emit(args, rep, col.model_id or "")
-    model, weights = clip_spec(args, args.index)
+    asked = None if args.clip else collection_spec(args.index)
+    if asked is not None:  # the collection decides: say which model it asks for, first
+        announce_collection_model(args, args.index, asked)
+    spec = clip_spec(args, args.index)
+    model, weights = spec.name, spec.weights
     remote = bool(args.workers or args.scheduler)
-    clip = None if remote else load_clip(model, weights, device=args.device)
+    spec.warn()  # also when the model is loaded on Dask workers, out of sight
+    clip = None if remote else load_clip(spec, device=args.device)
     approximate = {"auto": "auto", "yes": True, "no": False}[args.approximate]
     rep = index_paths(
         args.index,

@@ -49,13 +49,17 @@ def run(args: argparse.Namespace) -> int:
     from ..core.collection.store import Collection
     from ..core.errors import InvalidInputError
     from ..core.io.sources import MAX_SIDE, list_units, load_unit, shrink
+    from ._collection_model import announce_collection_model
 
     budget = parse_bytes(args.index_memory) if args.index_memory else None
     with Collection(args.index, memory_budget=budget) as col:
-        model, weights = col.model_spec
-        if not model:
+        asked = col.clip_spec
+        if asked is None:
             raise InvalidInputError(f"collection {args.index} holds no images yet")
-        clip = load_clip(model, weights, device=args.device)
+        # a received collection decides the model: say which, then apply the one rule
+        announce_collection_model(args, args.index, asked)
+        args.clip_spec = asked.resolve()
+        clip = load_clip(args.clip_spec, device=args.device)
         if args.text is not None:
             hits = search_text(col, args.text, clip, args.k, template=args.template)
             query = {"text": args.text}

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .model_cache import on_reset
+from .registry import RANDOM, ModelSpec
 
 #: Hex digits kept of a weight file's SHA-256: enough to tell checkpoints apart.
 DIGEST_LENGTH = 12
@@ -57,9 +58,13 @@ def model_entry(role: str, name: str | None, weights: str | None = None) -> dict
 
     ``source`` is ``"file"`` (with ``sha256``) for local files and folders, ``"hub"`` for
     ``hf-hub:`` ids and ``owner/name`` ids, and ``"tag"`` for open_clip pretrained tags;
-    ``"none"`` for a model built with random weights.
+    ``"random"`` (and ``random: true``) for a model built with random weights (weights
+    ``"none"``; docs/models.md).
     """
     entry: dict[str, Any] = {"role": role, "name": name}
+    if weights is not None and str(weights).strip().lower() == RANDOM:
+        entry.update(weights=RANDOM, source="random", random=True)
+        return entry
     target = weights or (name if name and Path(name).exists() else None)
     if target is None:
         entry.update(weights=None, source="none" if weights is None else "tag")
@@ -73,6 +78,27 @@ def model_entry(role: str, name: str | None, weights: str | None = None) -> dict
     else:
         entry["source"] = "tag"
     return entry
+
+
+def spec_entry(role: str, spec: ModelSpec) -> dict:
+    """:func:`model_entry` of a resolved :class:`~napari_clipcap.core.registry.ModelSpec`,
+    with its ``id`` and ``random``; a captioner's CLIP follows as its own entry (role
+    ``"clip"``)."""
+    spec = spec.resolve()
+    entry = model_entry(role, spec.name, spec.weights)
+    entry.update(id=spec.id, random=spec.weights == RANDOM)
+    return entry
+
+
+def spec_entries(role: str, spec: ModelSpec) -> list[dict]:
+    """The entries of ``spec`` and of the models inside it (decoder, CLIP)."""
+    spec = spec.resolve()
+    out = [spec_entry(role, spec)]
+    if spec.decoder:
+        out.append(model_entry("decoder", spec.decoder, spec.decoder))
+    if spec.clip is not None:
+        out.append(spec_entry("clip", spec.clip))
+    return out
 
 
 def versions() -> dict[str, str]:

@@ -16,9 +16,11 @@ it names) is refused. The tokenizer is checked against the text model (:mod:`.vo
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -241,7 +243,8 @@ def build_open_clip(
     # never from the config: open_clip hands its tokenizer_kwargs to AutoTokenizer
     no_code = {"trust_remote_code": False} if text_cfg.get("hf_tokenizer_name") else {}
     try:
-        net = open_clip.create_model(arch, pretrained=pretrained, **kwargs)
+        with _quiet_random_init():  # said by a RandomWeightsWarning (load_clip) instead
+            net = open_clip.create_model(arch, pretrained=pretrained, **kwargs)
         tokenizer = open_clip.get_tokenizer(arch, **no_code)
     except RuntimeError as exc:
         if "state_dict" in str(exc) or "size mismatch" in str(exc):
@@ -288,6 +291,25 @@ def build_open_clip(
         interpolation=pp.get("interpolation", "bicubic"),
     )
     return built, arch
+
+
+class _NoRandomInitLine(logging.Filter):
+    """Drops open_clip's root-logger line "No pretrained weights loaded ..."."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.getMessage()).startswith("No pretrained weights loaded")
+
+
+@contextmanager
+def _quiet_random_init() -> Iterator[None]:
+    """Silence open_clip's random-initialisation log line while it builds a model: the
+    project says it once, loudly, as a ``RandomWeightsWarning``."""
+    root, quiet = logging.getLogger(), _NoRandomInitLine()
+    root.addFilter(quiet)
+    try:
+        yield
+    finally:
+        root.removeFilter(quiet)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -9,8 +9,9 @@ What ``model`` and ``weights`` may be:
 
 - an open_clip architecture (``"ViT-B-32"``) with an open_clip pretrained tag
   (``"openai"``, ``"laion2b_s34b_b79k"``), an ``hf-hub:org/repo[/file]`` id, a local
-  state-dict file (``.safetensors``, ``.pt``, ``.pth``, ``.bin``), or ``None`` for random
-  weights (speed measurements only);
+  state-dict file (``.safetensors``, ``.pt``, ``.pth``, ``.bin``); ``None`` for its
+  published default weights (``openai`` for the OpenAI architectures), ``"none"`` for
+  random weights (speed measurements only; a ``RandomWeightsWarning`` says so);
 - a path to an open_clip model-config JSON (``{"embed_dim", "vision_cfg", "text_cfg"}``)
   for custom architectures; the architecture is named after the file's stem;
 - ``hf-hub:org/repo`` or a local directory in open_clip's own layout
@@ -32,14 +33,20 @@ import numpy as np
 
 from .. import model_cache
 from ..devices import resolve_device, resolve_dtype
-from ..errors import InvalidInputError
 from ..jobs import ProgressCallback, batched, check_cancel, report
 from ..model_cache import unload_all
-from ..registry import get_preset
+from ..registry import RANDOM, ModelSpec
 from . import loaders as clip_loaders
 from .preprocess import resize_batch, same_shape_groups
 
-__all__ = ["ClipModel", "load_clip", "loaded_models", "unload_all", "unload_clip"]
+__all__ = [
+    "ClipModel",
+    "load_clip",
+    "loaded_models",
+    "resolve_clip",
+    "unload_all",
+    "unload_clip",
+]
 
 
 class ClipModel:
@@ -61,7 +68,11 @@ class ClipModel:
         ViT patch size; ``None`` for convolutional image towers.
     logit_scale : float
         The learned temperature, already exponentiated (100 for OpenAI CLIP).
+    spec : ModelSpec or None
+        The resolved model description it was loaded from (set by :func:`load_clip`).
     """
+
+    spec: ModelSpec | None = None
 
     def __init__(self, built: clip_loaders.Built, name: str, device: str, dtype):
         import torch
@@ -198,14 +209,17 @@ class ClipModel:
         return feats.cpu().numpy()
 
 
-def _resolve_preset(model: str, weights: str | None) -> tuple[str, str | None]:
-    if weights is not None:
-        return model, weights
-    try:
-        p = get_preset(model)
-    except InvalidInputError:  # not a preset name: an architecture, file or hub id
-        return model, weights
-    return (p.model, p.weights) if p.kind == "clip" else (model, weights)
+def resolve_clip(model: str | ModelSpec, weights: str | None = None) -> ModelSpec:
+    """The CLIP model ``(model, weights)`` means, by the one rule of
+    :class:`~napari_clipcap.core.registry.ModelSpec` (``docs/models.md``)."""
+    if isinstance(model, ModelSpec):
+        return model.resolve()
+    return ModelSpec.for_clip(str(model), weights).resolve()
+
+
+def _loader_weights(spec: ModelSpec) -> str | None:
+    """What the loaders take: ``None`` for random weights (and for a model holding its own)."""
+    return None if spec.weights in (None, RANDOM) else spec.weights
 
 
 def _precision(dev: str, precision: str) -> str:
@@ -226,11 +240,14 @@ def load_clip(
 
     Parameters
     ----------
-    model : str
-        Architecture, config JSON, directory, hub id or preset name (module docstring).
+    model : str or ModelSpec
+        Architecture, config JSON, directory, hub id or preset name (module docstring),
+        or a :class:`~napari_clipcap.core.registry.ModelSpec`.
     weights : str or None
-        Pretrained tag, ``hf-hub:`` id or local checkpoint file; ``None`` means random
-        weights for open_clip architectures (and is ignored for transformers models).
+        Pretrained tag, ``hf-hub:`` id or local checkpoint file. ``None``: an
+        architecture's published default weights (``openai`` for the OpenAI ones), a
+        preset's, or what a folder holds; ``"none"``: random weights, with a
+        :class:`~napari_clipcap.core.errors.RandomWeightsWarning` (docs/models.md).
     device : str
         ``"auto"``, ``"cpu"``, ``"cuda[:N]"`` or ``"mps"``.
     precision : {"auto", "fp32", "fp16", "bf16"}
@@ -249,9 +266,8 @@ def load_clip(
     CheckpointFormatError
         When a weights file does not fit the architecture.
     """
-    model = str(model)
-    weights = str(weights) if weights not in (None, "") else None
-    model, weights = _resolve_preset(model, weights)
+    spec = resolve_clip(model, weights)
+    model, weights = spec.name, _loader_weights(spec)
     dev = resolve_device(device)
     dtype = resolve_dtype(dev, precision)
     prec = _precision(dev, precision)
@@ -261,10 +277,17 @@ def load_clip(
             built, _ = clip_loaders.build_open_clip(model, weights, dev, prec, progress)
         else:
             built = clip_loaders.build_transformers(model, dev, dtype)
-        name = model if weights is None else f"{model} ({weights})"
-        return ClipModel(built, name, dev, dtype)
+        clip = ClipModel(built, spec.label if spec.random else _name(model, weights), dev, dtype)
+        clip.spec = spec
+        return clip
 
-    return model_cache.get_or_load("clip", (model, weights, dev, prec), build, dev)
+    clip = model_cache.get_or_load("clip", (model, spec.weights, dev, prec), build, dev)
+    spec.warn()  # every time a random model is handed out, not only when it is built
+    return clip
+
+
+def _name(model: str, weights: str | None) -> str:
+    return model if weights is None else f"{model} ({weights})"
 
 
 def loaded_models() -> list[tuple[str, str | None, str, str]]:
@@ -276,6 +299,6 @@ def unload_clip(
     model: str, weights: str | None = None, device: str = "auto", precision: str = "auto"
 ) -> bool:
     """Drop one cached model and release its memory; returns whether it was loaded."""
-    model, weights = _resolve_preset(str(model), weights or None)
+    spec = resolve_clip(model, weights)
     dev = resolve_device(device)
-    return model_cache.unload("clip", (model, weights, dev, _precision(dev, precision)))
+    return model_cache.unload("clip", (spec.name, spec.weights, dev, _precision(dev, precision)))

@@ -99,9 +99,11 @@ def model_id_of(clip, model: str | None = None, weights: str | None = None) -> s
 
 def clip_name(model: str | None, weights: str | None) -> str:
     """The ``name`` of ``load_clip(model, weights)`` without loading it (presets resolved)."""
-    from ..clip.model import _resolve_preset
+    from ..clip.model import resolve_clip
+    from ..registry import RANDOM
 
     if not model:
         raise InvalidInputError("name the CLIP model (model and weights) to embed with")
-    m, w = _resolve_preset(str(model), weights or None)
-    return m if w is None else f"{m} ({w})"
+    spec = resolve_clip(str(model), weights or None)
+    w = None if spec.weights == RANDOM else spec.weights
+    return spec.name if w is None else f"{spec.name} ({w})"

@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidInputError
+from ..registry import RANDOM, ModelSpec
+from ..registry.names import takes_weights
 from .database import DB_NAME, iter_vectors, open_database, read_items, read_vectors
 from .ivfpq.index import default_memory_budget
 from .records import FileRecord, Item, ModelMismatchError, NewItem, Transaction
@@ -87,9 +89,24 @@ class Collection:
 
     @property
     def model_spec(self) -> tuple[str | None, str | None]:
-        """``(model, weights)`` the collection was built with, for ``load_clip``."""
+        """``(model, weights)`` the collection was built with, for ``load_clip``
+        (weights ``"none"``: random ones; see :attr:`clip_spec`)."""
+        spec = self.clip_spec
+        return (spec.name, spec.weights) if spec is not None else (None, None)
+
+    @property
+    def clip_spec(self) -> ModelSpec | None:
+        """The CLIP model its ``meta`` table asks for, as given there (resolve it for what
+        loads; ``None`` while it holds no model). A collection that recorded an
+        architecture with no weights and a bare id was built with random weights (before
+        they were recorded as ``"none"``)."""
         meta = self.meta
-        return meta.get("clip_model"), meta.get("clip_weights") or None
+        model, weights = meta.get("clip_model") or None, meta.get("clip_weights") or None
+        if model is None:
+            return None
+        if weights is None and meta.get("model_id") == model and takes_weights(model):
+            weights = RANDOM
+        return ModelSpec.for_clip(model, weights)
 
     def bind_model(
         self, model_id: str, model: str | None = None, weights: str | None = None

@@ -3,7 +3,7 @@
 
 from .names import CLIPCAP_CONFIG, RANDOM, RESOLUTION_RULE, default_tag, read_clipcap_record
 from .presets import CAPTIONER_KINDS, PRESETS, Preset, get_preset, presets
-from .spec import DEFAULT_CLIP, ModelSpec
+from .spec import DEFAULT_CLIP, ModelSpec, describe_request
 
 __all__ = [
     "CAPTIONER_KINDS",
@@ -15,6 +15,7 @@ __all__ = [
     "ModelSpec",
     "Preset",
     "default_tag",
+    "describe_request",
     "get_preset",
     "presets",
     "read_clipcap_record",

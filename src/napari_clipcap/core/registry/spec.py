@@ -188,13 +188,13 @@ class ModelSpec:
         clip = self.clip
         if preset.kind == "clipcap":
             recorded = read_clipcap_record(weights) if weights else {}
-            clip = _clipcap_clip(self.clip, recorded, args)
+            clip = clipcap_clip(self.clip, recorded, args)
         return replace(
             self,
             kind=preset.kind,
             name=name,
             weights=weights,
-            clip=clip.resolve() if clip is not None else None,
+            clip=clip.resolve() if clip is not None and preset.kind == "clipcap" else clip,
             resolved=True,
         )
 
@@ -298,7 +298,7 @@ class ModelSpec:
 DEFAULT_CLIP = ModelSpec("clip", "ViT-B-32", "openai")
 
 
-def _clipcap_clip(given: ModelSpec | None, recorded: dict, args: dict) -> ModelSpec:
+def clipcap_clip(given: ModelSpec | None, recorded: dict, args: dict) -> ModelSpec:
     """A ClipCap checkpoint's CLIP: as given; a name given alone that the folder recorded
     gets the recorded weights; else what the folder recorded; else the preset's."""
     if given is not None:
@@ -310,3 +310,35 @@ def _clipcap_clip(given: ModelSpec | None, recorded: dict, args: dict) -> ModelS
         # a folder that recorded no weights was trained on a random CLIP
         return ModelSpec.for_clip(recorded["clip_model"], recorded.get("clip_weights") or RANDOM)
     return ModelSpec.for_clip(args.get("clip_model"), args.get("clip_weights"))
+
+
+def describe_request(source: str, asked: ModelSpec) -> dict:
+    """What a received collection or model folder asks to load, said before anything loads.
+
+    Parameters
+    ----------
+    source : str
+        What asks (``"collection /data/received"``, ``"ClipCap folder run/"``).
+    asked : ModelSpec
+        The model as the collection or folder records it; the one rule resolves it.
+
+    Returns
+    -------
+    dict
+        ``source``, ``asks_for`` (as recorded), ``resolved`` (what would load; absent when
+        the record cannot be resolved, then ``error``), ``random``, ``warnings`` and
+        ``text``, one line for stderr or a dock's hint line.
+    """
+    out: dict[str, Any] = {"source": source, "asks_for": asked.to_dict()}
+    try:
+        resolved = asked.resolve()
+    except InvalidInputError as exc:
+        out.update(random=False, warnings=[], error=str(exc))
+        out["text"] = f"{source} asks for {asked.kind} {asked.label}, which is refused: {exc}"
+        return out
+    out.update(resolved=resolved.to_dict(), random=resolved.random, warnings=resolved.warnings())
+    text = f"{source} asks for {resolved.kind} {resolved.label}"
+    if resolved.random:
+        text += " (RANDOM weights: its results mean nothing)"
+    out["text"] = text
+    return out

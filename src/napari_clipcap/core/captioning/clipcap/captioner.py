@@ -13,6 +13,8 @@ from ...decoding.options import DecodeOptions
 from ...devices import resolve_dtype
 from ...errors import CheckpointFormatError, InvalidInputError
 from ...jobs import ProgressCallback, batched, check_cancel, report
+from ...registry import ModelSpec
+from ...registry.spec import clipcap_clip
 from ..base import check_images, with_clip
 from .checkpoint import fetch_weights
 
@@ -90,18 +92,21 @@ def build_clipcap(args: dict, defaults: dict, device: str, precision: str) -> Cl
         normalize = defaults.get("normalize_prefix")
     model = load_clipcap_checkpoint(path, decoder, device=device, normalize_prefix=normalize)
     model.to(resolve_dtype(device, precision))
-    # a CLIP model named without weights gets the weights recorded (or defaulted) for that
-    # model, never random ones
-    recorded = model.meta.get("clip_model")
-    clip_model, clip_weights = args.get("clip_model"), args.get("clip_weights")
-    if clip_model is None:
-        clip_model = recorded or defaults.get("clip_model")
-    if clip_weights is None:
-        if recorded and clip_model == recorded:
-            clip_weights = model.meta.get("clip_weights")
-        elif clip_model == defaults.get("clip_model"):
-            clip_weights = defaults.get("clip_weights")
+    clip = clipcap_clip_spec(args, defaults, model.meta)
     name = f"clipcap:{Path(str(weights)).name}"
     return with_clip(
-        clip_model, clip_weights, device, precision, lambda c: ClipCapCaptioner(c, model, name)
+        clip.name, clip.weights, device, precision, lambda c: ClipCapCaptioner(c, model, name)
     )
+
+
+def clipcap_clip_spec(args: dict, defaults: dict, meta: dict) -> ModelSpec:
+    """The resolved CLIP of a ClipCap checkpoint: what the caller gave (``clip_model``,
+    ``clip_weights``), else what the folder recorded (``meta``), else the preset's; a
+    name alone means its published weights, as everywhere (docs/models.md)."""
+    recorded = {k: meta.get(k) for k in ("clip_model", "clip_weights") if k in meta}
+    name, weights = args.get("clip_model"), args.get("clip_weights")
+    given = None
+    if name or weights not in (None, ""):
+        name = name or recorded.get("clip_model") or defaults.get("clip_model")
+        given = ModelSpec.for_clip(name, weights)
+    return clipcap_clip(given, recorded, defaults).resolve()
