@@ -34,9 +34,7 @@ def _absolute(token: str) -> str:
 def _models(args: argparse.Namespace) -> list[dict]:
     from ..core.provenance import model_entry, spec_entries
 
-    if (
-        getattr(args, "captioner_spec", "asked_models", None) is not None
-    ):  # resolved by the command
+    if getattr(args, "captioner_spec", None) is not None:  # resolved by the command
         return spec_entries("captioner", args.captioner_spec)
     if getattr(args, "clip_spec", None) is not None:
         return spec_entries("clip", args.clip_spec)

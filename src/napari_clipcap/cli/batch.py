@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..core.registry import DEFAULT_CLIP, RESOLUTION_RULE
 from ._argtypes import positive_int, template_text
+from ._clipargs import CLIP_WEIGHTS_HELP
 from ._common import Box, ProgressBar, add_common, box_text, emit, parse_box, warn
 
 
@@ -26,8 +28,14 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8, help="images per model call (8)")
     p.add_argument("--retry-errors", action="store_true", help="redo files that failed")
     models = p.add_argument_group("models")
-    models.add_argument("--clip", default="ViT-B-32", metavar="MODEL", help="CLIP model")
-    models.add_argument("--clip-weights", default="openai", metavar="W", help="CLIP weights")
+    models.add_argument(
+        "--clip",
+        default=None,
+        metavar="MODEL",
+        help=f"CLIP model (default {DEFAULT_CLIP.name}; caption: ClipCap's CLIP, default what "
+        f"its checkpoint recorded). {RESOLUTION_RULE}",
+    )
+    models.add_argument("--clip-weights", default=None, metavar="W", help=CLIP_WEIGHTS_HELP)
     models.add_argument("--captioner", default="clipcap", help="caption: captioner kind")
     models.add_argument("--weights", default=None, help="caption: captioner weights")
     models.add_argument("--decoder", default=None, help="caption: ClipCap GPT-2 decoder")
@@ -63,10 +71,16 @@ def spec_from_args(args: argparse.Namespace):
     labels = ()
     if args.labels:
         labels = tuple(s.strip() for s in args.labels.split(",") if s.strip())
+    clip = model_spec_of(args)
+    if args.task == "caption":
+        args.captioner_spec = clip
+        clip = clip.clip if args.clip or args.clip_weights else None
+    else:
+        args.clip_spec = clip
     return BatchSpec(
         task=args.task,
-        clip_model=args.clip,
-        clip_weights=args.clip_weights,
+        clip_model=clip.name if clip is not None else None,
+        clip_weights=clip.weights if clip is not None else None,
         captioner=args.captioner,
         weights=args.weights,
         decoder=args.decoder,
@@ -83,6 +97,15 @@ def spec_from_args(args: argparse.Namespace):
         batch_size=args.batch_size,
         device=args.device,
     )
+
+
+def model_spec_of(args: argparse.Namespace):
+    """The resolved model the flags ask for: the captioner (with its CLIP) for ``--task
+    caption``, else the CLIP model; the one rule of ``docs/models.md``."""
+    from ..core.registry import ModelSpec
+
+    kind = "captioner" if args.task == "caption" else "clip"
+    return ModelSpec.from_flags(args, kind).resolve()
 
 
 def _check_box(box: Box) -> Box:
@@ -115,9 +138,12 @@ def _count_clipped(parquet: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from ..core.batch.runner import run_batch
 
+    spec = spec_from_args(args)
+    # said here too: on Dask workers the model loads out of sight
+    (args.captioner_spec if spec.task == "caption" else args.clip_spec).warn()
     rep = run_batch(
         args.inputs,
-        spec_from_args(args),
+        spec,
         args.out,
         scheduler=args.scheduler,
         workers=args.workers,

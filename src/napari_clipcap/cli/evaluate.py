@@ -6,18 +6,20 @@ import argparse
 import json
 from pathlib import Path
 
+from ..core.registry import DEFAULT_CLIP, RESOLUTION_RULE
 from ._argtypes import positive_int, template_text
+from ._clipargs import CLIP_WEIGHTS_HELP
 from ._common import ProgressBar, add_common, emit
 
 
 def clip_spec(args: argparse.Namespace) -> tuple[str, str | None]:
-    """``(model, weights)`` from ``--clip``/``--clip-weights``: ViT-B-32 alone means its
-    OpenAI weights; ``--clip-weights none`` asks for random weights."""
-    model = args.clip or "ViT-B-32"
-    w = args.clip_weights
-    if w is not None:
-        return model, None if w.strip().lower() in ("", "none") else w
-    return model, "openai" if model == "ViT-B-32" else None
+    """``(model, weights)`` from ``--clip``/``--clip-weights`` by the one rule
+    (docs/models.md): an architecture alone means its published weights, ``none``
+    random ones; the resolved model is kept on ``args`` for provenance."""
+    from ..core.registry import ModelSpec
+
+    args.clip_spec = spec = ModelSpec.from_flags(args).resolve()
+    return spec.name, spec.weights
 
 
 def _dataset_args(p: argparse.ArgumentParser) -> None:
@@ -31,14 +33,10 @@ def _dataset_args(p: argparse.ArgumentParser) -> None:
         "--clip",
         default=None,
         metavar="MODEL",
-        help="CLIP model (default: the one a ClipCap --weights folder recorded, else ViT-B-32)",
+        help="CLIP model (default: the one a ClipCap --weights folder recorded, else "
+        f"{DEFAULT_CLIP.name}). {RESOLUTION_RULE}",
     )
-    p.add_argument(
-        "--clip-weights",
-        default=None,
-        metavar="W",
-        help="CLIP weights (default openai for ViT-B-32; 'none': random)",
-    )
+    p.add_argument("--clip-weights", default=None, metavar="W", help=CLIP_WEIGHTS_HELP)
     add_common(p)
 
 
@@ -150,13 +148,17 @@ def _read_predictions(path: str) -> dict[str, str]:
 
 
 def run_captions(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from ..core.clip.model import load_clip
     from ..core.errors import InvalidInputError
     from ..core.evaluation.metrics import CAPTION_METRICS
     from ..core.evaluation.report import clipscore_note
     from ..core.evaluation.runs import evaluate_captions, generate_captions
     from ..core.evaluation.word_groups import parse_word_groups
+    from ..core.registry import RANDOM, ModelSpec, read_clipcap_record
     from ..core.training.data import load_images
+    from ._collection_model import announce
 
     for spec in args.word_groups or ():  # a bad group spec fails before any work
         parse_word_groups(spec)
@@ -169,10 +171,12 @@ def run_captions(args: argparse.Namespace) -> int:
         )
     records, problems = _records(args)
     if args.weights and args.clip is None:  # the CLIP model the captioner was trained with
-        cfg = Path(args.weights) / "clipcap.json"
-        meta = json.loads(cfg.read_text()).get("meta", {}) if cfg.is_file() else {}
-        if meta.get("clip_model"):
-            args.clip, args.clip_weights = meta["clip_model"], meta.get("clip_weights") or "none"
+        recorded = read_clipcap_record(args.weights)
+        if recorded.get("clip_model"):
+            asked = ModelSpec.for_clip(recorded["clip_model"], recorded.get("clip_weights"))
+            asked = asked if recorded.get("clip_weights") else replace(asked, weights=RANDOM)
+            announce(args, f"ClipCap folder {args.weights}", asked)
+            args.clip, args.clip_weights = asked.name, asked.weights
     model, weights = clip_spec(args)
     if args.weights:
         preds, kept, more = generate_captions(

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from ..core.registry import DEFAULT_CLIP, RESOLUTION_RULE
 from ._argtypes import (
     finite_float,
     nonnegative_int,
@@ -30,16 +31,16 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--images-dir", default=None, help="folder image paths are relative to")
     p.add_argument(
         "--clip",
-        default="ViT-B-32",
+        default=DEFAULT_CLIP.name,
         metavar="MODEL",
-        help="open_clip architecture or model-config JSON",
+        help="open_clip architecture or model-config JSON. " + RESOLUTION_RULE,
     )
     p.add_argument(
         "--clip-weights",
         default=None,
         metavar="W",
-        help="starting weights: tag, hf-hub: id or file (default openai for ViT-B-32); "
-        "'none': train from scratch",
+        help="starting weights: tag, hf-hub: id or file (default: the architecture's "
+        "published weights); 'none': train from scratch",
     )
     p.add_argument("--epochs", type=positive_int, default=5)
     p.add_argument("--batch-size", type=positive_int, default=64)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..core.registry import DEFAULT_CLIP, RESOLUTION_RULE
 from ._argtypes import nonnegative_int, positive_float, positive_int, seed_value
+from ._clipargs import CLIP_WEIGHTS_HELP
 from ._common import ProgressBar, add_common, emit
 
 
@@ -20,13 +22,10 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("dataset", help="dataset file")
     p.add_argument("--out", required=True, metavar="DIR", help="run folder")
     p.add_argument("--images-dir", default=None, help="folder image paths are relative to")
-    p.add_argument("--clip", default="ViT-B-32", metavar="MODEL", help="CLIP model")
     p.add_argument(
-        "--clip-weights",
-        default=None,
-        metavar="W",
-        help="CLIP weights (default openai for ViT-B-32; 'none': random)",
+        "--clip", default=DEFAULT_CLIP.name, metavar="MODEL", help="CLIP model. " + RESOLUTION_RULE
     )
+    p.add_argument("--clip-weights", default=None, metavar="W", help=CLIP_WEIGHTS_HELP)
     dec = p.add_mutually_exclusive_group()
     dec.add_argument("--decoder", default="gpt2", help="GPT-2 hub id or folder (gpt2)")
     dec.add_argument(
@@ -138,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     lines += [f"skipped: {p}" for p in ds.problems + res.problems]
     lines.append(
         f"caption with: napari-clipcap caption IMAGE --captioner clipcap --weights "
-        f"{res.model_dir} --clip {args.clip}{weights}"
+        f"{res.model_dir} --clip {clip_model}{weights}"
     )
     if dist.is_main:  # one report, not one per process
         emit(args, data, "\n".join(lines))

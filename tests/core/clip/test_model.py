@@ -204,8 +204,10 @@ def test_corrupt_transformers_weights_are_a_checkpoint_error(tiny_clip_files, tm
 
 
 def test_preset_names_resolve_to_model_and_weights():
-    assert clip_mod._resolve_preset("ViT-B-32/openai", None) == ("ViT-B-32", "openai")
-    assert clip_mod._resolve_preset("ViT-B-32", "x.pt") == ("ViT-B-32", "x.pt")
+    spec = clip_mod.resolve_clip("ViT-B-32/openai", None)
+    assert (spec.name, spec.weights) == ("ViT-B-32", "openai")
+    spec = clip_mod.resolve_clip("ViT-B-32", "x.pt")
+    assert (spec.name, spec.weights) == ("ViT-B-32", "x.pt")
 
 
 def test_resize_modes():

@@ -16,7 +16,7 @@ from pathlib import Path
 from ...core.cache import cache_dir, hub_offline
 from ...core.errors import InvalidInputError
 from ...core.io.atomic import write_json
-from ...core.registry import get_preset
+from ...core.registry import DEFAULT_CLIP, ModelSpec, get_preset
 from .._compat import guard_triton
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class ModelChoice:
 
 
 def _default_clip() -> ModelChoice:
-    return ModelChoice(preset="ViT-B-32/openai")
+    return ModelChoice(preset=f"{DEFAULT_CLIP.name}/{DEFAULT_CLIP.weights}")
 
 
 def _default_captioner() -> ModelChoice:
@@ -123,17 +123,41 @@ def save_settings(settings: PanelSettings) -> None:
     write_json(path, settings.to_dict())
 
 
-def clip_load_args(choice: ModelChoice) -> dict:
-    """``load_clip`` keyword arguments (``model``, ``weights``) for a CLIP choice."""
+def clip_spec(choice: ModelChoice) -> ModelSpec:
+    """The model description of a CLIP choice, resolved by the one rule (docs/models.md):
+    a preset is that preset, an architecture without weights its published weights,
+    weights ``none`` random ones (said beside the result)."""
     if choice.preset == CUSTOM:
         if not (choice.model or choice.weights):
             raise InvalidInputError(
                 "choose a CLIP preset, or give a local model (architecture, config JSON or "
                 "transformers folder) and weights file"
             )
-        return {"model": choice.model or "ViT-B-32", "weights": choice.weights or None}
-    p = get_preset(choice.preset)
-    return {"model": p.model, "weights": p.weights}
+        return ModelSpec.for_clip(choice.model or None, choice.weights or None).resolve()
+    get_preset(choice.preset)  # an unknown name: one clear message
+    return ModelSpec.for_clip(choice.preset).resolve()
+
+
+def clip_load_args(choice: ModelChoice) -> dict:
+    """``load_clip`` keyword arguments (``model``, ``weights``) for a CLIP choice."""
+    spec = clip_spec(choice)
+    return {"model": spec.name, "weights": spec.weights}
+
+
+def captioner_spec(choice: ModelChoice) -> ModelSpec:
+    """The model description of a captioner choice (its CLIP resolved for ClipCap)."""
+    args = captioner_load_args(choice)
+    clip = None
+    if args.get("kind") == "clipcap" and (args.get("clip_model") or args.get("clip_weights")):
+        clip = ModelSpec.for_clip(args.get("clip_model"), args.get("clip_weights"))
+    name = choice.preset if choice.preset != CUSTOM else args["kind"]
+    return ModelSpec.for_captioner(
+        name,
+        args.get("weights"),
+        decoder=args.get("decoder"),
+        clip=clip,
+        normalize_prefix=args.get("normalize_prefix"),
+    ).resolve()
 
 
 def captioner_load_args(choice: ModelChoice) -> dict:

@@ -20,6 +20,7 @@ from ..collection.search import crop_region
 from ..distributed import run_isolated, worker_device
 from ..errors import Cancelled, InvalidInputError, error_line
 from ..io.sources import failure_text, read_units
+from ..registry import DEFAULT_CLIP, ModelSpec
 
 TASKS = ("caption", "labels", "heatmap", "embed")
 
@@ -32,7 +33,10 @@ class BatchSpec:
     ----------
     task : {"caption", "labels", "heatmap", "embed"}
     clip_model, clip_weights : str, optional
-        CLIP for ``labels``, ``heatmap``, ``embed`` (and the ClipCap encoder).
+        CLIP for ``labels``, ``heatmap``, ``embed`` (and the ClipCap encoder; ``None``:
+        what the checkpoint recorded), by the one rule of
+        :class:`~napari_clipcap.core.registry.ModelSpec` (a name alone means its
+        published weights; ``"none"`` random ones). See :attr:`clip` and :attr:`model`.
     captioner, weights, decoder, beam, num, max_tokens
         ``caption`` settings, as ``load_captioner`` and ``caption`` take them.
     labels : tuple of str
@@ -52,8 +56,8 @@ class BatchSpec:
     """
 
     task: str
-    clip_model: str | None = "ViT-B-32"
-    clip_weights: str | None = "openai"
+    clip_model: str | None = DEFAULT_CLIP.name
+    clip_weights: str | None = DEFAULT_CLIP.weights
     captioner: str = "clipcap"
     weights: str | None = None
     decoder: str | None = None
@@ -102,6 +106,23 @@ class BatchSpec:
                     "stride no larger than the window"
                 )
 
+    @property
+    def clip(self) -> ModelSpec | None:
+        """The CLIP model, as given (``None``: a captioner's own); resolve for what loads."""
+        if self.clip_model is None and self.clip_weights is None:
+            return None
+        return ModelSpec.for_clip(self.clip_model, self.clip_weights)
+
+    @property
+    def model(self) -> ModelSpec:
+        """The task's model: the captioner (with :attr:`clip`) for ``caption``, else the
+        CLIP model (the default one when none is named)."""
+        if self.task == "caption":
+            return ModelSpec.for_captioner(
+                self.captioner, self.weights, decoder=self.decoder, clip=self.clip
+            )
+        return self.clip or DEFAULT_CLIP
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["labels"], d["regions"] = list(self.labels), [list(r) for r in self.regions]
@@ -132,7 +153,7 @@ def get_model(spec: BatchSpec):
         )
     from ..clip.model import load_clip
 
-    return load_clip(spec.clip_model, spec.clip_weights, device=device)
+    return load_clip(spec.model, device=device)
 
 
 def heatmap_name(path: str, hdu: int | None) -> str:

@@ -170,7 +170,8 @@ class ModelSpec:
                 f"config; {name!r} holds its own weights"
             )
         if weights is not None:
-            arch = open_clip_architecture(name) if not is_local(name) else None
+            # ``ViT-B/16`` spelled as open_clip does (no open_clip import otherwise)
+            arch = open_clip_architecture(name) if "/" in name and not is_local(name) else None
             return replace(self, name=arch or name, weights=weights, resolved=True)
         if is_local(name) or name.startswith(("hf-hub:", "local-dir:")):
             json_alone = name.lower().endswith(".json") and Path(name).expanduser().is_file()

@@ -151,7 +151,7 @@ def finetune_clip(
     cancel=None,
     log: Callable[[str], None] | None = None,
 ) -> FinetuneResult:
-    """Fine-tune (or, with ``clip_weights=None``, train from scratch) an open_clip model.
+    """Fine-tune (or, with ``clip_weights="none"``, train from scratch) an open_clip model.
 
     Parameters
     ----------
@@ -161,7 +161,9 @@ def finetune_clip(
     out_dir : str or Path
         Receives ``clip.safetensors``, the config JSON of custom models, ``finetune.json``.
     clip_model, clip_weights : str
-        As :func:`napari_clipcap.core.clip.model.load_clip` takes them (open_clip only).
+        As :func:`napari_clipcap.core.clip.model.load_clip` takes them (open_clip only):
+        ``clip_weights=None`` starts from the model's published weights, ``"none"`` from
+        random ones (a model-config JSON alone: random too); docs/models.md.
     config : FinetuneConfig, optional
     device : str
     progress, cancel, log
@@ -171,7 +173,7 @@ def finetune_clip(
 
     import torch
 
-    from ..clip.model import load_clip, unload_clip
+    from ..clip.model import load_clip, resolve_clip, unload_clip
 
     cfg = config or FinetuneConfig()
     cfg.check()  # before anything is loaded or written
@@ -184,10 +186,11 @@ def finetune_clip(
     # a model without weights is drawn from torch's generator as it is built: build it
     # afresh (not from the model cache) after seeding, or the same seed would start
     # from other weights
-    if clip_weights is None:
-        unload_clip(clip_model, None, device, precision="fp32")
+    start = resolve_clip(clip_model, clip_weights)
+    if start.random:
+        unload_clip(start, device=device, precision="fp32")
     torch.manual_seed(cfg.seed)
-    clip = load_clip(clip_model, clip_weights, device, precision="fp32")
+    clip = load_clip(start, device=device, precision="fp32")
     if clip.backend != "open_clip":
         raise InvalidInputError("fine-tuning supports open_clip models only")
     splits = dataset.splits
@@ -257,5 +260,6 @@ def finetune_clip(
     result = FinetuneResult(model, weights, history, zs, problems)
     barrier(dist)
     # last: the record that the run finished
-    write_json(out / "finetune.json", {**result.to_dict(), "config": asdict(cfg)}, default=str)
+    record = {**result.to_dict(), "started_from": start.to_dict(), "config": asdict(cfg)}
+    write_json(out / "finetune.json", record, default=str)
     return result

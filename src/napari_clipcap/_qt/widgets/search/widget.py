@@ -28,6 +28,7 @@ from qtpy.QtWidgets import (
 from ...._napari.layers import displayed_plane, shape_regions
 from ...._napari.models.specs import CUSTOM, ModelChoice
 from ...._napari.models.store import STORE
+from ....core.collection.describe import describe_collection_model
 from ....core.collection.search import Hit
 from ....core.collection.store import DB_NAME, Collection
 from ....core.errors import ClipcapError, InvalidInputError, error_line
@@ -157,8 +158,10 @@ class SearchWidget(Dock):
             self.info.setText(str(exc))
             return False
         self.folder_edit.setText(folder)
-        model = self.collection.model_id or "no model yet"
-        self.info.setText(f"{len(self.collection)} images, model {model}")
+        # which model a (received) collection asks for, before anything loads it
+        asked = describe_collection_model(folder)
+        model = asked["text"] if asked else "no model yet"
+        self.info.setText(f"{len(self.collection)} images; {model}")
         return True
 
     def _on_indexed(self, folder: str) -> None:

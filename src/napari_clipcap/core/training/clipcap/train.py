@@ -145,7 +145,8 @@ def train_clipcap(
     out_dir : str or Path
         Run folder: ``model/``, ``train_state.pt``, ``history.json``, ``cache/``.
     clip_model, clip_weights : str
-        The CLIP encoder, as :func:`napari_clipcap.core.clip.model.load_clip` takes them.
+        The CLIP encoder, as :func:`napari_clipcap.core.clip.model.load_clip` takes them
+        (``clip_weights=None``: the model's published weights; ``"none"``: random).
     decoder : str
         GPT-2 hub id or local folder (see :mod:`napari_clipcap.core.training.decoder_init`).
     config : ClipcapTrainConfig, optional
@@ -165,10 +166,16 @@ def train_clipcap(
     -------
     TrainResult
     """
+    from ...clip.model import resolve_clip
     from ...devices import resolve_device
 
     cfg = config or ClipcapTrainConfig()
     cfg.check()  # before anything is written
+    # the one rule (docs/models.md): a name alone means its published weights, "none"
+    # random ones (warned about); the run records what it resolved to
+    clip_spec = resolve_clip(clip_model, clip_weights)
+    clip_model, clip_weights = clip_spec.name, clip_spec.weights
+    clip_spec.warn()
     out = Path(out_dir)
     _check_run_folder(out, resume, clip_model, clip_weights)
     dist, dev = init_distributed(resolve_device(device))
@@ -178,7 +185,12 @@ def train_clipcap(
     splits = {"train": train_recs, "val": val_recs}
     embs = embed_splits(splits, clip_model, clip_weights, dev, dist, cache, cancel)
     problems = embs["train"].problems + embs["val"].problems
-    meta = {"clip_model": clip_model, "clip_weights": clip_weights, "decoder": str(decoder)}
+    meta = {
+        "clip_model": clip_model,
+        "clip_weights": clip_weights,
+        "clip_id": clip_spec.id,
+        "decoder": str(decoder),
+    }
     clip_dim = embs["train"].vectors.shape[1]
     model, start, history, state = _resume_or_build(
         out, resume, cfg, clip_dim, decoder, meta, dist, say
