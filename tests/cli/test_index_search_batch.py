@@ -86,7 +86,8 @@ def test_index_clip_without_weights_uses_the_reference_weights(tmp_path):
     from napari_clipcap.cli.index import clip_spec
 
     def spec(clip, weights=None):
-        return clip_spec(argparse.Namespace(clip=clip, clip_weights=weights), str(tmp_path))
+        found = clip_spec(argparse.Namespace(clip=clip, clip_weights=weights), str(tmp_path))
+        return found.name, found.weights
 
     assert spec("ViT-B-32") == ("ViT-B-32", "openai")  # not random weights
     assert spec("ViT-B-32", "laion2b_s34b_b79k") == ("ViT-B-32", "laion2b_s34b_b79k")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..core.registry import DEFAULT_CLIP, ModelSpec
+from ..core.registry import DEFAULT_CLIP, RESOLUTION_RULE, ModelSpec
 from ._clipargs import CLIP_WEIGHTS_HELP
 from ._common import ProgressBar, add_common, emit
 
@@ -25,8 +25,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=None,
         metavar="MODEL",
         help="CLIP model (default: the collection's, or "
-        f"{DEFAULT_CLIP.name} for a new collection); an architecture alone means its "
-        "published weights, as in every subcommand (docs/models.md)",
+        f"{DEFAULT_CLIP.name} for a new collection). " + RESOLUTION_RULE,
     )
     p.add_argument("--clip-weights", default=None, metavar="W", help=CLIP_WEIGHTS_HELP)
     p.add_argument("--batch-size", type=int, default=16, help="images per batch (16)")
