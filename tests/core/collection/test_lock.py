@@ -100,7 +100,10 @@ def test_cli_index_refuses_a_busy_collection(folder, tmp_path, capsys, monkeypat
 
     col_dir = tmp_path / "col"
     col_dir.mkdir()
-    monkeypatch.setattr(index_cli, "clip_spec", lambda args, folder: ("m", None))
+    from napari_clipcap.core.registry import ModelSpec
+
+    spec = ModelSpec("clip", "m", resolved=True)
+    monkeypatch.setattr(index_cli, "clip_spec", lambda args, folder: spec)
     monkeypatch.setattr(
         "napari_clipcap.core.clip.model.load_clip", lambda *a, **k: ColourEncoder()
     )
@@ -153,7 +156,10 @@ def test_a_hard_linked_or_odd_lock_file_is_refused(tmp_path):
 def test_a_linked_lock_is_one_line_from_the_cli(folder, tmp_path, capsys, monkeypatch):
     from napari_clipcap.cli import index as index_cli
 
-    monkeypatch.setattr(index_cli, "clip_spec", lambda args, folder: ("m", None))
+    from napari_clipcap.core.registry import ModelSpec
+
+    spec = ModelSpec("clip", "m", resolved=True)
+    monkeypatch.setattr(index_cli, "clip_spec", lambda args, folder: spec)
     monkeypatch.setattr(
         "napari_clipcap.core.clip.model.load_clip", lambda *a, **k: ColourEncoder()
     )
