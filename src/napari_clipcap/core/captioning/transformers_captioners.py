@@ -17,6 +17,7 @@ import torch
 from ..decoding.options import DecodeOptions
 from ..devices import resolve_dtype
 from ..errors import CheckpointFormatError, ModelNotFoundError
+from ..io.model_trust import NO_REMOTE_CODE, check_model_source
 from ..jobs import batched, check_cancel, report
 from .base import check_images
 
@@ -54,11 +55,15 @@ class HFCaptioner:
                 f"image processor, tokenizer) or a hub id, but {source!r} is a file; pass "
                 "weights= (--weights) the folder that holds it"
             )
+        check_model_source(source)  # never code from the model's files, whatever it says
         try:
-            self.processor = transformers.AutoImageProcessor.from_pretrained(source)
-            self.tokenizer = transformers.AutoTokenizer.from_pretrained(source)
+            self.processor = transformers.AutoImageProcessor.from_pretrained(
+                source, **NO_REMOTE_CODE
+            )
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(source, **NO_REMOTE_CODE)
             cls = getattr(transformers, HF_CLASSES[kind])
-            self.model = cls.from_pretrained(source, dtype=dtype).to(device).eval()
+            net = cls.from_pretrained(source, dtype=dtype, **NO_REMOTE_CODE)
+            self.model = net.to(device).eval()
         except OSError as exc:
             raise ModelNotFoundError(
                 f"{kind} captioner {source!r} was not found as a local folder or on the "

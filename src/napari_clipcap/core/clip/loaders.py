@@ -27,9 +27,10 @@ from typing import Any
 
 from ..cache import hub_cache_dir, hub_offline
 from ..errors import CheckpointFormatError, InvalidInputError, ModelNotFoundError
+from ..io.model_trust import NO_REMOTE_CODE, check_model_source, remote_code_refused
 from .archcheck import check_architecture
 from .hub import hub_file as _hub_file
-from .trust import check_config, check_folder, check_open_clip
+from .trust import check_config, check_open_clip
 from .vocab import check_vocab
 
 #: OpenAI CLIP normalisation, the default when a model says nothing else.
@@ -241,11 +242,12 @@ def build_open_clip(
         model, arch, lambda repo: _hub_file(repo, "open_clip_config.json", None)
     )
     # never from the config: open_clip hands its tokenizer_kwargs to AutoTokenizer
-    no_code = {"trust_remote_code": False} if text_cfg.get("hf_tokenizer_name") else {}
+    no_code = NO_REMOTE_CODE if text_cfg.get("hf_tokenizer_name") else {}
     try:
-        with _quiet_random_init():  # said by a RandomWeightsWarning (load_clip) instead
+        # open_clip's Hugging Face text towers call transformers without trust_remote_code
+        with _quiet_random_init(), remote_code_refused():  # random init: load_clip warns
             net = open_clip.create_model(arch, pretrained=pretrained, **kwargs)
-        tokenizer = open_clip.get_tokenizer(arch, **no_code)
+            tokenizer = open_clip.get_tokenizer(arch, **no_code)
     except RuntimeError as exc:
         if "state_dict" in str(exc) or "size mismatch" in str(exc):
             raise CheckpointFormatError(
@@ -323,11 +325,10 @@ def build_transformers(model: str, device: str, dtype) -> Built:
     path = Path(model).expanduser()
     source = str(path) if path.is_dir() else model
     where = str(path) if path.is_dir() else f"the Hugging Face cache {hub_cache_dir()}"
-    if path.is_dir():
-        check_folder(path)
+    check_model_source(source)  # a folder's configs, or a hub id's cached ones
     try:
-        net = CLIPModel.from_pretrained(source, torch_dtype=dtype, trust_remote_code=False)
-        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+        net = CLIPModel.from_pretrained(source, torch_dtype=dtype, **NO_REMOTE_CODE)
+        tokenizer = AutoTokenizer.from_pretrained(source, **NO_REMOTE_CODE)
     except OSError as exc:
         raise _missing(model, None, where, exc) from exc
     except ValueError as exc:

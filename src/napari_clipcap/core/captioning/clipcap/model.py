@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ...errors import CheckpointFormatError, ModelNotFoundError
+from ...io.model_trust import NO_REMOTE_CODE, check_model_source
 from .checkpoint import load_strict, read_state_dict
 from .mapping import MappingConfig, build_mapping, infer_mapping_config
 
@@ -147,14 +148,15 @@ def load_decoder(decoder: str | Path, *, weights: bool):
     """
     from transformers import AutoConfig, AutoTokenizer, GPT2LMHeadModel
 
+    check_model_source(decoder)  # --decoder, or the decoder/ inside a ClipCap folder
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(decoder))
+        tokenizer = AutoTokenizer.from_pretrained(str(decoder), **NO_REMOTE_CODE)
         if len(tokenizer) < 2:  # transformers builds an empty tokenizer from a bare config
             raise OSError("the folder holds no tokenizer files (vocab.json/tokenizer.json)")
         if weights:
-            gpt = GPT2LMHeadModel.from_pretrained(str(decoder))
+            gpt = GPT2LMHeadModel.from_pretrained(str(decoder), **NO_REMOTE_CODE)
         else:
-            gpt = GPT2LMHeadModel(AutoConfig.from_pretrained(str(decoder)))
+            gpt = GPT2LMHeadModel(AutoConfig.from_pretrained(str(decoder), **NO_REMOTE_CODE))
     except (OSError, ValueError) as exc:  # ValueError: a folder without tokenizer files
         raise ModelNotFoundError(
             f"could not load the GPT-2 decoder {str(decoder)!r} (config and tokenizer) from a "

@@ -21,6 +21,7 @@ import numpy as np
 
 from ...devices import resolve_device, resolve_dtype
 from ...errors import CheckpointFormatError, InvalidInputError, ModelNotFoundError
+from ...io.model_trust import NO_REMOTE_CODE, check_model_source
 from ...jobs import ProgressCallback, batched, check_cancel, report
 from .locations import parse_locations, strip_locations
 
@@ -258,9 +259,12 @@ def build_florence2(
     dev = resolve_device(device)
     dtype = resolve_dtype(dev, precision)
     local = Path(source).expanduser().is_dir()
+    check_model_source(source)  # never code from the model's files, whatever it says
     try:
-        processor = transformers.Florence2Processor.from_pretrained(source)
-        model = transformers.Florence2ForConditionalGeneration.from_pretrained(source, dtype=dtype)
+        processor = transformers.Florence2Processor.from_pretrained(source, **NO_REMOTE_CODE)
+        model = transformers.Florence2ForConditionalGeneration.from_pretrained(
+            source, dtype=dtype, **NO_REMOTE_CODE
+        )
     except OSError as exc:
         where = (
             "as a local folder" if local else "as a local folder or in the Hugging Face hub cache"
