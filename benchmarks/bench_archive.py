@@ -195,11 +195,11 @@ def case_embed(images: int, work: Path) -> dict:
 
     folder = make_images(work / "images", images)
     warm = make_images(work / "warm", 4)
-    clip = load_clip("ViT-B-32", None, "cpu")
+    clip = load_clip("ViT-B-32", "none", "cpu")
     out: dict = {"images": images, "model": "ViT-B-32 (random weights), CPU fp32"}
-    index_paths(work / "warm_local", [warm], clip, model="ViT-B-32")
+    index_paths(work / "warm_local", [warm], clip, model="ViT-B-32", weights="none")
     t0 = time.perf_counter()
-    index_paths(work / "local", [folder], clip, model="ViT-B-32")
+    index_paths(work / "local", [folder], clip, model="ViT-B-32", weights="none")
     out["in_process"] = {"images_per_s": round(images / (time.perf_counter() - t0), 2)}
     for k in (1, 2):
         from napari_clipcap.core.collection.distributed import open_cluster
@@ -207,7 +207,7 @@ def case_embed(images: int, work: Path) -> dict:
         t0 = time.perf_counter()
         with open_cluster(workers=k) as client:
             start = time.perf_counter() - t0
-            kw = {"model": "ViT-B-32", "weights": None, "client": client, "device": "cpu"}
+            kw = {"model": "ViT-B-32", "weights": "none", "client": client, "device": "cpu"}
             t0 = time.perf_counter()
             index_paths(work / f"warm_{k}", [warm], None, **kw)  # each worker loads once
             load = time.perf_counter() - t0

@@ -79,7 +79,7 @@ def clip_embeddings(n: int, device: str) -> tuple[torch.Tensor, float]:
     """ViT-B/32 (random weights) embeddings of ``n`` random 224 x 224 crops, and the time."""
     from napari_clipcap.core.clip.model import load_clip
 
-    clip = load_clip("ViT-B-32", None, device)
+    clip = load_clip("ViT-B-32", "none", device)
     crops = [np.random.default_rng(i).random((224, 224, 3), dtype=np.float32) for i in range(n)]
     clip.encode_images(crops[:1], normalize=False)  # warm-up
     t = time.perf_counter()

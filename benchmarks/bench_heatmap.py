@@ -45,7 +45,7 @@ from napari_clipcap.core.tasks.heatmap import text_heatmap
 
 size, window, stride, batch, device = (int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]),
                                        int(sys.argv[4]), sys.argv[5])
-clip = load_clip("ViT-B-32", None, device)
+clip = load_clip("ViT-B-32", "none", device)
 image = np.empty((size, size, 3), np.float32)
 for r in range(0, size, 512):  # fill in bands: no full-size temporaries
     image[r:r + 512] = (np.arange(size, dtype=np.float32) / size)[None, :, None]
@@ -117,7 +117,7 @@ def accelerator_figures(
         image[r : r + 512] = rng.random((1, scene, 3), dtype=np.float32)
     out: dict = {"device": device, "precision": precision, "batch": batch}
     for arch in archs:
-        clip = load_clip(arch, None, device, precision=precision)
+        clip = load_clip(arch, "none", device, precision=precision)
         pixels = clip.preprocess(crops)
         with torch.inference_mode():
             clip.encode_pixels(pixels)  # warm-up
@@ -144,7 +144,7 @@ def accelerator_figures(
             figures[f"{scene}px_{mode}_s"] = round(time.perf_counter() - t, 2)
             figures[f"{scene}px_{mode}_finite"] = bool(np.isfinite(heat).all())
         out[arch] = figures
-        unload_clip(arch, None, device, precision=precision)
+        unload_clip(arch, "none", device, precision=precision)
     return out
 
 
@@ -168,7 +168,7 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    clip = load_clip("ViT-B-32", None, args.device)
+    clip = load_clip("ViT-B-32", "none", args.device)
     rng = np.random.default_rng(0)
     result: dict = {
         "model": "ViT-B-32 (open_clip, random weights)",

@@ -129,13 +129,15 @@ def bench_index(folder: Path, tmp: Path) -> dict:
     from napari_clipcap.core.clip.model import load_clip
     from napari_clipcap.core.collection.indexing import index_paths
 
-    clip = load_clip("ViT-B-32", None, "cpu")
+    clip = load_clip("ViT-B-32", "none", "cpu")
     clip.encode_images([np.zeros((224, 224, 3), np.float32)])  # warm-up
     n = len(list(folder.glob("*.png")))
     out = {"images": n, "model": "ViT-B-32 (random weights), CPU fp32"}
     for name, bs in (("batched_16", 16), ("naive_batch_1", 1)):
         t0 = time.perf_counter()
-        index_paths(tmp / f"col_{bs}", [folder], clip, model="ViT-B-32", batch_size=bs)
+        index_paths(
+            tmp / f"col_{bs}", [folder], clip, model="ViT-B-32", weights="none", batch_size=bs
+        )
         out[name] = {"images_per_s": round(n / (time.perf_counter() - t0), 2)}
     out["ratio"] = round(
         out["batched_16"]["images_per_s"] / out["naive_batch_1"]["images_per_s"], 2
@@ -147,7 +149,7 @@ def _time_batch(folder: Path, out: Path, chunk_size: int = 4, **kw) -> float:
     from napari_clipcap.core.batch.chunks import BatchSpec
     from napari_clipcap.core.batch.runner import run_batch
 
-    spec = BatchSpec("embed", clip_model="ViT-B-32", clip_weights=None, device="cpu")
+    spec = BatchSpec("embed", clip_model="ViT-B-32", clip_weights="none", device="cpu")
     t0 = time.perf_counter()
     run_batch([folder], spec, out, chunk_size=chunk_size, **kw)
     return time.perf_counter() - t0
@@ -158,7 +160,7 @@ def _warm_worker() -> bool:
     so that the timed run measures throughput, not model loading."""
     from napari_clipcap.core.batch.chunks import BatchSpec, get_model
 
-    spec = BatchSpec("embed", clip_model="ViT-B-32", clip_weights=None, device="cpu")
+    spec = BatchSpec("embed", clip_model="ViT-B-32", clip_weights="none", device="cpu")
     get_model(spec).encode_images([np.zeros((224, 224, 3), np.float32)])
     return True
 
