@@ -310,7 +310,7 @@ def load_vlm(
     """
     import transformers
 
-    from ..clip.trust import check_folder
+    from ..io.model_trust import check_model_source
 
     source = str(weights)
     path = Path(source).expanduser()
@@ -318,8 +318,8 @@ def load_vlm(
     if path.exists() and not local:
         raise InvalidInputError(f"{source!r} is a file; a vision-language model is a folder")
     if local:
-        check_folder(path)
         source = str(path)
+    check_model_source(source)  # a folder's configs, or a hub id's cached ones
     dev = resolve_device(device)
     dtype = resolve_dtype(dev, precision)
     try:
