@@ -16,7 +16,7 @@ from typing import Any
 from qtpy.QtGui import QGuiApplication
 from qtpy.QtWidgets import QPushButton
 
-from ..core.provenance import command_line, model_entry, record
+from ..core.provenance import command_line, model_entry, record, spec_entry
 
 
 def source_path(layer) -> str | None:
@@ -28,14 +28,15 @@ def source_path(layer) -> str | None:
 
 def clip_flags(choice) -> tuple[list[str], dict]:
     """``--clip``/``--clip-weights`` flags and the model entry of a CLIP choice."""
-    from .._napari.models.specs import CUSTOM
+    from .._napari.models.specs import CUSTOM, clip_spec
 
+    entry = spec_entry("clip", clip_spec(choice))  # resolved: its weights, "random"
     if choice.preset != CUSTOM:
-        return ["--clip", choice.preset], model_entry("clip", choice.preset, None)
+        return ["--clip", choice.preset], entry
     flags = ["--clip", choice.model]
     if choice.weights:
         flags += ["--clip-weights", choice.weights]
-    return flags, model_entry("clip", choice.model, choice.weights or None)
+    return flags, entry
 
 
 def input_flags(layer, plane) -> tuple[list[str], str | None]:
