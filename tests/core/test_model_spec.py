@@ -44,7 +44,7 @@ def test_clip_names_resolve_by_one_rule(name, weights, want):
 
 
 def test_an_architecture_without_a_single_default_is_refused_with_its_tags():
-    with pytest.raises(InvalidInputError, match="no single default.*laion2b_s13b_b90k"):
+    with pytest.raises(InvalidInputError, match=r"no single default.*laion2b_s13b_b90k"):
         ModelSpec.for_clip("coca_ViT-L-14").resolve()
     assert default_tag("RN50x4") == "openai"
 

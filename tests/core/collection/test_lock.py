@@ -155,7 +155,6 @@ def test_a_hard_linked_or_odd_lock_file_is_refused(tmp_path):
 
 def test_a_linked_lock_is_one_line_from_the_cli(folder, tmp_path, capsys, monkeypatch):
     from napari_clipcap.cli import index as index_cli
-
     from napari_clipcap.core.registry import ModelSpec
 
     spec = ModelSpec("clip", "m", resolved=True)

@@ -17,8 +17,8 @@ import torch
 from ..decoding.options import DecodeOptions
 from ..devices import resolve_dtype
 from ..errors import CheckpointFormatError, ModelNotFoundError
-from ..io.model_trust import NO_REMOTE_CODE, check_model_source
 from ..jobs import batched, check_cancel, report
+from ..registry.trust import NO_REMOTE_CODE, check_model_source
 from .base import check_images
 
 __all__ = ["HF_CLASSES", "HFCaptioner", "build_hf_captioner"]

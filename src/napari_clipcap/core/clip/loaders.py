@@ -27,7 +27,7 @@ from typing import Any
 
 from ..cache import hub_cache_dir, hub_offline
 from ..errors import CheckpointFormatError, InvalidInputError, ModelNotFoundError
-from ..io.model_trust import NO_REMOTE_CODE, check_model_source, remote_code_refused
+from ..registry.trust import NO_REMOTE_CODE, check_model_source, remote_code_refused
 from .archcheck import check_architecture
 from .hub import hub_file as _hub_file
 from .trust import check_config, check_open_clip
@@ -244,8 +244,7 @@ def build_open_clip(
     # never from the config: open_clip hands its tokenizer_kwargs to AutoTokenizer
     no_code = NO_REMOTE_CODE if text_cfg.get("hf_tokenizer_name") else {}
     try:
-        # open_clip's Hugging Face text towers call transformers without trust_remote_code
-        with _quiet_random_init(), remote_code_refused():  # random init: load_clip warns
+        with _quiet_random_init(), remote_code_refused():  # see their docstrings
             net = open_clip.create_model(arch, pretrained=pretrained, **kwargs)
             tokenizer = open_clip.get_tokenizer(arch, **no_code)
     except RuntimeError as exc:
@@ -295,18 +294,14 @@ def build_open_clip(
     return built, arch
 
 
-class _NoRandomInitLine(logging.Filter):
-    """Drops open_clip's root-logger line "No pretrained weights loaded ..."."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.getMessage()).startswith("No pretrained weights loaded")
-
-
 @contextmanager
 def _quiet_random_init() -> Iterator[None]:
-    """Silence open_clip's random-initialisation log line while it builds a model: the
-    project says it once, loudly, as a ``RandomWeightsWarning``."""
-    root, quiet = logging.getLogger(), _NoRandomInitLine()
+    """Drop open_clip's "No pretrained weights loaded" log line (load_clip warns)."""
+
+    def quiet(record: logging.LogRecord) -> bool:
+        return not str(record.getMessage()).startswith("No pretrained weights loaded")
+
+    root = logging.getLogger()
     root.addFilter(quiet)
     try:
         yield

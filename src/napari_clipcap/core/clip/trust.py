@@ -6,7 +6,7 @@ without the user seeing: ``text_cfg.tokenizer_kwargs`` are handed to
 ``AutoTokenizer.from_pretrained`` as they are, and ``text_cfg.hf_tokenizer_name`` may
 point at any folder, ``text_cfg.hf_model_name`` too. Loading never runs code from model
 files (docs/architecture.md), whatever a config says: the one check of every loader is
-:mod:`napari_clipcap.core.io.model_trust`; this module applies it to open_clip's configs.
+:mod:`napari_clipcap.core.registry.trust`; this module applies it to open_clip's configs.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ..io.model_trust import REMOTE_CODE_KEYS, check_config, check_folder, remote_code_keys
+from ..registry.trust import REMOTE_CODE_KEYS, check_config, check_folder, remote_code_keys
 
 logger = logging.getLogger(__name__)
 

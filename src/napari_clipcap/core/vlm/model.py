@@ -310,7 +310,7 @@ def load_vlm(
     """
     import transformers
 
-    from ..io.model_trust import check_model_source
+    from ..registry.trust import check_model_source
 
     source = str(weights)
     path = Path(source).expanduser()

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ...errors import CheckpointFormatError, ModelNotFoundError
-from ...io.model_trust import NO_REMOTE_CODE, check_model_source
+from ...registry.trust import NO_REMOTE_CODE, check_model_source
 from .checkpoint import load_strict, read_state_dict
 from .mapping import MappingConfig, build_mapping, infer_mapping_config
 

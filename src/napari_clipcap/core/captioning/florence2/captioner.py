@@ -21,8 +21,8 @@ import numpy as np
 
 from ...devices import resolve_device, resolve_dtype
 from ...errors import CheckpointFormatError, InvalidInputError, ModelNotFoundError
-from ...io.model_trust import NO_REMOTE_CODE, check_model_source
 from ...jobs import ProgressCallback, batched, check_cancel, report
+from ...registry.trust import NO_REMOTE_CODE, check_model_source
 from .locations import parse_locations, strip_locations
 
 __all__ = ["DEFAULT_WEIGHTS", "DETAIL_TASKS", "Florence2Captioner", "build_florence2"]
