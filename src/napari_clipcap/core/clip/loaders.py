@@ -16,11 +16,9 @@ it names) is refused. The tokenizer is checked against the text model (:mod:`.vo
 from __future__ import annotations
 
 import json
-import logging
 import os
 import pickle
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ from ..errors import CheckpointFormatError, InvalidInputError, ModelNotFoundErro
 from ..registry.trust import NO_REMOTE_CODE, check_model_source, remote_code_refused
 from .archcheck import check_architecture
 from .hub import hub_file as _hub_file
+from .quiet import quiet_random_init
 from .trust import check_config, check_open_clip
 from .vocab import check_vocab
 
@@ -244,7 +243,7 @@ def build_open_clip(
     # never from the config: open_clip hands its tokenizer_kwargs to AutoTokenizer
     no_code = NO_REMOTE_CODE if text_cfg.get("hf_tokenizer_name") else {}
     try:
-        with _quiet_random_init(), remote_code_refused():  # see their docstrings
+        with quiet_random_init(), remote_code_refused():  # see their docstrings
             net = open_clip.create_model(arch, pretrained=pretrained, **kwargs)
             tokenizer = open_clip.get_tokenizer(arch, **no_code)
     except RuntimeError as exc:
@@ -292,21 +291,6 @@ def build_open_clip(
         interpolation=pp.get("interpolation", "bicubic"),
     )
     return built, arch
-
-
-@contextmanager
-def _quiet_random_init() -> Iterator[None]:
-    """Drop open_clip's "No pretrained weights loaded" log line (load_clip warns)."""
-
-    def quiet(record: logging.LogRecord) -> bool:
-        return not str(record.getMessage()).startswith("No pretrained weights loaded")
-
-    root = logging.getLogger()
-    root.addFilter(quiet)
-    try:
-        yield
-    finally:
-        root.removeFilter(quiet)
 
 
 def _first_line(exc: BaseException) -> str:
