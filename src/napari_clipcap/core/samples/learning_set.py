@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidInputError
+from ..io.atomic import atomic_file, write_json
 from ..jobs import check_cancel, report
 
 SHAPES = ("circle", "square", "triangle")
@@ -140,14 +141,15 @@ def make_synthetic_dataset(
             check_cancel(cancel)
             shape, colour, position = combos[int(k)]
             name = f"images/{len(rows):05d}.png"
-            Image.fromarray(draw(shape, colour, position, size=size, rng=rng)).save(out / name)
+            with atomic_file(out / name) as fh:
+                Image.fromarray(draw(shape, colour, position, size=size, rng=rng)).save(fh, "PNG")
             label = f"{colour} {shape} in the {position}"
             rows.append(
                 {"image": name, "caption": caption_for(label), "split": split, "label": label}
             )
             report(progress, len(rows), total)
     path = out / "captions.csv"
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_file(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=["image", "caption", "split", "label"])
         writer.writeheader()
         writer.writerows(rows)
@@ -156,12 +158,9 @@ def make_synthetic_dataset(
 
 def write_clip_config(path) -> Path:
     """Write :data:`CLIP_CONFIG` as an open_clip model-config JSON (``--clip PATH``)."""
-    import json
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(CLIP_CONFIG, indent=2))
-    return path
+    return write_json(path, CLIP_CONFIG)
 
 
 def main(argv=None) -> int:

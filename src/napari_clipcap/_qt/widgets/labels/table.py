@@ -8,6 +8,8 @@ from qtpy.QtCore import Qt
 from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import QTableWidget, QTableWidgetItem, QWidget
 
+from ....core.io.atomic import atomic_file
+
 #: Up to this many labels the table has a column per label; beyond, a row per label.
 MAX_LABEL_COLUMNS = 3
 #: Background of each region's top probability.
@@ -107,7 +109,7 @@ def _cell(value: float, top: bool) -> NumberItem:
 def export_csv(results: dict, path: str) -> None:
     """Write results as CSV: one row per region, its box, top label and every probability."""
     labels = results["labels"]
-    with open(path, "w", newline="") as f:
+    with atomic_file(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["shape", "x0", "y0", "x1", "y1", "label", "probability", *labels])
         for r in results["regions"]:
