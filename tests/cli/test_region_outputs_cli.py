@@ -45,6 +45,8 @@ def test_labels_over_a_geotiff_write_geojson_outlines(tmp_path, clip_args, capsy
     assert "1 exclude region(s) not scored (region 2)" in err
     data = json.loads(stdout)
     assert [(r["number"], r["text"]) for r in data["regions"]] == [(1, "first")]
+    assert any("exclude region(s) not scored" in w for w in data["warnings"])
+    assert any("region 3:" in w and "outside" in w for w in data["warnings"])
     doc = json.loads(out.read_text())
     first, mask = doc["features"]
     assert first["properties"]["text"].startswith("first: ")

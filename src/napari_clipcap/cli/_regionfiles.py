@@ -80,12 +80,20 @@ def check_out_regions(path: str, out_frame: str | None = None) -> None:
     region_format(path)
 
 
+def report(args: argparse.Namespace, message: str) -> None:
+    """A warning on stderr that ``--json`` also lists under ``warnings``."""
+    warn(args, message)
+    collected = getattr(args, "low_data", None)
+    if isinstance(collected, list):
+        collected.append(message)
+
+
 def summarise(args: argparse.Namespace, messages: Sequence[str], what: str) -> None:
     """Warn with the first few ``messages`` and a count of the rest."""
     for message in messages[:SHOWN_MESSAGES]:
-        warn(args, f"{what}: {message}")
+        report(args, f"{what}: {message}")
     if len(messages) > SHOWN_MESSAGES:
-        warn(args, f"{what}: ... and {len(messages) - SHOWN_MESSAGES} more like these")
+        report(args, f"{what}: ... and {len(messages) - SHOWN_MESSAGES} more like these")
 
 
 def file_regions(args: argparse.Namespace, image: Any) -> FileRegions | None:
@@ -117,7 +125,7 @@ def file_regions(args: argparse.Namespace, image: Any) -> FileRegions | None:
     if excluded:
         numbers = ", ".join(str(s.number) for s in excluded[:10])
         more = f" and {len(excluded) - 10} more" if len(excluded) > 10 else ""
-        warn(
+        report(
             args,
             f"{args.regions}: {len(excluded)} exclude region(s) not scored "
             f"(region {numbers}{more}); written back as excludes",
