@@ -93,6 +93,10 @@ def test_an_architecture_alone_loads_its_openai_weights(
     assert not [w for w in out.get("warnings", ()) if "random" in w]
     clip = [m for m in out["provenance"]["models"] if m["role"] == "clip"]
     assert clip and clip[0]["weights"] == "openai" and clip[0]["random"] is False
+    if door == "caption":  # a ClipCap folder says which CLIP it asks for, first
+        (said,) = out["asked_for"]
+        assert said["source"].startswith("ClipCap folder")
+        assert said["resolved"]["clip"]["name"] == ARCH
 
 
 @pytest.mark.parametrize("door", DOORS)
