@@ -131,7 +131,9 @@ def text_heatmap(
         raise InvalidInputError("softmax across queries needs at least two queries")
     text = text_embeddings(clip, queries, resolve_templates(template, templates))
     grid = WindowGrid.of(image.shape[0], image.shape[1], window, stride)
-    mask = _mask(valid, image.shape[:2])
+    # a lazy model input holds no NaN, so the windows never clear pixels of the mask:
+    # the caller's mask is used as it is (no copy)
+    mask = _mask(valid, image.shape[:2], copy=not hasattr(image, "reduced"))
     run = _sliding if mode == "sliding" else _dense
     out = run(image, text, clip, grid, mask, softmax, int(batch_size), progress, cancel)
     if not mask.any():
@@ -162,10 +164,10 @@ def map_summary(maps: np.ndarray, chunk_rows: int = 512) -> dict[str, float]:
     return {"min": lo, "max": hi, "mean": total / count, "valid_fraction": count / stack.size}
 
 
-def _mask(valid: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
+def _mask(valid: np.ndarray | None, shape: tuple[int, int], copy: bool = True) -> np.ndarray:
     if valid is None:
         return np.ones(shape, dtype=bool)
-    mask = np.array(valid, dtype=bool)
+    mask = np.array(valid, dtype=bool, copy=copy or None)
     if mask.shape != tuple(shape):
         raise InvalidInputError(f"valid mask has shape {mask.shape}, the image {tuple(shape)}")
     if not mask.any():
