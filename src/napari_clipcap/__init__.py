@@ -20,7 +20,7 @@ _API: dict[str, str] = {
     "score_regions": "napari_clipcap.core.tasks.labels",
     "text_heatmap": "napari_clipcap.core.tasks.heatmap",
     "load_captioner": "napari_clipcap.core.captioning.protocol",
-    "caption_regions": "napari_clipcap.core.captioning.protocol",
+    "caption_regions": "napari_clipcap.core.tasks.captions",
     "word_maps": "napari_clipcap.core.tasks.word_relevance",
     "load_clipcap_checkpoint": "napari_clipcap.core.captioning.clipcap.model",
     "read_fits": "napari_clipcap.core.io.fits.reader",

@@ -9,11 +9,11 @@ import pytest
 
 from napari_clipcap.cli import COMMANDS, main
 from napari_clipcap.core.captioning.protocol import (
-    caption_regions,
     load_captioner,
     unload_captioners,
 )
 from napari_clipcap.core.io.images import read_image
+from napari_clipcap.core.tasks.captions import caption_regions
 
 
 @pytest.fixture

@@ -53,7 +53,7 @@ def test_labels_command_reproduces_the_scores(png, clip_args, capsys, monkeypatc
     assert prov["versions"]["napari-clipcap"] and prov["device"] == "cpu"
     clip = next(m for m in prov["models"] if m["role"] == "clip")
     assert clip["source"] == "file" and len(clip["sha256"]) == 12
-    assert prov["parameters"]["labels"] == "river,forest"
+    assert prov["parameters"]["labels"] == ["river", "forest"]
     assert str(png) in prov["command"] and prov["inputs"]["image"] == str(png)
     again = _rerun(capsys, prov, monkeypatch, tmp_path / "elsewhere")
     assert again["regions"] == first["regions"]

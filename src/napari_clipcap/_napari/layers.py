@@ -19,6 +19,7 @@ from ..core.coords.geometry import (
     plane_index,
     view_box,
 )
+from ..core.coords.region_shapes import shape_region
 from ..core.coords.worldcoords import world_metadata
 from ..core.errors import InvalidInputError
 from ..core.model_cache import on_reset
@@ -156,8 +157,10 @@ def shape_regions(shapes_layer, image_layer) -> tuple[list[int], list[Box], list
     """Each shape as a region in ``image_layer``'s pixel data coordinates.
 
     Returns the indices of the shapes that overlap the image, their pixel boxes, and
-    the regions to score: polygons as ``(N, 2)`` arrays of ``(x, y)`` in the pixel-edge
-    convention of :mod:`napari_clipcap.core.coords.regions`, other shapes as their boxes. The
+    the regions to score (:func:`~napari_clipcap.core.coords.region_shapes.shape_region`):
+    polygons, ellipses and rotated rectangles as ``(N, 2)`` outlines of ``(x, y)`` in the
+    pixel-edge convention of :mod:`napari_clipcap.core.coords.regions`, other shapes as
+    their pixels' boxes (clipped when they are cut). The
     leading (stack) coordinates of the vertices are ignored, so a shape applies to
     whichever plane is displayed. Exclude regions imported from a region file (the
     ``exclude`` feature) are not scored.
@@ -183,11 +186,9 @@ def shape_regions(shapes_layer, image_layer) -> tuple[list[int], list[Box], list
             continue
         kept.append(i)
         boxes.append(box)
-        if kind == "polygon" and len(yx) >= 3:
-            # napari puts pixel centres on integers, core.regions on half-integers
-            regions.append(yx[:, ::-1] + 0.5)
-        else:
-            regions.append(box)
+        # the one shape -> region rule of every door: ellipses and rotated rectangles
+        # as their outlines, polygons on pixel edges, other shapes as their pixels' box
+        regions.append(shape_region(kind, yx))
     return kept, boxes, regions
 
 

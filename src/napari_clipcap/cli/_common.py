@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import re
 import sys
 from collections.abc import Sequence
@@ -89,32 +88,21 @@ def warn(args: argparse.Namespace, message: str) -> None:
     print(f"napari-clipcap {getattr(args, 'command', None)}: warning: {message}", file=sys.stderr)
 
 
-#: Largest coordinate a region may give: far past any image, still a safe integer.
-MAX_COORD = 2**53
-
-
-def parse_box(text: str) -> Box:
-    """Parse ``x0,y0,x1,y1`` (pixel data coordinates, end exclusive).
+def parse_box(text: str):
+    """Parse ``--region``: ``x0,y0,x1,y1`` (a box, pixel data coordinates, end exclusive)
+    or ``x,y,x,y,x,y[,...]`` (a polygon's vertices on pixel edges); see
+    :func:`~napari_clipcap.core.coords.regions.parse_region`.
 
     Raises
     ------
     InvalidInputError
-        Unless the text is four finite numbers within :data:`MAX_COORD` of zero
-        (``inf``, ``nan`` and ``1e400`` are refused with the region in the message).
+        Unless the text is four finite numbers (or three or more x,y pairs) within
+        2**53 of zero (``inf``, ``nan`` and ``1e400`` are refused with the region in the
+        message).
     """
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        values = []
-    if len(values) != 4:
-        raise InvalidInputError(f"region {text!r} is not four numbers x0,y0,x1,y1")
-    if not all(math.isfinite(v) and abs(v) <= MAX_COORD for v in values):
-        raise InvalidInputError(
-            f"region {text!r} must be four finite pixel coordinates x0,y0,x1,y1 "
-            "(no inf or nan, none beyond 2**53 in size)"
-        )
-    x0, y0, x1, y1 = (round(v) for v in values)
-    return x0, y0, x1, y1
+    from ..core.coords.regions import parse_region
+
+    return parse_region(text)
 
 
 def box_text(box: Sequence[int]) -> str:
@@ -193,3 +181,29 @@ class ProgressBar:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def emit_result(args: argparse.Namespace, result: Any) -> None:
+    """Print a request's result: ``result.to_json()`` with ``--json`` (its provenance
+    ``command`` is ``request.to_argv()``), else its text lines."""
+    if getattr(args, "json", False):
+        data = result.to_json()
+        extra = [w for w in getattr(args, "low_data", None) or () if w not in result.warnings]
+        if extra:  # warnings met outside the run (reading a region file, ...)
+            data["warnings"] = [*data.get("warnings", []), *extra]
+        json.dump(data, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print(result.text)
+
+
+def note_clipped(args: argparse.Namespace, rows: Sequence[dict], image: str, shape) -> None:
+    """Warn on stderr for each region that reached past the image and was clipped."""
+    h, w = int(shape[0]), int(shape[1])
+    for row in rows:
+        if row.get("clipped_to"):
+            warn(
+                args,
+                f"{image}: region {box_text(row['box'])} reaches past the {w} x {h} (width x "
+                f"height) image; clipped to {box_text(row['clipped_to'])}",
+            )

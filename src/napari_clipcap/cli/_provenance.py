@@ -25,10 +25,16 @@ _INPUTS = ("image", "images", "paths", "files", "dataset", "index", "run_dir")
 
 
 def _absolute(token: str) -> str:
-    """A token that names an existing file or folder, made absolute."""
-    if token.startswith("-") or not token or not Path(token).exists():
+    """A token that names an existing file or folder, made absolute. Only tokens that
+    can be paths are looked at: a label list, template or query of any length is text
+    (commands with a request record ``request.to_argv()`` instead)."""
+    if token.startswith("-") or not token or len(token) > 1024 or "\n" in token:
         return token
-    return os.path.abspath(token)
+    try:
+        exists = Path(token).exists()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        return token
+    return os.path.abspath(token) if exists else token
 
 
 def _models(args: argparse.Namespace) -> list[dict]:

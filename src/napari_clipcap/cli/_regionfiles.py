@@ -207,3 +207,18 @@ def _write_geojson(path: str, image: Any, shapes: Sequence[Any], header: Sequenc
             "write a .reg file instead"
         )
     return str(write_shapes_geojson(path, shapes, geo, description=list(header)))
+
+
+def region_files(args: argparse.Namespace) -> Any:
+    """How a request run by this command reads ``--regions`` and writes ``--out-regions``
+    (:class:`~napari_clipcap.core.tasks.requests.base.RegionFiles`): with the reports on
+    stderr, excludes written back, ``--out-frame`` and GeoJSON."""
+    from ..core.tasks.requests.base import RegionFiles
+
+    def read(path, image):
+        return file_regions(args, image.file)
+
+    def write(path, image, shapes, boxes, texts, header):
+        return write_out_regions(args, image.file, shapes, boxes, texts, header)
+
+    return RegionFiles(read=read, write=write)

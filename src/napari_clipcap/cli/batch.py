@@ -7,7 +7,7 @@ import argparse
 from ..core.registry import DEFAULT_CLIP, RESOLUTION_RULE
 from ._argtypes import positive_int, template_text
 from ._clipargs import CLIP_WEIGHTS_HELP
-from ._common import Box, ProgressBar, add_common, box_text, emit, parse_box, warn
+from ._common import ProgressBar, add_common, box_text, emit, parse_box, warn
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -108,10 +108,12 @@ def model_spec_of(args: argparse.Namespace):
     return ModelSpec.from_flags(args, kind).resolve()
 
 
-def _check_box(box: Box) -> Box:
-    """Refuse a box that no image can hold before any file is read."""
+def _check_box(box):
+    """Refuse a box that no image can hold before any file is read (polygons pass)."""
     from ..core.errors import InvalidInputError
 
+    if len(box) != 4 or not isinstance(box, tuple):
+        return box
     x0, y0, x1, y1 = box
     if x1 <= x0 or y1 <= y0:
         raise InvalidInputError(

@@ -10,22 +10,8 @@ import argparse
 from ..core.registry import DEFAULT_CLIP, RESOLUTION_RULE
 from ._argtypes import finite_float, fraction, positive_float, positive_int, seed_value
 from ._clipargs import CLIP_WEIGHTS_HELP
-from ._common import (
-    ProgressBar,
-    add_common,
-    add_region_argument,
-    clipped_to,
-    emit,
-    fit_boxes,
-    parse_box,
-)
-from ._regionfiles import (
-    add_region_file_arguments,
-    check_region_file_arguments,
-    file_regions,
-    region_entry,
-    write_out_regions,
-)
+from ._common import ProgressBar, add_common, add_region_argument, emit_result, note_clipped
+from ._regionfiles import add_region_file_arguments, check_region_file_arguments, region_files
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -114,100 +100,21 @@ def captioner_spec(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.captioning.protocol import check_images, load_captioner
-    from ..core.coords.regions import as_region
-    from ..core.decoding.options import DecodeOptions
-    from ..core.errors import InvalidInputError
-    from ..core.io.images import read_image
-    from ..core.tasks.input_checks import checked_crops
-    from ..core.tasks.validity import file_valid_mask
+    """Flags -> :class:`~napari_clipcap.core.tasks.requests.CaptionRequest` -> outputs
+    checked -> run -> printed."""
+    from ..core.tasks.requests import CaptionRequest
 
-    check_region_file_arguments(args)
-    if args.out_regions and len(args.images) > 1:
-        raise InvalidInputError("--out-regions writes one file: give one image")
-    boxes = [parse_box(r) for r in args.region] if args.region else None
-    hdu = int(args.hdu) if args.hdu is not None and args.hdu.isdigit() else args.hdu
-    files = [
-        read_image(  # lazily: only the regions cut out are scaled (issue 21 item 15)
-            path,
-            domain=args.domain,
-            interval=args.interval,
-            stretch=args.stretch,
-            hdu=hdu,
-            lazy=True,
-        )
-        for path in args.images
-    ]
-    parts, where, shapes_of = [], [], {}
-    for f in files:
-        h, w = f.data.shape[:2]
-        shapes = shapes_of[f.path] = file_regions(args, f)
-        if shapes is not None:
-            used = [s.to_region() for s in shapes]
-            asked = fitted = [as_region(r, f.data.shape).box for r in used]
-        else:
-            used = fit_boxes(args, boxes, f.data.shape, f.path.name) if boxes else None
-            asked, fitted = boxes or [(0, 0, w, h)], used or [(0, 0, w, h)]
-        cropped, empty = checked_crops(f.data, used, valid=file_valid_mask(f))
-        for i, (box, fit, part, blank) in enumerate(zip(asked, fitted, cropped, empty)):
-            shape = shapes[i] if shapes is not None else None
-            where.append((f, box, fit, shape, blank))
-            if not blank:
-                parts.append(part)
-    options = DecodeOptions(  # checked before any model loads
-        beam_size=args.beam,
-        num_captions=args.num,
-        max_tokens=args.max_tokens,
-        length_penalty=args.length_penalty,
-        top_p=args.top_p,
-        temperature=args.temperature,
-        seed=args.seed,
-    )
+    request = CaptionRequest.from_args(args)
     args.captioner_spec = captioner_spec(args)  # what loads, said before it loads
-    captioner = load_captioner(
-        args.captioner,
-        args.weights,
-        clip_model=args.clip,
-        clip_weights=args.clip_weights,
-        decoder=args.decoder,
-        normalize_prefix=args.normalize_prefix,
-        device=args.device,
-        precision=args.precision,
+    check_region_file_arguments(args)
+    request.check_outputs()  # before any model runs
+    result = request.run(
+        progress=ProgressBar("caption", quiet=args.json), files=region_files(args)
     )
-    made = iter(
-        captioner.caption(
-            check_images(parts),
-            options=options,
-            batch_size=args.batch_size,
-            progress=ProgressBar("caption", quiet=args.json),
-        )
-        if parts
-        else []
-    )
-    captions = [[] if blank else next(made) for *_, blank in where]
-    data = {"captioner": captioner.name, "images": []}
-    lines = [f"captioner: {captioner.name}"]
-    for f in files:
-        regions = []
-        for (g, box, fitted, shape, blank), caps in zip(where, captions):
-            if g is not f:
-                continue
-            entry = {"box": list(box), "clipped_to": clipped_to(box, fitted), "captions": caps}
-            if shape is not None:
-                entry.update(region_entry(shape), clipped_to=None)
-            if blank:
-                entry["no_data"] = True
-            regions.append(entry)
-        data["images"].append({"image": str(f.path), "regions": regions})
-        for r in regions:
-            label = f"{f.path.name}" + (f" [{','.join(map(str, r['box']))}]" if boxes else "")
-            text = " | ".join(r["captions"]) or "(no data: not captioned)"
-            lines.append(f"{label}: {text}")
-    if args.out_regions:
-        f = files[0]
-        texts = [" | ".join(r["captions"]) for r in data["images"][0]["regions"]]
-        fitted = [fit for g, _, fit, _, _ in where if g is f]
-        header = [f"napari-clipcap caption: {captioner.name}"]
-        data["out_regions"] = write_out_regions(args, f, shapes_of[f.path], fitted, texts, header)
-    emit(args, data, "\n".join(lines))
+    if request.regions is not None:
+        for image, entry, shape in zip(
+            request.images, result.data["images"], result.extra["shapes"]
+        ):
+            note_clipped(args, entry["regions"], image.name, shape)
+    emit_result(args, result)
     return 0

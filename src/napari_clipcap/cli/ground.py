@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from ._argtypes import fraction, nonnegative_int, positive_int
-from ._common import ProgressBar, add_common, emit
+from ._common import ProgressBar, add_common, emit_result
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -66,63 +66,15 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.captioning.florence2.captioner import build_florence2
-    from ..core.captioning.florence2.tasks import detect_phrases, ground_caption, split_phrases
-    from ..core.coords.detections import tile_grid
-    from ._clipargs import read_input
-    from ._regionfiles import write_out_regions
+    """Flags -> :class:`~napari_clipcap.core.tasks.requests.GroundRequest` -> outputs
+    checked -> run -> printed."""
+    from ..core.tasks.requests import GroundRequest
+    from ._regionfiles import check_out_regions, region_files
 
+    request = GroundRequest.from_args(args)
     if args.out_regions:
-        from ._regionfiles import check_out_regions
-
-        check_out_regions(args.out_regions)  # an unknown suffix fails before any work
-    phrases = split_phrases(args.phrases) if args.phrases is not None else None
-    img = read_input(args)
-    h, w = img.data.shape[:2]
-    tiles = tile_grid(h, w, args.tile, args.overlap)  # bad tiles fail before loading
-    model = build_florence2(args.weights, args.device, args.precision)
-    options = {
-        "tile": args.tile,
-        "overlap": args.overlap,
-        "iou": args.iou,
-        "beam_size": args.beam,
-        "max_tokens": args.max_tokens,
-        "batch_size": args.batch_size,
-        "progress": ProgressBar("ground", quiet=args.json),
-    }
-    if phrases is not None:
-        dets = detect_phrases(model, img.data, phrases, method=args.method, **options)
-    else:
-        dets = ground_caption(model, img.data, args.caption, **options)
-    data = {
-        "image": str(img.path),
-        "model": model.name,
-        "mode": "detection" if phrases is not None else "grounding",
-        "phrases": phrases,
-        "caption": args.caption,
-        "tiles": len(tiles),
-        "detections": [d.as_dict() for d in dets],
-    }
-    data["grounded"] = [
-        {"phrase": label, "boxes": [d["box"] for d in data["detections"] if d["label"] == label]}
-        for label in dict.fromkeys(d.label for d in dets)
-    ]
-    if img.kind == "geotiff":
-        from ..core.io.geoexport import geo_metadata_of, region_to_map
-
-        geo = geo_metadata_of(img.path)
-        for entry, d in zip(data["detections"], dets if geo else ()):
-            entry["map"] = region_to_map(tuple(round(v) for v in d.box), geo)
-    header = [f"napari-clipcap ground: {model.name}, {data['mode']}"]
-    written = write_out_regions(
-        args, img, None, [d.box for d in dets], [d.label for d in dets], header
-    )
-    if written:
-        data["out_regions"] = written
-    lines = [f"{img.path.name}  ({model.name}, {data['mode']}, {len(tiles)} tile(s))"]
-    for d in dets:
-        lines.append(f"  {d.label}: {','.join(f'{v:.1f}' for v in d.box)}")
-    if not dets:
-        lines.append("  (no boxes)")
-    emit(args, data, "\n".join(lines))
+        check_out_regions(args.out_regions, getattr(args, "out_frame", None))
+    request.check_outputs()  # before any model runs
+    result = request.run(progress=ProgressBar("ground", quiet=args.json), files=region_files(args))
+    emit_result(args, result)
     return 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ._argtypes import positive_int
-from ._clipargs import add_clip_args, load_model, read_input
-from ._common import ProgressBar, add_common, emit, warn
+from ._clipargs import add_clip_args
+from ._common import ProgressBar, add_common, emit_result, warn
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -43,83 +43,17 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from ..core.errors import InvalidInputError
-    from ..core.io.images import MAP_SUFFIXES, write_map
-    from ..core.tasks.heatmap import map_summary, text_heatmap
-    from ..core.tasks.validity import file_valid_mask
+    """Flags -> :class:`~napari_clipcap.core.tasks.requests.HeatmapRequest` -> ``--out``
+    checked -> run -> printed."""
+    from ..core.tasks.requests import HeatmapRequest
     from ..core.tasks.windows import WindowGrid
 
-    if Path(args.out).suffix.lower() not in MAP_SUFFIXES:
-        raise InvalidInputError(f"--out must end in one of {', '.join(MAP_SUFFIXES)}")
-    _check_writable(Path(args.out).expanduser())  # before the model work, not after
-    img = read_input(args, lazy=True)  # only the windows used are scaled
-    grid = WindowGrid.of(*img.data.shape[:2], args.window, args.stride)
-    _note_coarse(args, grid)
-    valid = file_valid_mask(img)
-    clip = load_model(args)
-    query = args.query[0] if len(args.query) == 1 else args.query
-    result = text_heatmap(
-        img.data,
-        query,
-        clip,
-        mode=args.mode,
-        window=args.window,
-        stride=args.stride,
-        template=args.template,
-        templates=args.templates,
-        softmax=args.softmax,
-        batch_size=args.batch_size,
-        valid=valid,
-        progress=ProgressBar("heatmap", quiet=args.json),
-    )
-    meta = {
-        "query": " | ".join(args.query),
-        "mode": args.mode,
-        "window": args.window,
-        "stride": args.stride,
-        "model": clip.name,
-        "value": "softmax" if args.softmax else "cosine",
-    }
-    wcs = img.wcs if Path(args.out).suffix.lower() in (".fits", ".fit", ".fts") else None
-    geo = None
-    if img.kind == "geotiff" and Path(args.out).suffix.lower() in (".tif", ".tiff"):
-        from ..core.io.geoexport import geo_metadata_of
-
-        geo = geo_metadata_of(img.path)  # GeoTIFF in -> GeoTIFF out, same CRS and grid
-    try:
-        from ._provenance import provenance_of
-
-        out = write_map(
-            args.out,
-            result,
-            wcs=wcs,
-            meta=meta,
-            geo=geo,
-            provenance=provenance_of(args),
-            plane=img.plane,
-        )
-    except OSError as exc:
-        raise InvalidInputError(f"cannot write --out {args.out}: {exc.strerror or exc}") from exc
-    data = {
-        "image": str(img.path),
-        "out": str(out),
-        "shape": list(result.shape),
-        "queries": args.query,
-        **map_summary(result),  # band by band: no full-size copies of the map
-        "window_effective": [grid.wh, grid.ww],
-        "windows": grid.count,
-        "cells": list(grid.cells),
-        "wcs": wcs is not None,
-        **{k: v for k, v in meta.items() if k not in ("query",)},
-    }
-    emit(
-        args,
-        data,
-        f"{out}: {' x '.join(map(str, result.shape))} float32 map of {meta['query']!r} "
-        f"({args.mode}, {data['min']:.3f} .. {data['max']:.3f})",
-    )
+    request = HeatmapRequest.from_args(args)
+    request.check_outputs()  # before the model work, not after
+    image = request.image.load(lazy=True)  # only the windows used are scaled
+    _note_coarse(args, WindowGrid.of(*image.data.shape[:2], args.window, args.stride))
+    result = request.run(progress=ProgressBar("heatmap", quiet=args.json), image=image)
+    emit_result(args, result)
     return 0
 
 
@@ -141,19 +75,3 @@ def _note_coarse(args: argparse.Namespace, grid) -> None:
         f"the map has only {rows} x {cols} cells ({args.window} px windows every "
         f"{args.stride} px on {grid.width} x {grid.height} px); {hint}",
     )
-
-
-def _check_writable(out) -> None:
-    """Raise :class:`InvalidInputError` when ``out`` cannot be written."""
-    import os
-
-    from ..core.errors import InvalidInputError
-
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidInputError(
-            f"cannot create the folder of --out {out}: {exc.strerror}"
-        ) from exc
-    if out.is_dir() or not os.access(out.parent, os.W_OK):
-        raise InvalidInputError(f"cannot write --out {out}: not a writable file path")

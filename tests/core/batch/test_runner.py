@@ -112,10 +112,10 @@ def test_bad_chunk_size_and_out_file_are_clear_errors(images, spec, tmp_path):
 def test_model_failure_is_isolated_to_its_file(images, spec, tmp_path, monkeypatch):
     real = batch_tasks._run_task
 
-    def fragile(spec, model, imgs):
+    def fragile(spec, model, imgs, *where):
         if any(im.shape[:2] == (20, 30) for im in imgs):  # the FITS HDUs
             raise RuntimeError("model exploded")
-        return real(spec, model, imgs)
+        return real(spec, model, imgs, *where)
 
     monkeypatch.setattr(batch_tasks, "_run_task", fragile)
     rep = run_batch([images], spec, tmp_path / "out", chunk_size=12)

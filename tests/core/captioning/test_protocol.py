@@ -11,7 +11,6 @@ from napari_clipcap import load_captioner as public_load_captioner
 from napari_clipcap.core.captioning.clipcap.model import load_clipcap_checkpoint, save_clipcap
 from napari_clipcap.core.captioning.protocol import (
     Captioner,
-    caption_regions,
     load_captioner,
     loaded_captioners,
     unload_captioner,
@@ -19,6 +18,7 @@ from napari_clipcap.core.captioning.protocol import (
 )
 from napari_clipcap.core.clip import model as clip_mod
 from napari_clipcap.core.errors import CheckpointFormatError, InvalidInputError
+from napari_clipcap.core.tasks.captions import caption_regions
 
 
 @pytest.fixture()

@@ -7,7 +7,7 @@ import pytest
 
 from fixtures.collection_data import ColourEncoder, colour_image, make_image_folder
 from napari_clipcap.core.collection.indexing import index_paths
-from napari_clipcap.core.collection.search import crop_region, search_image, search_text
+from napari_clipcap.core.collection.search import region_query, search_image, search_text
 from napari_clipcap.core.collection.store import Collection, ModelMismatchError
 from napari_clipcap.core.errors import InvalidInputError
 
@@ -75,7 +75,7 @@ def test_other_encoder_and_bad_queries_are_refused(collection):
     with pytest.raises(InvalidInputError, match="empty"):
         search_text(collection, "  ", ColourEncoder())
     with pytest.raises(InvalidInputError, match="empty"):
-        crop_region(np.zeros((10, 10, 3)), (5, 5, 5, 9))
+        region_query(np.zeros((10, 10, 3)), (5, 5, 5, 9))
     with pytest.raises(InvalidInputError, match="k must be positive"):
         search_text(collection, "red", ColourEncoder(), k=0)
     with pytest.raises(ModelMismatchError, match="8-d"):

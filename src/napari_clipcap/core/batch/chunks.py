@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..collection.search import crop_region
 from ..distributed import run_isolated, worker_device
 from ..errors import Cancelled, InvalidInputError, error_line
-from ..io.sources import failure_text, read_units
+from ..io.sources import failure_text, read_unit_files
 from ..registry import DEFAULT_CLIP, ModelSpec
+from .region_rows import box_text, clipped, gap_row, heatmap_row, label_rows, scaled_regions
 
 TASKS = ("caption", "labels", "heatmap", "embed")
 
@@ -41,10 +41,13 @@ class BatchSpec:
         ``caption`` settings, as ``load_captioner`` and ``caption`` take them.
     labels : tuple of str
         ``labels`` task: the labels scored per region.
-    regions : tuple of (x0, y0, x1, y1)
-        ``caption`` and ``labels``: regions of every image (default: the whole image).
-        A region reaching past an image's edge is clipped to it; its rows then give
-        the clipped box in ``clipped_to`` (else ``""``).
+    regions : tuple
+        ``caption`` and ``labels``: regions of every image (default: the whole image):
+        boxes ``(x0, y0, x1, y1)`` or polygons ``((x, y), ...)``, cut by the one crops
+        function (:func:`~napari_clipcap.core.tasks.crops.cut_regions`). A region
+        reaching past an image's edge is clipped to it; its rows then give the clipped
+        box in ``clipped_to`` (else ``""``). A region without any valid pixel gets no
+        result; its row says why in ``no_data``.
     template : str
         Text template for labels and heatmap queries.
     query, mode, window, stride
@@ -65,7 +68,7 @@ class BatchSpec:
     num: int = 1
     max_tokens: int = 67
     labels: tuple[str, ...] = ()
-    regions: tuple[tuple[int, int, int, int], ...] = ()
+    regions: tuple = ()
     template: str = "{}"
     query: str | None = None
     mode: str = "sliding"
@@ -125,15 +128,24 @@ class BatchSpec:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d["labels"], d["regions"] = list(self.labels), [list(r) for r in self.regions]
+        d["labels"] = list(self.labels)
+        d["regions"] = [np.asarray(r, dtype=float).tolist() for r in self.regions]
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> BatchSpec:
         d = dict(d)
         d["labels"] = tuple(d.get("labels", ()))
-        d["regions"] = tuple(tuple(r) for r in d.get("regions", ()))
+        d["regions"] = tuple(_region_tuple(r) for r in d.get("regions", ()))
         return cls(**d)
+
+
+def _region_tuple(region) -> tuple:
+    """A box as 4 ints, a polygon as a tuple of ``(x, y)`` float pairs (hashable)."""
+    arr = np.asarray(region, dtype=float)
+    if arr.ndim == 1 and arr.size == 4:
+        return tuple(round(float(v)) for v in arr)
+    return tuple((float(x), float(y)) for x, y in arr.reshape(-1, 2))
 
 
 def get_model(spec: BatchSpec):
@@ -162,120 +174,55 @@ def heatmap_name(path: str, hdu: int | None) -> str:
     return f"{Path(path).stem}-{'' if hdu is None else f'hdu{hdu}-'}{digest}.npy"
 
 
-def _regions(spec: BatchSpec) -> list[tuple[int, int, int, int] | None]:
+def _regions(spec: BatchSpec) -> list:
     return list(spec.regions) or [None]
 
 
 def _run_task(
-    spec: BatchSpec, model, images: list[np.ndarray], factors: list[int] | None = None
+    spec: BatchSpec, model, images: list[np.ndarray], factors=None, valids=None
 ) -> list[list[dict]]:
     """Rows per image (one per region for caption and labels).
 
     ``factors[i]`` is the stride image ``i`` was read with (above the pixel budget);
-    regions, given in full-resolution pixels, are divided by it.
+    regions, given in full-resolution pixels, are divided by it. ``valids[i]`` is where
+    image ``i`` holds data (None: everywhere it is finite).
     """
     factors = factors or [1] * len(images)
+    valids = valids or [None] * len(images)
     if spec.task == "embed":
         vecs = model.encode_images(images, batch_size=spec.batch_size)
         return [[{"embedding": v.astype(np.float32)}] for v in vecs]
     if spec.task == "heatmap":
-        from ..tasks.heatmap import text_heatmap
+        return [[heatmap_row(spec, model, im, v)] for im, v in zip(images, valids)]
+    from ..tasks.crops import cut_regions
 
-        out = []
-        for im in images:
-            m = np.asarray(
-                text_heatmap(
-                    im,
-                    spec.query,
-                    model,
-                    mode=spec.mode,
-                    window=spec.window,
-                    stride=spec.stride,
-                    template=spec.template,
-                ),
-                dtype=np.float32,
-            )
-            y, x = np.unravel_index(int(np.nanargmax(m)), m.shape)
-            out.append(
-                [
-                    {
-                        "heatmap_array": m,
-                        "max": float(np.nanmax(m)),
-                        "mean": float(np.nanmean(m)),
-                        "argmax_x": int(x),
-                        "argmax_y": int(y),
-                    }
-                ]
-            )
-        return out
+    cuts = [
+        cut_regions(im, scaled_regions(spec, k), valid=v)
+        for im, k, v in zip(images, factors, valids)
+    ]
+    kept = [part for cut in cuts for part in cut.kept]
     if spec.task == "labels":
-        from ..tasks.labels import score_regions
+        results = iter(row for cut in cuts for row in label_rows(spec, model, cut))
+    else:
+        from ..decoding.options import DecodeOptions
 
-        out = []
-        for im, k in zip(images, factors):
-            h, w = im.shape[:2]
-            boxes = [_scaled(r, k) or (0, 0, w, h) for r in _regions(spec)]
-            probs = np.asarray(
-                score_regions(im, boxes, list(spec.labels), model, template=spec.template)
-            )
-            rows = []
-            for r, p in zip(_regions(spec), probs):
-                row = {
-                    "region": _box_text(r),
-                    **_clipped(r, im, k),
-                    "label": spec.labels[int(np.argmax(p))],
-                    "probability": float(np.max(p)),
-                }
-                row.update({f"p:{lab}": float(v) for lab, v in zip(spec.labels, p)})
-                rows.append(row)
-            out.append(rows)
-        return out
-    crops, owners = [], []
-    for i, im in enumerate(images):
-        for r in _regions(spec):
-            crops.append(np.ascontiguousarray(crop_region(im, _scaled(r, factors[i]))))
-            owners.append((i, r))
-    from ..decoding.options import DecodeOptions
-
-    opts = DecodeOptions(beam_size=spec.beam, num_captions=spec.num, max_tokens=spec.max_tokens)
-    caps = model.caption(crops, options=opts)
-    out: list[list[dict]] = [[] for _ in images]
-    for (i, r), c in zip(owners, caps):
-        out[i].append(
-            {
-                "region": _box_text(r),
-                **_clipped(r, images[i], factors[i]),
-                "caption": c[0] if c else "",
-                "captions": json.dumps(list(c)),
-            }
+        opts = DecodeOptions(
+            beam_size=spec.beam, num_captions=spec.num, max_tokens=spec.max_tokens
         )
+        made = model.caption(kept, options=opts, batch_size=spec.batch_size) if kept else []
+        results = iter(
+            {"caption": c[0] if c else "", "captions": json.dumps(list(c))} for c in made
+        )
+    out: list[list[dict]] = []
+    for im, k, cut in zip(images, factors, cuts):
+        rows = []
+        for r, blank, problems in zip(_regions(spec), cut.empty, cut.problems):
+            row = {"region": box_text(r), **clipped(r, im, k)}
+            row.update(gap_row(spec) if blank else next(results))
+            row["no_data"] = problems[0] if blank else ""
+            rows.append(row)
+        out.append(rows)
     return out
-
-
-def _box_text(box) -> str:
-    return "" if box is None else ",".join(str(int(v)) for v in box)
-
-
-def _scaled(box, k: int):
-    """A full-resolution box in the pixels of an image read with stride ``k``."""
-    if box is None or k == 1:
-        return box
-    x0, y0, x1, y1 = (int(v) for v in box)
-    return (x0 // k, y0 // k, max(x0 // k + 1, -(-x1 // k)), max(y0 // k + 1, -(-y1 // k)))
-
-
-def _clipped(box, image: np.ndarray, k: int = 1) -> dict:
-    """``clipped_to``: the part of a region inside the image, "" when the region fits.
-
-    For an image read with stride ``k`` the full-resolution extent is ``k`` times its.
-    """
-    if box is None:
-        return {}
-    from ..coords.regions import as_region
-
-    shape = (image.shape[0] * k, image.shape[1] * k)
-    fitted = as_region(box, shape).box
-    return {"clipped_to": "" if fitted == tuple(box) else _box_text(fitted)}
 
 
 def run_chunk(spec_dict: dict, paths: list[str]) -> list[dict]:
@@ -288,11 +235,11 @@ def run_chunk(spec_dict: dict, paths: list[str]) -> list[dict]:
     """
     spec = BatchSpec.from_dict(spec_dict)
     model = get_model(spec)
-    loaded: list[tuple[str, list[tuple[int | None, np.ndarray, int]]]] = []
+    loaded: list[tuple[str, list[tuple]]] = []
     rows: dict[str, list[dict]] = {}
     for path in paths:
         try:
-            units = read_units(path)
+            units = _read_units(path)
             if not units:
                 raise InvalidInputError(f"{path}: no image data")
             loaded.append((path, units))
@@ -310,18 +257,36 @@ def run_chunk(spec_dict: dict, paths: list[str]) -> list[dict]:
     return [row for path in paths for row in rows.get(path, [])]
 
 
+def _read_units(path: str) -> list[tuple]:
+    """Every unit of a file as ``(hdu, image, reduced_by, valid)``: the model input and
+    where the file holds data (:func:`~napari_clipcap.core.tasks.validity.file_valid_mask`,
+    read with the same stride)."""
+    from ..tasks.validity import file_valid_mask
+
+    units = []
+    for hdu, image in read_unit_files(path):
+        valid = file_valid_mask(image)
+        k = image.reduced_by
+        if valid is not None and k > 1:
+            h, w = image.data.shape[:2]
+            valid = valid[::k, ::k][:h, :w]
+        if valid is not None and valid.shape != image.data.shape[:2]:
+            valid = None  # a mask that does not line up is no mask
+        units.append((hdu, image.data, k, valid))
+    return units
+
+
 def _base(path: str, hdu: int | None, image: np.ndarray | None, error: str | None) -> dict:
     h, w = (None, None) if image is None else image.shape[:2]
     return {"path": path, "hdu": hdu, "width": w, "height": h, "error": error}
 
 
 def _apply(spec: BatchSpec, model, loaded) -> dict[str, list[dict]]:
-    flat = [(path, hdu, im, k) for path, units in loaded for hdu, im, k in units]
-    images, factors = [f[2] for f in flat], [f[3] for f in flat]
-    extra = (factors,) if any(k != 1 for k in factors) else ()  # full-size: as before
-    results = _run_task(spec, model, images, *extra) if flat else []
+    flat = [(path, *unit) for path, units in loaded for unit in units]
+    images, factors, valids = [f[2] for f in flat], [f[3] for f in flat], [f[4] for f in flat]
+    results = _run_task(spec, model, images, factors, valids) if flat else []
     out: dict[str, list[dict]] = {}
-    for (path, hdu, im, k), task_rows in zip(flat, results):
+    for (path, hdu, im, k, _), task_rows in zip(flat, results):
         for r in task_rows:
             row = {**_base(path, hdu, im, None), "reduced_by": k, **r}
             out.setdefault(path, []).append(row)

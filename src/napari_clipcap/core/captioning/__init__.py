@@ -9,7 +9,6 @@ __getattr__, __dir__, __all__ = _lazy.attach(
     submod_attrs={
         "protocol": [
             "Captioner",
-            "caption_regions",
             "load_captioner",
             "loaded_captioners",
             "unload_captioners",

@@ -3,7 +3,6 @@
 >>> cap = load_captioner("clipcap")                            # doctest: +SKIP
 >>> cap.caption([rgb_float32_hxwx3], beam_size=5)              # doctest: +SKIP
 [['A dog sitting on a couch.']]
->>> caption_regions(cap, image, [(0, 0, 64, 64), (64, 0, 128, 64)])  # doctest: +SKIP
 
 ``kind`` is a captioner kind (:data:`~napari_clipcap.core.registry.CAPTIONER_KINDS`) or a
 captioner preset name from :mod:`napari_clipcap.core.registry`; a kind stands for its
@@ -13,8 +12,6 @@ fails leaves nothing behind.
 """
 
 from __future__ import annotations
-
-import numpy as np
 
 from .. import model_cache
 from ..devices import resolve_device
@@ -27,7 +24,6 @@ from .transformers_captioners import build_hf_captioner
 
 __all__ = [
     "Captioner",
-    "caption_regions",
     "check_images",
     "load_captioner",
     "loaded_captioners",
@@ -59,57 +55,6 @@ def _build_florence2(args: dict, defaults: dict, device: str, precision: str):
     from .florence2.captioner import build_florence2
 
     return build_florence2(args.get("weights"), device, precision)
-
-
-def caption_regions(
-    captioner: Captioner,
-    image: np.ndarray,
-    regions=None,
-    *,
-    polygon_mode: str = "mask",
-    valid: np.ndarray | None = None,
-    **options,
-) -> list[list[str]]:
-    """Caption the whole image (``regions=None``) or each box / polygon, as one batch.
-
-    Parameters
-    ----------
-    captioner : Captioner
-    image : ndarray
-        HxWx3 float32 in [0, 1] (as :func:`~napari_clipcap.core.scaling.model_input.to_model_input`
-        gives).
-    regions : sequence, optional
-        Boxes ``(x0, y0, x1, y1)`` (end exclusive) and/or polygons of ``(x, y)``. A
-        region reaching past the image edge is clipped to it
-        (:func:`~napari_clipcap.core.coords.regions.as_region`).
-    valid : ndarray of bool, optional
-        ``(H, W)``: where the source holds data (see
-        :func:`~napari_clipcap.core.tasks.input_checks.checked_crops`).
-    **options
-        Passed to ``captioner.caption`` (``options=DecodeOptions(...)`` or single settings).
-
-    Returns
-    -------
-    list of list of str
-        Per region its captions; ``[]`` for a region without any valid pixel. Regions
-        with little data (mostly NaN or nodata, or tiny) are captioned with a
-        :class:`~napari_clipcap.core.errors.LowDataWarning`.
-
-    Raises
-    ------
-    InvalidInputError
-        For an empty region list, a region that is empty or outside the image, or an
-        image without any valid pixel.
-    """
-    from ..tasks.input_checks import checked_crops
-
-    if regions is not None and len(regions) == 0:
-        raise InvalidInputError("no regions given; pass regions=None for the whole image")
-    image = check_images([image])[0]
-    parts, empty = checked_crops(image, regions, valid=valid, polygon_mode=polygon_mode)
-    kept = [p for p, e in zip(parts, empty) if not e]
-    captions = iter(captioner.caption(kept, **options) if kept else [])
-    return [[] if e else next(captions) for e in empty]
 
 
 def _preset_for(kind: str):

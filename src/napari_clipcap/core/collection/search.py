@@ -98,17 +98,18 @@ def search_text(
             col.close()
 
 
-def crop_region(image: np.ndarray, region: tuple[int, int, int, int] | None) -> np.ndarray:
-    """Cut box ``(x0, y0, x1, y1)`` (end exclusive, clipped to the image) from an image."""
+def region_query(image: np.ndarray, region) -> np.ndarray:
+    """The crop a search by ``region`` of ``image`` encodes, cut by the one crops function
+    (:func:`~napari_clipcap.core.tasks.crops.cut_regions`): boxes and polygons, clipped
+    to the image; a region without any valid pixel is refused."""
     if region is None:
         return image
-    h, w = image.shape[:2]
-    x0, y0, x1, y1 = (int(v) for v in region)
-    x0, x1 = max(0, min(x0, w)), max(0, min(x1, w))
-    y0, y1 = max(0, min(y0, h)), max(0, min(y1, h))
-    if x1 <= x0 or y1 <= y0:
-        raise InvalidInputError(f"region {tuple(region)} is empty inside a {w}x{h} image")
-    return image[y0:y1, x0:x1]
+    from ..tasks.crops import cut_regions
+
+    cut = cut_regions(image, [region])
+    if cut.empty[0]:
+        raise InvalidInputError(f"the query {cut.problems[0][0]}")
+    return cut.parts[0]
 
 
 def search_image(
@@ -117,9 +118,10 @@ def search_image(
     clip,
     k: int = 10,
     *,
-    region: tuple[int, int, int, int] | None = None,
+    region=None,
 ) -> list[Hit]:
-    """Rank by similarity to an image, or to one region ``(x0, y0, x1, y1)`` of it.
+    """Rank by similarity to an image, or to one region of it (a box ``(x0, y0, x1, y1)``
+    or a polygon, as every task takes them).
 
     ``image`` is an ``H x W x 3`` float32 array in ``[0, 1]`` as ``encode_images`` takes.
     """
@@ -129,7 +131,7 @@ def search_image(
     col, owned = _open(collection)
     try:
         check_encoder(col, clip)
-        vec = clip.encode_images([np.ascontiguousarray(crop_region(arr, region))])[0]
+        vec = clip.encode_images([np.ascontiguousarray(region_query(arr, region))])[0]
         return search_vector(col, vec, k)
     finally:
         if owned:

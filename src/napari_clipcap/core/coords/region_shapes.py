@@ -72,18 +72,55 @@ class FileRegion:
         return replace(self, text=text)
 
     def to_region(self) -> Any:
-        """The region to score or caption: a box for axis-aligned rectangles, a polygon
-        otherwise, on pixel edges (see the module notes); points give a 1-pixel box."""
-        xy = self.vertices[:, ::-1] + 0.5
-        if self.shape_type == "point":
-            x, y = np.floor(xy[0]).astype(int)
-            return (int(x), int(y), int(x) + 1, int(y) + 1)
-        if self.shape_type == "ellipse":
-            return ellipse_outline(xy)
-        if self.shape_type == "rectangle" and _axis_aligned(xy):
-            (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
-            return (float(x0), float(y0), float(x1), float(y1))
-        return xy
+        """The region to score or caption (see :func:`shape_region`)."""
+        return shape_region(self.shape_type, self.vertices)
+
+
+#: Decimals kept of a polygon's (or an ellipse outline's) vertices: every door (dock,
+#: region file, command line) rounds the same way, so the same shape is the same region
+#: and ``--region`` can write it exactly.
+VERTEX_DECIMALS = 3
+
+
+def shape_region(shape_type: str, vertices_yx: Any) -> Any:
+    """A napari shape as the region to score or caption, in pixel-edge coordinates.
+
+    Parameters
+    ----------
+    shape_type : str
+        napari's shape type: ``"rectangle"``, ``"ellipse"``, ``"polygon"``, ``"path"``,
+        ``"line"`` or ``"point"``.
+    vertices_yx : array-like
+        ``(N, 2)`` napari ``(row, col)`` data coordinates (pixel centres on integers):
+        the 4 corners of a rectangle or ellipse (rotated with the shape), the outline of
+        a polygon.
+
+    Returns
+    -------
+    tuple of int or ndarray
+        An axis-aligned rectangle, a point, a line or a path of fewer than 3 vertices:
+        the box ``(x0, y0, x1, y1)`` of the pixels whose centres it covers (at least one
+        pixel per axis). An ellipse: the polygon tracing its outline (not its corners'
+        box). A rotated rectangle and a polygon: their outline. Polygons are ``(N, 2)``
+        ``(x, y)`` arrays on pixel edges, rounded to :data:`VERTEX_DECIMALS` decimals.
+    """
+    yx = np.atleast_2d(np.asarray(vertices_yx, dtype=float))[:, -2:]
+    if not np.all(np.isfinite(yx)):
+        raise InvalidInputError(f"the {shape_type} has non-finite vertices")
+    xy = yx[:, ::-1] + 0.5
+    if shape_type == "ellipse" and len(xy) == 4:
+        return np.round(ellipse_outline(xy), VERTEX_DECIMALS)
+    closed = shape_type in ("polygon", "rectangle", "ellipse")
+    if closed and len(xy) >= 3 and not (shape_type == "rectangle" and _axis_aligned(xy)):
+        return np.round(xy, VERTEX_DECIMALS)
+    # pixel i spans [i - 0.5, i + 0.5) in napari; rounding first absorbs the noise of a
+    # trip through sky coordinates (31.4999999 is 31.5)
+    (x_min, y_min), (x_max, y_max) = (
+        np.floor(np.round(xy.min(axis=0), 6)).astype(int),
+        np.floor(np.round(xy.max(axis=0), 6)).astype(int),
+    )
+    x0, y0 = int(x_min), int(y_min)
+    return (x0, y0, max(int(x_max), x0 + 1), max(int(y_max), y0 + 1))
 
 
 def _axis_aligned(xy: np.ndarray) -> bool:

@@ -230,3 +230,53 @@ def crops(
         except InvalidInputError as exc:
             raise InvalidInputError(f"region {i + 1}: {exc}") from None
     return out
+
+
+#: Largest coordinate a region may give: far past any image, still a safe integer.
+MAX_COORD = 2**53
+
+
+def region_text(region: Any) -> str:
+    """A box as ``x0,y0,x1,y1`` (integers), a polygon as ``x,y,x,y,...`` (exact floats):
+    what ``--region`` reads back into the same region (:func:`parse_region`)."""
+    if isinstance(region, Region):
+        region = region.polygon if region.polygon is not None else region.box
+    arr = np.asarray(region, dtype=np.float64)
+    if arr.ndim == 1 and arr.size == 4:
+        return ",".join(str(round(float(v))) for v in arr)
+    return ",".join(repr(float(v)) for v in arr.reshape(-1))
+
+
+def parse_region(text: str) -> tuple[int, int, int, int] | np.ndarray:
+    """Read ``x0,y0,x1,y1`` (a box, pixel data coordinates, end exclusive) or
+    ``x,y,x,y,x,y[,...]`` (the vertices of a polygon, at least three, on pixel edges).
+
+    Raises
+    ------
+    InvalidInputError
+        Unless the text is four numbers, or an even number of at least six, all finite
+        and within :data:`MAX_COORD` of zero (the region is named in the message).
+    """
+    try:
+        values = [float(v) for v in str(text).split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 4 and (len(values) < 6 or len(values) % 2):
+        raise InvalidInputError(
+            f"region {_short(text)!r} is not four numbers x0,y0,x1,y1 (a box) nor the "
+            "x,y pairs of three or more polygon vertices"
+        )
+    if not all(np.isfinite(v) and abs(v) <= MAX_COORD for v in values):
+        raise InvalidInputError(
+            f"region {_short(text)!r} must be finite pixel coordinates (no inf or nan, "
+            "none beyond 2**53 in size)"
+        )
+    if len(values) == 4:
+        x0, y0, x1, y1 = (round(v) for v in values)
+        return x0, y0, x1, y1
+    return np.array(values, dtype=np.float64).reshape(-1, 2)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

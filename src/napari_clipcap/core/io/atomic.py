@@ -244,3 +244,33 @@ def check_output_folder(path: str | os.PathLike, what: str = "--out") -> Path:
     if target.exists() and not os.access(target, os.W_OK | os.X_OK):
         raise InvalidInputError(f"{what} {out}: cannot write in {target} (permission denied)")
     return out
+
+
+def check_output_file(path: str | os.PathLike, what: str = "--out") -> Path:
+    """Refuse an output file that cannot be written, before any model runs.
+
+    Raises
+    ------
+    InvalidInputError
+        One line, when ``path`` is a folder, its folder does not exist, lies under a
+        file, or cannot be written in.
+    """
+    out = Path(path).expanduser()
+    try:
+        if out.is_dir():
+            raise InvalidInputError(f"{what} {out} is a folder; give a file name")
+        folder = out.parent
+        ancestor = folder
+        while not ancestor.exists() and ancestor.parent != ancestor:
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise InvalidInputError(f"{what} {out} lies under {ancestor}, which is a file")
+        if ancestor != folder:
+            raise InvalidInputError(f"{what} {out}: the folder {folder} does not exist")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise InvalidInputError(f"{what} {out}: cannot write in {folder} (permission denied)")
+        if out.exists() and not os.access(out, os.W_OK):
+            raise InvalidInputError(f"{what} {out} exists and cannot be overwritten")
+    except OSError as exc:  # a name too long for the file system, a broken mount
+        raise InvalidInputError(f"{what} {out}: {exc.strerror or exc}") from None
+    return out

@@ -13,6 +13,7 @@ import io
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -95,6 +96,20 @@ def load_unit(
     except InvalidInputError as exc:
         raise FileFormatError(f"{path}: cannot read image: {exc}") from exc
     return image if max_side is None else shrink(image, max_side)
+
+
+def read_unit_files(path: str | os.PathLike) -> list[tuple[int | None, Any]]:
+    """Every unit of a file as ``(hdu, ImageFile)``, read for a model at full size, or
+    reduced above the pixel budget (``ImageFile.reduced_by``)."""
+    from .images import read_image
+
+    units = []
+    for hdu in list_units(path):
+        try:
+            units.append((hdu, read_image(path, hdu=hdu, reduce=True)))
+        except InvalidInputError as exc:
+            raise FileFormatError(f"{path}: cannot read image: {exc}") from exc
+    return units
 
 
 def read_units(

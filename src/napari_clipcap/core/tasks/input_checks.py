@@ -40,28 +40,40 @@ def valid_fraction(image: np.ndarray) -> float:
     return float(finite.mean())
 
 
+def low_data_problems(fraction: float, width: int, height: int, what: str) -> list[str]:
+    """Why a result on ``what`` may not be trustworthy, from its fraction of valid pixels
+    and its size: empty when there is enough data."""
+    problems = []
+    if fraction < MIN_VALID_FRACTION:
+        problems.append(
+            f"{what} holds data in only {fraction:.0%} of its pixels (the rest is NaN or "
+            f"nodata); the result may describe the blank area"
+        )
+    if min(width, height) < MIN_SIDE:
+        problems.append(
+            f"{what} is {width} x {height} pixels, far smaller than the model's input; the "
+            "result describes a blurred enlargement"
+        )
+    return problems
+
+
 def data_problems(image: np.ndarray, what: str = "the image") -> list[str]:
     """Why a result on ``image`` may not be trustworthy: empty when there is enough data."""
     a = np.asarray(image)
-    problems = []
     h, w = a.shape[:2]
-    frac = valid_fraction(a)
-    if frac < MIN_VALID_FRACTION:
-        problems.append(
-            f"{what} holds data in only {frac:.0%} of its pixels (the rest is NaN or "
-            f"nodata); the result may describe the blank area"
-        )
-    if min(h, w) < MIN_SIDE:
-        problems.append(
-            f"{what} is {w} x {h} pixels, far smaller than the model's input; the result "
-            "describes a blurred enlargement"
-        )
-    return problems
+    return low_data_problems(valid_fraction(a), w, h, what)
 
 
 #: Collects this thread's low-data problems (and every other user warning, e.g. random
 #: weights) in a list, for a GUI job that shows them beside its result.
 collect_low_data = collect_warnings
+
+
+def report_low_data(problems: Sequence[str]) -> None:
+    """Issue each problem as a :class:`LowDataWarning` and hand it to this thread's
+    collectors (:func:`collect_low_data`)."""
+    for p in problems:
+        warn_user(p, LowDataWarning, stacklevel=3)
 
 
 def warn_low_data(images: Sequence[np.ndarray], names: Sequence[str] | None = None) -> list:
@@ -78,54 +90,6 @@ def warn_low_data(images: Sequence[np.ndarray], names: Sequence[str] | None = No
     found = []
     for img, name in zip(images, names):
         problems = data_problems(img, name)
-        for p in problems:
-            warn_user(p, LowDataWarning, stacklevel=3)
+        report_low_data(problems)
         found.append(problems)
     return found
-
-
-def checked_crops(
-    image: np.ndarray,
-    regions: Sequence | None,
-    *,
-    valid: np.ndarray | None = None,
-    polygon_mode: str = "mask",
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """Crop ``regions`` of ``image`` for a model, after checking their data.
-
-    Parameters
-    ----------
-    image : ndarray
-        ``H x W`` or ``H x W x C`` model input.
-    regions : sequence or None
-        Boxes and polygons (:func:`~napari_clipcap.core.coords.regions.crops`); None is
-        the whole image.
-    valid : ndarray of bool, optional
-        ``(H, W)``: where the source holds data, when ``image`` no longer shows it (0
-        where a FITS had NaN); without it, the NaN pixels of ``image`` count.
-
-    Returns
-    -------
-    crops : list of ndarray
-    empty : ndarray of bool
-        Regions without any valid pixel (their results should be left out).
-
-    Raises
-    ------
-    InvalidInputError
-        The image holds no valid pixel at all.
-    """
-    from ..coords.regions import crops, is_all_nan
-    from ..errors import InvalidInputError
-
-    if is_all_nan(image) or (valid is not None and not np.any(valid)):
-        raise InvalidInputError("the image is entirely NaN or nodata; nothing to work on")
-    parts = crops(image, regions, polygon_mode=polygon_mode)
-    if valid is not None:  # crops of the mask itself (bool): no full-size float copy
-        checked = crops(np.asarray(valid, bool), regions, polygon_mode=polygon_mode, fill=True)
-        empty = np.array([not c.any() for c in checked], dtype=bool)
-    else:
-        checked = parts
-        empty = np.array([is_all_nan(c) for c in checked], dtype=bool)
-    warn_low_data(checked, ["the image"] if not regions else None)
-    return parts, empty

@@ -16,7 +16,7 @@ import numpy as np
 from ..clip.prompts import parse_labels, resolve_templates, text_embeddings
 from ..errors import InvalidInputError
 from ..jobs import ProgressCallback
-from .input_checks import checked_crops
+from .crops import RegionCrops, cut_regions
 
 
 def _softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -50,9 +50,10 @@ def score_regions(
         :func:`~napari_clipcap.core.scaling.model_input.to_model_input` gives), or ``H x W``
         grey.
     regions : sequence or None
-        Boxes ``(x0, y0, x1, y1)`` and/or polygons ``(N, 2)`` of ``(x, y)``; ``None`` or
-        empty scores the whole image as one region. A region reaching past the image
-        edge is clipped to it (:func:`~napari_clipcap.core.coords.regions.as_region`).
+        Boxes ``(x0, y0, x1, y1)``, polygons ``(N, 2)`` of ``(x, y)``, regions or
+        region-file shapes (:func:`~napari_clipcap.core.tasks.crops.cut_regions`);
+        ``None`` or empty scores the whole image as one region. A region reaching past
+        the image edge is clipped to it.
     labels : str or sequence of str
         Labels, or one comma-separated string.
     clip : ClipModel
@@ -95,20 +96,54 @@ def score_regions(
     tmpl = resolve_templates(template, templates)
     if top_k is not None and not 1 <= int(top_k):
         raise InvalidInputError(f"top_k must be at least 1, got {top_k}")
-    # a lazy model input (ModelInputView) stays lazy: only the regions are read
-    img = image if hasattr(image, "reduced") else np.asarray(image)
-    if img.ndim not in (2, 3) or img.shape[0] < 1 or img.shape[1] < 1:
-        raise InvalidInputError(f"image must be H x W or H x W x 3, got shape {img.shape}")
-    parts, empty = checked_crops(img, regions, valid=valid, polygon_mode=polygon_mode)
-    text = text_embeddings(clip, labels, tmpl)
-    feats = clip.encode_images(parts, batch_size=batch_size, progress=progress, cancel=cancel)
-    cos = feats.astype(np.float64) @ text.astype(np.float64).T
-    scores = cos if multi_label else _softmax(clip.logit_scale * cos, axis=1)
-    scores[empty] = np.nan
+    cut = cut_regions(image, regions, valid=valid, polygon_mode=polygon_mode)
+    scores = score_crops(
+        cut,
+        labels,
+        clip,
+        templates=tmpl,
+        multi_label=multi_label,
+        batch_size=batch_size,
+        progress=progress,
+        cancel=cancel,
+    )
     if top_k is not None and int(top_k) < scores.shape[1]:
         order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), axis=1, kind="stable")
         drop = order[:, int(top_k) :]
         np.put_along_axis(scores, drop, np.nan, axis=1)
+    return scores
+
+
+def score_crops(
+    cut: RegionCrops,
+    labels: str | Sequence[str],
+    clip: Any,
+    *,
+    template: str = "{}",
+    templates: str | Sequence[str] | None = None,
+    multi_label: bool = False,
+    batch_size: int = 32,
+    progress: ProgressCallback | None = None,
+    cancel=None,
+) -> np.ndarray:
+    """Label scores of regions already cut (:func:`~napari_clipcap.core.tasks.crops.cut_regions`).
+
+    Returns
+    -------
+    ndarray
+        ``(R, L)`` float64: per part of ``cut``, the softmax over labels (or the cosines
+        with ``multi_label``); NaN rows for the parts without data, which are not
+        encoded. See :func:`score_regions` for the parameters.
+    """
+    labels = parse_labels(labels)
+    text = text_embeddings(clip, labels, resolve_templates(template, templates))
+    scores = np.full((len(cut.parts), len(labels)), np.nan)
+    if cut.kept:
+        feats = clip.encode_images(
+            cut.kept, batch_size=batch_size, progress=progress, cancel=cancel
+        )
+        cos = feats.astype(np.float64) @ text.astype(np.float64).T
+        scores[~cut.empty] = cos if multi_label else _softmax(clip.logit_scale * cos, axis=1)
     return scores
 
 

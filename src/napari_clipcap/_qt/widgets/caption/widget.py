@@ -206,12 +206,12 @@ class CaptionWidget(Dock):
         drawn = shapes_signature(shapes) if shapes is not None else None
 
         def job(progress, cancel):
-            from ....core.tasks.input_checks import checked_crops
+            from ....core.tasks.crops import cut_regions
             from ....core.tasks.validity import plane_valid_mask
 
             valid = plane_valid_mask(plane.data, plane.index, rgb=plane.rgb)
-            pieces, blank = checked_crops(plane.model_input(), regions, valid=valid)
-            kept_pieces = [p for p, b in zip(pieces, blank) if not b]
+            cut = cut_regions(plane.model_input(), regions, valid=valid)
+            kept_pieces = cut.kept
             n = len(kept_pieces)
             total = len(choices) * n
             out = []
@@ -221,12 +221,12 @@ class CaptionWidget(Dock):
                 def step(done, _total, offset=k * n):
                     progress(offset + done, total)
 
-                made = iter(
+                made = (
                     captioner.caption(kept_pieces, **opts, progress=step, cancel=cancel)
                     if kept_pieces
                     else []
                 )
-                out.append((choice.label, [[] if b else next(made) for b in blank]))
+                out.append((choice.label, cut.fill(made, gap=[])))
             texts = [c[0] if c else "" for c in out[0][1]]
             rects = [text_rect(b, t, pixel, inside=inside) for b, t in zip(boxes, texts)]
             return out, ground_luminance(plane.model_input(), rects)

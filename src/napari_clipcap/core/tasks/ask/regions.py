@@ -95,12 +95,12 @@ def ask_image(
         One per region (one for the whole image); None for a region without valid data.
     """
     from ...coords.regions import as_region
-    from ..input_checks import checked_crops
+    from ..crops import cut_regions
 
     if regions is not None and len(regions) == 0:
         raise InvalidInputError("no regions given; pass regions=None for the whole image")
     image = np.asarray(image, dtype=np.float32)
-    _, empty = checked_crops(image, regions, valid=valid)  # validity and low-data warnings
+    empty = cut_regions(image, regions, valid=valid).empty  # validity and low-data warnings
     boxes = [None] if regions is None else [as_region(r, image.shape).box for r in regions]
     histories = list(history) if history is not None else [()] * len(boxes)
     if len(histories) != len(boxes):

@@ -1,0 +1,99 @@
+"""The rows a batch task writes per image and region: regions scaled to reduced reads,
+``clipped_to``, label and caption columns, the columns of a region without data."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def scaled_regions(spec, k: int) -> list | None:
+    regions = [scaled(r, k) for r in spec.regions]
+    return regions or None
+
+
+def label_rows(spec, model, cut) -> list[dict]:
+    """One row of label probabilities per region of ``cut`` that holds data, scored as
+    ``labels`` scores them (:func:`~napari_clipcap.core.tasks.labels.score_crops`)."""
+    from ..tasks.labels import score_crops
+
+    probs = score_crops(cut, list(spec.labels), model, template=spec.template)
+    rows = []
+    for p in probs[~cut.empty]:
+        row = {"label": spec.labels[int(np.argmax(p))], "probability": float(np.max(p))}
+        row.update({f"p:{lab}": float(v) for lab, v in zip(spec.labels, p)})
+        rows.append(row)
+    return rows
+
+
+def gap_row(spec) -> dict:
+    """The result columns of a region without data."""
+    if spec.task == "labels":
+        gap = {"label": "", "probability": float("nan")}
+        gap.update({f"p:{lab}": float("nan") for lab in spec.labels})
+        return gap
+    return {"caption": "", "captions": "[]"}
+
+
+def heatmap_row(spec, model, image: np.ndarray, valid) -> dict:
+    from ..tasks.heatmap import text_heatmap
+
+    m = np.asarray(
+        text_heatmap(
+            image,
+            spec.query,
+            model,
+            mode=spec.mode,
+            window=spec.window,
+            stride=spec.stride,
+            template=spec.template,
+            valid=valid,
+        ),
+        dtype=np.float32,
+    )
+    y, x = np.unravel_index(int(np.nanargmax(m)), m.shape)
+    return {
+        "heatmap_array": m,
+        "max": float(np.nanmax(m)),
+        "mean": float(np.nanmean(m)),
+        "argmax_x": int(x),
+        "argmax_y": int(y),
+    }
+
+
+def box_text(region) -> str:
+    if region is None:
+        return ""
+    from ..coords.regions import region_text
+
+    return region_text(region)
+
+
+def scaled(region, k: int):
+    """A full-resolution region in the pixels of an image read with stride ``k``."""
+    if region is None or k == 1:
+        return region
+    arr = np.asarray(region, dtype=float)
+    if arr.ndim == 2:
+        return arr / k
+    x0, y0, x1, y1 = (int(v) for v in region)
+    return (x0 // k, y0 // k, max(x0 // k + 1, -(-x1 // k)), max(y0 // k + 1, -(-y1 // k)))
+
+
+def clipped(region, image: np.ndarray, k: int = 1) -> dict:
+    """``clipped_to``: the part of a region inside the image, "" when the region fits.
+
+    For an image read with stride ``k`` the full-resolution extent is ``k`` times its.
+    """
+    if region is None:
+        return {}
+    from ..coords.regions import as_region
+
+    shape = (image.shape[0] * k, image.shape[1] * k)
+    fitted = as_region(region, shape).box
+    arr = np.asarray(region, dtype=float)
+    if arr.ndim == 2:  # a polygon: its pixels' bounding box, unclipped
+        (x0, y0), (x1, y1) = np.floor(arr.min(axis=0)), np.ceil(arr.max(axis=0))
+        asked = (int(x0), int(y0), int(x1), int(y1))
+    else:
+        asked = tuple(int(v) for v in region)
+    return {"clipped_to": "" if fitted == asked else box_text(fitted)}
