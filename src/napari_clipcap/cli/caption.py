@@ -105,12 +105,13 @@ def run(args: argparse.Namespace) -> int:
     from ..core.tasks.requests import CaptionRequest
 
     request = CaptionRequest.from_args(args)
-    args.captioner_spec = captioner_spec(args)  # what loads, said before it loads
     check_region_file_arguments(args)
     request.check_outputs()  # before any model runs
     result = request.run(
-        progress=ProgressBar("caption", quiet=args.json), files=region_files(args)
-    )
+        progress=ProgressBar("caption", quiet=args.json),
+        files=region_files(args),
+        before_load=lambda: setattr(args, "captioner_spec", captioner_spec(args)),
+    )  # what loads is said before it loads
     if request.regions is not None:
         for image, entry, shape in zip(
             request.images, result.data["images"], result.extra["shapes"]

@@ -191,12 +191,14 @@ class CaptionRequest:
         cancel=None,
         captioner: Any = None,
         files: RegionFiles | None = None,
+        before_load: Any = None,
     ) -> TaskResult:
         """Caption every region of every image as one batch; ``captioner``: already
-        loaded; ``files``: how region files are read and written."""
+        loaded; ``files``: how region files are read and written; ``before_load()`` is
+        called once every region is checked, before the model loads."""
         self.check_outputs()
         files = files or RegionFiles()
-        return run_collecting(lambda: self._run(progress, cancel, captioner, files))
+        return run_collecting(lambda: self._run(progress, cancel, captioner, files, before_load))
 
     def cut(self, files: RegionFiles | None = None) -> list[tuple]:
         """Per image: (ImageInput, LoadedImage, shapes, asked regions, fitted boxes, cut)."""
@@ -214,11 +216,13 @@ class CaptionRequest:
             )
         return out
 
-    def _run(self, progress, cancel, captioner, files) -> TaskResult:
+    def _run(self, progress, cancel, captioner, files, before_load) -> TaskResult:
         from ...captioning.base import check_images
 
         cuts = self.cut(files)  # every region is checked before the model loads
         kept = [part for *_, cut in cuts for part in cut.kept]
+        if before_load is not None:
+            before_load()
         if captioner is None:
             captioner = load_captioner_spec(self.captioner, self.device, self.precision)
         made = iter(
