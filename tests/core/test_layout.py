@@ -286,3 +286,46 @@ def test_fronts_export_what_they_list(front):
     module = importlib.import_module(front)
     for name in getattr(module, "__all__", []):
         assert getattr(module, name) is not None, f"{front}.{name}"
+
+
+_WRITE_MODES = {"w", "wb", "a", "ab", "w+", "wb+", "x", "xb"}
+_ATOMIC = {"atomic_path", "atomic_file", "atomic_dir"}
+
+
+def _writes_outside_atomic(path: Path) -> list[str]:
+    """Calls that write a file and sit in no ``with atomic_*(...)`` block."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: list[str] = []
+
+    def is_atomic(node: ast.With) -> bool:
+        return any(
+            isinstance(item.context_expr, ast.Call)
+            and ast.unparse(item.context_expr.func).split(".")[-1] in _ATOMIC
+            for item in node.items
+        )
+
+    def writes(call: ast.Call) -> bool:
+        name = ast.unparse(call.func)
+        if name.endswith((".write_text", ".write_bytes")) or name in ("os.replace", "os.rename"):
+            return True
+        if name == "open" and call.args and ast.unparse(call.args[0]) != "os.devnull":
+            mode = call.args[1] if len(call.args) > 1 else None
+            mode = mode or next((k.value for k in call.keywords if k.arg == "mode"), None)
+            return isinstance(mode, ast.Constant) and mode.value in _WRITE_MODES
+        return False
+
+    def visit(node: ast.AST, inside: bool) -> None:
+        inside = inside or (isinstance(node, ast.With) and is_atomic(node))
+        if isinstance(node, ast.Call) and writes(node) and not inside:
+            found.append(f"{path.relative_to(PKG)}:{node.lineno} {ast.unparse(node.func)}")
+        for child in ast.iter_child_nodes(node):
+            visit(child, inside)
+
+    visit(tree, False)
+    return found
+
+
+def test_every_file_is_written_through_core_io_atomic():
+    atomic = PKG / "core" / "io" / "atomic.py"
+    loose = [w for p in PKG.rglob("*.py") if p != atomic for w in _writes_outside_atomic(p)]
+    assert not loose, f"files written outside core/io/atomic (write whole or not at all): {loose}"
