@@ -73,3 +73,37 @@ def test_two_queued_clicks_start_one_job(make_napari_viewer, qtbot):
     release.set()
     qtbot.waitUntil(lambda: not panel.busy, timeout=10000)
     assert len(started) == 1 and results == ["ok"]
+
+
+def test_napari_bar_is_made_with_its_total_never_indeterminate(
+    make_napari_viewer, qtbot, monkeypatch
+):
+    """An indeterminate napari bar animates, repainting the window all the time it is
+    shown: the job makes it at its first progress report, with the total."""
+    from napari_clipcap._qt import worker as worker_mod
+
+    make_napari_viewer(show=True)
+    made: list = []
+    real = worker_mod.napari_progress
+
+    def recorded(*args, **kwargs):
+        made.append(kwargs.get("total"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(worker_mod, "napari_progress", recorded)
+    release = threading.Event()
+
+    def steps(progress, cancel):
+        release.wait(10)
+        progress(1, 3)
+        progress(3, 3)
+
+    job = Job(steps, "Three steps")
+    job.start()
+    app_events_ran = []
+    QTimer.singleShot(0, lambda: app_events_ran.append(1))
+    qtbot.waitUntil(lambda: bool(app_events_ran), timeout=5000)  # the loop ran: no bar yet
+    assert made == []
+    release.set()
+    qtbot.waitUntil(lambda: job.over, timeout=10000)
+    assert made in ([3], [])  # made with its total (none when the job ended first)

@@ -139,17 +139,18 @@ class Job(QObject):
     def start(self) -> Job:
         """Start the worker (once); returns ``self``.
 
-        The job counts as running before anything here can run the event loop
-        (napari's progress bar does): a click queued meanwhile finds it running.
+        The job counts as running before anything can run the event loop: a click
+        queued meanwhile finds it running. Napari's activity bar is made at the first
+        progress report, with its total: an indeterminate napari bar animates
+        (repaints the window) all the time it is shown.
         """
         if self.running or self.over:
             return self
         guard_triton()
         self.running = True
         Job._live.add(self)
-        self._pbar = napari_progress(total=0, desc=self.label)
-        if self.cancel_event.is_set():  # cancelled before it began (or while the bar
-            self._mark_cancelled()  # was being made): nothing runs
+        if self.cancel_event.is_set():  # cancelled before it began: nothing runs
+            self._mark_cancelled()
             self._on_finished()
             return self
         self.worker.start()
@@ -171,10 +172,17 @@ class Job(QObject):
             self._bar_timer.start()
 
     def _update_bar(self) -> None:
-        bar, latest = self._pbar, self._latest
-        if bar is None or latest is None:
+        latest = self._latest
+        if latest is None or self.over:
             return
         done, total = latest
+        if self._pbar is None:
+            self._pbar = napari_progress(total=total, desc=self.label)  # runs the loop
+            if self.over:  # the job ended meanwhile: the bar goes with it
+                self._pbar.close()
+                self._pbar = None
+                return
+        bar = self._pbar
         if bar.total != total:
             bar.total = total
         if done != bar.n:
