@@ -62,6 +62,14 @@ def files(tmp_path_factory, tiny_clip_files) -> dict[str, str]:
     (root / "absurd.json").write_text(json.dumps(absurd))
     negative = {**cfg, "vision_cfg": {**cfg["vision_cfg"], "width": -4}}
     (root / "negative.json").write_text(json.dumps(negative))
+    import tifffile
+
+    tifffile.imwrite(root / "stack.tif", np.zeros((5, 30, 20), np.uint8))
+    out["stack"] = str(root / "stack.tif")
+    (root / "a_folder").mkdir()
+    (root / "absurd_dir").mkdir()
+    (root / "absurd_dir" / "open_clip_config.json").write_text(json.dumps({"model_cfg": absurd}))
+    out["absurd_dir"] = str(root / "absurd_dir")
     for name in ("list", "absurd", "negative"):
         out[f"{name}_cfg"] = str(root / f"{name}.json")
     pt = Path(tiny_clip_files.pt).read_bytes()
@@ -268,6 +276,35 @@ ROWS = [
 
 #: Rows whose fix belongs to another helper and has not landed yet (reason).
 PENDING: dict[str, str] = {}
+
+ROWS += [
+    (
+        "clip-folder-absurd",
+        ["labels", "{png}", "--labels", "a,b", "--clip", "{absurd_dir}", "--device", "cpu"],
+        2,
+        r"open_clip_config\.json' describes a model of about .* billion parameters",
+    ),
+    # rows of cases other helpers fix (issue 21 items 6 and 14)
+    (
+        "tiff-stack",
+        ["labels", "{stack}", "--labels", "a,b", *NO_LOAD],
+        2,
+        r"TIFF stack of 5 pages",
+    ),
+    (
+        "out-regions-a-folder",
+        ["labels", "{png}", "--labels", "a,b", "--out-regions", "{root}/a_folder", *CLIP],
+        2,
+        r"a_folder",
+    ),
+    (
+        "out-regions-missing-folder",
+        ["labels", "{png}", "--labels", "a,b", "--out-regions", "{root}/no/such/r.reg", *CLIP],
+        2,
+        r"out-regions|r\.reg",
+    ),
+]
+PENDING["out-regions-missing-folder"] = "output paths checked first: helper requests' item 14"
 
 SCHEDULER_ROW = (  # the check is helper dask's (core/distributed), landed
     "batch-scheduler-garbage",

@@ -201,6 +201,7 @@ def build_open_clip(
                 "an open_clip directory holds its own weights; give no weights"
             )
         pretrained = None
+        _check_folder_architecture(Path(arch[len("local-dir:") :]).expanduser())
     elif model.startswith("hf-hub:"):
         arch, pretrained = model, None
     else:
@@ -291,6 +292,17 @@ def build_open_clip(
         interpolation=pp.get("interpolation", "bicubic"),
     )
     return built, arch
+
+
+def _check_folder_architecture(folder: Path) -> None:
+    """:func:`check_architecture` on an open_clip folder's ``open_clip_config.json``."""
+    file = folder / "open_clip_config.json"
+    try:
+        cfg = json.loads(file.read_text())
+    except (OSError, ValueError):
+        return  # open_clip reports a missing or broken config itself
+    model_cfg = cfg.get("model_cfg", cfg) if isinstance(cfg, dict) else cfg
+    check_architecture(model_cfg, repr(str(file)))
 
 
 def _first_line(exc: BaseException) -> str:
