@@ -174,3 +174,43 @@ def test_caption_command_reproduces_the_dock_caption_and_blank_data_is_flagged(
     assert first["captions"] and second["captions"] == []
     status = widget.job_panel.status.text()
     assert "⚠" in status and "holds data in only 0%" in status
+
+
+def test_dock_ellipse_rotated_box_and_polygon_score_as_their_copied_command(
+    make_napari_viewer, qtbot, scene, tiny_clip_choice, notifications, tmp_path, capsys
+):
+    """The dock scores shapes as their outlines, and its Copy command (the request's
+    ``to_argv()``) gives identical scores from the command line."""
+
+    def corners(cx, cy, w, h, deg):
+        a = np.deg2rad(deg)
+        rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+        xy = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * [w / 2, h / 2] @ rot.T
+        return (xy + [cx, cy])[:, ::-1]
+
+    path = tmp_path / "scene.png"
+    Image.fromarray(scene).save(path)
+    viewer = make_napari_viewer()
+    (image,) = viewer.open(path, plugin="napari")
+    widget = LabelsWidget(viewer)
+    qtbot.addWidget(widget)
+    shapes = viewer.add_shapes(
+        [corners(30, 25, 36, 14, 35), corners(45, 30, 20, 10, 20)],
+        shape_type=["ellipse", "rectangle"],
+    )
+    shapes.add_polygons([np.array([[5.0, 40.0], [20.0, 60.0], [30.0, 45.0]])])
+    widget.auto_check.setChecked(False)
+    widget.image_combo.set_layer(image)
+    widget.shapes_combo.set_layer(shapes)
+    widget.labels_edit.setPlainText("forest, river, city")
+    widget.score()
+    _wait(qtbot, widget)
+    command = widget.copy_command_button.copy()
+    assert command and command.count("--region") == 3
+    capsys.readouterr()
+    assert main(shlex.split(command)[1:]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["provenance"]["command"] == command
+    for theirs, mine in zip(out["regions"], widget.results["regions"]):
+        for label, p in mine["probabilities"].items():
+            assert theirs["scores"][label] == p  # identical: the same outline, same crop

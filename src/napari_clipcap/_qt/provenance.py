@@ -10,7 +10,6 @@ the button says why.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from qtpy.QtGui import QGuiApplication
@@ -93,50 +92,64 @@ def region_flags(regions) -> tuple[list[str], str | None]:
     return flags, None
 
 
-def labels_record(image, plane, regions, results, clip_choice, device, precision) -> dict:
-    """Provenance of the Region labels dock's scores."""
-    clip, clip_model = clip_flags(clip_choice)
-    template = results["template"]
-    prompt = (
-        ["--templates", template["templates"]]
-        if "templates" in template
-        else ["--template", template.get("template", "{}")]
+def dock_image(layer, plane) -> Any:
+    """The :class:`~napari_clipcap.core.tasks.requests.base.ImageInput` of a dock's
+    layer: the file it was read from (None: no command), HDU, domain and plane."""
+    from ..core.tasks.requests.base import ImageInput
+
+    hdu = (layer.metadata or {}).get("fits_hdu")
+    return ImageInput(
+        path=source_path(layer),
+        hdu=None if hdu is None else str(hdu),
+        domain=plane.domain,
+        plane=tuple(plane.index),
+        name=layer.name,
     )
-    boxes, why = region_flags(regions)
-    flags = ["--labels", ",".join(results["labels"]), *prompt, *boxes, *clip, "--json"]
-    prov = dock_record(
-        "labels",
-        image,
-        plane,
-        flags,
-        [clip_model],
+
+
+def labels_record(image, plane, regions, results, clip_choice, device, precision) -> dict:
+    """Provenance of the Region labels dock's scores: the record of the
+    :class:`~napari_clipcap.core.tasks.requests.LabelsRequest` the dock ran, whose
+    ``to_argv()`` is the Copy command."""
+    from .._napari.models.specs import clip_spec
+    from ..core.tasks.requests import LabelsRequest
+    from ..core.tasks.requests.base import clip_entry, request_record
+
+    spec = clip_spec(clip_choice)
+    template = results["template"]
+    request = LabelsRequest(
+        image=dock_image(image, plane),
+        labels=tuple(results["labels"]),
+        regions=tuple(regions),
+        template=template.get("template", "{}"),
+        templates=template.get("templates"),
+        clip=spec,
         device=device,
         precision=precision,
-        parameters={"labels": results["labels"], "regions": regions, **template},
     )
-    if why is not None and prov["command"]:
-        prov["command"], prov["command_unavailable"] = None, why
-    return prov
+    return request_record(request, [clip_entry(spec)])
 
 
 def heatmap_record(image, plane, queries, options, clip_choice, device, precision) -> dict:
-    """Provenance of the Text heatmap dock's maps (one run, every query)."""
-    clip, clip_model = clip_flags(clip_choice)
-    flags = [flag for q in queries for flag in ("--query", q)]
-    flags += ["--mode", options["mode"], "--window", str(options["window"])]
-    flags += ["--stride", str(options["stride"]), "--template", options["template"]]
-    stem = Path(source_path(image) or "image").stem
-    flags += [*clip, "--out", f"{stem}_heatmap.npy", "--json"]
-    return dock_record(
-        "heatmap",
-        image,
-        plane,
-        flags,
-        [clip_model],
+    """Provenance of the Text heatmap dock's maps (one run, every query): the record of
+    its :class:`~napari_clipcap.core.tasks.requests.HeatmapRequest`."""
+    from .._napari.models.specs import clip_spec
+    from ..core.tasks.requests import HeatmapRequest
+    from ..core.tasks.requests.base import clip_entry, request_record
+
+    spec = clip_spec(clip_choice)
+    request = HeatmapRequest(
+        image=dock_image(image, plane),
+        queries=tuple(queries),
+        mode=options["mode"],
+        window=int(options["window"]),
+        stride=int(options["stride"]),
+        template=options.get("template", "{}"),
+        clip=spec,
         device=device,
         precision=precision,
-        parameters={"queries": list(queries), **options},
     )
+    return request_record(request, [clip_entry(spec)])
 
 
 #: Caption dock decoding options -> ``caption`` flags.

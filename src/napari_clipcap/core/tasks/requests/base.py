@@ -347,3 +347,9 @@ class RegionFiles:
 
     read: Callable[[str | None, LoadedImage], list | None] = read_shapes
     write: Callable[..., str | None] = write_shapes
+
+
+def request_record(request: Any, models: list[dict]) -> dict:
+    """The provenance record of ``request`` (its command is ``request.to_argv()``), for a
+    door that ran the task's pieces itself (a dock re-scoring only the edited shapes)."""
+    return TaskResult(request, {}, [], "", models=list(models)).provenance()
