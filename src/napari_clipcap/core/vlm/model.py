@@ -21,7 +21,15 @@ from ..jobs import CancelFlag, check_cancel
 from .boxes import parse_boxes, strip_boxes
 from .families import Family, family_of
 
-__all__ = ["Answer", "Turn", "VisionLanguageModel", "cached_vlm", "load_vlm", "vlm_source"]
+__all__ = [
+    "Answer",
+    "Turn",
+    "VisionLanguageModel",
+    "cached_vlm",
+    "load_vlm",
+    "vlm_problem",
+    "vlm_source",
+]
 
 #: A callback that receives each new piece of an answer's text as it is decoded.
 TextCallback = Callable[[str], None]
@@ -368,3 +376,33 @@ def cached_vlm(name: str, device: str = "auto", precision: str = "auto") -> Visi
     source = vlm_source(name)
     key = (source, dev, precision)
     return get_or_load("vlm", key, lambda: load_vlm(source, dev, precision), dev)
+
+
+def vlm_problem(name: str) -> str:
+    """Why ``name`` cannot be loaded here and now ('' when it can), without loading it.
+
+    A local folder needs its ``config.json``; a preset or hub id needs to be in the hub
+    cache when downloads are off (``HF_HUB_OFFLINE``).
+    """
+    from ..cache import hub_cache_dir, hub_offline
+
+    name = str(name or "").strip()
+    if not name:
+        return "Choose a vision-language model."
+    path = Path(name).expanduser()
+    if path.exists() or name.startswith((".", "/", "~")):
+        if not path.is_dir():
+            return f"{name} is not a folder."
+        if not (path / "config.json").is_file():
+            return f"{path.name} holds no config.json: not a saved model folder."
+        return ""
+    if not hub_offline():
+        return ""
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(
+        vlm_source(name), "config.json", cache_dir=str(hub_cache_dir())
+    )
+    if isinstance(cached, str):
+        return ""
+    return f"{name} is not downloaded and downloads are off: choose a local folder."
