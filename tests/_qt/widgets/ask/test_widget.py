@@ -11,9 +11,9 @@ import threading
 import numpy as np
 import pytest
 import torch
+from fixtures.qt_jobs import wait_job
 from PIL import Image
 
-from fixtures.qt_jobs import wait_job
 from napari_clipcap._qt.widgets.ask.widget import SHAPES, VIEW, AskWidget
 from napari_clipcap.cli import main
 
@@ -46,7 +46,7 @@ def dock(make_napari_viewer, qtbot, png, qwen_vl_dir):
 
 
 def test_run_is_disabled_with_a_reason_until_it_can_ask(dock, tmp_path):
-    viewer, widget = dock
+    _viewer, widget = dock
     assert not widget.run_button.isEnabled()
     assert "Type a question" in widget.run_button.toolTip()
     widget.question_edit.setText("how many storage tanks?")
@@ -58,7 +58,7 @@ def test_run_is_disabled_with_a_reason_until_it_can_ask(dock, tmp_path):
 
 
 def test_answers_stream_and_conversations_grow(dock, qtbot):
-    viewer, widget = dock
+    _viewer, widget = dock
     pieces = []
     widget.streamed.connect(lambda i, s: pieces.append((i, s)))
     widget.question_edit.setText("how many storage tanks?")
@@ -97,7 +97,7 @@ def test_each_shape_gets_its_own_answer(dock, qtbot):
 
 
 def test_field_of_view_and_the_copied_command(dock, qtbot, capsys):
-    viewer, widget = dock
+    _viewer, widget = dock
     widget.where_combo.setCurrentText(VIEW)
     widget.question_edit.setText("describe this region in detail.")
     widget.run_button.click()
@@ -112,7 +112,7 @@ def test_field_of_view_and_the_copied_command(dock, qtbot, capsys):
 
 
 def test_cancel_mid_answer_leaves_nothing(dock, qtbot):
-    viewer, widget = dock
+    _viewer, widget = dock
     widget.tokens_spin.setValue(200)
     widget.question_edit.setText("describe this region in detail.")
     first = threading.Event()
@@ -150,5 +150,5 @@ def test_boxes_land_over_a_transformed_layer(dock, qtbot, monkeypatch):
     assert layer is not None and list(layer.features["phrase"]) == ["tank"]
     np.testing.assert_allclose(layer.affine.affine_matrix, image.affine.affine_matrix)
     np.testing.assert_allclose(layer.scale, image.scale)
-    x0, y0, x1, y1 = answer.boxes[0].box
+    x0, y0, _x1, _y1 = answer.boxes[0].box
     np.testing.assert_allclose(layer.data[0].min(axis=0), [y0 - 0.5, x0 - 0.5])
