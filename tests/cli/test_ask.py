@@ -126,3 +126,56 @@ def test_bad_questions_and_models_are_one_line(png, tmp_path, capsys):
     assert main(["ask", str(png), "--question", "q", "--vlm", str(tmp_path / "none")]) != 0
     err = capsys.readouterr().err
     assert "was not found" in err and "Traceback" not in err
+
+
+def test_batch_ask_gives_the_answers_ask_gives(png, qwen_vl_dir, tmp_path, capsys):
+    import pandas as pd
+
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    (folder / "scene.png").write_bytes(png.read_bytes())
+    question = ["--question", "how many storage tanks?", "--max-tokens", "4"]
+    regions = ["--region", "0,0,40,40", "--region", "50,20,120,90"]
+    out = tmp_path / "results"
+    rep = _json(
+        capsys,
+        [
+            "batch",
+            str(folder),
+            "--task",
+            "ask",
+            "--weights",
+            str(qwen_vl_dir),
+            *question,
+            *regions,
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+            "--json",
+        ],
+    )
+    assert rep["rows"] == 2 and rep["errors"] == 0
+    df = pd.read_parquet(out / "results.parquet")
+    single = _json(
+        capsys,
+        [
+            "ask",
+            str(folder / "scene.png"),
+            "--vlm",
+            str(qwen_vl_dir),
+            *question,
+            *regions,
+            "--device",
+            "cpu",
+            "--json",
+        ],
+    )
+    assert list(df["answer"]) == [r["answer"] for r in single["regions"]]
+    assert list(df["region"]) == ["0,0,40,40", "50,20,120,90"]
+
+
+def test_batch_ask_needs_a_question(png, tmp_path, capsys):
+    assert main(["batch", str(png), "--task", "ask", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "needs a question" in err and "Traceback" not in err

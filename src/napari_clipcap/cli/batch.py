@@ -19,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "resumes; unreadable files get a row with an error instead of stopping the run.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
-    p.add_argument("--task", required=True, choices=("caption", "labels", "heatmap", "embed"))
+    p.add_argument(
+        "--task", required=True, choices=("caption", "labels", "heatmap", "embed", "ask")
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler")
@@ -56,6 +58,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--template", type=template_text, default="{}", help='labels/heatmap: e.g. "a photo of {}"'
     )
     opts.add_argument("--query", default=None, help="heatmap: text query")
+    opts.add_argument(
+        "--question", default=None, help="ask: the question (model: --weights, a VLM)"
+    )
     opts.add_argument("--mode", default="sliding", choices=("sliding", "dense"))
     opts.add_argument("--window", type=positive_int, default=224, help="heatmap: window (px)")
     opts.add_argument("--stride", type=positive_int, default=112, help="heatmap: stride (px)")
@@ -91,6 +96,7 @@ def spec_from_args(args: argparse.Namespace):
         regions=tuple(_check_box(parse_box(r)) for r in args.region),
         template=args.template,
         query=args.query,
+        question=args.question,
         mode=args.mode,
         window=args.window,
         stride=args.stride,

@@ -20,9 +20,17 @@ from ..distributed import run_isolated, worker_device
 from ..errors import Cancelled, InvalidInputError, error_line
 from ..io.sources import failure_text, read_unit_files
 from ..registry import DEFAULT_CLIP, ModelSpec
-from .region_rows import box_text, clipped, gap_row, heatmap_row, label_rows, scaled_regions
+from .region_rows import (
+    ask_rows,
+    box_text,
+    clipped,
+    gap_row,
+    heatmap_row,
+    label_rows,
+    scaled_regions,
+)
 
-TASKS = ("caption", "labels", "heatmap", "embed")
+TASKS = ("caption", "labels", "heatmap", "embed", "ask")
 
 
 @dataclass(frozen=True)
@@ -31,7 +39,7 @@ class BatchSpec:
 
     Attributes
     ----------
-    task : {"caption", "labels", "heatmap", "embed"}
+    task : {"caption", "labels", "heatmap", "embed", "ask"}
     clip_model, clip_weights : str, optional
         CLIP for ``labels``, ``heatmap``, ``embed`` (and the ClipCap encoder; ``None``:
         what the checkpoint recorded), by the one rule of
@@ -52,6 +60,10 @@ class BatchSpec:
         Text template for labels and heatmap queries.
     query, mode, window, stride
         ``heatmap`` settings, as ``text_heatmap`` takes them.
+    question : str, optional
+        ``ask`` task: the question asked of every image or region; the vision-language
+        model is ``weights`` (a preset, folder or hub id; default the small preset) and
+        ``max_tokens`` bounds each answer.
     batch_size : int
         Images per model call.
     device : str
@@ -74,6 +86,7 @@ class BatchSpec:
     mode: str = "sliding"
     window: int = 224
     stride: int = 112
+    question: str | None = None
     batch_size: int = 8
     device: str = "auto"
     extra: dict = field(default_factory=dict)
@@ -85,6 +98,8 @@ class BatchSpec:
             raise InvalidInputError("the labels task needs at least two labels")
         if self.task == "heatmap" and not self.query:
             raise InvalidInputError("the heatmap task needs a query")
+        if self.task == "ask" and not str(self.question or "").strip():
+            raise InvalidInputError("the ask task needs a question (--question)")
         if self.task == "caption" and not self.weights and self.captioner == "clipcap":
             raise InvalidInputError("the caption task with ClipCap needs --weights")
         # settings that would fail on every file are refused before any file is read
@@ -152,6 +167,11 @@ def get_model(spec: BatchSpec):
     """The task's model, loaded once per process (held in the one model cache,
     :mod:`napari_clipcap.core.model_cache`, like every other loaded model)."""
     device = worker_device(spec.device)
+    if spec.task == "ask":
+        from ..tasks.ask import DEFAULT_VLM
+        from ..vlm.model import cached_vlm
+
+        return cached_vlm(spec.weights or DEFAULT_VLM, device)
     if spec.task == "caption":
         from ..captioning.protocol import load_captioner
 
@@ -194,6 +214,8 @@ def _run_task(
         return [[{"embedding": v.astype(np.float32)}] for v in vecs]
     if spec.task == "heatmap":
         return [[heatmap_row(spec, model, im, v)] for im, v in zip(images, valids)]
+    if spec.task == "ask":
+        return [ask_rows(spec, model, im, k, v) for im, k, v in zip(images, factors, valids)]
     from ..tasks.crops import cut_regions
 
     cuts = [

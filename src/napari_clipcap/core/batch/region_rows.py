@@ -1,5 +1,5 @@
 """The rows a batch task writes per image and region: regions scaled to reduced reads,
-``clipped_to``, label and caption columns, the columns of a region without data."""
+``clipped_to``, label, caption and answer columns, the columns of a region without data."""
 
 from __future__ import annotations
 
@@ -21,6 +21,24 @@ def label_rows(spec, model, cut) -> list[dict]:
     for p in probs[~cut.empty]:
         row = {"label": spec.labels[int(np.argmax(p))], "probability": float(np.max(p))}
         row.update({f"p:{lab}": float(v) for lab, v in zip(spec.labels, p)})
+        rows.append(row)
+    return rows
+
+
+def ask_rows(spec, model, image: np.ndarray, k: int, valid) -> list[dict]:
+    """One row per region: the answer (:func:`~napari_clipcap.core.tasks.ask.ask_image`,
+    as ``napari-clipcap ask`` gives it) and the boxes it points at, as JSON."""
+    import json
+
+    from ..tasks.ask import ask_image
+
+    answers = ask_image(model, image, spec.question, regions=scaled_regions(spec, k),
+                        max_tokens=spec.max_tokens, valid=valid)  # fmt: skip
+    rows = []
+    for r, a in zip(list(spec.regions) or [None], answers):
+        row = {"region": box_text(r), **clipped(r, image, k)}
+        row.update(answer="" if a is None else a.text, no_data="" if a else "no valid data")
+        row["boxes"] = json.dumps([] if a is None else [d.as_dict() for d in a.boxes])
         rows.append(row)
     return rows
 

@@ -188,8 +188,8 @@ def _prove_table(df, files: Iterable[str], per_unit: int) -> None:
 
 
 def _rows_per_unit(spec: BatchSpec) -> int:
-    """Rows of one image unit: one per region for caption and labels, else one."""
-    return max(1, len(spec.regions)) if spec.task in ("caption", "labels") else 1
+    """Rows of one image unit: one per region for caption, labels and ask, else one."""
+    return max(1, len(spec.regions)) if spec.task in ("caption", "labels", "ask") else 1
 
 
 def run_batch(
