@@ -32,7 +32,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fixtures.vlm_models import smolvlm_config, smolvlm_processor, smolvlm_tokenizer
-from napari_clipcap.core.vlm.model import load_vlm
+from napari_clipcap.core.vlm.loading import load_vlm
 
 TEXT_256M = {
     "vocab_size": 49280,

@@ -39,7 +39,7 @@ _API: dict[str, str] = {
     "finetune_clip": "napari_clipcap.core.training.finetune_clip",
     "caption_metrics": "napari_clipcap.core.evaluation.metrics",
     "ask": "napari_clipcap.core.tasks.ask.regions",
-    "load_vlm": "napari_clipcap.core.vlm.model",
+    "load_vlm": "napari_clipcap.core.vlm.loading",
 }
 
 __all__ = ["__version__", *_API]

@@ -169,7 +169,7 @@ def get_model(spec: BatchSpec):
     device = worker_device(spec.device)
     if spec.task == "ask":
         from ..tasks.ask import DEFAULT_VLM
-        from ..vlm.model import cached_vlm
+        from ..vlm.loading import cached_vlm
 
         return cached_vlm(spec.weights or DEFAULT_VLM, device)
     if spec.task == "caption":

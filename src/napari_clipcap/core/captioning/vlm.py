@@ -69,7 +69,7 @@ def build_vlm_captioner(args: dict, defaults: dict, device: str, precision: str)
     """The captioner :func:`~napari_clipcap.core.captioning.protocol.load_captioner` builds
     for ``kind="vlm"``: ``args["weights"]`` a preset, folder or hub id, ``args["prompt"]``
     (default: the ``args["domain"]`` prompt, else the photo one)."""
-    from ..vlm.model import cached_vlm
+    from ..vlm.loading import cached_vlm
 
     weights = args.get("weights") or defaults.get("weights")
     if not weights:

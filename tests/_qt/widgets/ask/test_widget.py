@@ -11,9 +11,9 @@ import threading
 import numpy as np
 import pytest
 import torch
-from fixtures.qt_jobs import wait_job
 from PIL import Image
 
+from fixtures.qt_jobs import wait_job
 from napari_clipcap._qt.widgets.ask.widget import SHAPES, VIEW, AskWidget
 from napari_clipcap.cli import main
 

@@ -133,7 +133,7 @@ class AskWidget(Dock):
 
     def problem(self) -> str:
         """Why the dock cannot ask now ('' when it can); GUI wording only."""
-        from ....core.vlm.model import vlm_problem
+        from ....core.vlm.loading import vlm_problem
 
         if self.image_combo.layer() is None:
             return "Open or select an image layer first."
@@ -210,7 +210,7 @@ class AskWidget(Dock):
 
         def job(progress, cancel):
             from ....core.tasks.ask import ask_image
-            from ....core.vlm.model import cached_vlm
+            from ....core.vlm.loading import cached_vlm
 
             model = cached_vlm(name, "auto", "auto")
             answers = ask_image(model, plane.model_input(), question, regions=regions,

@@ -68,7 +68,7 @@ def ask_image(
     Parameters
     ----------
     vlm : VisionLanguageModel
-        From :func:`~napari_clipcap.core.vlm.model.load_vlm`.
+        From :func:`~napari_clipcap.core.vlm.loading.load_vlm`.
     image : ndarray
         HxWx3 float32 in [0, 1] (the model input of the other tasks), NaN without data.
     question : str
@@ -169,7 +169,7 @@ def ask(
     Answer or list of (Answer or None)
         The answer about the whole image, or one per region (None without valid data).
     """
-    from ...vlm.model import cached_vlm
+    from ...vlm.loading import cached_vlm
 
     if isinstance(image, (str, bytes)) or hasattr(image, "__fspath__"):
         from ...io.images import read_image

@@ -144,7 +144,7 @@ class AskRequest:
         well as raised.
         """
         from ...io.images import read_image
-        from ...vlm.model import cached_vlm
+        from ...vlm.loading import cached_vlm
         from ..validity import file_valid_mask
 
         hdu = int(self.hdu) if self.hdu is not None and str(self.hdu).isdigit() else self.hdu
