@@ -31,7 +31,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from fixtures.vlm_models import smolvlm_config, smolvlm_processor, smolvlm_tokenizer
+from fixtures.vlm_models import (
+    save_tiny_qwen_vl,
+    save_tiny_smolvlm,
+    smolvlm_config,
+    smolvlm_processor,
+    smolvlm_tokenizer,
+)
 from napari_clipcap.core.vlm.loading import load_vlm
 
 TEXT_256M = {
@@ -54,6 +60,34 @@ VISION_256M = {
     "patch_size": 16,
 }
 QUESTION = "How many storage tanks are in this region?"
+#: Qwen2.5-VL-3B as published (the GPU figure's model): text and vision towers.
+QWEN_3B = {
+    "text": {
+        "hidden_size": 2048,
+        "intermediate_size": 11008,
+        "num_hidden_layers": 36,
+        "num_attention_heads": 16,
+        "num_key_value_heads": 2,
+        "vocab_size": 151936,
+        "max_position_embeddings": 128000,
+        "rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]},
+        "rope_parameters": {
+            "rope_type": "default",
+            "mrope_section": [16, 24, 24],
+            "rope_theta": 1000000.0,
+        },
+        "tie_word_embeddings": True,
+    },
+    "vision": {
+        "depth": 32,
+        "hidden_size": 1280,
+        "intermediate_size": 3420,
+        "num_heads": 16,
+        "out_hidden_size": 2048,
+        "window_size": 112,
+        "fullatt_block_indexes": [7, 15, 23, 31],
+    },
+}
 
 
 def save_smolvlm_256m(folder: Path) -> Path:
@@ -108,18 +142,28 @@ def plain_generate(vlm, image: np.ndarray, tokens: int) -> dict:
 
 
 def project_answer(vlm, image: np.ndarray, tokens: int) -> dict:
-    """``VisionLanguageModel.answer`` (the path of the Ask dock, CLI and API)."""
-    first = []
-    start = time.perf_counter()
-    answer = vlm.answer(
-        image.astype(np.float32) / 255.0,
-        QUESTION,
-        max_tokens=tokens,
-        on_text=lambda s: first or first.append(time.perf_counter()),
-    )
-    end = time.perf_counter()
-    prompt_len = None
-    return _figures(start, first[0] if first else end, end, answer.tokens, prompt_len)
+    """``VisionLanguageModel.answer`` (the path of the Ask dock, CLI and API).
+
+    The first token's time is when its streamer first decodes (text may come later:
+    a random model's first token can decode to nothing printable).
+    """
+    tokenizer = vlm.tokenizer
+    real, first = tokenizer.decode, []
+
+    def timed(*args, **kwargs):
+        if not first:
+            first.append(time.perf_counter())
+        return real(*args, **kwargs)
+
+    tokenizer.decode = timed
+    try:
+        start = time.perf_counter()
+        answer = vlm.answer(image.astype(np.float32) / 255.0, QUESTION, max_tokens=tokens,
+                            on_text=lambda s: None)  # fmt: skip
+        end = time.perf_counter()
+    finally:
+        del tokenizer.decode  # the class's own method again
+    return _figures(start, first[0], end, answer.tokens, None)
 
 
 def _figures(start, first, end, new, prompt_tokens) -> dict:
@@ -168,9 +212,60 @@ def measure(device: str, tokens: int, rounds: int, folder: Path) -> dict:
     }
 
 
-def accelerator_figures(device: str = "cuda", tokens: int = 32, rounds: int = 3) -> dict:
+def save_qwen_3b(folder: Path) -> Path:
+    """Qwen2.5-VL-3B's architecture with random weights (the tiny fixture's tokenizer
+    and processor, the published sizes), saved in bf16."""
+    from transformers import AutoModelForImageTextToText, Qwen2_5_VLConfig
+
+    save_tiny_qwen_vl(folder)  # tokenizer, processor and the tiny config's token ids
+    tiny = Qwen2_5_VLConfig.from_pretrained(folder)
+    text = {**tiny.text_config.to_dict(), **QWEN_3B["text"]}
+    vision = {**tiny.vision_config.to_dict(), **QWEN_3B["vision"]}
+    config = Qwen2_5_VLConfig(
+        text_config=text,
+        vision_config=vision,
+        image_token_id=tiny.image_token_id,
+        video_token_id=tiny.video_token_id,
+        vision_start_token_id=tiny.vision_start_token_id,
+        vision_end_token_id=tiny.vision_end_token_id,
+    )
+    torch.manual_seed(0)
+    model = AutoModelForImageTextToText.from_config(config, dtype=torch.bfloat16)
+    model.generation_config.eos_token_id = None  # random weights: decode to the limit
+    model.save_pretrained(folder)
+    return folder
+
+
+def time_to_answer(vlm, tokens: int, rounds: int) -> dict:
+    """Time to the first token and tokens/s of ``answer`` about one region (GPU figure)."""
+    region = np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8)
+    project_answer(vlm, region, 2)  # warm-up, untimed
+    runs = [project_answer(vlm, region, tokens) for _ in range(rounds)]
+    return {
+        "time_to_first_token_s": float(np.median([r["time_to_first_token_s"] for r in runs])),
+        "tokens_per_s": float(np.median([r["tokens_per_s"] for r in runs])),
+        "runs": runs,
+    }
+
+
+def accelerator_figures(device: str = "cuda", small: bool = False) -> dict:
+    """SmolVLM2-256M against plain ``generate()``, and Qwen2.5-VL-3B's time to the first
+    token in bf16 (``small``: the tiny fixtures, to check the code path on a CPU)."""
     with tempfile.TemporaryDirectory() as tmp:
-        return measure(device, tokens, rounds, save_smolvlm_256m(Path(tmp) / "smolvlm"))
+        tmp = Path(tmp)
+        if small:
+            smol = measure(device, 3, 1, save_tiny_smolvlm(tmp / "smolvlm"))
+            qwen = load_vlm(save_tiny_qwen_vl(tmp / "qwen"), device=device)
+            return {"smolvlm": smol, "qwen": {"architecture": "tiny"}
+                    | time_to_answer(qwen, 3, 1)}  # fmt: skip
+        smol = measure(device, 32, 3, save_smolvlm_256m(tmp / "smolvlm"))
+        qwen = load_vlm(save_qwen_3b(tmp / "qwen"), device=device, precision="bf16")
+        return {
+            "smolvlm": smol,
+            "qwen": {"architecture": "Qwen2.5-VL-3B, random weights", "dtype": "bf16"}
+            | time_to_answer(qwen, 32, 3),
+            "goal": "under 0.5 s to the first token of an answer about one region",
+        }
 
 
 def main() -> None:

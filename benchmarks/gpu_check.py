@@ -9,6 +9,8 @@ Run through ``benchmarks/gpu_check.sh`` on a CUDA machine (under 8 minutes on on
 3. ``heatmap``: ViT-B/32 and ViT-B/16 fp16 images per second and an 8192 x 8192 scene in
    sliding and dense mode (``bench_heatmap.accelerator_figures``);
 4. ``florence2``: captions per second when the ``florence2`` captioner kind exists.
+5. ``ask``: time to the first token and tokens/s of an answer about one region, SmolVLM2-256M
+   against plain ``generate()`` and Qwen2.5-VL-3B in bf16 (``bench_ask.accelerator_figures``).
 
 ``--device cpu --small`` runs the same code at small sizes (a test does, so the script
 cannot rot between GPU loans). Usage:
@@ -114,6 +116,7 @@ def main(argv: list[str] | None = None) -> dict:
         args.device, precision=precision, **heat_sizes
     )
     result["florence2"] = florence2_figures(args.device, args.small)
+    result["ask"] = _bench("bench_ask").accelerator_figures(args.device, small=args.small)
     result["seconds"] = round(time.perf_counter() - started, 1)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -298,3 +298,48 @@ def train_grounder(folder: Path, image: np.ndarray) -> Path:
     cap.processor.save_pretrained(out)
     print(f"tiny Florence-2 taught the river and the village: loss {float(loss):.3f}")
     return out
+
+
+def train_asker(folder: Path, image: np.ndarray) -> Path:
+    """A tiny PaliGemma (the test fixture's) taught in a few seconds to answer two
+    questions about the overhead sample: ``detect river ; village`` with its own
+    ``<locYYYY>`` boxes, and what the village region holds."""
+    import torch
+
+    from fixtures.vlm_models import save_tiny_paligemma
+    from napari_clipcap.core.vlm.loading import load_vlm
+
+    torch.manual_seed(0)
+    vlm = load_vlm(save_tiny_paligemma(folder / "paligemma-init"), device="cpu")
+    h, w = image.shape[:2]
+
+    def locations(name: str) -> str:
+        (r0, c0, r1, c1), _ = REGIONS[name]
+        bins = [min(int(v / s * 1024), 1023) for v, s in ((r0, h), (c0, w), (r1, h), (c1, w))]
+        return "".join(f"<loc{b:04d}>" for b in bins)
+
+    pixels = (np.clip(image, 0, 1) * 255).astype(np.uint8)
+    (r0, c0, r1, c1), village = REGIONS["village"]
+    dr, dc = round((r1 - r0) * 0.25), round((c1 - c0) * 0.25)  # the Ask dock's context
+    crop = pixels[max(0, r0 - dr) : r1 + dr, max(0, c0 - dc) : c1 + dc]
+    pairs = [
+        (pixels, vlm.prompt("detect river ; village"),
+         f"{locations('river')} river ; {locations('village')} village"),
+        (crop, vlm.prompt("what is in this region?"), village),
+    ]  # fmt: skip
+    batches = [
+        vlm.processor(text=[q], images=[im], suffix=[a], return_tensors="pt") for im, q, a in pairs
+    ]
+    opt = torch.optim.AdamW(vlm.model.parameters(), lr=3e-3)
+    vlm.model.train()
+    for _ in range(200):
+        loss = sum(vlm.model(**b).loss for b in batches)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    vlm.model.eval()
+    out = folder / "paligemma-overhead"
+    vlm.model.save_pretrained(out)
+    vlm.processor.save_pretrained(out)
+    print(f"tiny PaliGemma taught two answers about the overhead scene: loss {float(loss):.3f}")
+    return out

@@ -78,3 +78,33 @@ def test_florence2_accelerator_figures_run():
     assert out["architecture"] == "tiny" and out["new_tokens"] == 4
     assert out["captions_per_s"] > 0 and out["naive_captions_per_s"] > 0
     assert out["detect_s"] > 0 and out["megapixels_per_s"] > 0
+
+
+def test_ask_accelerator_figures_run():
+    bench = _load("bench_ask")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        out = bench.accelerator_figures("cpu", small=True)
+    finally:
+        torch.set_num_threads(threads)
+    assert out["smolvlm"]["median"]["answer"]["time_to_first_token_s"] > 0
+    assert out["smolvlm"]["median"]["plain_generate"]["tokens_per_s"] > 0
+    assert out["qwen"]["time_to_first_token_s"] > 0 and out["qwen"]["tokens_per_s"] > 0
+
+
+def test_ask_qwen_3b_builder_runs_at_tiny_sizes(tmp_path, monkeypatch):
+    # the GPU figure's model is built from the published sizes over the fixture's
+    # tokenizer; the same code at tiny sizes checks the path on a CPU
+    bench = _load("bench_ask")
+    text = {**bench.QWEN_3B["text"], "hidden_size": 32, "intermediate_size": 64,
+            "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1,
+            "vocab_size": 512}  # fmt: skip
+    text["rope_scaling"] = {"type": "mrope", "mrope_section": [2, 3, 3]}
+    text["rope_parameters"] = {**text["rope_parameters"], "mrope_section": [2, 3, 3]}
+    vision = {**bench.QWEN_3B["vision"], "depth": 2, "hidden_size": 32, "intermediate_size": 64,
+              "num_heads": 2, "out_hidden_size": 32, "fullatt_block_indexes": [1]}  # fmt: skip
+    monkeypatch.setattr(bench, "QWEN_3B", {"text": text, "vision": vision})
+    vlm = bench.load_vlm(bench.save_qwen_3b(tmp_path / "qwen"), device="cpu", precision="bf16")
+    out = bench.time_to_answer(vlm, 3, 1)
+    assert out["time_to_first_token_s"] > 0
