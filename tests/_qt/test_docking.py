@@ -16,3 +16,33 @@ def test_manifest_widgets_dock(make_napari_viewer):
     for name, cls in MINE.items():
         _, widget = viewer.window.add_plugin_dock_widget("napari-clipcap", name)
         assert type(widget) is cls
+
+
+def test_every_dock_is_usable_in_a_short_window_and_reopens_on_the_shown_layer(
+    make_napari_viewer, qtbot
+):
+    """Docks scroll inside at 600 px; a reopened dock takes the visible layer and does
+    not push the window past the screen."""
+    import numpy as np
+    from qtpy.QtWidgets import QApplication
+
+    from napari_clipcap._qt.first_view import MIN_DOCK_HEIGHT, dock_wrappers
+
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(np.zeros((32, 32), np.float32), name="shown")
+    hidden = viewer.add_image(np.ones((32, 32), np.float32), name="hidden")
+    hidden.visible = False
+    viewer.layers.selection.active = None
+    for i, name in enumerate(_WIDGETS):
+        dock, _ = viewer.window.add_plugin_dock_widget("napari-clipcap", name, tabify=i > 0)
+        assert dock.minimumSizeHint().height() <= MIN_DOCK_HEIGHT + 40, name
+    qt_window = viewer.window._qt_window
+    qt_window.resize(1200, 600)
+    QApplication.processEvents()
+    assert qt_window.height() <= 600
+    key = next(k for k in dock_wrappers(viewer) if k.startswith("Text heatmap"))
+    viewer.window.remove_dock_widget(dock_wrappers(viewer)[key])
+    _, widget = viewer.window.add_plugin_dock_widget("napari-clipcap", "Text heatmap")
+    QApplication.processEvents()
+    assert qt_window.height() <= 600
+    assert widget.image_combo.layer().name == "shown"

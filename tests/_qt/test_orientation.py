@@ -88,3 +88,22 @@ def test_first_view_draws_the_compass_when_the_sky_is_shown(make_napari_viewer):
     assert viewer.layers[compass_name(sky)].visible
     sky.visible = False
     assert not viewer.layers[compass_name(sky)].visible
+
+
+def test_compass_on_file_open_and_viewer_open(make_napari_viewer, tmp_path):
+    """A north-up FITS opened after start-up (File > Open reads it through the manifest,
+    as viewer.open(..., plugin=...) does) gets its N/E arrows at once, no toggle needed."""
+    viewer = make_napari_viewer(show=True)
+    layer = _open(viewer, tmp_path)
+    assert layer.metadata.get("north_up") and compass_name(layer) in viewer.layers
+    other = tmp_path / "other.fits"
+    other.write_bytes((tmp_path / "sky.fits").read_bytes())
+    viewer.open(other, plugin="napari-clipcap")  # what File > Open reaches for a .fits
+    (opened,) = [
+        ly
+        for ly in viewer.layers
+        if ly.name.startswith("other") and ly.ndim == 2 and ly._type_string == "image"
+    ]
+    compass = viewer.layers[compass_name(opened)]
+    assert compass.visible and len(compass.data) == 2
+    viewer.screenshot(str(tmp_path / "compass.png"), canvas_only=False)

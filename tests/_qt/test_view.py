@@ -17,7 +17,7 @@ def test_samples_and_all_widgets(make_napari_viewer):
     assert len(images) == 2
     # the sky sample is shown first here: its compass is the only other layer
     assert [layer.name for layer in viewer.layers if layer not in images] == ["M13 (DSS) compass"]
-    docked = set(viewer.window._dock_widgets)
+    docked = set(viewer.window.dock_widgets)
     for name in _WIDGETS:
         assert any(name in key for key in docked), (name, docked)
 
@@ -37,7 +37,7 @@ def test_files_open_with_the_right_reader(make_napari_viewer, tmp_path):
 def test_first_view_caption_in_front_one_sample_shown_window_fits_screen(make_napari_viewer):
     from qtpy.QtWidgets import QApplication
 
-    from napari_clipcap._qt.first_view import MIN_SIZE, dock_titles, window_size
+    from napari_clipcap._qt.first_view import MIN_SIZE, dock_titles, dock_wrappers, window_size
     from napari_clipcap.cli.view import DEFAULT_SAMPLES
 
     viewer = populate(make_napari_viewer(), [])
@@ -49,7 +49,7 @@ def test_first_view_caption_in_front_one_sample_shown_window_fits_screen(make_na
     assert viewer.dims.ndim == 2
     # Caption is the dock in front of its tab group, with full tab titles
     qt_window = viewer.window._qt_window
-    caption = next(d for k, d in viewer.window._dock_widgets.items() if k.startswith("Caption"))
+    caption = next(d for k, d in dock_wrappers(viewer).items() if k.startswith("Caption"))
     from qtpy.QtCore import Qt
     from qtpy.QtWidgets import QTabBar
 

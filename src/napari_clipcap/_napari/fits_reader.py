@@ -205,8 +205,10 @@ def _current_viewer() -> Any:
 def _install_status() -> None:
     viewer = _current_viewer()
     if viewer is not None:
+        from .compass import install_compass
         from .plane_contrast import install_plane_contrast
         from .status import install_world_status
 
         install_world_status(viewer)
         install_plane_contrast(viewer)
+        install_compass(viewer)

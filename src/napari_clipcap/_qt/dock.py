@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from napari.layers import Image
-from qtpy.QtCore import QEvent
+from qtpy.QtCore import QEvent, Qt
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QLayout, QPushButton, QVBoxLayout, QWidget
 
+from .first_view import scroll_contents
 from .hint import HintLabel
 from .job_panel import JobPanel
 from .layer_combo import LayerCombo
@@ -80,6 +81,7 @@ class Dock(QWidget):
         self.first_steps: QLabel | None = None
         if first_steps:
             self.first_steps = QLabel(first_steps)
+            self.first_steps.setTextFormat(Qt.TextFormat.PlainText)
             self.first_steps.setWordWrap(True)
             self.first_steps.setStyleSheet("color: #a0a8b0;")
         self._sources: tuple = ()  # the layers the running job reads
@@ -125,6 +127,7 @@ class Dock(QWidget):
             layout.addStretch(1)
         else:
             _add(layout, results, stretch=1)
+        scroll_contents(self)  # usable in a short window: the dock scrolls inside
         return layout
 
     # -- can it run? ---------------------------------------------------------------

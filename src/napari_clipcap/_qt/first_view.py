@@ -1,7 +1,11 @@
-"""The first window a user sees: a screen-sized window, Caption in front, one sample shown.
+"""The window's geometry: a screen-sized first window, Caption in front, one sample
+shown, and docks that scroll inside so that the window fits any screen.
 
 :func:`arrange` is what ``napari-clipcap view`` does after opening files and samples and
 docking the widgets. It changes only window geometry, dock order and layer visibility.
+A dock's minimum height is that of everything in it (600-800 px for the model panels and
+forms), so a reopened dock could push the window past the screen: every dock calls
+:func:`scroll_contents`, then asks for :data:`MIN_DOCK_HEIGHT` at most and scrolls inside.
 """
 
 from __future__ import annotations
@@ -9,7 +13,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QApplication, QTabBar
+from qtpy.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFrame,
+    QScrollArea,
+    QTabBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 #: The smallest window that shows the canvas beside readable docks, where the screen allows.
 MIN_SIZE = (1600, 1000)
@@ -29,8 +41,14 @@ def show_only(viewer, name: str | None) -> None:
     """Make ``name`` the only visible layer and select it; ``None`` changes nothing."""
     if name is None or name not in viewer.layers:
         return
+    from .._napari.compass import compass_name
+
     for layer in viewer.layers:
         layer.visible = layer.name == name
+    # a hidden sky layer's compass comes back when the layer is shown
+    hidden = {compass_name(ly) for ly in viewer.layers if ly.name != name}
+    for compass in [ly for ly in viewer.layers if ly.name in hidden]:
+        viewer.layers.remove(compass)
     viewer.layers.selection.active = viewer.layers[name]
     viewer.reset_view()
 
@@ -68,7 +86,7 @@ def arrange(viewer, front: str, *, visible_layer: str | None = None) -> None:
     area = screen.availableGeometry()
     width, height = window_size((area.width(), area.height()))
     qt_window.resize(width, height)
-    docks = viewer.window._dock_widgets
+    docks = dock_wrappers(viewer)
     chosen = [dock for key, dock in docks.items() if key.split(" (")[0] == front]
     if chosen:
         chosen[0].show()
@@ -84,6 +102,19 @@ def arrange(viewer, front: str, *, visible_layer: str | None = None) -> None:
             follow_visibility(viewer, layer)
 
 
+def dock_wrappers(viewer) -> dict[str, QDockWidget]:
+    """The docks of ``viewer`` by name, as the Qt dock widgets that hold them (napari's
+    public ``dock_widgets`` maps names to the inner widgets)."""
+    out = {}
+    for name, inner in viewer.window.dock_widgets.items():
+        holder = getattr(inner, "native", inner)
+        while holder is not None and not isinstance(holder, QDockWidget):
+            holder = holder.parentWidget()
+        if holder is not None:
+            out[name] = holder
+    return out
+
+
 def dock_titles(viewer) -> Sequence[str]:
     """The titles of the tabs of tabified docks, as shown (for tests and screenshots)."""
     return [
@@ -91,3 +122,32 @@ def dock_titles(viewer) -> Sequence[str]:
         for bar in viewer.window._qt_window.findChildren(QTabBar)
         for i in range(bar.count())
     ]
+
+
+#: Object name of the scroll area that holds a dock's contents.
+DOCK_SCROLL_NAME = "clipcap_dock_scroll"
+#: The most a dock asks of the window's height, in pixels.
+MIN_DOCK_HEIGHT = 240
+
+
+def scroll_contents(dock: QWidget) -> QScrollArea:
+    """Put ``dock``'s layout (and the widgets in it) inside a vertical scroll area.
+
+    Call it once, at the end of the dock's ``__init__``; the dock's attributes keep
+    pointing at the same widgets. Returns the scroll area.
+    """
+    inner = QWidget()
+    inner.setObjectName("clipcap_dock_contents")
+    inner.setLayout(dock.layout())  # Qt moves the layout and reparents its widgets
+    area = QScrollArea()
+    area.setObjectName(DOCK_SCROLL_NAME)
+    area.setWidget(inner)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setMinimumHeight(MIN_DOCK_HEIGHT)
+    area.setMinimumWidth(inner.minimumSizeHint().width())
+    outer = QVBoxLayout(dock)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(area)
+    return area

@@ -75,9 +75,20 @@ class LayerCombo(QComboBox):
         self.addItems(names)
         if current in names:
             self.setCurrentText(current)
+        elif names:
+            self.setCurrentText(self._first_choice().name)
         self.blockSignals(False)
         if self.currentText() != current:
             self.layer_changed.emit(self.layer())
+
+    def _first_choice(self):
+        """With nothing chosen yet: the active layer, else the top visible one, else the
+        top one (a dock opened over a window full of hidden layers picks the one shown)."""
+        choices = self.layers()
+        active = self.viewer.layers.selection.active
+        if active is not None and active in choices:
+            return active
+        return next((ly for ly in choices if ly.visible), choices[0])
 
     def _on_active(self, event) -> None:
         layer = event.value

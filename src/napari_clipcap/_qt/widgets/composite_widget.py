@@ -12,6 +12,7 @@ import math
 import dask.array as da
 from napari.layers import Image
 from napari.utils.notifications import show_error
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -27,6 +28,7 @@ from ...core.coords.georef import geo_subset
 from ...core.errors import ClipcapError
 from ...core.scaling.composites import COMPOSITES, band_limits, lazy_composite, resolve_rgb
 from ...core.scaling.intervals import PercentileInterval
+from ..first_view import scroll_contents
 from ..layer_combo import LayerCombo
 
 CUSTOM = "Custom bands"
@@ -72,6 +74,7 @@ class CompositeWidget(QWidget):
         self.upper_spin = QDoubleSpinBox(minimum=50.0, maximum=100.0, value=98.0, singleStep=0.5)
         self.show_button = QPushButton("Show composite")
         self.message = QLabel("")
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.message.setWordWrap(True)
 
         form = QFormLayout()
@@ -95,6 +98,7 @@ class CompositeWidget(QWidget):
         self.preset_combo.currentIndexChanged.connect(self._on_preset)
         self.show_button.clicked.connect(self.show_composite)
         self._fill_bands(self.layer_combo.layer())
+        scroll_contents(self)  # usable in a short window: scrolls inside
 
     def _fill_bands(self, layer) -> None:
         names = list((layer.metadata or {}).get("band_names") or []) if layer else []
