@@ -109,9 +109,7 @@ def test_export_works_on_sample_layers_after_a_result(
     viewer = make_napari_viewer()
     (_image,) = viewer.open_sample("napari-clipcap", "overhead")
     reg = tmp_path / "objects.reg"
-    reg.write_text(
-        "image\nbox(50,50,20,20,30) # text={a}\ncircle(100,80,10)\nline(1,1,9,9)\n"
-    )
+    reg.write_text("image\nbox(50,50,20,20,30) # text={a}\ncircle(100,80,10)\nline(1,1,9,9)\n")
     widget = LabelsWidget(viewer)
     qtbot.addWidget(widget)
     (shapes,) = widget.region_files.import_file(str(reg))

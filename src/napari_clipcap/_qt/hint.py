@@ -3,6 +3,7 @@ action button disabled with the same reason as its tooltip."""
 
 from __future__ import annotations
 
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QAbstractButton, QLabel, QWidget
 
 
@@ -11,6 +12,7 @@ class HintLabel(QLabel):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)  # reasons quote paths and names
         self.setWordWrap(True)
         self.setStyleSheet("color: #e0a030;")
 

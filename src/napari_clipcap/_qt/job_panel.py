@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from qtpy.QtCore import QObject, Signal
+from qtpy.QtCore import QObject, Qt, Signal
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from .worker import Job, JobFunction, make_job
@@ -41,6 +41,7 @@ class JobPanel(QWidget):
         self.cancel_button.setToolTip("Stop the running job after the current batch")
         self.cancel_button.clicked.connect(self.cancel)
         self.status = QLabel("")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # messages quote paths
         self.status.setWordWrap(True)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)

@@ -7,10 +7,11 @@ import time
 
 import numpy as np
 import pytest
-from qtpy.QtWidgets import QLabel
+from qtpy.QtWidgets import QLabel, QScrollArea
 
 from fixtures.qt_jobs import wait_job
 from napari_clipcap._napari.models.specs import CUSTOM, ModelChoice
+from napari_clipcap._qt.first_view import DOCK_SCROLL_NAME
 from napari_clipcap._qt.models import actions
 from napari_clipcap._qt.models.hub_probe import HubProbe
 from napari_clipcap._qt.models.panel import SharedSettings
@@ -62,11 +63,17 @@ def test_rows_keep_their_height_after_an_error(caption_dock, qtbot):
     for row in rows:
         assert row.isVisible()
         assert row.height() >= row.sizeHint().height(), (row, row.height())
-    # the panel scrolls instead: what follows it in the dock stays whole and on screen
+    # the panel scrolls instead: what follows it in the dock stays whole, and the dock
+    # (not the window) scrolls to it when the window is short
     copy = w.results_view.copy_all_button
     assert copy.isVisible() and copy.height() >= copy.sizeHint().height()
-    bottom = copy.mapTo(w, copy.rect().bottomLeft()).y()
-    assert bottom <= w.height()
+    dock_area = w.findChild(QScrollArea, DOCK_SCROLL_NAME)
+    dock_area.ensureWidgetVisible(copy)
+    qtbot.wait(20)
+    viewport = dock_area.viewport()
+    bottom = copy.mapTo(viewport, copy.rect().bottomLeft()).y()
+    assert 0 < bottom <= viewport.height()
+    assert _viewer.window._qt_window.height() <= 620
 
 
 def test_long_local_path_does_not_widen_the_dock(caption_dock, qtbot, tmp_path):
@@ -85,7 +92,7 @@ def test_long_local_path_does_not_widen_the_dock(caption_dock, qtbot, tmp_path):
     assert w.models.clip_weights.edit.toolTip() == str(deep)
 
 
-def test_offline_preset_disables_the_dock_button_with_its_reason(caption_dock):
+def test_offline_preset_disables_the_dock_button_with_its_reason(caption_dock, tmp_path):
     _viewer, w = caption_dock
     assert not w.caption_button.isEnabled()
     assert OFFLINE_TEXT in w.caption_button.toolTip()
@@ -93,7 +100,12 @@ def test_offline_preset_disables_the_dock_button_with_its_reason(caption_dock):
     assert "Local file or folder" in w.hint.text() and "BLIP folder" in w.hint.text()
     # a choice that is available enables it again
     SharedSettings.instance().update(
-        captioner=ModelChoice(preset=CUSTOM, kind="blip", weights="/some/blip")
+        captioner=ModelChoice(preset=CUSTOM, kind="blip", weights=str(tmp_path / "no-blip"))
+    )
+    assert not w.caption_button.isEnabled() and "no-blip was not found" in w.hint.text()
+    (tmp_path / "blip").mkdir()  # a local choice that exists enables it again
+    SharedSettings.instance().update(
+        captioner=ModelChoice(preset=CUSTOM, kind="blip", weights=str(tmp_path / "blip"))
     )
     assert w.caption_button.isEnabled() and not w.hint.isVisible()
 

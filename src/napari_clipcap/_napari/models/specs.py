@@ -73,12 +73,18 @@ def _default_captioner() -> ModelChoice:
     return ModelChoice(preset="blip-base", kind="blip")
 
 
+def _default_grounding() -> ModelChoice:
+    return ModelChoice(preset="florence2-base", kind="florence2")
+
+
 @dataclass
 class PanelSettings:
     """Everything the model panel persists between sessions."""
 
     clip: ModelChoice = field(default_factory=_default_clip)
     captioner: ModelChoice = field(default_factory=_default_captioner)
+    #: The Grounding dock's own captioner (a Florence-2): never the Caption dock's.
+    grounding: ModelChoice = field(default_factory=_default_grounding)
     device: str = "auto"
     precision: str = "auto"
     domain: str = "auto"
@@ -91,8 +97,9 @@ class PanelSettings:
         out = cls()
         if isinstance(data.get("clip"), dict):
             out.clip = ModelChoice.from_dict(data["clip"])
-        if isinstance(data.get("captioner"), dict):
-            out.captioner = ModelChoice.from_dict(data["captioner"])
+        for name in ("captioner", "grounding"):
+            if isinstance(data.get(name), dict):
+                setattr(out, name, ModelChoice.from_dict(data[name]))
         for name in ("device", "precision", "domain"):
             if isinstance(data.get(name), str):
                 setattr(out, name, data[name])

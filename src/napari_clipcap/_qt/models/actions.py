@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 from ..._napari.models.download import download_choices
-from ..._napari.models.offline import missing_repos, offline_reason
+from ..._napari.models.offline import Reason, missing_repos, offline_reason
+from ..._napari.models.readiness import captioner_problem, clip_problem
 from ..._napari.models.store import STORE
 from ...core.cache import hub_offline
 from ...core.errors import ModelNotFoundError
@@ -49,7 +50,10 @@ class PanelActions:
     def problem_reason(self):
         """The :class:`~napari_clipcap._napari.models.offline.Reason` behind :meth:`problem`."""
         s = self.settings
-        choice, kind = (s.captioner, "captioner") if self.show_captioner else (s.clip, "clip")
+        choice, kind = (self.captioner, "captioner") if self.show_captioner else (s.clip, "clip")
+        local = captioner_problem(choice) if kind == "captioner" else clip_problem(choice)
+        if local:
+            return Reason(local, local)
         return offline_reason(choice, kind, self._hub.reachable)
 
     def _hub_answered(self, _ok: bool) -> None:
@@ -68,7 +72,7 @@ class PanelActions:
         s = self.settings
         # the dock's own model first: the captioner in a panel that shows it
         return (
-            [(s.captioner, "captioner"), (s.clip, "clip")]
+            [(self.captioner, "captioner"), (s.clip, "clip")]
             if self.show_captioner
             else [(s.clip, "clip")]
         )

@@ -55,10 +55,19 @@ class ModelPanel(PanelActions, QGroupBox):
 
     ready_changed = Signal()
 
-    def __init__(self, *, show_captioner: bool = True, parent: QWidget | None = None):
+    def __init__(
+        self,
+        *,
+        show_captioner: bool = True,
+        captioner_slot: str = "captioner",
+        parent: QWidget | None = None,
+    ):
         super().__init__("Models", parent)
         self.shared = SharedSettings.instance()
         self.show_captioner = show_captioner
+        #: The :class:`PanelSettings` field holding this dock's captioner: each dock
+        #: that captions keeps its own (Caption: ``captioner``, Grounding: ``grounding``)
+        self.captioner_slot = captioner_slot
         self.toggle = QToolButton()
         self.toggle.setCheckable(True)
         self.toggle.setChecked(True)
@@ -172,6 +181,11 @@ class ModelPanel(PanelActions, QGroupBox):
     def settings(self) -> PanelSettings:
         return self.shared.settings
 
+    @property
+    def captioner(self) -> ModelChoice:
+        """This dock's captioner choice (its own slot of the shared settings)."""
+        return getattr(self.settings, self.captioner_slot)
+
     def _set(self, **changes) -> None:
         if not self._updating:
             self.shared.update(**changes)
@@ -189,7 +203,7 @@ class ModelPanel(PanelActions, QGroupBox):
             clip_model=self.encoder_model.edit.text().strip(),
             clip_weights=self.encoder_weights.edit.text().strip(),
         )
-        self._set(captioner=choice)
+        self._set(**{self.captioner_slot: choice})
 
     def _clip_edited(self, *_) -> None:
         choice = ModelChoice(
@@ -242,8 +256,8 @@ class ModelPanel(PanelActions, QGroupBox):
         try:
             s = self.settings
             for combo, value in (
-                (self.captioner_combo, s.captioner.preset),
-                (self.captioner_kind, s.captioner.kind or "clipcap"),
+                (self.captioner_combo, self.captioner.preset),
+                (self.captioner_kind, self.captioner.kind or "clipcap"),
                 (self.clip_combo, s.clip.preset),
                 (self.device_combo, s.device),
                 (self.precision_combo, s.precision),
@@ -251,18 +265,18 @@ class ModelPanel(PanelActions, QGroupBox):
             ):
                 if combo.findText(value) >= 0:
                     combo.setCurrentText(value)
-            self.captioner_path.edit.setText(s.captioner.weights)
-            self.decoder_path.edit.setText(s.captioner.decoder)
-            self.encoder_model.edit.setText(s.captioner.clip_model)
-            self.encoder_weights.edit.setText(s.captioner.clip_weights)
+            self.captioner_path.edit.setText(self.captioner.weights)
+            self.decoder_path.edit.setText(self.captioner.decoder)
+            self.encoder_model.edit.setText(self.captioner.clip_model)
+            self.encoder_weights.edit.setText(self.captioner.clip_weights)
             self.clip_model.edit.setText(s.clip.model)
             self.clip_weights.edit.setText(s.clip.weights)
             self._show_rows()
-            parts = [s.captioner.label] if self.show_captioner else []
+            parts = [self.captioner.label] if self.show_captioner else []
             parts += [s.clip.label, s.device]
             self.summary.setText(" · ".join(parts))
             show_status(self.clip_status, s.clip, "clip")
-            show_status(self.captioner_status, s.captioner, "captioner")
+            show_status(self.captioner_status, self.captioner, "captioner")
             if self.errors.owner is not None and self.errors.owner != self._owner():
                 self.errors.clear()  # the error belonged to choices no longer made
         finally:
@@ -270,10 +284,10 @@ class ModelPanel(PanelActions, QGroupBox):
         self._ready_changed()
 
     def _show_rows(self) -> None:
-        s = self.settings
-        cap_custom = s.captioner.preset == CUSTOM
-        needs_path = cap_custom or s.captioner.kind == "clipcap"
-        clipcap = s.captioner.kind == "clipcap"
+        s, captioner = self.settings, self.captioner
+        cap_custom = captioner.preset == CUSTOM
+        needs_path = cap_custom or captioner.kind == "clipcap"
+        clipcap = captioner.kind == "clipcap"
         visible = {
             self.captioner_combo: self.show_captioner,
             self.captioner_status: self.show_captioner,

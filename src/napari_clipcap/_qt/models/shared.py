@@ -49,6 +49,7 @@ class ElidedLabel(QLabel):
     def __init__(self, text: str = "", parent: QWidget | None = None):
         super().__init__(parent)
         self._full = ""
+        self.setTextFormat(Qt.TextFormat.PlainText)  # a path is never markup
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setText(text)
 
@@ -126,6 +127,7 @@ class ErrorLine(QWidget):
         super().__init__(parent)
         self.owner: object = None
         self.message = QLabel()
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #e05050;")
         self.details_button = QToolButton()
@@ -134,6 +136,7 @@ class ErrorLine(QWidget):
         self.details_button.setAutoRaise(True)
         self.details_button.setToolTip("Show the full message (it is also in the log)")
         self.detail = QLabel()
+        self.detail.setTextFormat(Qt.TextFormat.PlainText)
         self.detail.setWordWrap(True)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.detail.setStyleSheet("color: #a0a8b0;")

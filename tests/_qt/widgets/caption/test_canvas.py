@@ -40,11 +40,13 @@ def echo(monkeypatch):
 
 
 @pytest.fixture
-def captioning(make_napari_viewer, qtbot, tiny_clip_choice, notifications, echo):
+def captioning(make_napari_viewer, qtbot, tiny_clip_choice, notifications, echo, tmp_path):
     # a local captioner (the echo store answers for it): the default preset is not
-    # downloaded here and the hub is offline, which disables the Caption button
+    # downloaded here and the hub is offline, which disables the Caption button (and so
+    # would a folder that does not exist)
+    (tmp_path / "local-echo").mkdir()
     SharedSettings.instance().update(
-        captioner=ModelChoice(preset=CUSTOM, kind="blip", weights="local-echo")
+        captioner=ModelChoice(preset=CUSTOM, kind="blip", weights=str(tmp_path / "local-echo"))
     )
     viewer = make_napari_viewer()
     img = np.full((96, 128, 3), 20, np.uint8)

@@ -151,15 +151,41 @@ def test_each_shape_without_shapes_explains_itself(captioning):
     assert w.caption_button.isEnabled()
 
 
-def test_missing_checkpoint_is_one_notification(captioning, qtbot, tmp_path, notifications):
+def test_broken_checkpoint_is_one_notification(
+    captioning, qtbot, tmp_path, notifications, clipcap_choices
+):
     viewer, w = captioning
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"not a checkpoint")
     SharedSettings.instance().update(
-        captioner=ModelChoice(preset=CUSTOM, kind="clipcap", weights=str(tmp_path / "no.pt"))
+        captioner=ModelChoice.from_dict({**clipcap_choices[0].__dict__, "weights": str(broken)})
     )
     w.caption_button.click()
     wait_job(qtbot, w)
-    assert len(notifications) == 1 and "no.pt" in notifications[0]
+    assert len(notifications) == 1 and "broken.pt" in notifications[0]
     assert w.results == [] and REGIONS_LAYER not in viewer.layers
+
+
+@pytest.mark.parametrize(
+    ("choice", "said"),
+    [
+        (ModelChoice(preset="clipcap-coco-transformer", kind="clipcap"), "Checkpoint row"),
+        (ModelChoice(preset=CUSTOM, kind="clipcap", weights=""), "Checkpoint row"),
+        (ModelChoice(preset=CUSTOM, kind="clipcap", weights="/no/such/cc.pt"), "cc.pt was not"),
+        ("mlp without encoder", "Encoder row"),
+    ],
+)
+def test_caption_is_disabled_with_the_row_to_fix(captioning, clipcap_mlp_pt, choice, said):
+    """A model that cannot run disables Caption before any click, naming the row; GUI
+    words only (no Python keyword, no command-line flag)."""
+    _, w = captioning
+    if choice == "mlp without encoder":
+        choice = ModelChoice(preset=CUSTOM, kind="clipcap", weights=str(clipcap_mlp_pt))
+    SharedSettings.instance().update(captioner=choice)
+    assert not w.caption_button.isEnabled()
+    why = w.caption_button.toolTip()
+    assert said in why and why == w.hint.text()
+    assert "weights=" not in why and "--" not in why
 
 
 class _HeldCaptioner:

@@ -21,6 +21,7 @@ from napari_clipcap._qt.models.panel import SharedSettings
 from napari_clipcap._qt.widgets.grounding.inputs import DESCRIBE, GROUND
 from napari_clipcap._qt.widgets.grounding.results import result_name
 from napari_clipcap._qt.widgets.grounding.widget import GroundingWidget
+from napari_clipcap.core.cache import hub_offline
 
 # tiles of 64 px over a 64 x 112 image: x 0..64 and 48..112
 # (as in tests/core/captioning/florence2/test_captioner.py)
@@ -45,7 +46,7 @@ def _one_thread():
 @pytest.fixture
 def florence_choice(florence2_dir):
     choice = ModelChoice(preset=CUSTOM, kind="florence2", weights=str(florence2_dir))
-    SharedSettings.instance().update(captioner=choice, device="cpu", precision="fp32")
+    SharedSettings.instance().update(grounding=choice, device="cpu", precision="fp32")
     return choice
 
 
@@ -209,10 +210,13 @@ def test_run_is_disabled_with_the_reason(make_napari_viewer, qtbot, florence_cho
     assert why() == "Open or select an image layer first."
     viewer.add_image(np.zeros((32, 32), np.float32), name="scene")
     assert why().startswith("Type the phrases to find")
-    SharedSettings.instance().update(captioner=ModelChoice(preset="blip-base", kind="blip"))
+    SharedSettings.instance().update(grounding=ModelChoice(preset="blip-base", kind="blip"))
     assert "needs a Florence-2" in why() and "blip-base (blip)" in why()
-    SharedSettings.instance().update(captioner=ModelChoice(preset="florence2-base"))
+    SharedSettings.instance().update(grounding=ModelChoice(preset="florence2-base"))
     w.text_edit.setText("ships")
+    if hub_offline():  # a preset not downloaded cannot run offline: said before the click
+        assert "not downloaded" in why() and "Python" not in why() and "--" not in why()
+    SharedSettings.instance().update(grounding=florence_choice)
     assert w.run_button.isEnabled()
     w.tile_spin.setValue(64)
     w.overlap_spin.setValue(64)
@@ -227,7 +231,7 @@ def test_run_is_disabled_with_the_reason(make_napari_viewer, qtbot, florence_cho
     viewer.add_shapes(name="regions")
     assert why() == "Draw at least one shape in 'regions'."
     SharedSettings.instance().update(
-        captioner=ModelChoice(preset=CUSTOM, kind="florence2", weights="")
+        grounding=ModelChoice(preset=CUSTOM, kind="florence2", weights="")
     )
     assert "Florence-2 model folder" in why()
 
@@ -235,8 +239,9 @@ def test_run_is_disabled_with_the_reason(make_napari_viewer, qtbot, florence_cho
 def test_a_failing_model_gives_one_status_line(dock, qtbot, tmp_path, notifications):
     viewer, w = dock
     viewer.add_image(np.zeros((32, 32), np.float32), name="scene")
-    missing = ModelChoice(preset=CUSTOM, kind="florence2", weights=str(tmp_path / "nothing"))
-    SharedSettings.instance().update(captioner=missing)
+    (tmp_path / "empty").mkdir()  # a folder, but no Florence-2 in it: fails on loading
+    broken = ModelChoice(preset=CUSTOM, kind="florence2", weights=str(tmp_path / "empty"))
+    SharedSettings.instance().update(grounding=broken)
     w.text_edit.setText("ships")
     w.run_button.click()
     wait_job(qtbot, w)
@@ -297,3 +302,27 @@ def test_the_model_panel_shows_the_captioner_only(make_napari_viewer, qtbot, flo
     assert "ViT" not in w.models.summary.text() and "florence2" in w.models.summary.text()
     w.models.refresh()  # as after the device probe or a load
     assert w.models.clip_combo.isHidden() and "ViT" not in w.models.summary.text()
+
+
+def test_caption_and_grounding_keep_their_own_captioner(
+    make_napari_viewer, qtbot, florence_choice, tmp_path
+):
+    """Picking a Florence-2 in Grounding leaves Caption's ClipCap alone, and back."""
+    from napari_clipcap._qt.widgets.caption.widget import CaptionWidget
+
+    viewer = make_napari_viewer()
+    caption, grounding = CaptionWidget(viewer), GroundingWidget(viewer)
+    qtbot.addWidget(caption)
+    qtbot.addWidget(grounding)
+    clipcap = ModelChoice(preset=CUSTOM, kind="clipcap", weights=str(tmp_path / "cc.pt"))
+    SharedSettings.instance().update(captioner=clipcap)
+    assert grounding.choice == florence_choice and caption.captioners() == [clipcap]
+    # the user picks another Florence-2 folder in Grounding's own rows
+    grounding.models.captioner_path.edit.setText(str(tmp_path / "other-florence"))
+    grounding.models.captioner_path.edit.editingFinished.emit()
+    assert grounding.choice.weights == str(tmp_path / "other-florence")
+    assert caption.captioners() == [clipcap]
+    assert caption.models.captioner_path.edit.text() == str(tmp_path / "cc.pt")
+    caption.models.captioner_combo.setCurrentText("blip-base")
+    assert grounding.choice.weights == str(tmp_path / "other-florence")
+    assert grounding.models.captioner_combo.currentText() == CUSTOM

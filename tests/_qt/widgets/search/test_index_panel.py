@@ -104,3 +104,26 @@ def test_opening_a_hit_keeps_the_query_image(widget, qtbot, tmp_path):
     assert viewer.layers.selection.active is opened  # napari selects the new layer...
     assert w.image_combo.layer() is viewer.layers["query"]  # ...the query stays
     assert search() == first
+
+
+def test_the_dock_shows_which_model_embeds_and_offline_says_so_before_the_click(
+    widget, qtbot, tmp_path, monkeypatch, tiny_clip_choice
+):
+    from napari_clipcap._napari.models.specs import ModelChoice
+    from napari_clipcap._qt.models.panel import SharedSettings
+
+    _, w = widget
+    assert w.models is not None and w.models.show_captioner is False
+    w.folder_edit.setText(str(tmp_path / "new"))
+    w.index_panel.add_folder(str(make_image_folder(tmp_path / "images", per_colour=1)))
+    assert "new collection is embedded with it" in w.model_line.text()
+    assert tiny_clip_choice.label in w.model_line.text()
+    assert w.index_panel.index_button.isEnabled()
+    # a preset that is not downloaded, with the hub offline: Index says so at once
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    SharedSettings.instance().update(clip=ModelChoice(preset="ViT-B-32/openai"))
+    w.validate()
+    assert "ViT-B-32/openai" in w.model_line.text()
+    assert not w.index_panel.index_button.isEnabled()
+    why = w.index_panel.index_button.toolTip()
+    assert "not downloaded" in why and "--" not in why and "napari-clipcap" not in why

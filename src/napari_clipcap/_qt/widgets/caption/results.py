@@ -83,6 +83,8 @@ class CaptionResults(QWidget):
         self.copy_all_button.setToolTip("Copy every caption as tab-separated text")
         self.copy_all_button.clicked.connect(self.copy_all)
         self.words = QLabel(WORDS_HINT)
+        self.words.setTextFormat(Qt.TextFormat.RichText)  # links; every word is escaped
+        self.words.setObjectName("clipcap_caption_words")
         self.words.setWordWrap(True)
         self.words.setToolTip("Click a word to see where the image supports it")
         self.words.linkActivated.connect(self._on_link)

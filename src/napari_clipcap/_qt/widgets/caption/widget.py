@@ -135,7 +135,7 @@ class CaptionWidget(Dock):
 
     def add_compared(self) -> None:
         """Add the model panel's current captioner to the side-by-side list."""
-        choice = ModelChoice.from_dict(self.models.settings.captioner.__dict__)
+        choice = ModelChoice.from_dict(self.models.captioner.__dict__)
         if all(c.key() != choice.key() for c in self.compared):
             self.compared.append(choice)
             self.compare_list.addItem(choice.label)
@@ -148,7 +148,7 @@ class CaptionWidget(Dock):
 
     def captioners(self) -> list[ModelChoice]:
         """The captioners to run: the compared ones, or the panel's captioner."""
-        return list(self.compared) or [self.models.settings.captioner]
+        return list(self.compared) or [self.models.captioner]
 
     def decoding(self) -> dict:
         """``caption`` keyword arguments for the chosen decoding."""

@@ -40,7 +40,7 @@ class GroundingWidget(Dock):
             napari_viewer,
             run_text="Run",
             ready_tip="Run Florence-2 on the image",
-            models=ModelPanel(show_captioner=True),
+            models=ModelPanel(show_captioner=True, captioner_slot="grounding"),
             first_steps=FIRST_STEPS,
             parent=parent,
         )
@@ -78,8 +78,8 @@ class GroundingWidget(Dock):
     # -- inputs --------------------------------------------------------------------
     @property
     def choice(self) -> ModelChoice:
-        """The model panel's captioner (it must be a Florence-2)."""
-        return self.models.settings.captioner
+        """This dock's own captioner (it must be a Florence-2; never Caption's choice)."""
+        return self.models.captioner
 
     def _captioner_only(self) -> None:
         """Hide the panel's CLIP rows (Florence-2 needs no CLIP; a red "not cached" there
@@ -91,7 +91,7 @@ class GroundingWidget(Dock):
             if label is not None:
                 label.setVisible(False)
         s = panel.settings
-        panel.summary.setText(f"{s.captioner.label} · {s.device}")
+        panel.summary.setText(f"{panel.captioner.label} · {s.device}")
 
     def _watch_image(self, layer) -> None:
         # a caption stored by the Caption dock enables "Use last caption" at once
@@ -121,7 +121,9 @@ class GroundingWidget(Dock):
         image = self.image_combo.layer()
         if image is None:
             return "Open or select an image layer first."
-        return florence2_problem(self.choice) or self.inputs.problem(image)
+        return (
+            florence2_problem(self.choice) or self.models.problem() or self.inputs.problem(image)
+        )
 
     def validate(self, *_) -> bool:
         """Enable Run, or disable it and say why; the same for Use last caption."""
@@ -148,7 +150,7 @@ class GroundingWidget(Dock):
         if not self.validate() or self.job_panel.busy:
             return
         image, s, req = self.image_combo.layer(), self.models.settings, self.request()
-        choice, device, precision = s.captioner, s.device, s.precision
+        choice, device, precision = self.choice, s.device, s.precision
         try:
             plane = displayed_plane(self.viewer, image, s.domain)
             shapes, kept, regions = None, [], []

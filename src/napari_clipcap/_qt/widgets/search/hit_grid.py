@@ -73,6 +73,7 @@ class HitGrid(QWidget):
         self.prev_button = QPushButton("◀ Previous")
         self.next_button = QPushButton("Next ▶")
         self.page_label = QLabel("")
+        self.page_label.setTextFormat(Qt.TextFormat.PlainText)
         row = QHBoxLayout()
         row.addWidget(self.prev_button)
         row.addWidget(self.page_label, 1, Qt.AlignmentFlag.AlignCenter)

@@ -2,7 +2,9 @@
 index`` does: :func:`napari_clipcap.core.collection.indexing.index_paths` in a worker,
 with files done of total in the job panel and Cancel (what was committed is kept).
 
-A new collection uses the model panel's CLIP; an existing one keeps its own model.
+A new collection uses the model panel's CLIP; an existing one keeps its own model
+(:func:`collection_choice`). Index is disabled, with the reason, when that model cannot
+run (not downloaded while the hub is offline).
 """
 
 from __future__ import annotations
@@ -20,13 +22,32 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ...._napari.models.offline import offline_reason
 from ...._napari.models.specs import CUSTOM, ModelChoice
 from ...._napari.models.store import STORE
 from ....core.collection.store import DB_NAME, Collection
 from ....core.errors import error_line
+from ....core.registry import presets
 from ...dock import BUSY_TIP
 from ...hint import HintLabel
 from ...models.panel import SharedSettings
+
+
+def collection_choice(model: str, weights: str | None) -> ModelChoice:
+    """The model a collection records, as a panel choice: its preset when it is one (so
+    the cache and offline state can be told), else local files."""
+    for preset in presets("clip"):
+        if preset.model == model and (preset.weights or "") == (weights or ""):
+            return ModelChoice(preset=preset.name, kind="clip")
+    return ModelChoice(preset=CUSTOM, kind="clip", model=model, weights=weights or "")
+
+
+def model_problem(choice: ModelChoice) -> str:
+    """Why ``choice`` cannot embed now ('' when it can), in GUI words."""
+    from ...._napari.models.readiness import clip_problem
+
+    reason = offline_reason(choice, "clip")
+    return clip_problem(choice) or (reason.short if reason is not None else "")
 
 
 def report_line(rep) -> str:
@@ -106,7 +127,10 @@ class IndexPanel(QGroupBox):
             return "Choose the collection folder above (an empty folder for a new one)."
         if not self.paths():
             return "Add the image folders to index."
-        return ""
+        try:
+            return model_problem(self.model(self.collection_folder().strip()))
+        except Exception as exc:  # an unreadable collection: said, not raised
+            return f"The collection cannot be read: {exc}"
 
     def validate(self, *_) -> bool:
         ready = self.hint.explain(
@@ -123,7 +147,7 @@ class IndexPanel(QGroupBox):
             with Collection(folder) as col:
                 model, weights = col.model_spec
             if model:
-                return ModelChoice(preset=CUSTOM, kind="clip", model=model, weights=weights or "")
+                return collection_choice(model, weights)
         return SharedSettings.instance().settings.clip
 
     def index(self) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from napari.layers import Shapes
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -26,7 +27,7 @@ from qtpy.QtWidgets import (
 )
 
 from ...._napari.layers import displayed_plane, shape_regions
-from ...._napari.models.specs import CUSTOM, ModelChoice
+from ...._napari.models.specs import ModelChoice
 from ...._napari.models.store import STORE
 from ....core.collection.describe import describe_collection_model
 from ....core.collection.search import Hit
@@ -34,9 +35,9 @@ from ....core.collection.store import DB_NAME, Collection
 from ....core.errors import ClipcapError, InvalidInputError, error_line
 from ...dock import Dock
 from ...layer_combo import LayerCombo
-from ...models.panel import SharedSettings
+from ...models.panel import ModelPanel, SharedSettings
 from .hit_grid import PAGE, HitGrid
-from .index_panel import IndexPanel
+from .index_panel import IndexPanel, collection_choice, model_problem
 
 MODES = ("Text", "Image layer", "Drawn region")
 
@@ -69,9 +70,13 @@ class SearchWidget(Dock):
         super().__init__(
             napari_viewer,
             run_text="Search",
-            ready_tip="Search the collection",
+            ready_tip="Search the collection with its own model",
+            models=ModelPanel(show_captioner=False),
             parent=parent,
         )
+        self.model_line = QLabel()
+        self.model_line.setTextFormat(Qt.TextFormat.PlainText)
+        self.model_line.setWordWrap(True)
         self.search_button = self.run_button
         self.collection: Collection | None = None
         self.hits: list[Hit] = []
@@ -81,6 +86,7 @@ class SearchWidget(Dock):
         )
         self.browse_button = QPushButton("Browse…")
         self.info = QLabel("No collection open.")
+        self.info.setTextFormat(Qt.TextFormat.PlainText)
         self.info.setWordWrap(True)
         self.mode_combo = QComboBox()
         self.mode_combo.addItems(MODES)
@@ -102,6 +108,7 @@ class SearchWidget(Dock):
         form = QFormLayout()
         form.addRow("Collection", folder_row)
         form.addRow("", self.info)
+        form.addRow("Model", self.model_line)
         form.addRow("Query by", self.mode_combo)
         form.addRow("Text", self.text_edit)
         form.addRow("Template", self.template_edit)
@@ -121,7 +128,40 @@ class SearchWidget(Dock):
         self.text_edit.returnPressed.connect(self.search)
         self.search_button.clicked.connect(self.search)
         self.grid.opened.connect(self.open_hit)
+        self.folder_edit.textChanged.connect(self.validate)
         self._on_mode(self.mode_combo.currentText())
+        self.validate()
+
+    # -- which model ---------------------------------------------------------------
+    def model_choice(self) -> ModelChoice:
+        """The open collection's own model, or the panel's CLIP for a new collection."""
+        if getattr(self, "collection", None) is not None:
+            model, weights = self.collection.model_spec
+            if model:
+                return collection_choice(model, weights)
+        return self.models.settings.clip
+
+    def _own_model(self) -> bool:
+        col = getattr(self, "collection", None)
+        return col is not None and bool(col.model_spec[0])
+
+    def problem(self) -> str:
+        """Why Search cannot run now: the collection's model cannot (offline)."""
+        return model_problem(self.model_choice()) if self._own_model() else ""
+
+    def validate(self, *_) -> bool:
+        """Say which model searching and indexing use, then enable or explain."""
+        if not hasattr(self, "model_line"):
+            return super().validate()
+        choice = self.model_choice()
+        self.model_line.setText(
+            f"{choice.label} (the collection's own model; the panel's CLIP is for new collections)"
+            if self._own_model()
+            else f"{choice.label} (from the panel above: a new collection is embedded with it)"
+        )
+        if hasattr(self, "index_panel"):
+            self.index_panel.validate()
+        return super().validate()
 
     # -- collection ----------------------------------------------------------------
     def _browse(self) -> None:
@@ -162,6 +202,7 @@ class SearchWidget(Dock):
         asked = describe_collection_model(folder)
         model = asked["text"] if asked else "no model yet"
         self.info.setText(f"{len(self.collection)} images; {model}")
+        self.validate()
         return True
 
     def _on_indexed(self, folder: str) -> None:
@@ -218,7 +259,7 @@ class SearchWidget(Dock):
         if not model:
             self.job_panel.set_status("The collection holds no images yet.", error=True)
             return
-        choice = ModelChoice(preset=CUSTOM, kind="clip", model=model, weights=weights or "")
+        choice = collection_choice(model, weights)
         s = SharedSettings.instance().settings
         device, precision = s.device, s.precision  # as clicked, not as when the job runs
 
