@@ -136,3 +136,18 @@ def test_file_without_image_opens_nothing_and_says_why(tmp_path):
     path = write_tables_only(tmp_path / "events.fits")
     with pytest.warns(UserWarning, match="holds no image.*EVENTS"):
         assert read(path) == [(None,)]
+
+
+def test_an_lzw_file_says_which_package_it_needs(tmp_path, monkeypatch):
+    """astropy's lzw.fits.Z: the reason, not napari's bare 'reader refused the file'."""
+    import importlib.util
+
+    path = tmp_path / "lzw.fits.Z"
+    path.write_bytes(b"\x1f\x9d\x90" + bytes(64))  # the Unix-compress magic
+    assert _reader.get_fits_reader(str(path)) is not None
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "uncompresspy" else real(n, *a)
+    )
+    with pytest.raises(FileFormatError, match="uncompresspy"):
+        _reader.read_fits_layers(str(path))

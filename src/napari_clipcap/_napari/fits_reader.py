@@ -40,9 +40,28 @@ def get_fits_reader(path: PathOrPaths) -> Callable[[PathOrPaths], list[LayerData
     if not paths:
         return None
     for p in paths:
-        if os.path.isdir(p) or not (has_fits_suffix(p) or is_fits(p)):
+        if os.path.isdir(p) or not (has_fits_suffix(p) or _lzw_fits(p) or is_fits(p)):
             return None
     return read_fits_layers
+
+
+def _lzw_fits(path: PathOrPaths) -> bool:
+    """A FITS file squeezed with Unix ``compress`` (``x.fits.Z``): claimed, so that the
+    user learns what it needs instead of napari's bare "reader refused the file"."""
+    name = str(path)
+    return name.endswith(".Z") and has_fits_suffix(name[:-2])
+
+
+def lzw_problem(path: Path) -> str:
+    """Why an LZW-compressed (``.Z``) FITS file cannot be read here ('' when it can)."""
+    import importlib.util
+
+    if not _lzw_fits(path) or importlib.util.find_spec("uncompresspy") is not None:
+        return ""
+    return (
+        f"{path}: an LZW-compressed (.Z) FITS file needs the optional package uncompresspy "
+        "(pip install uncompresspy), or decompress it first (uncompress or gzip -d)"
+    )
 
 
 def _cube_range(data: Any) -> tuple[float, float] | None:
@@ -166,6 +185,8 @@ def read_fits_layers(path: PathOrPaths) -> list[LayerData]:
     layers: list[LayerData] = []
     for p in map(Path, paths):
         try:
+            if lzw_problem(p):
+                raise FileFormatError(lzw_problem(p))
             images = open_image(p)
             if not images:
                 what = "; ".join(images.skipped) or "no HDU"
