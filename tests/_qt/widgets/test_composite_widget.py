@@ -135,3 +135,17 @@ def test_numpy_band_stack_gives_a_composite(make_napari_viewer, qtbot):
     data = viewer.layers["big bands"].data
     want = composite(data, [0, 1, 2], limits=band_limits(data[:, ::2, ::2], [0, 1, 2]))
     np.testing.assert_allclose(np.asarray(layer.data[:50, :50]), want[:50, :50], atol=1e-3)
+
+
+def test_without_a_band_stack_the_dock_says_why(make_napari_viewer, qtbot):
+    import numpy as np
+
+    from napari_clipcap._qt.widgets.composite_widget import CompositeWidget
+
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((8, 8, 3), np.uint8), name="photo")
+    widget = CompositeWidget(viewer)
+    qtbot.addWidget(widget)
+    assert not widget.show_button.isEnabled()
+    assert "band stack" in widget.message.text() and "Sentinel-2" in widget.message.text()
+    assert widget.show_button.toolTip() == widget.message.text()

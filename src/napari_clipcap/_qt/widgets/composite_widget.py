@@ -58,6 +58,13 @@ class BandStackCombo(LayerCombo):
         )
 
 
+#: What the dock says while no layer with named bands is open.
+NO_BANDS = (
+    "A composite needs a multispectral band stack: open a GeoTIFF scene with several "
+    "bands (File > Open, or File > Open Sample > Synthetic Sentinel-2 scene)."
+)
+
+
 class CompositeWidget(QWidget):
     """Choose a band stack, a preset or three bands, and the percentile stretch."""
 
@@ -107,6 +114,12 @@ class CompositeWidget(QWidget):
             combo.addItems(names)
         self.show_button.setEnabled(bool(names))
         self._on_preset()
+        if not names:
+            why = NO_BANDS if layer is None else f"{layer.name} is not a band stack. " + NO_BANDS
+            self.message.setText(why)
+            self.show_button.setToolTip(why)
+        else:
+            self.show_button.setToolTip("Add the RGB composite of the chosen bands")
 
     def _on_preset(self, *_) -> None:
         """Show the preset's bands in the R, G, B boxes (editable only for custom)."""
