@@ -82,16 +82,6 @@ def dock_record(
     return prov
 
 
-def region_flags(regions) -> tuple[list[str], str | None]:
-    """``--region`` flags for boxes; polygons have no flag (their reason instead)."""
-    flags = []
-    for r in regions:
-        if not isinstance(r, tuple):
-            return [], "polygon regions cannot be given as --region boxes"
-        flags += ["--region", ",".join(str(int(v)) for v in r)]
-    return flags, None
-
-
 def dock_image(layer, plane) -> Any:
     """The :class:`~napari_clipcap.core.tasks.requests.base.ImageInput` of a dock's
     layer: the file it was read from (None: no command), HDU, domain and plane."""
@@ -152,60 +142,27 @@ def heatmap_record(image, plane, queries, options, clip_choice, device, precisio
     return request_record(request, [clip_entry(spec)])
 
 
-#: Caption dock decoding options -> ``caption`` flags.
-_DECODING_FLAGS = {
-    "beam_size": "--beam",
-    "num_captions": "--num",
-    "max_tokens": "--max-tokens",
-    "top_p": "--top-p",
-    "temperature": "--temperature",
-    "seed": "--seed",
-}
-
-
-def captioner_flags(choice) -> tuple[list[str], list[dict]]:
-    """``caption`` flags and model entries for a captioner choice."""
-    from .._napari.models.specs import CUSTOM, captioner_load_args
-
-    args = captioner_load_args(choice)
-    custom = choice.preset == CUSTOM
-    flags = ["--captioner", args["kind"] if custom else choice.preset]
-    models = [model_entry("captioner", flags[1], args.get("weights"))]
-    pairs = (("weights", "--weights"), ("clip_model", "--clip"))
-    pairs += (("clip_weights", "--clip-weights"), ("decoder", "--decoder"))
-    for key, flag in pairs:
-        if args.get(key) and (custom or (key == "weights" and choice.weights)):
-            flags += [flag, str(args[key])]
-            if key != "weights":
-                models.append(model_entry(key.split("_")[0], str(args[key]), str(args[key])))
-    return flags, models
-
-
 def caption_record(image, plane, regions, opts, choices, device, precision) -> dict:
-    """Provenance of the Caption dock's captions (the first captioner's command)."""
-    flags, models = captioner_flags(choices[0])
-    for key, value in opts.items():
-        if key in _DECODING_FLAGS and value is not None:
-            flags += [_DECODING_FLAGS[key], str(value)]
-    boxes, why = region_flags(
-        [] if len(regions) == 1 and regions[0] == (0, 0, plane.width, plane.height) else regions
-    )
-    prov = dock_record(
-        "caption",
-        image,
-        plane,
-        [*flags, *boxes, "--json"],
-        models,
+    """Provenance of the Caption dock's captions: the record of the first captioner's
+    :class:`~napari_clipcap.core.tasks.requests.CaptionRequest`, whose ``to_argv()`` is
+    the Copy command."""
+    from .._napari.models.specs import captioner_spec
+    from ..core.tasks.requests import CaptionRequest
+    from ..core.tasks.requests.base import request_record
+    from ..core.tasks.requests.caption import DECODING_FLAGS, captioner_entries
+
+    whole = len(regions) == 1 and tuple(regions[0]) == (0, 0, plane.width, plane.height)
+    spec = captioner_spec(choices[0])
+    request = CaptionRequest(
+        images=(dock_image(image, plane),),
+        captioner=spec,
+        decoding={k: v for k, v in opts.items() if k in DECODING_FLAGS},
+        regions=None if whole else tuple(regions),
         device=device,
         precision=precision,
-        parameters={
-            "decoding": dict(opts),
-            "regions": regions,
-            "captioners": [c.label for c in choices],
-        },
     )
-    if why is not None and prov["command"]:
-        prov["command"], prov["command_unavailable"] = None, why
+    prov = request_record(request, captioner_entries(spec))
+    prov["parameters"]["captioners"] = [c.label for c in choices]
     return prov
 
 
