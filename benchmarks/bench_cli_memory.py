@@ -12,7 +12,7 @@ The model is a tiny open_clip ViT built here with random weights (memory does no
 depend on the weights; speed is not measured). Usage::
 
     python benchmarks/bench_cli_memory.py [--fits-size 8192] [--tiff-size 12000]
-        [--region 2000] [--before-src /path/to/other/src]
+        [--region 2000] [--window 224] [--before-src /path/to/other/src]
 
 Prints one JSON object.
 """
@@ -50,7 +50,10 @@ from napari_clipcap.core.tasks.validity import file_valid_mask
 image, cfg, weights = sys.argv[1:4]
 clip = load_clip(cfg, weights, "cpu")
 img = read_image(image)
-out = text_heatmap(img.data, "a star", clip, valid=file_valid_mask(img))
+window = int(sys.argv[5])
+out = text_heatmap(
+    img.data, "a star", clip, window=window, stride=window // 2, valid=file_valid_mask(img)
+)
 np.save(sys.argv[4], out)
 print("RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 0, file=sys.stderr)
 """
@@ -111,12 +114,14 @@ def peak_mb(src: Path, code: str, args: list[str], cwd: Path) -> float:
     return round(int(lines[-1].split()[1]) / 1024, 1)
 
 
-def cases(files: dict[str, Path], region: int, out: Path) -> dict[str, tuple[list[str], Path]]:
+def cases(
+    files: dict[str, Path], region: int, out: Path, window: int
+) -> dict[str, tuple[list[str], Path]]:
     clip = ["--clip", str(files["cfg"]), "--clip-weights", str(files["weights"])]
     clip += ["--device", "cpu", "--json"]
     box = f"1000,1000,{1000 + region},{1000 + region}"
     labels = ["--labels", "a,b", *clip]
-    query = ["--query", "a star"]
+    query = ["--query", "a star", "--window", str(window), "--stride", str(window // 2)]
     return {
         "model_only": (["labels", str(files["png"]), *labels], files["png"]),
         "labels_tiff_whole": (["labels", str(files["tiff"]), *labels], files["tiff"]),
@@ -130,7 +135,7 @@ def cases(files: dict[str, Path], region: int, out: Path) -> dict[str, tuple[lis
         ),
         "heatmap_fits_dense": (
             [
-                "heatmap", str(files["fits"]), "--query", "a star", "--mode", "dense",
+                "heatmap", str(files["fits"]), *query, "--mode", "dense",
                 "--out", str(out / "d.fits"), *clip,
             ],
             files["fits"],
@@ -152,8 +157,8 @@ def image_mb(path: Path) -> float:
         return round(int(np.prod(series.shape)) * series.dtype.itemsize / 2**20, 1)
 
 
-def measure(src: Path, files: dict[str, Path], region: int, root: Path) -> dict:
-    runs = cases(files, region, root)
+def measure(src: Path, files: dict[str, Path], region: int, root: Path, window: int) -> dict:
+    runs = cases(files, region, root, window)
     model = peak_mb(src, _RUN, runs.pop("model_only")[0], root)
     result = {"model_only_peak_mb": model}
     for name, (argv, image) in runs.items():
@@ -168,6 +173,7 @@ def measure(src: Path, files: dict[str, Path], region: int, root: Path) -> dict:
             "within_1_5x": beyond <= 1.5 * size,
         }
     args = [str(files["fits"]), str(files["cfg"]), str(files["weights"]), str(root / "a.npy")]
+    args.append(str(window))
     peak = peak_mb(src, _API, args, root)
     result["api_heatmap_fits_sliding"] = {
         "peak_mb": peak,
@@ -181,19 +187,40 @@ def main() -> None:
     parser.add_argument("--fits-size", type=int, default=8192)
     parser.add_argument("--tiff-size", type=int, default=12000)
     parser.add_argument("--region", type=int, default=2000)
+    parser.add_argument("--window", type=int, default=224, help="heatmap window (224)")
     parser.add_argument("--before-src", type=Path, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        files = build_inputs(root, args.fits_size, args.tiff_size)
+        # built in a child process: Linux carries a parent's peak RSS (ru_maxrss) over
+        # into its children, so this process must stay small for their figures to hold
+        code = (
+            "import sys; sys.path.insert(0, sys.argv[1]); from bench_cli_memory import "
+            "build_inputs; from pathlib import Path; "
+            "build_inputs(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))"
+        )
+        subprocess.run(
+            [sys.executable, "-c", code, str(HERE), tmp, str(args.fits_size), str(args.tiff_size)],
+            check=True,
+        )
+        files = {
+            "cfg": root / "bench-tiny-vit.json",
+            "weights": root / "tiny.safetensors",
+            "fits": root / "sky.fits",
+            "tiff": root / "scene.tif",
+            "png": root / "small.png",
+        }
         report = {
             "fits": f"{args.fits_size} x {args.fits_size} float32",
             "tiff": f"{args.tiff_size} x {args.tiff_size} uint16",
             "region": f"{args.region} x {args.region}",
-            "after": measure(SRC, files, args.region, root),
+            "heatmap_window": args.window,
+            "after": measure(SRC, files, args.region, root, args.window),
         }
         if args.before_src:
-            report["before"] = measure(args.before_src.resolve(), files, args.region, root)
+            report["before"] = measure(
+                args.before_src.resolve(), files, args.region, root, args.window
+            )
     print(json.dumps(report, indent=2))
 
 
