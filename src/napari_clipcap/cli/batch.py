@@ -29,6 +29,12 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, default=8, help="files per chunk of work (8)")
     p.add_argument("--batch-size", type=int, default=8, help="images per model call (8)")
     p.add_argument("--retry-errors", action="store_true", help="redo files that failed")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into a non-empty --out folder napari-clipcap did not create (only "
+        "this run's own files there are replaced)",
+    )
     models = p.add_argument_group("models")
     models.add_argument(
         "--clip",
@@ -157,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         chunk_size=args.chunk_size,
         retry_errors=args.retry_errors,
+        overwrite=args.overwrite,
         progress=ProgressBar(f"batch {args.task}", quiet=args.json),
     )
     text = (

@@ -72,15 +72,24 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="zero-shot prompt with {} (default {})",
     )
     p.add_argument("--seed", type=seed_value, default=0)
+    p.add_argument("--no-resume", action="store_true", help="refuse to continue a run")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into a non-empty --out folder napari-clipcap did not create (only "
+        "this run's own files there are replaced)",
+    )
     add_common(p)
     p.set_defaults(func=run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..core.errors import InvalidInputError
     from ..core.io.atomic import check_output_folder
+    from ..core.training.checkpoint import latest_checkpoint
     from ..core.training.datasets import read_caption_dataset
-    from ..core.training.finetune_clip import FinetuneConfig, finetune_clip
+    from ..core.training.finetune_clip import FinetuneConfig, finetune_clip, is_finetune_run
     from .evaluate import clip_spec
 
     augment = (
@@ -101,7 +110,9 @@ def run(args: argparse.Namespace) -> int:
         template=args.template,
         seed=args.seed,
     )
-    check_output_folder(args.out)
+    out = check_output_folder(args.out, owned=is_finetune_run, overwrite=args.overwrite)
+    if args.no_resume and latest_checkpoint(out) is not None:
+        raise InvalidInputError(f"{out} already holds a run; choose another --out")
     clip_model, clip_weights = clip_spec(args)
     ds = read_caption_dataset(args.dataset, images_dir=args.images_dir)
     res = finetune_clip(
@@ -111,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
         clip_weights=clip_weights,
         config=cfg,
         device=args.device,
+        resume=not args.no_resume,
+        overwrite=args.overwrite,
         progress=ProgressBar("finetune", quiet=args.json or os.environ.get("RANK", "0") != "0"),
         log=None if args.json else (lambda m: print(m, file=sys.stderr)),
     )

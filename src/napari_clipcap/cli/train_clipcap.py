@@ -55,6 +55,12 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=seed_value, default=0)
     p.add_argument("--no-resume", action="store_true", help="refuse to continue a run")
     p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into a non-empty --out folder napari-clipcap did not create (only "
+        "this run's own files there are replaced)",
+    )
+    p.add_argument(
         "--strict",
         action="store_true",
         help="stop on missing images or empty captions instead of skipping",
@@ -66,9 +72,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from ..core.errors import InvalidInputError
-    from ..core.io.atomic import check_output_folder
+    from ..core.io.atomic import check_output_folder, mark_output_folder
     from ..core.training.checkpoint import latest_checkpoint
-    from ..core.training.clipcap.train import ClipcapTrainConfig, train_clipcap
+    from ..core.training.clipcap.train import ClipcapTrainConfig, is_clipcap_run, train_clipcap
     from ..core.training.datasets import read_caption_dataset
     from ..core.training.decoder_init import (
         decoder_is_complete,
@@ -91,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         val_fraction=args.val_fraction,
         seed=args.seed,
     )
-    out = check_output_folder(args.out)
+    out = check_output_folder(args.out, owned=is_clipcap_run, overwrite=args.overwrite)
     if args.no_resume and latest_checkpoint(out) is not None:
         raise InvalidInputError(f"{out} already holds a run; choose another --out")
     layers_width = parse_decoder_spec(args.new_decoder) if args.new_decoder else None
@@ -105,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
     if layers_width:
         layers, width = layers_width
         decoder = out / "decoder-init"
+        if dist.is_main:
+            mark_output_folder(out, "train-clipcap")  # before decoder-init lands in it
         if dist.is_main and not decoder_is_complete(decoder):  # new, or cut by a kill
             split = "train" if "train" in ds.splits else "all"
             caps = [c for r in ds.split(split).records for c in r.captions]
@@ -120,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
         config=cfg,
         device=args.device,
         resume=not args.no_resume,
+        overwrite=args.overwrite,
         progress=ProgressBar("train", quiet=quiet),
         log=None if quiet else (lambda m: print(m, file=sys.stderr)),
     )

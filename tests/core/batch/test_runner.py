@@ -145,3 +145,29 @@ def test_labels_task_rows_per_region(images, tiny_clip_files, tmp_path):
     probs = df[["p:red", "p:blue", "p:galaxy"]].to_numpy()
     assert np.allclose(probs.sum(1), 1, atol=1e-5)
     assert (df["label"] == np.array(["red", "blue", "galaxy"])[probs.argmax(1)]).all()
+
+
+def test_out_in_a_folder_of_the_users_is_refused_and_its_dotfiles_kept(
+    images, spec, tmp_path, monkeypatch, capsys
+):
+    """Issue 21.4: ``batch --out .`` from a home folder deletes and renames nothing."""
+    from napari_clipcap.cli import main
+
+    home = tmp_path / "home"
+    home.mkdir()
+    users = {".draft.tmp": "draft", ".profile.old-1": "old", ".settings.old-2023": "2023",
+             "profile": "current"}  # fmt: skip
+    for name, text in users.items():
+        (home / name).write_text(text)
+    with pytest.raises(InvalidInputError, match="did not create"):
+        run_batch([images], spec, home)
+    monkeypatch.chdir(home)
+    argv = ["batch", str(images), "--task", "embed", "--out", ".", "--clip",
+            spec.clip_model, "--clip-weights", spec.clip_weights, "--device", "cpu"]  # fmt: skip
+    assert main(argv) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main([*argv, "--overwrite", "--json"]) == 0
+    for name, text in users.items():
+        assert (home / name).read_text() == text
+    assert not (home / "settings").exists() and (home / "batch.json").is_file()
+    assert main([*argv, "--json"]) == 0  # marked as the run's folder now: resumes

@@ -66,11 +66,49 @@ def test_replace_dir_without_an_exchange_and_recovery(tmp_path, monkeypatch):
     # a kill between the two renames: the old folder is aside, the new one still a temp
     aside = atomic.temp_sibling(old, ".old-")
     os.replace(old, aside)
-    (tmp_path / ".model.tmp-1-ab").mkdir()
-    (tmp_path / ".part-0000001-ab.parquet.tmp").write_text("cut")  # older versions' name
+    (tmp_path / ".model.tmp-1-abcdef01").mkdir()
     removed = remove_temporaries(tmp_path)
     assert (old / "w").read_text() == "new" and _names(tmp_path) == ["model"]
-    assert len(removed) == 2
+    assert len(removed) == 1
+
+
+def test_cleaning_touches_only_the_names_this_module_makes(tmp_path):
+    """Issue 21.4: a user's dotfiles in an output folder are not temporaries."""
+    users = {".draft.tmp": "draft", ".profile.old-1": "old profile",
+             ".settings.old-2023": "2023 settings", ".x.tmp-12-nothex!": "mine",
+             ".part-0000001-ab.parquet.tmp": "looks like an old temporary"}  # fmt: skip
+    for name, text in users.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "profile").write_text("current profile")
+    ours = atomic.temp_sibling(tmp_path / "report.json")
+    ours.write_text("cut by a kill")
+    aside = atomic.temp_sibling(tmp_path / "model", ".old-")
+    aside.mkdir()
+    assert sorted(p.name for p in remove_temporaries(tmp_path)) == [ours.name]
+    assert (tmp_path / "model").is_dir()  # moved back: it was ours, and model was missing
+    for name, text in users.items():
+        assert (tmp_path / name).read_text() == text
+    assert (tmp_path / "profile").read_text() == "current profile"
+    assert not (tmp_path / "settings").exists()
+
+
+def test_output_folders_of_the_user_are_refused_unless_overwrite(tmp_path):
+    from napari_clipcap.core.errors import InvalidInputError
+
+    mine = tmp_path / "myproject"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    with pytest.raises(InvalidInputError, match=r"did not create.*--overwrite"):
+        atomic.check_output_folder(mine, owned=True)
+    assert atomic.check_output_folder(mine, owned=True, overwrite=True) == mine
+    assert atomic.check_output_folder(mine, owned=lambda p: (p / "notes.txt").exists())
+    atomic.check_output_folder(tmp_path / "new", owned=True)  # missing: fine
+    (tmp_path / "empty").mkdir()
+    atomic.check_output_folder(tmp_path / "empty", owned=True)
+    made = atomic.mark_output_folder(tmp_path / "run", "batch")
+    (made / "results.parquet").write_text("x")
+    atomic.check_output_folder(made, owned=True)  # marked: ours
+    assert (mine / "notes.txt").read_text() == "mine"
 
 
 def test_exchange_swaps_two_folders_in_one_step(tmp_path):

@@ -217,3 +217,19 @@ def test_settings_are_checked_before_anything_is_written(synth, tiny_clip_files,
     with pytest.raises(InvalidInputError, match="lies under"):
         train_clipcap(ds, tmp_path / "f" / "run", config=_cfg(), **_kw(tiny_clip_files, dec))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+
+
+def test_starting_over_removes_only_the_runs_own_checkpoints(tmp_path):
+    """Issue 21.4: ``--no-resume`` deleted checkpoints/ with the user's my_best.ckpt in it."""
+    from napari_clipcap.core.training.checkpoint import remove_checkpoints
+
+    root = tmp_path / "checkpoints"
+    for name in ("epoch-0001", "epoch-0002"):
+        (root / name).mkdir(parents=True)
+        (root / name / "train_state.pt").write_bytes(b"x")
+    (root / "my_best.ckpt").write_text("best")
+    (root / "epoch-notes").mkdir()
+    remove_checkpoints(tmp_path, keep=2)
+    assert sorted(p.name for p in root.iterdir()) == ["epoch-0002", "epoch-notes", "my_best.ckpt"]
+    remove_checkpoints(tmp_path)
+    assert sorted(p.name for p in root.iterdir()) == ["epoch-notes", "my_best.ckpt"]

@@ -42,7 +42,14 @@ import numpy as np
 
 from ..distributed import bounded_map, check_scheduler_address, open_cluster
 from ..errors import CountMismatchError, FileFormatError, InvalidInputError
-from ..io.atomic import atomic_file, atomic_path, remove_temporaries, write_json
+from ..io.atomic import (
+    atomic_file,
+    atomic_path,
+    check_output_folder,
+    mark_output_folder,
+    remove_temporaries,
+    write_json,
+)
 from ..io.sources import find_images
 from ..jobs import CancelFlag, ProgressCallback, report
 from .chunks import BatchSpec, heatmap_name, run_chunk
@@ -192,6 +199,11 @@ def _rows_per_unit(spec: BatchSpec) -> int:
     return max(1, len(spec.regions)) if spec.task in ("caption", "labels", "ask") else 1
 
 
+def is_batch_run(out: Path) -> bool:
+    """True when ``out`` holds a batch run (from before output folders were marked)."""
+    return (out / "batch.json").is_file()
+
+
 def run_batch(
     inputs: Iterable[str | os.PathLike],
     spec: BatchSpec,
@@ -201,6 +213,7 @@ def run_batch(
     workers: int | None = None,
     chunk_size: int = 8,
     retry_errors: bool = False,
+    overwrite: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
 ) -> BatchReport:
@@ -222,6 +235,9 @@ def run_batch(
         Files per chunk (the unit of work, of resuming and of a part file).
     retry_errors : bool
         Process again the files whose earlier rows hold an error.
+    overwrite : bool
+        Accept an ``out`` that napari-clipcap did not create and that is not empty
+        (otherwise refused); only the run's own files there are replaced.
     progress, cancel
         See :mod:`napari_clipcap.core.jobs`; progress counts files.
 
@@ -241,7 +257,9 @@ def run_batch(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InvalidInputError(f"--out {out} is a file; give a folder for the results")
+    check_output_folder(out, owned=is_batch_run, overwrite=overwrite)
     try:
+        mark_output_folder(out, "batch")
         (out / "parts").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InvalidInputError(

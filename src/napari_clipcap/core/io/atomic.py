@@ -7,9 +7,17 @@ cut. A folder is built in a temporary sibling and renamed into place the same wa
 that replaces an existing folder is swapped in with one atomic exchange where the system
 has it (Linux ``renameat2``, macOS ``renamex_np``), else moved aside first.
 
-A kill leaves at most temporaries (``.NAME.tmp-*``) next to the final path, and the
-final path as it was before. :func:`remove_temporaries` cleans them up (and moves back a
-folder that a kill left aside) when the next run starts.
+A kill leaves at most temporaries (``.NAME.tmp-PID-RANDOM``) next to the final path,
+and the final path as it was before. :func:`remove_temporaries` cleans them up (and
+moves back a folder that a kill left aside) when the next run starts; it touches only
+names of exactly that form, which only this module makes, so a user's ``.draft.tmp`` or
+``.profile.old-1`` in an output folder stays.
+
+An output folder belongs to the project when the project created it (it holds
+:data:`OWNER_MARK`, written by :func:`mark_output_folder`) or it is a run of the same
+command from before that mark existed. :func:`check_output_folder` refuses any other
+non-empty folder unless the caller passes ``overwrite`` (``--overwrite``), and even then
+a run replaces only the names it writes itself, nothing else in the folder.
 """
 
 from __future__ import annotations
@@ -17,10 +25,11 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import secrets
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -28,10 +37,12 @@ from typing import IO, Any
 from ..errors import InvalidInputError
 
 __all__ = [
+    "OWNER_MARK",
     "atomic_dir",
     "atomic_file",
     "atomic_path",
     "check_output_folder",
+    "mark_output_folder",
     "remove_temporaries",
     "write_bytes",
     "write_json",
@@ -40,6 +51,10 @@ __all__ = [
 
 TMP_MARK = ".tmp-"
 _ASIDE_MARK = ".old-"
+#: Only what :func:`temp_sibling` makes: ``.NAME.tmp-PID-HEX8`` / ``.NAME.old-PID-HEX8``.
+_OURS = re.compile(r"^\.(?P<name>.+)(?P<mark>\.tmp-|\.old-)\d+-[0-9a-f]{8}$")
+#: The file that marks an output folder as made by the project.
+OWNER_MARK = ".napari-clipcap-run.json"
 
 
 def temp_sibling(path: str | os.PathLike, mark: str = TMP_MARK) -> Path:
@@ -193,25 +208,25 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
 def remove_temporaries(folder: str | os.PathLike) -> list[Path]:
     """Clean up after a killed writer in ``folder``; returns the paths removed.
 
-    Temporaries (``.NAME.tmp-*``, and ``.NAME.tmp`` / ``.NAME.tmp.npy`` left by earlier
-    versions) are deleted. A folder moved aside (``.NAME.old-*``) is moved back when
-    ``NAME`` is missing, else deleted. Call it only while no other process writes there.
+    Only names of the form :func:`temp_sibling` makes are touched: temporaries
+    (``.NAME.tmp-PID-HEX8``) are deleted; a folder moved aside (``.NAME.old-PID-HEX8``)
+    is moved back when ``NAME`` is missing, else deleted. Any other file, dotted or not
+    (``.draft.tmp``, ``.profile.old-1``), is the user's and stays. Call it only while no
+    other process writes there.
     """
     root = Path(folder)
-    if not root.is_dir():
+    if not root.is_dir() or root.is_symlink():
         return []
     removed = []
     for entry in sorted(root.iterdir()):
-        name = entry.name
-        if not name.startswith("."):
+        m = _OURS.match(entry.name)
+        if m is None:
             continue
-        if _ASIDE_MARK in name:
-            original = root / name[1:].split(_ASIDE_MARK)[0]
-            if not original.exists():
+        if m.group("mark") == _ASIDE_MARK:
+            original = root / m.group("name")
+            if not (original.exists() or original.is_symlink()):
                 os.replace(entry, original)
                 continue
-        elif not (TMP_MARK in name or name.endswith((".tmp", ".tmp.npy"))):
-            continue
         _discard(entry)
         removed.append(entry)
     if removed:
@@ -219,16 +234,53 @@ def remove_temporaries(folder: str | os.PathLike) -> list[Path]:
     return removed
 
 
-def check_output_folder(path: str | os.PathLike, what: str = "--out") -> Path:
+def _is_ours(out: Path, is_run: Callable[[Path], bool] | None) -> bool:
+    """True for an empty folder, one the project marked, or a run ``is_run`` recognises."""
+    with os.scandir(out) as entries:
+        if next(entries, None) is None:
+            return True
+    mark = out / OWNER_MARK
+    if mark.is_file() and not mark.is_symlink():
+        return True
+    return bool(is_run and is_run(out))
+
+
+def mark_output_folder(path: str | os.PathLike, command: str) -> Path:
+    """Create ``path`` if needed and mark it as the output folder of ``command``."""
+    out = Path(path).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    if not (out / OWNER_MARK).exists():
+        write_json(out / OWNER_MARK, {"created_by": "napari-clipcap", "command": command})
+    return out
+
+
+def check_output_folder(
+    path: str | os.PathLike,
+    what: str = "--out",
+    *,
+    owned: Callable[[Path], bool] | bool | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Refuse an output folder that cannot be one, before anything is written.
 
     The path must be a folder or not exist yet, and its nearest existing parent must be a
     folder this process can write in.
 
+    Parameters
+    ----------
+    owned : callable or True, optional
+        Ask for a folder the project owns: missing, empty, marked by
+        :func:`mark_output_folder`, or one ``owned(folder)`` recognises as an earlier run
+        (True: only those). Any other non-empty folder is refused unless ``overwrite``.
+    overwrite : bool
+        Accept a non-empty folder the project did not make (the run then replaces only
+        the names it writes).
+
     Raises
     ------
     InvalidInputError
-        If ``path`` is a file, lies under a file, or its parent is not writable.
+        If ``path`` is a file, lies under a file, its parent is not writable, or it is a
+        non-empty folder the project does not own (with ``owned``).
     """
     out = Path(path).expanduser()
     if out.exists() and not out.is_dir():
@@ -243,6 +295,13 @@ def check_output_folder(path: str | os.PathLike, what: str = "--out") -> Path:
     target = out if out.exists() else parent
     if target.exists() and not os.access(target, os.W_OK | os.X_OK):
         raise InvalidInputError(f"{what} {out}: cannot write in {target} (permission denied)")
+    is_run = owned if callable(owned) else None
+    if owned and not overwrite and out.is_dir() and not _is_ours(out, is_run):
+        raise InvalidInputError(
+            f"{what} {out} is a folder napari-clipcap did not create and it is not empty; "
+            "give a new or empty folder, or pass --overwrite to write this run's own files "
+            "into it (nothing else there is touched)"
+        )
     return out
 
 

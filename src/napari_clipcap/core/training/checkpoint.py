@@ -67,6 +67,20 @@ def clean_run_folder(out: str | os.PathLike) -> None:
     remove_temporaries(out / CHECKPOINTS)
 
 
+def remove_checkpoints(out: str | os.PathLike, keep: int | None = None) -> None:
+    """Delete the run's ``checkpoints/epoch-NNNN`` folders (but epoch ``keep``) and a
+    pre-folder ``train_state.pt``; anything else in ``checkpoints/`` is the user's."""
+    out = Path(out)
+    root = out / CHECKPOINTS
+    if root.is_dir() and not root.is_symlink():
+        for old in root.iterdir():
+            m = _EPOCH_DIR.match(old.name)
+            if m and int(m.group(1)) != keep and old.is_dir() and not old.is_symlink():
+                shutil.rmtree(old, ignore_errors=True)
+    if keep is None or (root / f"epoch-{keep:04d}").is_dir():
+        (out / STATE_NAME).unlink(missing_ok=True)
+
+
 def read_train_state(path: str | os.PathLike, config_keys=()) -> dict[str, Any]:
     """Load a ``train_state.pt`` and check that it holds every field a resume needs.
 
@@ -179,11 +193,7 @@ def save_checkpoint(out: str | os.PathLike, model, state: dict) -> Path:
         torch.save({k: v for k, v in state.items() if k != "_file"}, tmp / STATE_NAME)
     publish_model(ckpt, out)
     write_json(out / "history.json", state["history"])
-    for old in (out / CHECKPOINTS).iterdir():
-        m = _EPOCH_DIR.match(old.name)
-        if m and int(m.group(1)) != epoch:
-            shutil.rmtree(old, ignore_errors=True)
-    (out / STATE_NAME).unlink(missing_ok=True)  # the state of a run from before folders
+    remove_checkpoints(out, keep=epoch)  # and the state of a run from before folders
     return ckpt
 
 

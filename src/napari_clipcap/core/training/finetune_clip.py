@@ -9,7 +9,9 @@ augmentation the image's label or a caption may also be wrapped in a prompt temp
 
 The result is ``out_dir/clip.safetensors`` (+ the model-config JSON for custom
 architectures), loadable with :func:`napari_clipcap.core.clip.model.load_clip`; zero-shot
-accuracy on the test (or val) split's labels is measured at the end with it.
+accuracy on the test (or val) split's labels is measured at the end with it. Every
+finished epoch is a checkpoint, and running again with the same ``out_dir`` resumes
+after the last one, bit for bit (:mod:`.finetune_resume`).
 """
 
 from __future__ import annotations
@@ -23,12 +25,29 @@ import numpy as np
 
 from ..clip.prompts import check_template
 from ..errors import InvalidInputError
-from ..io.atomic import atomic_path, check_output_folder, write_bytes, write_json
+from ..io.atomic import (
+    atomic_path,
+    check_output_folder,
+    mark_output_folder,
+    write_bytes,
+    write_json,
+)
 from ..jobs import check_cancel, report
 from .augment import AUGMENTATIONS, augment_batch, captions_for
+from .checkpoint import clean_run_folder, remove_checkpoints
 from .data import amp_context, barrier, init_distributed, load_images
 from .datasets import CaptionDataset
+from .finetune_resume import is_finetune_run, restore_finetune, save_finetune_checkpoint
 from .loop import epoch_batches, optimizer_step, step_counts, wrap_distributed
+
+__all__ = [
+    "FinetuneConfig",
+    "FinetuneResult",
+    "contrastive_loss",
+    "finetune_clip",
+    "is_finetune_run",
+    "zero_shot_eval",
+]
 
 
 @dataclass
@@ -80,6 +99,7 @@ class FinetuneResult:
     history: list[dict] = field(default_factory=list)
     zeroshot: dict | None = None
     problems: list[str] = field(default_factory=list)
+    resumed_from_epoch: int = 0
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -147,6 +167,8 @@ def finetune_clip(
     clip_weights: str | None = None,
     config: FinetuneConfig | None = None,
     device: str = "auto",
+    resume: bool = True,
+    overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
     cancel=None,
     log: Callable[[str], None] | None = None,
@@ -159,30 +181,66 @@ def finetune_clip(
         Trains on the ``train`` split (or every record); zero-shot accuracy is measured
         on the ``test`` split, else ``val``, when its records have labels.
     out_dir : str or Path
-        Receives ``clip.safetensors``, the config JSON of custom models, ``finetune.json``.
+        Receives ``clip.safetensors``, the config JSON of custom models, ``finetune.json``
+        and ``checkpoints/`` (one per finished epoch).
     clip_model, clip_weights : str
         As :func:`napari_clipcap.core.clip.model.load_clip` takes them (open_clip only):
         ``clip_weights=None`` starts from the model's published weights, ``"none"`` from
         random ones (a model-config JSON alone: random too); docs/models.md.
     config : FinetuneConfig, optional
     device : str
+    resume : bool
+        Continue the run found in ``out_dir`` after its last finished epoch (its fixed
+        settings must match); False starts over (deleting only its own checkpoints).
+    overwrite : bool
+        Accept an ``out_dir`` that napari-clipcap did not create and that is not empty
+        (otherwise refused); only the run's own names there are replaced.
     progress, cancel, log
         ``progress(step, total_steps)``; cancel flag; one line per epoch.
     """
-    import copy
+    cfg = config or FinetuneConfig()
+    cfg.check()  # before anything is loaded or written
+    out = check_output_folder(out_dir, "output folder", owned=is_finetune_run,
+                              overwrite=overwrite)  # fmt: skip
+    from ..devices import resolve_device
 
+    dist, device = init_distributed(resolve_device(device))
+    say = (log or (lambda _m: None)) if dist.is_main else (lambda _m: None)
+    clip, train, pixels, problems = _prepare(dataset, clip_model, clip_weights, cfg, device,
+                                             cancel)  # fmt: skip
+    if dist.is_main:
+        mark_output_folder(out, "finetune-clip")
+        clean_run_folder(out)  # what a killed save left (only the project's temporaries)
+    net, trainer, steps = _trainer(clip, len(train), cfg, dist)
+    settings = (cfg, clip_model, clip_weights)
+    start, history = restore_finetune(out, net, trainer, settings) if resume else (0, [])
+    if dist.is_main and not resume:
+        remove_checkpoints(out)  # only the epochs it saved
+    if start:
+        say(f"resuming after epoch {start}")
+    step_net = wrap_distributed(net, dist, clip.device)
+    for epoch in range(start, cfg.epochs):
+        loss = _epoch(clip, step_net, net, train, pixels, trainer, epoch, steps, cfg, dist,
+                      progress, cancel)  # fmt: skip
+        history.append({"epoch": epoch + 1, "loss": loss})
+        say(f"epoch {epoch + 1}/{cfg.epochs}: contrastive loss {loss:.4f}")
+        if dist.is_main:
+            save_finetune_checkpoint(out, net, epoch + 1, history, trainer, settings)
+        barrier(dist)
+    if not dist.is_main:  # only the first process writes and evaluates
+        barrier(dist)
+        return FinetuneResult(clip_model, out / "clip.safetensors", history, None, problems,
+                              start)  # fmt: skip
+    return _finish(net, clip_model, out, device, dataset, cfg, history, problems, start, say,
+                   dist)  # fmt: skip
+
+
+def _prepare(dataset, clip_model, clip_weights, cfg, device, cancel):
+    """The model, the training records and their model-size uint8 pixels."""
     import torch
 
     from ..clip.model import load_clip, resolve_clip, unload_clip
 
-    cfg = config or FinetuneConfig()
-    cfg.check()  # before anything is loaded or written
-    say = log or (lambda _m: None)
-    out = check_output_folder(out_dir, "output folder")
-    from ..devices import resolve_device
-
-    dist, device = init_distributed(resolve_device(device))
-    say = say if dist.is_main else (lambda _m: None)
     # a model without weights is drawn from torch's generator as it is built: build it
     # afresh (not from the model cache) after seeding, or the same seed would start
     # from other weights
@@ -212,52 +270,73 @@ def finetune_clip(
             for i in range(0, len(images), 256)
         ]
     )
-    net = copy.deepcopy(clip.model).float().train()
-    torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps = step_counts(len(train), dist.world_size, cfg.batch_size, cfg.epochs)
+    return clip, train, pixels, problems
+
+
+def _trainer(clip, n_train: int, cfg: FinetuneConfig, dist):
+    """The network to train, its optimizer, schedule, scaler and random generators."""
+    import copy
+
+    import torch
     from transformers import get_cosine_schedule_with_warmup
 
+    net = copy.deepcopy(clip.model).float().train()
+    torch.manual_seed(cfg.seed)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps = step_counts(n_train, dist.world_size, cfg.batch_size, cfg.epochs)
     warmup = min(cfg.warmup_steps, steps.total // 10 + 1)
-    sched = get_cosine_schedule_with_warmup(opt, warmup, steps.total)
-    step_net = wrap_distributed(net, dist, clip.device)
     amp, scaler = amp_context(clip.device)
-    history = []
-    for epoch in range(cfg.epochs):
-        losses = []
-        batches = epoch_batches(len(train), epoch, cfg.seed, steps, cfg.batch_size, dist)
-        for b, idx in enumerate(batches):
-            check_cancel(cancel)
-            x = pixels[torch.as_tensor(idx)].to(clip.device).float() / 255
-            if cfg.augment:
-                x = augment_batch(x, cfg.augment, cfg.crop_scale, gen)
-            texts = captions_for([train[i] for i in idx], rng, cfg.caption_augment)
-            tokens = clip.tokenizer(texts).to(clip.device)
-            with amp():  # CLIP.forward: (image features, text features, logit scale, ...)
-                feats = step_net(image=(x - mean) / std, text=tokens)
-            loss = contrastive_loss(feats[0].float(), feats[1].float(), feats[2].float())
-            optimizer_step(loss, opt, sched, scaler)
-            with torch.no_grad():
-                net.logit_scale.clamp_(0, np.log(100))
-            losses.append(loss.item())
-            report(progress, epoch * steps.per_epoch + b + 1, steps.total)
-        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses))})
-        say(f"epoch {epoch + 1}/{cfg.epochs}: contrastive loss {history[-1]['loss']:.4f}")
-    if not dist.is_main:  # only the first process writes and evaluates
-        barrier(dist)
-        return FinetuneResult(clip_model, out / "clip.safetensors", history, None, problems)
+    trainer = {
+        "opt": opt,
+        "sched": get_cosine_schedule_with_warmup(opt, warmup, steps.total),
+        "gen": torch.Generator().manual_seed(cfg.seed),
+        "rng": np.random.default_rng(cfg.seed),
+        "amp": amp,
+        "scaler": scaler,
+    }
+    return net, trainer, steps
+
+
+def _epoch(clip, step_net, net, train, pixels, tr, epoch, steps, cfg, dist, progress, cancel):
+    """Train one epoch; returns its mean contrastive loss."""
+    import torch
+
+    mean, std = clip._mean, clip._std
+    losses = []
+    batches = epoch_batches(len(train), epoch, cfg.seed, steps, cfg.batch_size, dist)
+    for b, idx in enumerate(batches):
+        check_cancel(cancel)
+        x = pixels[torch.as_tensor(idx)].to(clip.device).float() / 255
+        if cfg.augment:
+            x = augment_batch(x, cfg.augment, cfg.crop_scale, tr["gen"])
+        texts = captions_for([train[i] for i in idx], tr["rng"], cfg.caption_augment)
+        tokens = clip.tokenizer(texts).to(clip.device)
+        with tr["amp"]():  # CLIP.forward: (image features, text features, logit scale, ...)
+            feats = step_net(image=(x - mean) / std, text=tokens)
+        loss = contrastive_loss(feats[0].float(), feats[1].float(), feats[2].float())
+        optimizer_step(loss, tr["opt"], tr["sched"], tr["scaler"])
+        with torch.no_grad():
+            net.logit_scale.clamp_(0, np.log(100))
+        losses.append(loss.item())
+        report(progress, epoch * steps.per_epoch + b + 1, steps.total)
+    return float(np.mean(losses))
+
+
+def _finish(net, clip_model, out, device, dataset, cfg, history, problems, start, say, dist):
+    """Save the weights, measure zero-shot accuracy, write ``finetune.json`` last."""
+    from ..clip.model import load_clip, unload_clip
+
     model, weights = _save(net, clip_model, out)
     unload_clip(model, str(weights), device)
     tuned = load_clip(model, str(weights), device)
     zs = None
+    splits = dataset.splits
     eval_split = "test" if "test" in splits else "val" if "val" in splits else None
     if eval_split and any(r.label for r in dataset.split(eval_split).records):
         zs = zero_shot_eval(tuned, dataset.split(eval_split).records, template=cfg.template)
         zs["split"] = eval_split
         say(f"zero-shot top-1 on {eval_split}: {zs['top1']:.3f}")
-    result = FinetuneResult(model, weights, history, zs, problems)
+    result = FinetuneResult(model, weights, history, zs, problems, start)
     barrier(dist)
     # last: the record that the run finished
     record = {**result.to_dict(), "started_from": start.to_dict(), "config": asdict(cfg)}

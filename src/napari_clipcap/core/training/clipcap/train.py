@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...errors import InvalidInputError
-from ...io.atomic import check_output_folder
+from ...io.atomic import check_output_folder, mark_output_folder
 from ..checkpoint import (
-    CHECKPOINTS,
     STATE_NAME,
     check_same_clip,
     clean_run_folder,
     latest_checkpoint,
     publish_model,
     read_train_state,
+    remove_checkpoints,
     save_checkpoint,
 )
 from ..data import Dist, barrier, init_distributed
@@ -130,6 +130,7 @@ def train_clipcap(
     config: ClipcapTrainConfig | None = None,
     device: str = "auto",
     resume: bool = True,
+    overwrite: bool = False,
     cache_dir=None,
     progress: Callable[[int, int], None] | None = None,
     cancel=None,
@@ -155,6 +156,9 @@ def train_clipcap(
         process takes ``cuda:LOCAL_RANK``. Mixed precision is used on CUDA.
     resume : bool
         Continue a run found in ``out_dir`` (its fixed settings must match).
+    overwrite : bool
+        Accept an ``out_dir`` that napari-clipcap did not create and that is not empty
+        (otherwise refused); only the run's own names there are replaced.
     cache_dir : str or Path, optional
         Where CLIP embeddings are cached; default ``out_dir/cache``.
     progress, cancel
@@ -177,7 +181,7 @@ def train_clipcap(
     clip_model, clip_weights = clip_spec.name, clip_spec.weights
     clip_spec.warn()
     out = Path(out_dir)
-    _check_run_folder(out, resume, clip_model, clip_weights)
+    _check_run_folder(out, resume, clip_model, clip_weights, overwrite)
     dist, dev = init_distributed(resolve_device(device))
     say = (log or (lambda _m: None)) if dist.is_main else (lambda _m: None)
     train_recs, val_recs = split_train_val(dataset, cfg.val_fraction, cfg.seed)
@@ -220,13 +224,21 @@ def train_clipcap(
     return TrainResult(out / "model", history, warnings, problems, start)
 
 
-def _check_run_folder(out: Path, resume: bool, clip_model: str, clip_weights: str | None) -> None:
-    """Refuse an output path that cannot be a folder, or a run to resume made with another
-    CLIP."""
-    check_output_folder(out, "output folder")
+def is_clipcap_run(out: Path) -> bool:
+    """True when ``out`` holds a train-clipcap run (from before output folders were marked)."""
+    return latest_checkpoint(out) is not None
+
+
+def _check_run_folder(
+    out: Path, resume: bool, clip_model: str, clip_weights: str | None, overwrite: bool
+) -> None:
+    """Refuse an output path that cannot be a folder, a folder of the user's, or a run to
+    resume made with another CLIP; then mark the folder as this run's."""
+    check_output_folder(out, "output folder", owned=is_clipcap_run, overwrite=overwrite)
     ckpt = latest_checkpoint(out) if resume else None
     if ckpt is not None:
         check_same_clip(ckpt, clip_model, clip_weights)
+    mark_output_folder(out, "train-clipcap")
 
 
 def _resume_or_build(
@@ -247,17 +259,14 @@ def _resume_or_build(
     process first removes what a killed save left in ``out`` (without ``resume``: the
     checkpoints of an earlier run, which this one starts over).
     """
-    import shutil
-
     import torch
 
     from ...captioning.clipcap.model import load_clipcap_checkpoint
 
     if dist.is_main:
         clean_run_folder(out)
-        if not resume:
-            shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
-            (out / STATE_NAME).unlink(missing_ok=True)
+        if not resume:  # only the epochs it saved: nothing else in checkpoints/
+            remove_checkpoints(out)
     barrier(dist)
     ckpt = latest_checkpoint(out) if resume else None
     if ckpt is None:
