@@ -301,7 +301,7 @@ def _epoch(clip, step_net, net, train, pixels, tr, epoch, steps, cfg, dist, prog
     """Train one epoch; returns its mean contrastive loss."""
     import torch
 
-    mean, std = clip._mean, clip._std
+    mean, std = clip.normalisation
     losses = []
     batches = epoch_batches(len(train), epoch, cfg.seed, steps, cfg.batch_size, dist)
     for b, idx in enumerate(batches):
