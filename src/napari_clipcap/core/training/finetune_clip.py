@@ -206,20 +206,20 @@ def finetune_clip(
 
     dist, device = init_distributed(resolve_device(device))
     say = (log or (lambda _m: None)) if dist.is_main else (lambda _m: None)
-    clip, train, pixels, problems = _prepare(dataset, clip_model, clip_weights, cfg, device,
-                                             cancel)  # fmt: skip
+    clip, spec, train, pixels, problems = _prepare(dataset, clip_model, clip_weights, cfg,
+                                                   device, cancel)  # fmt: skip
     if dist.is_main:
         mark_output_folder(out, "finetune-clip")
         clean_run_folder(out)  # what a killed save left (only the project's temporaries)
     net, trainer, steps = _trainer(clip, len(train), cfg, dist)
     settings = (cfg, clip_model, clip_weights)
-    start, history = restore_finetune(out, net, trainer, settings) if resume else (0, [])
+    done, history = restore_finetune(out, net, trainer, settings) if resume else (0, [])
     if dist.is_main and not resume:
         remove_checkpoints(out)  # only the epochs it saved
-    if start:
-        say(f"resuming after epoch {start}")
+    if done:
+        say(f"resuming after epoch {done}")
     step_net = wrap_distributed(net, dist, clip.device)
-    for epoch in range(start, cfg.epochs):
+    for epoch in range(done, cfg.epochs):
         loss = _epoch(clip, step_net, net, train, pixels, trainer, epoch, steps, cfg, dist,
                       progress, cancel)  # fmt: skip
         history.append({"epoch": epoch + 1, "loss": loss})
@@ -230,13 +230,14 @@ def finetune_clip(
     if not dist.is_main:  # only the first process writes and evaluates
         barrier(dist)
         return FinetuneResult(clip_model, out / "clip.safetensors", history, None, problems,
-                              start)  # fmt: skip
-    return _finish(net, clip_model, out, device, dataset, cfg, history, problems, start, say,
-                   dist)  # fmt: skip
+                              done)  # fmt: skip
+    run = {"history": history, "problems": problems, "resumed_from_epoch": done}
+    return _finish(net, clip_model, spec, out, device, dataset, cfg, run, say, dist)
 
 
 def _prepare(dataset, clip_model, clip_weights, cfg, device, cancel):
-    """The model, the training records and their model-size uint8 pixels."""
+    """The model, its resolved description, the training records and their model-size
+    uint8 pixels."""
     import torch
 
     from ..clip.model import load_clip, resolve_clip, unload_clip
@@ -270,7 +271,7 @@ def _prepare(dataset, clip_model, clip_weights, cfg, device, cancel):
             for i in range(0, len(images), 256)
         ]
     )
-    return clip, train, pixels, problems
+    return clip, start, train, pixels, problems
 
 
 def _trainer(clip, n_train: int, cfg: FinetuneConfig, dist):
@@ -322,8 +323,12 @@ def _epoch(clip, step_net, net, train, pixels, tr, epoch, steps, cfg, dist, prog
     return float(np.mean(losses))
 
 
-def _finish(net, clip_model, out, device, dataset, cfg, history, problems, start, say, dist):
-    """Save the weights, measure zero-shot accuracy, write ``finetune.json`` last."""
+def _finish(net, clip_model, start, out, device, dataset, cfg, run: dict, say, dist):
+    """Save the weights, measure zero-shot accuracy, write ``finetune.json`` last.
+
+    ``start`` is the resolved description of the starting model; ``run`` holds the
+    ``history``, ``problems`` and ``resumed_from_epoch`` of the result.
+    """
     from ..clip.model import load_clip, unload_clip
 
     model, weights = _save(net, clip_model, out)
@@ -336,7 +341,7 @@ def _finish(net, clip_model, out, device, dataset, cfg, history, problems, start
         zs = zero_shot_eval(tuned, dataset.split(eval_split).records, template=cfg.template)
         zs["split"] = eval_split
         say(f"zero-shot top-1 on {eval_split}: {zs['top1']:.3f}")
-    result = FinetuneResult(model, weights, history, zs, problems, start)
+    result = FinetuneResult(model, weights, zeroshot=zs, **run)
     barrier(dist)
     # last: the record that the run finished
     record = {**result.to_dict(), "started_from": start.to_dict(), "config": asdict(cfg)}
