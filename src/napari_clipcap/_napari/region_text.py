@@ -188,7 +188,9 @@ def caption_shapes(shapes, kept: list[int], out: list[tuple[str, list[list[str]]
 def caption_boxes(viewer, name: str, rects, captions: list[str], colours=(), translation=0):
     """Add, or update in place, a Shapes layer of captioned boxes (world rectangles);
     ``translation`` (world units) moves the text, e.g. inside a field-of-view box."""
-    features = {"caption": captions}
+    # the text colour column stays while the text refers to it (napari warns
+    # "Applying the encoding failed" when features drop it); set_text fills it below
+    features = {"caption": captions, "clipcap_text_colour": ["white"] * len(captions)}
     if name in viewer.layers:
         layer = viewer.layers[name]
         layer.data = []

@@ -181,3 +181,13 @@ def test_caption_job_shows_regions_done_of_total(captioning, qtbot, monkeypatch)
     finally:
         gate.set()
     wait_job(qtbot, w)
+
+
+def test_re_captioning_is_quiet_on_the_console(captioning, qtbot, recwarn):
+    """No napari 'Applying the encoding failed' warning when the captions are redrawn."""
+    _viewer, w = captioning
+    for _ in range(2):
+        w.caption_button.click()
+        wait_job(qtbot, w)
+    noisy = [str(r.message) for r in recwarn if "encoding failed" in str(r.message)]
+    assert not noisy
