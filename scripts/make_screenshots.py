@@ -15,7 +15,8 @@ screenshots show the widgets with results that are right for that scene, not a g
 model's quality.
 
 Written: ``first_view.png`` (``napari-clipcap view``), ``caption.png``, ``labels.png``,
-``heatmap.png``, ``region_files.png``, ``fits_radec.png`` and ``geotiff_composite.png``.
+``heatmap.png``, ``region_files.png``, ``grounding.png``, ``ask.png``, ``fits_radec.png``
+and ``geotiff_composite.png`` (``--only ask`` writes one).
 """
 
 from __future__ import annotations
@@ -187,9 +188,30 @@ def grounding_shot(out: Path, folder: Path) -> None:
     shoot(viewer, out)
 
 
+def ask_shot(out: Path, folder: Path) -> None:
+    """The Ask dock: "detect river ; village" to a tiny PaliGemma taught that answer."""
+    from screenshot_models import overhead_image, train_asker
+
+    model = train_asker(folder, overhead_image())
+    viewer = new_viewer("Ask")
+    (layer,) = viewer.open_sample("napari-clipcap", "overhead")
+    w = dock(viewer, "Ask")
+    w.image_combo.set_layer(layer)
+    w.vlm_combo.setCurrentText(str(model))
+    w.tokens_spin.setValue(24)
+    w.question_edit.setText("detect river ; village")
+    w.run_button.click()
+    wait(w)
+    found = set(viewer.layers[-1].features["phrase"]) if w.result_layer is not None else set()
+    if found != {"river", "village"}:
+        raise SystemExit(f"the ask screenshot found {found}, not the river and village")
+    shoot(viewer, out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", default=str(ROOT / "docs" / "images"))
+    parser.add_argument("--only", default=None, choices=("ask",), help="one screenshot")
     args = parser.parse_args()
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -198,6 +220,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         os.environ["NAPARI_CLIPCAP_CACHE"] = str(tmp / "cache")
+        if args.only == "ask":
+            import torch  # noqa: F401  (before any OpenGL context, as build_models does)
+
+            ask_shot(out_dir / "ask.png", tmp)
+            return
         models = build_models(tmp)  # torch/open_clip load before any OpenGL context
 
         import screenshot_fits
@@ -221,6 +248,7 @@ def main() -> None:
         heatmap_shot(out_dir / "heatmap.png")
         regions_bar_shot(out_dir / "region_files.png", tmp, dock)
         grounding_shot(out_dir / "grounding.png", tmp)
+        ask_shot(out_dir / "ask.png", tmp)
         screenshot_fits.shoot(out_dir / "fits_radec.png")
         screenshot_geotiff.shoot(out_dir / "geotiff_composite.png")
     print(f"all screenshots in {time.perf_counter() - start:.0f} s")

@@ -87,7 +87,9 @@ def test_each_shape_gets_its_own_answer(dock, qtbot):
         shape_type="rectangle",
     )  # fmt: skip
     widget.shapes_combo.setCurrentIndex(0)
+    assert not widget.shapes_combo.isEnabled()  # only 'Each shape' reads it
     widget.where_combo.setCurrentText(SHAPES)
+    assert widget.shapes_combo.isEnabled()
     widget.question_edit.setText("what is here?")
     widget.run_button.click()
     wait_job(qtbot, widget)

@@ -120,11 +120,20 @@ class AskWidget(Dock):
             self.shapes_combo.layer_changed,
         ):
             signal.connect(self.validate)
+        self.where_combo.currentTextChanged.connect(self._where_changed)
+        self._where_changed(self.where_combo.currentText())
         self.question_edit.returnPressed.connect(self.run)
         self.run_button.clicked.connect(self.run)
         self.validate()
 
     # -- inputs --------------------------------------------------------------------
+    def _where_changed(self, where: str) -> None:
+        """The Shapes row matters only when each shape is asked about."""
+        self.shapes_combo.setEnabled(where == SHAPES)
+        self.shapes_combo.setToolTip(
+            "" if where == SHAPES else "Choose 'Each shape' to ask about drawn shapes"
+        )
+
     def choose_folder(self) -> None:
         """Pick a local model folder (``save_pretrained`` output)."""
         folder = QFileDialog.getExistingDirectory(self, "Vision-language model folder")
