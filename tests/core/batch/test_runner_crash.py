@@ -37,12 +37,13 @@ def _same_table(a: str, b: str) -> None:
 
 
 def test_failed_settings_write_leaves_no_empty_batch_json(images, spec, tmp_path, monkeypatch):
-    monkeypatch.setattr(os, "replace", FailingReplace(1))  # batch.json is written first
+    monkeypatch.setattr(os, "replace", FailingReplace(2))  # after the folder's mark
     with pytest.raises(OSError, match="injected"):
         run_batch([images], spec, tmp_path / "out")
     monkeypatch.undo()
     assert not (tmp_path / "out" / "batch.json").exists()
-    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
+    names = [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
+    assert names == [".napari-clipcap-run.json"]  # the folder's mark, no temporaries
     rep = run_batch([images], spec, tmp_path / "out", chunk_size=2)
     _same_table(rep.parquet, run_batch([images], spec, tmp_path / "fresh", chunk_size=2).parquet)
 
@@ -59,19 +60,25 @@ def test_empty_batch_json_from_an_older_kill_is_recorded_again(images, spec, tmp
 
 
 def test_temporaries_of_a_killed_run_are_removed(images, spec, tmp_path):
+    """Only names of the form core/io/atomic makes are removed (issue 21.4): look-alikes
+    (older versions' names, or a user's dotfiles) stay."""
     out = tmp_path / "out"
     run_batch([images / "red"], spec, out)
     left = [
-        out / "parts" / ".part-0000001-deadbeef.parquet.tmp",  # older versions' names
-        out / "heatmaps" / ".x.npy.tmp.npy",
-        out / ".results.csv.tmp",
-        out / "parts" / ".part-0000002-cafe.parquet.tmp-123-ab",
-        out / ".batch.json.tmp-9-cd",
+        out / "parts" / ".part-0000002-cafe.parquet.tmp-123-abcdef01",
+        out / ".batch.json.tmp-9-0123abcd",
+        out / "heatmaps" / ".x.npy.tmp-77-deadbeef",
     ]
-    for p in left:
+    kept = [
+        out / "parts" / ".part-0000001-deadbeef.parquet.tmp",
+        out / ".results.csv.tmp",
+        out / ".notes.tmp-1-ab",
+    ]
+    for p in left + kept:
         p.write_bytes(b"cut")
     run_batch([images], spec, out)
     assert not any(p.exists() for p in left)
+    assert all(p.read_bytes() == b"cut" for p in kept)
 
 
 def test_a_run_killed_at_a_part_resumes_to_the_same_table(images, spec, tmp_path):

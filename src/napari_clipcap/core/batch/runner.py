@@ -259,13 +259,13 @@ def run_batch(
         raise InvalidInputError(f"--out {out} is a file; give a folder for the results")
     check_output_folder(out, owned=is_batch_run, overwrite=overwrite)
     try:
-        mark_output_folder(out, "batch")
         (out / "parts").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InvalidInputError(
             f"cannot create the output folder {out}: {exc.strerror or exc}"
         ) from exc
     (out / "heatmaps").mkdir(exist_ok=True)
+    mark_output_folder(out, "batch")  # before anything else is written there
     for folder in (out, out / "parts", out / "heatmaps"):
         remove_temporaries(folder)  # left by a run that was killed mid-write
     _load_spec(out, spec)
