@@ -56,3 +56,13 @@ def test_a_crafted_path_does_not_inflate_a_status_label(make_napari_viewer, qtbo
     assert panel.status.text().startswith("Cannot open /data/<h1>")
     hint = panel.status.sizeHint()
     assert hint.height() < 100 and hint.width() < 900
+
+
+def test_text_boxes_have_a_visible_frame(make_napari_viewer, qtbot, tmp_path):
+    """Labels and Queries boxes show a frame on napari's dark theme."""
+    viewer = make_napari_viewer(show=True)
+    _, labels = viewer.window.add_plugin_dock_widget("napari-clipcap", "Region labels")
+    _, heat = viewer.window.add_plugin_dock_widget("napari-clipcap", "Text heatmap")
+    for edit in (labels.labels_edit, heat.queries_edit):
+        assert "border: 1px solid" in edit.styleSheet()
+    labels.grab().save(str(tmp_path / "labels.png"))

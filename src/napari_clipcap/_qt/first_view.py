@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QEvent, QSize, Qt
 from qtpy.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -130,6 +130,21 @@ DOCK_SCROLL_NAME = "clipcap_dock_scroll"
 MIN_DOCK_HEIGHT = 240
 
 
+class _DockScroll(QScrollArea):
+    """A vertical scroll area as wide as its contents need now (plus its scroll bar),
+    and only :data:`MIN_DOCK_HEIGHT` tall at the least."""
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # rows shown or hidden: ask for the new width
+        return super().eventFilter(obj, event)
+
+    def minimumSizeHint(self) -> QSize:
+        inner = self.widget()
+        width = inner.minimumSizeHint().width() if inner is not None else 0
+        return QSize(width + self.verticalScrollBar().sizeHint().width(), MIN_DOCK_HEIGHT)
+
+
 def scroll_contents(dock: QWidget) -> QScrollArea:
     """Put ``dock``'s layout (and the widgets in it) inside a vertical scroll area.
 
@@ -139,14 +154,14 @@ def scroll_contents(dock: QWidget) -> QScrollArea:
     inner = QWidget()
     inner.setObjectName("clipcap_dock_contents")
     inner.setLayout(dock.layout())  # Qt moves the layout and reparents its widgets
-    area = QScrollArea()
+    area = _DockScroll()
     area.setObjectName(DOCK_SCROLL_NAME)
     area.setWidget(inner)
+    inner.installEventFilter(area)
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     area.setMinimumHeight(MIN_DOCK_HEIGHT)
-    area.setMinimumWidth(inner.minimumSizeHint().width())
     outer = QVBoxLayout(dock)
     outer.setContentsMargins(0, 0, 0, 0)
     outer.addWidget(area)

@@ -24,3 +24,13 @@ class HintLabel(QLabel):
         self.setText(why)
         self.setVisible(bool(why))
         return not why
+
+
+#: A visible frame for text boxes: napari's dark theme draws none around them.
+TEXT_BOX_FRAME = "QPlainTextEdit { border: 1px solid #7a828c; border-radius: 3px; }"
+
+
+def framed(edit):
+    """Give a text box (Labels, Queries) a frame that shows on the dark theme."""
+    edit.setStyleSheet(TEXT_BOX_FRAME)
+    return edit

@@ -31,6 +31,7 @@ from ...._napari.models.store import STORE
 from ....core.errors import InvalidInputError
 from ....core.tasks.windows import WindowGrid, auto_window
 from ...dock import Dock
+from ...hint import framed
 from ...models.panel import ModelPanel
 from ...provenance import heatmap_record
 from .layers import (
@@ -64,7 +65,7 @@ class HeatmapWidget(Dock):
             models=ModelPanel(show_captioner=False),
             parent=parent,
         )
-        self.queries_edit = QPlainTextEdit()
+        self.queries_edit = framed(QPlainTextEdit())
         self.queries_edit.setPlaceholderText("one query per line, e.g.\nriver\nspiral galaxy")
         self.queries_edit.setMaximumHeight(70)
         self.mode_combo = QComboBox()

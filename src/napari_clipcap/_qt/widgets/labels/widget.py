@@ -46,6 +46,7 @@ from ....core.clip.prompts import TEMPLATE_PRESETS
 from ....core.clip.prompts import parse_labels as check_labels
 from ....core.errors import InvalidInputError
 from ...dock import Dock
+from ...hint import framed
 from ...layer_combo import LayerCombo
 from ...models.panel import ModelPanel
 from ...provenance import labels_record
@@ -86,7 +87,7 @@ class LabelsWidget(Dock):
         self.shapes_combo = LayerCombo(napari_viewer, Shapes)
         self.new_shapes_button = QPushButton("New")
         self.new_shapes_button.setToolTip("Add a Shapes layer over the image to draw regions in")
-        self.labels_edit = QPlainTextEdit()
+        self.labels_edit = framed(QPlainTextEdit())
         self.labels_edit.setPlaceholderText("forest, river, airport\n(comma or newline separated)")
         self.labels_edit.setMaximumHeight(70)
         self.template_combo = QComboBox()
