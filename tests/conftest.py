@@ -22,6 +22,7 @@ import torchvision  # noqa: F401
 from fixtures.captioner_models import *  # noqa: F403
 from fixtures.clip_models import *  # noqa: F403
 from fixtures.florence2_models import *  # noqa: F403
+from fixtures.segmenter_models import *  # noqa: F403
 
 # Fixture modules (small models built and saved locally) are registered here.
 from fixtures.text_models import *  # noqa: F403

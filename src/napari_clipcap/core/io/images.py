@@ -197,6 +197,7 @@ def write_map(
     geo: dict | None = None,
     provenance: dict | None = None,
     plane: dict | None = None,
+    dtype: str = "float32",
 ):
     """Write a float32 map (``H x W`` or ``Q x H x W``) as ``.npy``, ``.tif`` or ``.fits``.
 
@@ -208,6 +209,7 @@ def write_map(
     as tags. ``provenance`` (:mod:`napari_clipcap.core.provenance`) goes into FITS
     HISTORY cards (its summary lines, the command among them), the TIFF description or
     GeoTIFF tags (as JSON), and for ``.npy`` into a side file ``NAME.npy.provenance.json``.
+    ``dtype`` is the type written (``"int32"`` for label images).
     """
     import json
 
@@ -218,12 +220,12 @@ def write_map(
     suffix = p.suffix.lower()
     if suffix not in MAP_SUFFIXES:
         raise InvalidInputError(f"output {str(p)!r} must end in one of {', '.join(MAP_SUFFIXES)}")
-    data = np.asarray(data, dtype=np.float32)
+    data = np.asarray(data, dtype=np.dtype(dtype))
     p.parent.mkdir(parents=True, exist_ok=True)
     if suffix in (".tif", ".tiff") and geo is not None:
         from .geoexport import write_geotiff
 
-        write_geotiff(p, data, geo, tags=meta)  # atomic itself
+        write_geotiff(p, data, geo, tags=meta, dtype=data.dtype.name)  # atomic itself
         return p
     from .atomic import atomic_file
 

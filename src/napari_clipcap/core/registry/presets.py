@@ -24,7 +24,8 @@ class Preset:
     name : str
         The name users type.
     kind : str
-        ``"clip"`` for image-text encoders, or one of :data:`CAPTIONER_KINDS`.
+        ``"clip"`` for image-text encoders, ``"segmenter"`` for SAM 3 / SAM, or one of
+        :data:`CAPTIONER_KINDS`.
     source : str
         ``"open_clip"`` (architecture + pretrained tag or ``hf-hub:`` id),
         ``"transformers"`` (a hub id or local directory), ``"hf_hub"`` (one file of a
@@ -294,6 +295,25 @@ PRESETS: tuple[Preset, ...] = (
         weights=None,
         licence="Gemma (gated: accept the terms on the hub and log in, or give a local folder)",
         description="PaliGemma 2 mix 448: short answers, 'detect X' boxes as <loc> tokens",
+    ),
+    Preset(
+        name="sam3",
+        kind="segmenter",
+        source="transformers",
+        model="facebook/sam3",
+        weights=None,
+        licence="SAM License (gated: accept the terms on the hub and run `hf auth login`, "
+        "or give a local save_pretrained folder)",
+        description="SAM 3 (0.85B): every instance of a phrase or of example boxes as masks",
+    ),
+    Preset(
+        name="sam-vit-base",
+        kind="segmenter",
+        source="transformers",
+        model="facebook/sam-vit-base",
+        weights=None,
+        licence="Apache-2.0",
+        description="SAM ViT-B: boxes to masks (no phrases), weights not gated",
     ),
 )
 _BY_NAME = {p.name: p for p in PRESETS}

@@ -1,0 +1,330 @@
+"""The one request of the Segment task, shared by every door.
+
+The Segment dock fills :class:`SegmentRequest` from its widgets, ``napari-clipcap
+segment`` from its flags, ``batch --task segment`` from its spec;
+:meth:`SegmentRequest.to_argv` is the command provenance records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...errors import InvalidInputError
+from ...jobs import CancelFlag, ProgressCallback, report
+
+__all__ = ["DEFAULT_SEGMENTER", "SegmentRequest", "SegmentResult", "segment"]
+
+#: The segmenter used when none is named (gated on the hub: log in or give a folder).
+DEFAULT_SEGMENTER = "sam3"
+
+
+@dataclass
+class SegmentResult:
+    """Instances of one :class:`SegmentRequest`: the label image and the table."""
+
+    request: SegmentRequest
+    model: str
+    labels: np.ndarray
+    instances: list
+    rows: list[dict]
+    warnings: list[str] = field(default_factory=list)
+    image_file: Any = None
+    geo: dict | None = None
+
+    def to_json(self) -> dict:
+        """The ``--json`` payload: ``instances`` with ``id``, ``phrase``, ``score``,
+        ``area_px``, ``box`` and the world measures."""
+        out = {
+            "image": self.request.image,
+            "phrases": list(self.request.phrases),
+            "model": self.model,
+            "shape": [int(v) for v in self.labels.shape],
+            "count": len(self.rows),
+            "instances": [dict(r) for r in self.rows],
+        }
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        return out
+
+
+def _boxes(values) -> tuple | None:
+    return tuple(tuple(int(v) for v in b) for b in values) if values else None
+
+
+@dataclass(frozen=True)
+class SegmentRequest:
+    """Everything one Segment needs; built by the dock, the CLI and batch alike.
+
+    Attributes
+    ----------
+    image : str
+    phrases : tuple of str
+        What to find ("storage tank", "ship"); may be empty with exemplars or boxes.
+    segmenter : str
+        Preset name, ``save_pretrained`` folder or hub id (default ``sam3``).
+    exemplars : tuple of boxes, optional
+        SAM 3 example boxes ``(x0, y0, x1, y1)``.
+    boxes : tuple of boxes, optional
+        Boxes to turn into masks with a SAM (v1) segmenter.
+    regions : tuple of boxes, optional
+        Areas to segment (drawn shapes, the view); None for the whole image.
+    tile, overlap : int, optional
+        Tile side (default the model's, 1008 for SAM 3) and overlap (default tile / 8).
+    threshold, merge_iou : float
+    out, out_regions, out_table : str, optional
+        Label image (.tif/.fits/.npy), outlines (.reg/.crtf/.geojson), table (.csv).
+    hdu, domain, interval, stretch, device, precision
+        As for every task.
+    """
+
+    image: str
+    phrases: tuple = ()
+    segmenter: str = DEFAULT_SEGMENTER
+    exemplars: tuple | None = None
+    boxes: tuple | None = None
+    regions: tuple | None = None
+    tile: int | None = None
+    overlap: int | None = None
+    threshold: float = 0.5
+    merge_iou: float = 0.5
+    out: str | None = None
+    out_regions: str | None = None
+    out_table: str | None = None
+    hdu: str | None = None
+    domain: str | None = None
+    interval: str | None = None
+    stretch: str | None = None
+    device: str = "auto"
+    precision: str = "auto"
+
+    def __post_init__(self):
+        phrases = tuple(p.strip() for p in self.phrases if str(p).strip())
+        object.__setattr__(self, "phrases", phrases)
+        if not phrases and not self.exemplars and not self.boxes:
+            raise InvalidInputError("give --phrases, --exemplar boxes or --box boxes")
+        if self.boxes and (phrases or self.exemplars):
+            raise InvalidInputError("--box (boxes to masks) goes without --phrases/--exemplar")
+        if not 0.0 <= float(self.threshold) <= 1.0:
+            raise InvalidInputError(f"--threshold must be in [0, 1], not {self.threshold}")
+        if not 0.0 < float(self.merge_iou) <= 1.0:
+            raise InvalidInputError(f"--merge-iou must be in (0, 1], not {self.merge_iou}")
+        if self.tile is not None and int(self.tile) < 16:
+            raise InvalidInputError(f"--tile must be at least 16 px, not {self.tile}")
+        if self.out and Path(self.out).suffix.lower() not in _label_suffixes():
+            raise InvalidInputError(f"--out must end in one of {', '.join(_label_suffixes())}")
+        if self.out_table and Path(self.out_table).suffix.lower() != ".csv":
+            raise InvalidInputError("--out-table must end in .csv")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> SegmentRequest:
+        """The request the ``napari-clipcap segment`` flags describe (boxes parsed)."""
+        phrases = tuple(p for p in str(args.phrases or "").split(","))
+        return cls(
+            image=str(args.image),
+            phrases=phrases,
+            segmenter=args.segmenter or DEFAULT_SEGMENTER,
+            exemplars=_boxes(args.exemplar),
+            boxes=_boxes(args.box),
+            regions=_boxes(args.region),
+            tile=args.tile,
+            overlap=args.overlap,
+            threshold=args.threshold,
+            merge_iou=args.merge_iou,
+            out=args.out,
+            out_regions=args.out_regions,
+            out_table=args.out_table,
+            hdu=args.hdu,
+            domain=args.domain,
+            interval=args.interval,
+            stretch=args.stretch,
+            device=args.device,
+            precision=args.precision,
+        )
+
+    def check_outputs(self) -> None:
+        """Raise :class:`InvalidInputError` for an output path that cannot be written
+        (called before any model runs)."""
+        for flag, value in (
+            ("--out", self.out),
+            ("--out-regions", self.out_regions),
+            ("--out-table", self.out_table),
+        ):
+            if not value:
+                continue
+            path = Path(value).expanduser()
+            parent = path.parent if str(path.parent) else Path(".")
+            if path.is_dir() or (parent.exists() and not os.access(parent, os.W_OK)):
+                raise InvalidInputError(f"cannot write {flag} {value}: not a writable file path")
+
+    def _read(self):
+        from ...io.images import read_image
+
+        hdu = int(self.hdu) if self.hdu is not None and str(self.hdu).isdigit() else self.hdu
+        return read_image(
+            self.image, domain=self.domain, interval=self.interval, stretch=self.stretch, hdu=hdu
+        )
+
+    def run(
+        self,
+        *,
+        segmenter: Any = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelFlag | None = None,
+    ) -> SegmentResult:
+        """Read the image, load the segmenter (or use ``segmenter``), segment every tile
+        and merge; warnings are kept in the result as well as raised."""
+        from ...segmentation.measure import instance_table
+        from ...segmentation.model import cached_segmenter
+        from ...segmentation.tiling import paint_labels
+        from ..validity import file_valid_mask
+
+        self.check_outputs()
+        img = self._read()
+        model = segmenter or cached_segmenter(self.segmenter, self.device, self.precision)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            instances = self._instances(model, img.data, file_valid_mask(img), progress, cancel)
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        geo = None
+        if img.kind == "geotiff":
+            from ...io.geoexport import geo_metadata_of
+
+            geo = geo_metadata_of(img.path)
+        labels = paint_labels(instances, img.data.shape[:2])
+        rows = instance_table(instances, geo=geo, wcs=img.wcs)
+        messages = [str(w.message) for w in caught]
+        return SegmentResult(self, model.name, labels, instances, rows, messages, img, geo)
+
+    def _instances(self, model, image, valid, progress, cancel) -> list:
+        from ...segmentation.tiling import segment_tiles
+
+        if self.boxes:
+            return _box_instances(model, image, self.boxes, valid, progress)
+        if getattr(model, "kind", "") != "phrase":
+            raise InvalidInputError(
+                f"{model.name} turns boxes into masks (--box); phrases and exemplars need "
+                "SAM 3 (--segmenter sam3 or a SAM 3 folder)"
+            )
+        return segment_tiles(
+            model,
+            image,
+            self.phrases,
+            tile=self.tile,
+            overlap=self.overlap,
+            areas=self.regions,
+            exemplars=self.exemplars or (),
+            threshold=self.threshold,
+            merge_iou=self.merge_iou,
+            valid=valid,
+            progress=progress,
+            cancel=cancel,
+        )
+
+    def to_argv(self) -> list[str]:
+        """The ``napari-clipcap segment ...`` command that recomputes this request."""
+        argv = ["napari-clipcap", "segment", os.path.abspath(self.image)]
+        if self.phrases:
+            argv += ["--phrases", ",".join(self.phrases)]
+        if self.segmenter != DEFAULT_SEGMENTER:
+            argv += ["--segmenter", self.segmenter]
+        for flag, boxes in (
+            ("--exemplar", self.exemplars),
+            ("--box", self.boxes),
+            ("--region", self.regions),
+        ):
+            for box in boxes or ():
+                argv += [flag, ",".join(str(int(v)) for v in box)]
+        for flag, value, default in (
+            ("--tile", self.tile, None),
+            ("--overlap", self.overlap, None),
+            ("--threshold", self.threshold, 0.5),
+            ("--merge-iou", self.merge_iou, 0.5),
+        ):
+            if value is not None and value != default:
+                argv += [flag, str(value)]
+        for flag, path in (
+            ("--out", self.out),
+            ("--out-regions", self.out_regions),
+            ("--out-table", self.out_table),
+        ):
+            if path:
+                argv += [flag, os.path.abspath(path)]
+        for flag, value in (
+            ("--hdu", self.hdu),
+            ("--domain", self.domain),
+            ("--interval", self.interval),
+            ("--stretch", self.stretch),
+        ):
+            if value is not None:
+                argv += [flag, str(value)]
+        return argv
+
+
+def _label_suffixes() -> tuple[str, ...]:
+    from .exports import LABEL_SUFFIXES
+
+    return LABEL_SUFFIXES
+
+
+def _box_instances(model, image, boxes, valid, progress) -> list:
+    """SAM masks of ``boxes`` as instances (phrase ``"box"``), one pass for all boxes."""
+    from ...segmentation.tiling import Instance, merge_instances
+
+    if getattr(model, "kind", "") != "boxes":
+        raise InvalidInputError(f"--box needs a SAM segmenter (sam-vit-base), not {model.name}")
+    pixels = np.asarray(image, dtype=np.float32)
+    masks, scores = model.masks_for_boxes(pixels, boxes)
+    found = []
+    h, w = pixels.shape[:2]
+    for mask, score in zip(masks, scores):
+        if valid is not None:
+            mask = mask & np.asarray(valid, bool)
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        if rows.size:
+            box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+            cut = mask[box[1] : box[3], box[0] : box[2]].copy()
+            found.append(Instance(box, cut, float(score), "box", [(0, 0, w, h)]))
+    report(progress, 1, 1)
+    return merge_instances(found, 1.0)
+
+
+def segment(image: Any, phrases: Any = (), segmenter: Any = DEFAULT_SEGMENTER, **options):
+    """Segment every instance of ``phrases`` in an image file.
+
+    Parameters
+    ----------
+    image : str or path
+        A PNG, JPEG, TIFF/GeoTIFF or FITS file.
+    phrases : str or sequence of str
+        ``"storage tank, ship"`` or a list.
+    segmenter : str or loaded segmenter
+        Preset, folder or hub id, or a model from
+        :func:`~napari_clipcap.core.segmentation.model.load_segmenter`.
+    **options
+        Any :class:`SegmentRequest` field (``exemplars``, ``boxes``, ``regions``, ``tile``,
+        ``overlap``, ``threshold``, ``merge_iou``, ``device``...), plus ``progress`` and
+        ``cancel``.
+
+    Returns
+    -------
+    SegmentResult
+        ``labels`` (int32, one id per instance) and ``rows`` (the table).
+    """
+    progress, cancel = options.pop("progress", None), options.pop("cancel", None)
+    if isinstance(phrases, str):
+        phrases = phrases.split(",")
+    loaded = None if isinstance(segmenter, str) else segmenter
+    name = segmenter if isinstance(segmenter, str) else DEFAULT_SEGMENTER
+    for key in ("exemplars", "boxes", "regions"):
+        if options.get(key) is not None:
+            options[key] = _boxes(options[key])
+    request = SegmentRequest(str(image), tuple(phrases), name, **options)
+    return request.run(segmenter=loaded, progress=progress, cancel=cancel)
