@@ -39,6 +39,8 @@ _API: dict[str, str] = {
     "finetune_clip": "napari_clipcap.core.training.finetune_clip",
     "caption_metrics": "napari_clipcap.core.evaluation.metrics",
     "ask": "napari_clipcap.core.tasks.ask.regions",
+    "segment": "napari_clipcap.core.tasks.segment.request",
+    "load_segmenter": "napari_clipcap.core.segmentation.model",
     "load_vlm": "napari_clipcap.core.vlm.loading",
 }
 

@@ -35,6 +35,7 @@ COMMANDS: tuple[str, ...] = (
     "heatmap",
     "ground",
     "ask",
+    "segment",
     "train_clipcap",
     "finetune_clip",
     "evaluate",

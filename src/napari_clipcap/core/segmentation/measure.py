@@ -23,14 +23,14 @@ def _linear_unit(crs: str | None) -> str | None:
     if not crs:
         return None
     try:
-        from pyproj import CRS
+        from rasterio.crs import CRS
 
         parsed = CRS.from_user_input(crs)
+        unit = parsed.linear_units if parsed.is_projected else None
     except Exception:  # an unreadable CRS: no world areas, pixel areas still given
         return None
-    if parsed.is_geographic:
+    if not unit or unit == "unknown":
         return None
-    unit = parsed.axis_info[0].unit_name if parsed.axis_info else "metre"
     return {"metre": "m", "meter": "m", "foot": "ft", "US survey foot": "ftUS"}.get(unit, unit)
 
 

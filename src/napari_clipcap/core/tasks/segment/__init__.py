@@ -9,6 +9,12 @@ __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
     submod_attrs={
         "request": ["DEFAULT_SEGMENTER", "SegmentRequest", "SegmentResult", "segment"],
-        "exports": ["LABEL_SUFFIXES", "TABLE_COLUMNS", "instance_shapes", "write_table"],
+        "exports": [
+            "LABEL_SUFFIXES",
+            "TABLE_COLUMNS",
+            "instance_shapes",
+            "write_outputs",
+            "write_table",
+        ],
     },
 )

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LABEL_SUFFIXES", "TABLE_COLUMNS", "instance_shapes", "write_table"]
+__all__ = ["LABEL_SUFFIXES", "TABLE_COLUMNS", "instance_shapes", "write_outputs", "write_table"]
 
 #: Label image formats ``--out`` takes.
 LABEL_SUFFIXES = (".tif", ".tiff", ".fits", ".fit", ".fts", ".npy")
@@ -79,3 +79,57 @@ def write_table(path: str | Path, rows: Sequence[dict]) -> Path:
             ]
         )
     return write_text(Path(path), buffer.getvalue())
+
+
+def write_outputs(result: Any, provenance: dict | None = None) -> dict[str, str]:
+    """Write the request's ``out`` (label image), ``out_regions`` (outlines) and
+    ``out_table`` (CSV) from ``result``; returns ``{flag: path written}``.
+
+    The label image is int32; a GeoTIFF in gives a GeoTIFF out on the same grid and CRS,
+    a FITS file keeps the image's WCS; ``provenance`` goes into each (HISTORY cards, TIFF
+    tags, a side file for ``.npy``) and the region file's header.
+    """
+    from ...errors import InvalidInputError
+    from ...io.images import write_map
+
+    request, written = result.request, {}
+    img = result.image_file
+    header = [f"napari-clipcap segment: {result.model}: {', '.join(request.phrases) or 'boxes'}"]
+    if provenance is not None:
+        header.append(f"command: {provenance.get('command', '')}")
+    if request.out:
+        suffix = Path(request.out).suffix.lower()
+        fits_out = suffix in (".fits", ".fit", ".fts")
+        tif_out = suffix in (".tif", ".tiff")
+        path = write_map(
+            request.out,
+            result.labels,
+            wcs=img.wcs if fits_out else None,
+            geo=result.geo if tif_out else None,
+            meta={"phrases": list(request.phrases), "model": result.model},
+            provenance=provenance,
+            dtype="int32",
+        )
+        written["out"] = str(path)
+    shapes = None
+    if request.out_regions:
+        shapes = instance_shapes(result.labels, result.rows)
+        if Path(request.out_regions).suffix.lower() == ".geojson":
+            if result.geo is None:
+                raise InvalidInputError(
+                    f"--out-regions {request.out_regions}: GeoJSON needs a georeferenced "
+                    "image (a GeoTIFF); write a .reg file instead"
+                )
+            from ...io.regionfile.geojson import write_shapes_geojson
+
+            path = write_shapes_geojson(
+                request.out_regions, shapes, result.geo, description=header
+            )
+        else:
+            from ...io.region_files import write_region_file
+
+            path = write_region_file(request.out_regions, shapes, wcs=img.wcs, header=header)
+        written["out_regions"] = str(path)
+    if request.out_table:
+        written["out_table"] = str(write_table(request.out_table, result.rows))
+    return written

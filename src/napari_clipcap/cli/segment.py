@@ -1,0 +1,99 @@
+"""``napari-clipcap segment``: every instance of a phrase (or of example boxes) as a label
+image, outlines and a table; boxes to masks with SAM."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import ProgressBar, add_common, add_region_argument, emit, parse_box, warn
+
+
+def _boxes_argument(p: argparse.ArgumentParser, flag: str, help_text: str) -> None:
+    p.add_argument(
+        flag, action="extend", nargs="+", default=None, metavar="x0,y0,x1,y1", help=help_text
+    )
+
+
+def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from ..core.tasks.segment import DEFAULT_SEGMENTER
+
+    p = sub.add_parser(
+        "segment",
+        help="every instance of a phrase as masks: a label image, outlines and a table",
+        description="Find every instance of one or more phrases (SAM 3: --segmenter sam3, "
+        "gated on the hub, or a save_pretrained folder) over the whole image or each "
+        "--region, in overlapping tiles whose instances are merged (docs/segment.md); or "
+        "turn --box boxes into masks with SAM (--segmenter sam-vit-base). Writes an int32 "
+        "label image (--out: GeoTIFF/FITS keep georeferencing/WCS), the outlines "
+        "(--out-regions: DS9/CRTF, GeoJSON over a GeoTIFF) and the table (--out-table).",
+    )
+    p.add_argument("image", metavar="IMAGE", help="PNG, JPEG, TIFF/GeoTIFF or FITS file")
+    p.add_argument("--phrases", default="", metavar="P1,P2", help="what to find, comma-separated")
+    p.add_argument(
+        "--segmenter",
+        default=DEFAULT_SEGMENTER,
+        metavar="MODEL",
+        help=f"preset (napari-clipcap info), save_pretrained folder or hub id "
+        f"(default {DEFAULT_SEGMENTER})",
+    )
+    _boxes_argument(p, "--exemplar", "SAM 3 example box (repeatable): find more like it")
+    _boxes_argument(p, "--box", "a box to turn into a mask with SAM (repeatable)")
+    add_region_argument(p)
+    p.add_argument("--tile", type=int, default=None, metavar="PX", help="tile side (model's)")
+    p.add_argument("--overlap", type=int, default=None, metavar="PX", help="tile overlap")
+    p.add_argument("--threshold", type=float, default=0.5, help="score to keep (0.5)")
+    p.add_argument("--merge-iou", type=float, default=0.5, help="merge rule's IoU (0.5)")
+    p.add_argument("--out", default=None, metavar="FILE", help="label image .tif/.fits/.npy")
+    p.add_argument("--out-regions", default=None, metavar="FILE", help=".reg/.crtf/.geojson")
+    p.add_argument("--out-table", default=None, metavar="FILE", help="instance table .csv")
+    p.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"))
+    s = p.add_argument_group("input scaling")
+    s.add_argument("--domain", default=None, help="astronomy, satellite or photo")
+    s.add_argument("--interval", default=None, help="e.g. zscale, minmax, percentile")
+    s.add_argument("--stretch", default=None, help="e.g. asinh, linear, log, sqrt")
+    s.add_argument("--hdu", default=None, help="FITS HDU index or name")
+    add_common(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    import warnings
+
+    from ..core.provenance import command_line
+    from ..core.tasks.segment import SegmentRequest
+    from ..core.tasks.segment.exports import write_outputs
+    from ._provenance import provenance_of
+
+    for flag in ("exemplar", "box", "region"):
+        values = getattr(args, flag)
+        setattr(args, flag, [parse_box(v) for v in values] if values else None)
+    request = SegmentRequest.from_args(args)
+    request.check_outputs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # kept in the result and reported once below
+        result = request.run(progress=ProgressBar("segment", quiet=args.json))
+    for message in result.warnings:
+        warn(args, message)
+    provenance = provenance_of(args)
+    provenance["command"] = command_line(request.to_argv()[1:])
+    provenance["segmenter"] = {"name": request.segmenter, "loaded": result.model}
+    data = result.to_json()
+    data["segmenter"] = request.segmenter
+    data.update(write_outputs(result, provenance))
+    data["provenance"] = provenance
+    emit(args, data, _text(result, data))
+    return 0
+
+
+def _text(result, data: dict) -> str:
+    lines = [f"{len(result.rows)} instances ({result.model})"]
+    for r in result.rows:
+        area = f"{r['area_px']} px"
+        if r["area_world"] is not None:
+            area += f", {r['area_world']:.6g} {r['area_unit']}"
+        lines.append(f"{r['id']}: {r['phrase']} {r['score']:.3f} {area} box {r['box']}")
+    for flag in ("out", "out_regions", "out_table"):
+        if flag in data:
+            lines.append(f"wrote {data[flag]}")
+    return "\n".join(lines)
