@@ -35,7 +35,7 @@ CORE_LAYERS: list[set[str]] = [
     {"errors", "jobs", "devices", "cache", "model_cache", "registry"},
     {"io", "scaling", "coords", "provenance", "distributed"},
     {"clip", "decoding", "samples"},
-    {"vlm", "captioning"},
+    {"vlm", "captioning", "segmentation"},
     {"tasks"},
     {"collection", "evaluation", "training"},
     {"batch"},
