@@ -1,21 +1,21 @@
 """How a dock's result was made: the provenance record and its "Copy command" button.
 
-A dock builds the ``napari-clipcap`` command line that computes the same result from the
-file its image layer was read from (:func:`dock_record`), keeps the record in the result
-layer's metadata, and offers the command on the clipboard. A layer that was not read
+A dock builds the request of its task (:mod:`napari_clipcap.core.tasks.requests`) from
+its widgets, over the file its image layer was read from (:func:`dock_image`); the
+record keeps ``request.to_argv()`` as its command, goes into the result layer's
+metadata, and the button offers the command on the clipboard. A layer that was not read
 from a file (sample data, arrays from a script) gets a record without a command, and
 the button says why.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from qtpy.QtGui import QGuiApplication
 from qtpy.QtWidgets import QPushButton
 
-from ..core.provenance import command_line, model_entry, record, spec_entry
+from ..core.provenance import model_entry
 
 
 def source_path(layer) -> str | None:
@@ -23,63 +23,6 @@ def source_path(layer) -> str | None:
     meta = layer.metadata or {}
     path = getattr(getattr(layer, "source", None), "path", None) or meta.get("source_path")
     return str(path) if path else None
-
-
-def clip_flags(choice) -> tuple[list[str], dict]:
-    """``--clip``/``--clip-weights`` flags and the model entry of a CLIP choice."""
-    from .._napari.models.specs import CUSTOM, clip_spec
-
-    entry = spec_entry("clip", clip_spec(choice))  # resolved: its weights, "random"
-    if choice.preset != CUSTOM:
-        return ["--clip", choice.preset], entry
-    flags = ["--clip", choice.model]
-    if choice.weights:
-        flags += ["--clip-weights", choice.weights]
-    return flags, entry
-
-
-def input_flags(layer, plane) -> tuple[list[str], str | None]:
-    """Flags that make the command read the layer's pixels as the dock did, and why the
-    result cannot be recomputed from a command (or None when it can)."""
-    flags = ["--domain", plane.domain]
-    meta = layer.metadata or {}
-    if meta.get("fits_hdu") is not None:
-        flags += ["--hdu", str(meta["fits_hdu"])]
-    if any(plane.index):
-        return flags, f"plane {plane.index} of a stack (the command reads the first plane)"
-    return flags, None
-
-
-def dock_record(
-    subcommand: str,
-    layer,
-    plane,
-    flags: Sequence[str],
-    models: Sequence[dict],
-    *,
-    device: str,
-    precision: str,
-    parameters: dict[str, Any],
-) -> dict:
-    """The provenance record of a dock's result; ``command`` is None (with
-    ``command_unavailable`` saying why) when no command line can recompute it."""
-    path = source_path(layer)
-    extra, why = input_flags(layer, plane)
-    if path is None:
-        why = f"layer {layer.name!r} was not read from a file"
-    argv = [subcommand, path or "", *flags, *extra, "--device", device, "--precision", precision]
-    prov = record(
-        command=command_line(argv) if why is None else "",
-        models=models,
-        device=device,
-        precision=precision,
-        parameters=parameters,
-        inputs={"layer": layer.name, "file": path, "plane": list(plane.index)},
-    )
-    if why is not None:
-        prov["command"] = None
-        prov["command_unavailable"] = why
-    return prov
 
 
 def dock_image(layer, plane) -> Any:
@@ -167,7 +110,8 @@ def caption_record(image, plane, regions, opts, choices, device, precision) -> d
 
 
 def ground_record(image, plane, request: dict, choice, device, precision) -> dict:
-    """Provenance of the Grounding dock's boxes or region descriptions.
+    """Provenance of the Grounding dock's boxes or region descriptions: the record of
+    its :class:`~napari_clipcap.core.tasks.requests.GroundRequest`.
 
     ``request`` holds ``mode`` (``"detect"``, ``"ground"`` or ``"describe"``), ``text``
     (phrases or caption), ``tile``, ``overlap``, ``iou``, ``beam_size``, ``max_tokens``
@@ -175,25 +119,27 @@ def ground_record(image, plane, request: dict, choice, device, precision) -> dic
     region-to-description mode), so their record says why.
     """
     from .._napari.models.specs import captioner_load_args
+    from ..core.tasks.requests import GroundRequest
+    from ..core.tasks.requests.base import request_record
 
     weights = str(captioner_load_args(choice)["weights"])
     mode = request["mode"]
-    flags = ["--phrases" if mode == "detect" else "--caption", request.get("text", "")]
-    flags += ["--weights", weights]
-    if request.get("tile"):
-        flags += ["--tile", str(request["tile"]), "--overlap", str(request["overlap"])]
-    flags += ["--iou", str(request["iou"]), "--beam", str(request["beam_size"])]
-    flags += ["--max-tokens", str(request["max_tokens"]), "--json"]
-    prov = dock_record(
-        "ground",
-        image,
-        plane,
-        flags,
-        [model_entry("captioner", choice.label, weights)],
+    text = request.get("text", "")
+    ground = GroundRequest(
+        image=dock_image(image, plane),
+        phrases=text if mode != "ground" else None,
+        caption=text if mode == "ground" else None,
+        weights=weights,
+        tile=request.get("tile") or None,
+        overlap=int(request.get("overlap", 64)),
+        iou=float(request["iou"]),
+        beam=int(request["beam_size"]),
+        max_tokens=int(request["max_tokens"]),
         device=device,
         precision=precision,
-        parameters={"florence2_task": mode, **request},
     )
+    prov = request_record(ground, [model_entry("captioner", choice.label, weights)])
+    prov["parameters"].update(florence2_task=mode, **request)
     if mode == "describe":
         prov["command"] = None
         prov["command_unavailable"] = "region descriptions have no napari-clipcap command"

@@ -274,7 +274,8 @@ def test_copy_command_recomputes_the_boxes(
     w.run_button.click()
     wait_job(qtbot, w)
     command = w.copy_command_button.copy()
-    assert command.startswith(f"napari-clipcap ground {path} --phrases 'ships, tanks'")
+    assert command.startswith(f"napari-clipcap ground {path} ")  # the request's to_argv()
+    assert "--phrases 'ships, tanks'" in command
     for flag in (f"--weights {florence2_dir}", "--tile 64 --overlap 16", "--beam 3",
                  "--max-tokens 256", "--device cpu", "--precision fp32", "--json"):  # fmt: skip
         assert flag in command, flag
