@@ -191,6 +191,8 @@ def emit_result(args: argparse.Namespace, result: Any) -> None:
         extra = [w for w in getattr(args, "low_data", None) or () if w not in result.warnings]
         if extra:  # warnings met outside the run (reading a region file, ...)
             data["warnings"] = [*data.get("warnings", []), *extra]
+        if getattr(args, "asked_models", None):  # what a received file asked to load
+            data["asked_for"] = list(args.asked_models)
         json.dump(data, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
     else:
