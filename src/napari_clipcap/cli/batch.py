@@ -20,7 +20,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     p.add_argument(
-        "--task", required=True, choices=("caption", "labels", "heatmap", "embed", "ask")
+        "--task",
+        required=True,
+        choices=("caption", "labels", "heatmap", "embed", "ask", "segment"),
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     where = p.add_mutually_exclusive_group()
@@ -67,6 +69,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     opts.add_argument(
         "--question", default=None, help="ask: the question (model: --weights, a VLM)"
     )
+    opts.add_argument(
+        "--phrases", default=None, help="segment: phrases, comma-separated (model: --weights)"
+    )
     opts.add_argument("--mode", default="sliding", choices=("sliding", "dense"))
     opts.add_argument("--window", type=positive_int, default=224, help="heatmap: window (px)")
     opts.add_argument("--stride", type=positive_int, default=112, help="heatmap: stride (px)")
@@ -103,6 +108,7 @@ def spec_from_args(args: argparse.Namespace):
         template=args.template,
         query=args.query,
         question=args.question,
+        phrases=tuple(p for p in (args.phrases or "").split(",") if p.strip()),
         mode=args.mode,
         window=args.window,
         stride=args.stride,

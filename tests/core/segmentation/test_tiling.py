@@ -8,6 +8,7 @@ import threading
 import numpy as np
 import pytest
 
+from fixtures.scripted_segmenter import BlobSegmenter
 from napari_clipcap.core.errors import Cancelled, InvalidInputError
 from napari_clipcap.core.segmentation.tiling import (
     Instance,
@@ -15,8 +16,6 @@ from napari_clipcap.core.segmentation.tiling import (
     paint_labels,
     segment_tiles,
 )
-
-from .scripted import BlobSegmenter
 
 
 def scene(h=150, w=170, squares=((10, 10, 20, 20), (50, 40, 80, 70), (120, 100, 140, 130))):

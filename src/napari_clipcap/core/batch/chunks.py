@@ -28,9 +28,10 @@ from .region_rows import (
     heatmap_row,
     label_rows,
     scaled_regions,
+    segment_row,
 )
 
-TASKS = ("caption", "labels", "heatmap", "embed", "ask")
+TASKS = ("caption", "labels", "heatmap", "embed", "ask", "segment")
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class BatchSpec:
 
     Attributes
     ----------
-    task : {"caption", "labels", "heatmap", "embed", "ask"}
+    task : {"caption", "labels", "heatmap", "embed", "ask", "segment"}
     clip_model, clip_weights : str, optional
         CLIP for ``labels``, ``heatmap``, ``embed`` (and the ClipCap encoder; ``None``:
         what the checkpoint recorded), by the one rule of
@@ -64,6 +65,10 @@ class BatchSpec:
         ``ask`` task: the question asked of every image or region; the vision-language
         model is ``weights`` (a preset, folder or hub id; default the small preset) and
         ``max_tokens`` bounds each answer.
+    phrases : tuple of str
+        ``segment`` task: the phrases found in every image (or each region); the
+        segmenter is ``weights`` (a preset, SAM 3 folder or hub id; default ``sam3``),
+        one row per image with the instance count and the instances as JSON.
     batch_size : int
         Images per model call.
     device : str
@@ -87,6 +92,7 @@ class BatchSpec:
     window: int = 224
     stride: int = 112
     question: str | None = None
+    phrases: tuple[str, ...] = ()
     batch_size: int = 8
     device: str = "auto"
     extra: dict = field(default_factory=dict)
@@ -100,6 +106,8 @@ class BatchSpec:
             raise InvalidInputError("the heatmap task needs a query")
         if self.task == "ask" and not str(self.question or "").strip():
             raise InvalidInputError("the ask task needs a question (--question)")
+        if self.task == "segment" and not any(str(p).strip() for p in self.phrases):
+            raise InvalidInputError("the segment task needs phrases (--phrases)")
         if self.task == "caption" and not self.weights and self.captioner == "clipcap":
             raise InvalidInputError("the caption task with ClipCap needs --weights")
         # settings that would fail on every file are refused before any file is read
@@ -172,6 +180,11 @@ def get_model(spec: BatchSpec):
         from ..vlm.loading import cached_vlm
 
         return cached_vlm(spec.weights or DEFAULT_VLM, device)
+    if spec.task == "segment":
+        from ..segmentation.model import cached_segmenter
+        from ..tasks.segment import DEFAULT_SEGMENTER
+
+        return cached_segmenter(spec.weights or DEFAULT_SEGMENTER, device)
     if spec.task == "caption":
         from ..captioning.protocol import load_captioner
 
@@ -216,6 +229,8 @@ def _run_task(
         return [[heatmap_row(spec, model, im, v)] for im, v in zip(images, valids)]
     if spec.task == "ask":
         return [ask_rows(spec, model, im, k, v) for im, k, v in zip(images, factors, valids)]
+    if spec.task == "segment":
+        return [[segment_row(spec, model, im, k, v)] for im, k, v in zip(images, factors, valids)]
     from ..tasks.crops import cut_regions
 
     cuts = [

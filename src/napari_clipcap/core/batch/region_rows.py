@@ -43,6 +43,30 @@ def ask_rows(spec, model, image: np.ndarray, k: int, valid) -> list[dict]:
     return rows
 
 
+def segment_row(spec, model, image: np.ndarray, k: int, valid) -> dict:
+    """One row per image: the instance count and the instances (id, phrase, score,
+    area_px and box in full-resolution pixels) as JSON, as ``napari-clipcap segment``
+    lists them (:func:`~napari_clipcap.core.segmentation.tiling.segment_tiles`)."""
+    import json
+
+    from ..segmentation.measure import instance_table
+    from ..segmentation.tiling import segment_tiles
+
+    areas = scaled_regions(spec, k)
+    if areas is not None:
+        from ..coords.regions import as_region
+
+        areas = [as_region(r, image.shape).box for r in areas]
+    phrases = [p.strip() for p in spec.phrases if p.strip()]
+    found = segment_tiles(model, image, phrases, areas=areas, valid=valid)
+    rows = instance_table(found)
+    for r in rows:  # back to full-resolution pixels of a file read with a stride
+        r["box"] = [int(v) * k for v in r["box"]]
+        r["area_px"] = int(r["area_px"]) * k * k
+    keep = ("id", "phrase", "score", "area_px", "box")
+    return {"count": len(rows), "instances": json.dumps([{c: r[c] for c in keep} for r in rows])}
+
+
 def gap_row(spec) -> dict:
     """The result columns of a region without data."""
     if spec.task == "labels":

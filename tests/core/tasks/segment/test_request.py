@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from astropy.io import fits
 
+from fixtures.scripted_segmenter import BlobSegmenter
 from napari_clipcap.core.errors import InvalidInputError
 from napari_clipcap.core.tasks.segment import SegmentRequest, segment
 from napari_clipcap.core.tasks.segment.exports import write_outputs
-
-sys.path.insert(0, str(Path(__file__).parents[2] / "segmentation"))
-from scripted import BlobSegmenter
 
 SQUARES = ((10, 10, 30, 26), (60, 40, 100, 90))
 
