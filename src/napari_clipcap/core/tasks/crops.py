@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..coords.regions import Region, as_region, crop, is_all_nan, polygon_mask
+from ..coords.regions import Region, as_region, crop, crops, is_all_nan, polygon_mask
 from ..errors import InvalidInputError
 from .input_checks import low_data_problems, report_low_data
 
@@ -153,7 +153,8 @@ def cut_regions(
         fraction = with_data / (img.shape[0] * img.shape[1])
         found = low_data_problems(fraction, img.shape[1], img.shape[0], "the image")
         report_low_data(found)
-        return RegionCrops((), (np.asarray(img),), np.zeros(1, bool), (tuple(found),))
+        whole = crops(img, None)[0] if hasattr(img, "reduced") else np.asarray(img)
+        return RegionCrops((), (whole,), np.zeros(1, bool), (tuple(found),))
     if (valid is not None and not valid.any()) or (valid is None and is_all_nan(img)):
         raise InvalidInputError(NO_DATA_IMAGE)
     names = list(names) if names is not None else [f"region {i}" for i in range(1, len(asked) + 1)]
@@ -167,7 +168,10 @@ def cut_regions(
         x0, y0, x1, y1 = reg.box
         inside = polygon_mask(reg)
         unmasked = part if reg.polygon is None or polygon_mode == "context" else None
-        present = _finite(crop(img, reg, polygon_mode="context") if unmasked is None else part)
+        if hasattr(img, "reduced"):  # a lazy model input holds no NaN; its part may be reduced
+            present = np.ones((y1 - y0, x1 - x0), dtype=bool)
+        else:
+            present = _finite(crop(img, reg, polygon_mode="context") if unmasked is None else part)
         if valid is not None:
             present &= valid[y0:y1, x0:x1]
         with_data = int(np.count_nonzero(present & inside))
