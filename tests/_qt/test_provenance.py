@@ -186,7 +186,7 @@ def test_dock_ellipse_rotated_box_and_polygon_score_as_their_copied_command(
         a = np.deg2rad(deg)
         rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
         xy = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * [w / 2, h / 2] @ rot.T
-        return (xy + [cx, cy])[:, ::-1]
+        return (xy + np.array([cx, cy]))[:, ::-1]
 
     path = tmp_path / "scene.png"
     Image.fromarray(scene).save(path)

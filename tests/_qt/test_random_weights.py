@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from napari_clipcap._napari.layers import META_KEY
-from napari_clipcap._qt.models.panel import SharedSettings
 from napari_clipcap._napari.models.specs import CUSTOM, ModelChoice
+from napari_clipcap._qt.models.panel import SharedSettings
 from napari_clipcap._qt.widgets.labels.widget import LabelsWidget
 from napari_clipcap.core.model_cache import unload_all
 

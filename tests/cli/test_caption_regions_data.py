@@ -66,6 +66,7 @@ def test_caption_every_region_of_a_file_and_write_them_back(tmp_path, clipcap_ar
     assert [r["text"] for r in image["regions"]] == ["a", "b"]
     assert all(r["captions"] and r["captions"][0] for r in image["regions"])
     back = read_region_file(out_reg).regions
+
     # each region keeps its own name, with its result beside it (control characters a
     # tiny model may emit are written as spaces)
     def printable(text: str) -> str:
