@@ -148,3 +148,65 @@ def test_exclude_regions_are_imported_as_excludes_not_scored_and_exported_back(
     assert "text={first: galaxy 0.894, star 0.106}" in text
     assert any(line.startswith("-box(") for line in text.splitlines())
     assert read_region_file(out, image.metadata["wcs"]).frame == "fk5"
+
+
+def _plain_with_offsets(viewer, tmp_path):
+    image = viewer.add_image(np.zeros((40, 50), np.float32), name="plain")
+    reg = tmp_path / "elsewhere.reg"
+    reg.write_text(
+        "image\nbox(10,10,6,6,0) # text={in}\ncircle(900,700,5) # text={far}\n"
+        "polygon(-50,-50,-40,-50,-45,-30) # text={before}\npoint(2000,5) # text={far point}\n"
+    )
+    return image, reg
+
+
+def test_regions_outside_the_image_are_reported_and_can_be_skipped(
+    make_napari_viewer, tmp_path, monkeypatch
+):
+    from napari_clipcap._qt import worker as worker_mod
+
+    viewer = make_napari_viewer()
+    image, reg = _plain_with_offsets(viewer, tmp_path)
+    infos: list[str] = []
+    monkeypatch.setattr(worker_mod, "show_info", infos.append)
+    asked: list[tuple] = []
+
+    def answer(note, outside, total):
+        asked.append((note, outside, total))
+        return True
+
+    bar = RegionFilesBar(viewer, lambda: image, lambda: None)
+    monkeypatch.setattr(bar, "ask_skip_outside", answer)
+    (shapes,) = bar.import_file(str(reg))  # no points layer: the only point was outside
+    assert asked == [("3 regions fall outside the image", 3, 4)]
+    assert list(shapes.features["text"]) == ["in"]
+    assert infos == ["elsewhere.reg: 3 regions fall outside the image (skipped)"]
+    # kept when the user says so, still with the note
+    infos.clear()
+    shapes, points = bar.import_file(str(reg), skip_outside=False)
+    assert list(shapes.features["text"]) == ["in", "far", "before"]
+    assert list(points.features["text"]) == ["far point"]
+    assert infos == ["elsewhere.reg: 3 regions fall outside the image (placed outside it)"]
+
+
+def test_the_skip_question_names_the_count(make_napari_viewer, qtbot, tmp_path, monkeypatch):
+    """The question is one plain-text message box; its default answer skips."""
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QApplication, QMessageBox
+
+    viewer = make_napari_viewer()
+    image, reg = _plain_with_offsets(viewer, tmp_path)
+    bar = RegionFilesBar(viewer, lambda: image, lambda: None)
+    qtbot.addWidget(bar)
+    seen: list[str] = []
+
+    def press_default():
+        box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox))
+        seen.append(box.text())
+        box.grab().save(str(tmp_path / "skip_question.png"))
+        box.defaultButton().click()
+
+    QTimer.singleShot(300, press_default)
+    (shapes,) = bar.import_file(str(reg))
+    assert seen == ["3 regions fall outside the image: the file may be meant for another image."]
+    assert len(shapes.data) == 1

@@ -100,6 +100,21 @@ def outside_note(skipped: list[int], verb: str) -> str:
     return f" Shapes {nums} are outside the image: not {verb}."
 
 
+def fall_outside_note(outside: int, total: int) -> str:
+    """What an import says of ``outside`` of its ``total`` regions that miss the image
+    ('' if none): "3 regions fall outside the image", "all 5 regions ..."."""
+    if not outside:
+        return ""
+    if outside == 1:
+        return (
+            "the region falls outside the image"
+            if total == 1
+            else ("1 region falls outside the image")
+        )
+    every = "all " if outside == total else ""
+    return f"{every}{outside} regions fall outside the image"
+
+
 # -- numbered badges -------------------------------------------------------------------
 def badge_positions(shapes) -> np.ndarray:
     """The lower-left corner of each shape's bounding box, in the layer's data units."""

@@ -12,10 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QWidget
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QMessageBox, QPushButton, QWidget
 
-from .._napari.layers import META_KEY, data_to_world, placement
-from ..core.coords.geometry import map_points
+from .._napari.layers import META_KEY, data_to_world, placement, spatial_shape
+from .._napari.region_text import fall_outside_note
+from ..core.coords.geometry import bounding_box, map_points
 from ..core.coords.region_shapes import from_napari_shapes
 from ..core.errors import ClipcapError, InvalidInputError, error_line
 from . import worker
@@ -38,9 +40,33 @@ def _wcs_of(image_layer):
     return (image_layer.metadata or {}).get("wcs") if image_layer is not None else None
 
 
-def import_regions(viewer, path: str | Path, image_layer) -> list:
+def outside_regions(regions, image_layer) -> list[int]:
+    """Indices of the ``regions`` (placed in ``image_layer``'s pixel data coordinates)
+    that do not overlap the image at all."""
+    height, width = spatial_shape(image_layer)[-2:]
+    outside = []
+    for i, region in enumerate(regions):
+        try:
+            bounding_box(np.asarray(region.vertices, dtype=float), height, width)
+        except InvalidInputError:
+            outside.append(i)
+    return outside
+
+
+#: ``skip_outside(note, outside, total) -> bool``: whether to leave out the regions
+#: that fall outside the image (``note`` says how many do).
+SkipOutside = Callable[[str, int, int], bool]
+
+
+def import_regions(
+    viewer, path: str | Path, image_layer, skip_outside: bool | SkipOutside = False
+) -> list:
     """Add the regions of a DS9/CRTF file over ``image_layer``: a Shapes layer (and a
     Points layer for points), with each region's text in the ``text`` feature.
+
+    Regions that fall wholly outside the image (a file made for another image) are
+    reported in one notification ("3 regions fall outside the image"); with
+    ``skip_outside`` (or when the callable given answers yes) they are left out.
 
     Returns
     -------
@@ -50,11 +76,35 @@ def import_regions(viewer, path: str | Path, image_layer) -> list:
     from ..core.io.region_files import read_region_file
 
     placed = read_region_file(path, _wcs_of(image_layer))
+    regions = list(placed.regions)
+    outside = outside_regions(regions, image_layer)
+    note = fall_outside_note(len(outside), len(regions))
+    if outside and callable(skip_outside):
+        skip_outside = skip_outside(note, len(outside), len(regions))
+    if outside and skip_outside:
+        missed = set(outside)
+        regions = [r for i, r in enumerate(regions) if i not in missed]
+    if note:
+        done = "skipped" if skip_outside else "placed outside it"
+        worker.show_info(f"{Path(path).name}: {note} ({done})")
+    added = _add_region_layers(viewer, Path(path), image_layer, regions, placed)
+    if placed.skipped:  # the first few reasons, then a count
+        shown = "; ".join(placed.skipped[:SHOWN_SKIPS])
+        more = len(placed.skipped) - SHOWN_SKIPS
+        worker.show_info(
+            f"{Path(path).name}: skipped {len(placed.skipped)}: {shown}"
+            + (f"; and {more} more" if more > 0 else "")
+        )
+    return added
+
+
+def _add_region_layers(viewer, path: Path, image_layer, regions: list, placed) -> list:
+    """A Shapes layer for the regions that are not points, a Points layer for the rest."""
     where = placement(image_layer)
-    name = Path(path).stem
+    name = path.stem
     added = []
-    shapes = [r for r in placed.regions if r.shape_type != "point"]
-    points = [r for r in placed.regions if r.shape_type == "point"]
+    shapes = [r for r in regions if r.shape_type != "point"]
+    points = [r for r in regions if r.shape_type == "point"]
     if shapes:
         layer = viewer.add_shapes(
             [s.vertices for s in shapes],
@@ -90,13 +140,6 @@ def import_regions(viewer, path: str | Path, image_layer) -> list:
             **where,
         )
         added.append(layer)
-    if placed.skipped:  # the first few reasons, then a count
-        shown = "; ".join(placed.skipped[:SHOWN_SKIPS])
-        more = len(placed.skipped) - SHOWN_SKIPS
-        worker.show_info(
-            f"{Path(path).name}: skipped {len(placed.skipped)}: {shown}"
-            + (f"; and {more} more" if more > 0 else "")
-        )
     return added
 
 
@@ -232,14 +275,19 @@ class RegionFilesBar(QWidget):
         self.import_button.clicked.connect(self._import_clicked)
         self.export_button.clicked.connect(self._export_clicked)
 
-    def import_file(self, path: str) -> list:
-        """Import ``path`` over the current image; errors become one notification."""
+    def import_file(self, path: str, skip_outside: bool | None = None) -> list:
+        """Import ``path`` over the current image; errors become one notification.
+
+        Regions outside the image are left out with ``skip_outside``, kept without;
+        ``None`` asks (:meth:`ask_skip_outside`) when there are any.
+        """
         image = self._image()
         if image is None:
             worker.show_error("Import regions: choose an image layer first")
             return []
+        skip = self.ask_skip_outside if skip_outside is None else skip_outside
         try:
-            return import_regions(self.viewer, path, image)
+            return import_regions(self.viewer, path, image, skip)
         except (ClipcapError, OSError) as exc:
             worker.show_error(f"Import regions: {exc}")
         except Exception as exc:  # a Qt slot: one line, never an abort
@@ -259,6 +307,21 @@ class RegionFilesBar(QWidget):
         except Exception as exc:  # a Qt slot: one line, never an abort
             worker.show_error(f"Export regions failed: {error_line(exc)}")
         return None
+
+    def ask_skip_outside(self, note: str, outside: int, total: int) -> bool:
+        """Ask whether to leave out the regions outside the image; True to skip them."""
+        box = QMessageBox(self)
+        box.setWindowTitle("Import regions")
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(f"{note[:1].upper()}{note[1:]}: the file may be meant for another image.")
+        skip = box.addButton(
+            "Skip them" if outside < total else "Import nothing",
+            QMessageBox.ButtonRole.AcceptRole,
+        )
+        box.addButton("Import all", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(skip)
+        box.exec()
+        return box.clickedButton() is skip
 
     def _import_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
