@@ -179,3 +179,17 @@ def test_batch_ask_needs_a_question(png, tmp_path, capsys):
     assert main(["batch", str(png), "--task", "ask", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "needs a question" in err and "Traceback" not in err
+
+
+def test_a_vlm_captions_with_the_domain_prompt_recorded(png, qwen_vl_dir, capsys):
+    base = ["caption", str(png), "--captioner", "vlm", "--weights", str(qwen_vl_dir),
+            "--max-tokens", "4", "--device", "cpu", "--json"]  # fmt: skip
+    data = _json(capsys, base)
+    command = shlex.split(data["provenance"]["command"])
+    prompt = command[command.index("--prompt") + 1]
+    assert prompt == "Describe this image in one sentence."  # a PNG: the photo domain
+    assert prompt in data["captioner"]
+    again = _json(capsys, [*command[1:], "--json", "--device", "cpu"])
+    assert again["images"][0]["regions"] == data["images"][0]["regions"]
+    mine = _json(capsys, [*base, "--prompt", "Describe the land cover."])
+    assert "Describe the land cover." in mine["captioner"]

@@ -13,7 +13,10 @@ def test_info_json(capsys):
     assert data["versions"]["napari-clipcap"]
     assert any(d["name"] == "cpu" for d in data["devices"])
     assert data["presets"] and "cache_dir" in data
-    assert data["captioner_kinds"] == ["clipcap", "blip", "vit-gpt2", "git", "coca", "florence2"]
+    assert data["captioner_kinds"] == [
+        "clipcap", "blip", "vit-gpt2", "git", "coca", "florence2", "vlm"
+    ]  # fmt: skip
+    assert {"smolvlm2-256m", "qwen2.5-vl-3b"} <= {p["name"] for p in data["presets"]}
     coco = next(p for p in data["presets"] if p["name"] == "clipcap-coco-mlp")
     assert (coco["source"], coco["weights"]) == ("hf_hub", "coco_weights.pt")
     assert data["hub_offline"] is True

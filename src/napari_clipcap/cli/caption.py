@@ -57,6 +57,13 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="ClipCap: L2-normalise the CLIP embedding before the mapping (default: as the "
         "checkpoint was trained; on for the original transformer mapping, off for the MLP)",
     )
+    p.add_argument(
+        "--prompt",
+        default=None,
+        metavar="TEXT",
+        help="vlm: the description asked for (default: the image's domain prompt, e.g. "
+        "'Describe this astronomical image: objects, morphology, artefacts.' for FITS)",
+    )
     g = p.add_argument_group("decoding")
     g.add_argument(
         "--beam", type=positive_int, default=1, metavar="N", help="beam size (1: greedy)"

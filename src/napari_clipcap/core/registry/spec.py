@@ -109,8 +109,8 @@ class ModelSpec:
         """The model the command-line flags (an ``argparse.Namespace`` or a mapping) ask for.
 
         ``kind="clip"`` reads ``clip`` and ``clip_weights``; ``kind="captioner"`` reads
-        ``captioner``, ``weights``, ``decoder``, ``normalize_prefix`` and the CLIP flags
-        (only when ``clip`` is given).
+        ``captioner``, ``weights``, ``decoder``, ``normalize_prefix``, ``prompt`` and the
+        CLIP flags (only when ``clip`` is given).
         """
         get = flags.get if isinstance(flags, dict) else (lambda k, d=None: getattr(flags, k, d))
         clip_name, clip_weights = get("clip"), get("clip_weights")
@@ -125,6 +125,7 @@ class ModelSpec:
             decoder=get("decoder"),
             clip=clip,
             normalize_prefix=get("normalize_prefix"),
+            prompt=get("prompt"),
         )
 
     @classmethod
@@ -273,6 +274,8 @@ class ModelSpec:
         prefix = self.option("normalize_prefix")
         if prefix is not None:
             flags.append("--normalize-prefix" if prefix else "--no-normalize-prefix")
+        if self.option("prompt"):
+            flags += ["--prompt", str(self.option("prompt"))]
         return flags
 
     def to_dict(self) -> dict:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -53,9 +53,21 @@ def load_captioner_spec(spec: ModelSpec, device: str, precision: str) -> Any:
         clip_weights=clip.weights if clip is not None else None,
         decoder=spec.decoder,
         normalize_prefix=spec.option("normalize_prefix"),
+        prompt=spec.option("prompt"),
         device=device,
         precision=precision,
     )
+
+
+def _with_domain_prompt(spec: ModelSpec, cuts) -> ModelSpec:
+    """A VLM captioner asked the description prompt of the first image's domain, so the
+    prompt is recorded (in provenance and ``to_argv()``) as it was asked."""
+    from ...captioning.vlm import DOMAIN_PROMPTS
+
+    image, img = cuts[0][0], cuts[0][1]
+    domain = image.domain or ("astronomy" if img.kind == "fits" else "photo")
+    prompt = DOMAIN_PROMPTS.get(domain, DOMAIN_PROMPTS["photo"])
+    return replace(spec, extras=tuple(sorted({**dict(spec.extras), "prompt": prompt}.items())))
 
 
 def captioner_entries(spec: ModelSpec) -> list[dict]:
@@ -220,6 +232,10 @@ class CaptionRequest:
         from ...captioning.base import check_images
 
         cuts = self.cut(files)  # every region is checked before the model loads
+        if self.captioner.kind == "vlm" and not self.captioner.option("prompt"):
+            return replace(self, captioner=_with_domain_prompt(self.captioner, cuts))._run(
+                progress, cancel, captioner, files, before_load
+            )
         kept = [part for *_, cut in cuts for part in cut.kept]
         if before_load is not None:
             before_load()
