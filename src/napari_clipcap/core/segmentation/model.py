@@ -143,12 +143,13 @@ class PhraseSegmenter:
                 labels = list(exemplar_labels) or [1] * len(exemplars)
                 prompt = self._prompt(phrase, (h, w), list(exemplars), labels)
                 out = self.model(vision_embeds=vision, **prompt)
-                found += self._instances(
+                found += self.instances(
                     out, (h, w), phrase or "exemplar", threshold, mask_threshold
                 )
         return found
 
-    def _instances(self, out, size, phrase, threshold, mask_threshold) -> list[TileInstance]:
+    def instances(self, out, size, phrase, threshold, mask_threshold) -> list[TileInstance]:
+        """The instances of one model output, masks resized to ``size`` (h, w)."""
         result = self.processor.post_process_instance_segmentation(
             out,
             threshold=float(threshold),
