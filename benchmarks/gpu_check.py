@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     result["florence2"] = florence2_figures(args.device, args.small)
     result["ask"] = _bench("bench_ask").accelerator_figures(args.device, small=args.small)
+    result["segment"] = _bench("bench_segment").accelerator_figures(args.device, small=args.small)
     result["seconds"] = round(time.perf_counter() - started, 1)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

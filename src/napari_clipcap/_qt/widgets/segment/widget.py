@@ -1,0 +1,247 @@
+"""Segment every instance of one or more phrases in the image layer, the field of view or
+each drawn shape, with SAM 3; the instances become a Labels layer placed over the image
+(its scale, translation, rotation, shear and affine) and a table.
+
+The work is :func:`~napari_clipcap.core.segmentation.tiling.segment_tiles`, as
+``napari-clipcap segment`` runs it (:class:`~napari_clipcap.core.tasks.segment.SegmentRequest`):
+*Copy command* gives its ``to_argv()`` when the layer was read from a file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from napari.layers import Shapes
+from qtpy.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+from ...._napari.layers import (
+    META_KEY,
+    displayed_plane,
+    field_of_view_box,
+    placement,
+    shape_regions,
+)
+from ....core.errors import InvalidInputError
+from ....core.registry import presets
+from ....core.tasks.segment import DEFAULT_SEGMENTER, SegmentRequest
+from ...dock import Dock
+from ...layer_combo import LayerCombo
+
+FIRST_STEPS = (
+    'Type what to find ("storage tank, ship"): SAM 3 outlines every instance, counts '
+    "and measures them. Its weights are gated on the hub: log in, or pick a local folder."
+)
+WHOLE, VIEW, SHAPES = "Whole image", "Field of view", "Each shape"
+COLUMNS = ("id", "phrase", "score", "area_px", "area_world", "area_unit")
+
+
+class SegmentWidget(Dock):
+    """Dock widget: phrases in, a Labels layer and an instance table out."""
+
+    def __init__(self, napari_viewer, parent: QWidget | None = None):
+        super().__init__(
+            napari_viewer,
+            run_text="Segment",
+            ready_tip="Find every instance of the phrases",
+            first_steps=FIRST_STEPS,
+            parent=parent,
+        )
+        self.segmenter_combo = QComboBox()
+        self.segmenter_combo.setEditable(True)
+        self.segmenter_combo.addItems([p.name for p in presets("segmenter")])
+        self.segmenter_combo.setCurrentText(DEFAULT_SEGMENTER)
+        self.segmenter_combo.setToolTip("A preset, a SAM 3 folder (save_pretrained) or hub id")
+        self.folder_button = QPushButton("Folder…")
+        self.folder_button.clicked.connect(self.choose_folder)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.segmenter_combo, 1)
+        model_row.addWidget(self.folder_button)
+        self.where_combo = QComboBox()
+        self.where_combo.addItems([WHOLE, VIEW, SHAPES])
+        self.shapes_combo = LayerCombo(napari_viewer, Shapes)
+        self.phrases_edit = QLineEdit()
+        self.phrases_edit.setPlaceholderText("e.g. storage tank, ship")
+        self.tile_spin = QSpinBox()
+        self.tile_spin.setRange(0, 8192)
+        self.tile_spin.setSpecialValueText("model's (1008 px)")
+        self.tile_spin.setToolTip("Tile side in pixels; tiles overlap by 1/8 of it")
+        form = QFormLayout()
+        form.addRow("Model", model_row)
+        form.addRow("Image", self.image_combo)
+        form.addRow("Segment", self.where_combo)
+        form.addRow("Shapes", self.shapes_combo)
+        form.addRow("Phrases", self.phrases_edit)
+        form.addRow("Tile", self.tile_spin)
+        self.export_button = QPushButton("Export table…")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(self.export_table)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.skeleton(form, run_row=self.run_row(self.export_button), results=self.table)
+        self.result_layer = None
+        self.rows: list[dict] = []
+        for signal in (
+            self.segmenter_combo.currentTextChanged,
+            self.where_combo.currentTextChanged,
+            self.phrases_edit.textChanged,
+            self.shapes_combo.layer_changed,
+        ):
+            signal.connect(self.validate)
+        self.phrases_edit.returnPressed.connect(self.run)
+        self.run_button.clicked.connect(self.run)
+        self.validate()
+
+    def choose_folder(self) -> None:
+        """Pick a local SAM 3 folder (``save_pretrained`` output)."""
+        folder = QFileDialog.getExistingDirectory(self, "SAM 3 folder")
+        if folder:
+            self.segmenter_combo.setCurrentText(folder)
+
+    def phrases(self) -> list[str]:
+        return [p.strip() for p in self.phrases_edit.text().split(",") if p.strip()]
+
+    def problem(self) -> str:
+        """Why the dock cannot segment now ('' when it can); GUI wording only."""
+        if self.image_combo.layer() is None:
+            return "Open or select an image layer first."
+        if not self.phrases():
+            return "Type one or more phrases, separated by commas."
+        if self.where_combo.currentText() == SHAPES:
+            shapes = self.shapes_combo.layer()
+            if shapes is None or len(shapes.data) == 0:
+                return "Draw shapes on a Shapes layer first, or segment the whole image."
+        name = self.segmenter_combo.currentText().strip()
+        known = {p.name for p in presets("segmenter")}
+        if not name:
+            return "Choose a segmenter."
+        if name not in known and "/" not in name and not Path(name).expanduser().is_dir():
+            return f"{name!r} is neither a preset, a folder nor a hub id."
+        return ""
+
+    def _areas(self, image):
+        where = self.where_combo.currentText()
+        if where == WHOLE:
+            return None
+        if where == VIEW:
+            return [field_of_view_box(self.viewer, image)]
+        kept, boxes, _ = shape_regions(self.shapes_combo.layer(), image)
+        if not kept:
+            raise InvalidInputError("no shape overlaps the image")
+        return [tuple(int(v) for v in b) for b in boxes]
+
+    def request_for(self, image, plane, areas) -> SegmentRequest | None:
+        """The CLI request of this run, when the layer was read from a file."""
+        from ...provenance import source_path
+
+        path = source_path(image)
+        if path is None or any(plane.index):
+            return None
+        meta = image.metadata or {}
+        return SegmentRequest(
+            image=path,
+            phrases=tuple(self.phrases()),
+            segmenter=self.segmenter_combo.currentText().strip(),
+            regions=None if areas is None else tuple(areas),
+            tile=self.tile_spin.value() or None,
+            hdu=None if meta.get("fits_hdu") is None else str(meta["fits_hdu"]),
+            domain=plane.domain,
+        )
+
+    def run(self) -> None:
+        """Segment in a worker, tile by tile (progress and cancel per tile)."""
+        if not self.validate() or self.job_panel.busy:
+            return
+        image = self.image_combo.layer()
+        try:
+            plane = displayed_plane(self.viewer, image, "auto")
+            areas = self._areas(image)
+        except InvalidInputError as exc:
+            self.job_panel.set_status(str(exc), error=True)
+            return
+        name, phrases = self.segmenter_combo.currentText().strip(), self.phrases()
+        tile = self.tile_spin.value() or None
+        request = self.request_for(image, plane, areas)
+        geo = _geo(image)
+
+        def job(progress, cancel):
+            from ....core.segmentation.measure import instance_table
+            from ....core.segmentation.model import cached_segmenter
+            from ....core.segmentation.tiling import paint_labels, segment_tiles
+
+            model = cached_segmenter(name)
+            pixels = plane.model_input()
+            found = segment_tiles(model, pixels, phrases, tile=tile, areas=areas,
+                                  progress=progress, cancel=cancel)  # fmt: skip
+            labels = paint_labels(found, pixels.shape[:2])
+            return model, labels, instance_table(found, geo=geo)
+
+        sources = [image] if self.where_combo.currentText() != SHAPES else [
+            image, self.shapes_combo.layer()]  # fmt: skip
+        self.start(job, "Segment", lambda r: self._show(image, request, *r), unit="tiles",
+                   sources=sources)  # fmt: skip
+
+    def _show(self, image, request, model, labels, rows) -> None:
+        from ....core.provenance import command_line, model_entry, record
+
+        argv = request.to_argv() if request is not None else None
+        prov = record(
+            command=command_line(argv[1:]) if argv else "",
+            models=[model_entry("segmenter", request.segmenter if request else model.name)],
+            device=model.device,
+            parameters={"phrases": self.phrases(), "tile": self.tile_spin.value() or None},
+            inputs={"layer": image.name},
+        )
+        if argv is None:
+            prov["command"] = None
+            prov["command_unavailable"] = f"layer {image.name!r} was not read from a file"
+        self.copy_command_button.set_record(prov)
+        name = f"{', '.join(self.phrases())[:30]} on {image.name}"
+        meta = {META_KEY: {"segment": rows, "provenance": prov}}
+        if self.result_layer is not None and self.result_layer in self.viewer.layers:
+            self.viewer.layers.remove(self.result_layer)
+        self.result_layer = self.viewer.add_labels(
+            labels, name=name, metadata=meta, **placement(image)
+        )
+        self.rows = list(rows)
+        self._fill_table()
+        self.export_button.setEnabled(bool(rows))
+        self.job_panel.set_status(f"{len(rows)} instance(s).")
+
+    def _fill_table(self) -> None:
+        self.table.setRowCount(len(self.rows))
+        for i, row in enumerate(self.rows):
+            for j, column in enumerate(COLUMNS):
+                value = row.get(column)
+                text = f"{value:.4g}" if isinstance(value, float) else str(value or "")
+                self.table.setItem(i, j, QTableWidgetItem(text))
+
+    def export_table(self, path: str | None = None) -> str | None:
+        """Write the instance table as CSV (through ``core/io/atomic``)."""
+        from ....core.tasks.segment.exports import write_table
+
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Instance table", "", "CSV (*.csv)")
+        if not path:
+            return None
+        written = str(write_table(path, self.rows))
+        self.job_panel.set_status(f"wrote {written}")
+        return written
+
+
+def _geo(image) -> dict | None:
+    """The layer's georeferencing (transform, CRS) for world areas, or None."""
+    from ....core.coords.georef import geo_of
+
+    found = geo_of(image.metadata or {})
+    return None if found is None else {"transform": list(found[0]), "crs": found[1]}
