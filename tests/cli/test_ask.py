@@ -193,3 +193,26 @@ def test_a_vlm_captions_with_the_domain_prompt_recorded(png, qwen_vl_dir, capsys
     assert again["images"][0]["regions"] == data["images"][0]["regions"]
     mine = _json(capsys, [*base, "--prompt", "Describe the land cover."])
     assert "Describe the land cover." in mine["captioner"]
+
+
+def test_evaluate_captions_with_a_vlm_and_its_prompt(tmp_path, qwen_vl_dir, capsys):
+    from napari_clipcap.core.captioning.protocol import load_captioner
+
+    for i in range(2):
+        rng = np.random.default_rng(i)
+        Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(
+            tmp_path / f"{i}.png"
+        )
+    (tmp_path / "d.csv").write_text(
+        "image,caption,split\n0.png,a red circle.,test\n1.png,a blue square.,test\n"
+    )
+    prompt = "Describe the land cover."
+    argv = ["evaluate", "captions", str(tmp_path / "d.csv"), "--captioner", "vlm",
+            "--weights", str(qwen_vl_dir), "--prompt", prompt, "--metrics", "bleu",
+            "--tokenizer", "simple", "--device", "cpu", "--json"]  # fmt: skip
+    out = _json(capsys, argv)["captions"]
+    assert out["n_images"] == 2
+    vlm = load_captioner("vlm", str(qwen_vl_dir), prompt=prompt, device="cpu")
+    images = [np.asarray(Image.open(tmp_path / f"{i}.png"), np.float32) / 255 for i in range(2)]
+    expected = [c[0] for c in vlm.caption(images, max_tokens=67)]
+    assert [s["prediction"] for s in out["samples"]] == expected

@@ -46,9 +46,19 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     c = kinds.add_parser("captions", help="BLEU-1..4, METEOR, ROUGE-L, CIDEr, CLIPScore")
     _dataset_args(c)
     src = c.add_mutually_exclusive_group(required=True)
-    src.add_argument("--weights", help="ClipCap checkpoint (folder or .pt) to caption with")
+    src.add_argument(
+        "--weights",
+        help="the captioner's weights: a ClipCap checkpoint (folder or .pt), or with "
+        "--captioner another kind's folder, hub id or preset",
+    )
     src.add_argument("--predictions", help="CSV/JSONL with image,caption columns to score")
     c.add_argument("--decoder", default=None, help="GPT-2 folder or id for --weights")
+    c.add_argument(
+        "--captioner",
+        default="clipcap",
+        help="captioner kind or preset of --weights (default clipcap; e.g. blip, vlm)",
+    )
+    c.add_argument("--prompt", default=None, help="vlm: the description asked for")
     c.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
     c.add_argument(
         "--metrics",
@@ -170,7 +180,8 @@ def run_captions(args: argparse.Namespace) -> int:
             f"{', '.join(CAPTION_METRICS)}, clipscore"
         )
     records, problems = _records(args)
-    if args.weights and args.clip is None:  # the CLIP model the captioner was trained with
+    if args.weights and args.clip is None and args.captioner == "clipcap":
+        # the CLIP model the captioner was trained with
         recorded = read_clipcap_record(args.weights)
         if recorded.get("clip_model"):
             asked = ModelSpec.for_clip(recorded["clip_model"], recorded.get("clip_weights"))
@@ -187,6 +198,8 @@ def run_captions(args: argparse.Namespace) -> int:
             decoder=args.decoder,
             device=args.device,
             beam_size=args.beam,
+            captioner=args.captioner,
+            prompt=args.prompt,
             progress=ProgressBar("caption", quiet=args.json),
         )
         records, problems = [records[i] for i in kept], problems + more

@@ -40,14 +40,20 @@ def generate_captions(
     beam_size: int = 1,
     max_tokens: int = 67,
     batch_size: int = 32,
+    captioner: str = "clipcap",
+    prompt: str | None = None,
     progress=None,
     cancel=None,
 ) -> tuple[list[str], list[int], list[str]]:
-    """Caption each record's image with a ClipCap checkpoint (own or original format).
+    """Caption each record's image with a ClipCap checkpoint (own or original format), or
+    with another captioner kind (``captioner``: ``blip``, ``vlm`` with its ``prompt``...).
 
     Returns the captions, the indices of the records whose image could be read, and the
     problems met.
     """
+    if captioner != "clipcap":
+        return _captions_of(records, captioner, weights, prompt, device, beam_size,
+                            max_tokens, batch_size, progress, cancel)  # fmt: skip
     import torch
 
     from ..captioning.clipcap.model import load_clipcap_checkpoint
@@ -67,6 +73,20 @@ def generate_captions(
         captions += [c[0] for c in out]
         report(progress, sl.stop, len(emb))
     return captions, kept, problems
+
+
+def _captions_of(records, kind, weights, prompt, device, beam, max_tokens, batch_size,
+                 progress, cancel):  # fmt: skip
+    """:func:`generate_captions` for the captioners behind the one captioner protocol."""
+    from ..captioning.protocol import load_captioner
+    from ..decoding.options import DecodeOptions
+
+    model = load_captioner(kind, weights, prompt=prompt, device=device)
+    images, kept, problems = load_images([r.image for r in records], cancel=cancel)
+    opts = DecodeOptions(beam_size=beam, max_tokens=max_tokens)
+    made = model.caption(images, options=opts, batch_size=batch_size, progress=progress,
+                         cancel=cancel) if images else []  # fmt: skip
+    return [c[0] if c else "" for c in made], kept, problems
 
 
 def evaluate_captions(
