@@ -46,3 +46,45 @@ def test_every_dock_is_usable_in_a_short_window_and_reopens_on_the_shown_layer(
     QApplication.processEvents()
     assert qt_window.height() <= 600
     assert widget.image_combo.layer().name == "shown"
+
+
+def _overflow(scroll) -> list[str]:
+    """The visible widgets of a dock's scroll area that reach past its viewport's width."""
+    from qtpy.QtCore import QPoint
+    from qtpy.QtWidgets import QWidget
+
+    inner, width = scroll.widget(), scroll.viewport().width()
+    out = []
+    if inner.width() > width:
+        out.append(f"contents {inner.width()} px in a {width} px viewport")
+    for child in inner.findChildren(QWidget):
+        if child.isVisibleTo(inner) and child.width() > 0:
+            right = child.mapTo(scroll.viewport(), QPoint(child.width(), 0)).x()
+            if right > width + 1:
+                out.append(f"{type(child).__name__} {child.objectName()!r} ends at {right}")
+    return out
+
+
+def test_no_dock_is_wider_than_its_viewport_at_the_screenshot_width(
+    make_napari_viewer, qtbot, tmp_path
+):
+    """At the screenshots' 540 px dock width, in a tall window and in a short one (where
+    the scroll bar shows), nothing of any dock is cut at its right edge."""
+    from qtpy.QtWidgets import QScrollArea
+
+    from napari_clipcap._qt.first_view import DOCK_SCROLL_NAME
+
+    viewer = make_napari_viewer(show=True)
+    viewer.open_sample("napari-clipcap", "overhead")
+    qt_window = viewer.window._qt_window
+    for name in _WIDGETS:
+        dock, widget = viewer.window.add_plugin_dock_widget("napari-clipcap", name)
+        dock.setMinimumWidth(540)
+        scroll = widget.findChild(QScrollArea, DOCK_SCROLL_NAME)
+        for height in (1040, 640):
+            qt_window.resize(1700, height)
+            qtbot.wait(150)
+            assert not _overflow(scroll), (name, height, _overflow(scroll))
+        if name == "Caption":
+            qt_window.grab().save(str(tmp_path / "caption_640.png"))
+        viewer.window.remove_dock_widget(dock)

@@ -131,8 +131,8 @@ MIN_DOCK_HEIGHT = 240
 
 
 class _DockScroll(QScrollArea):
-    """A vertical scroll area as wide as its contents need now (plus its scroll bar),
-    and only :data:`MIN_DOCK_HEIGHT` tall at the least."""
+    """A vertical scroll area (its bar always shown) as wide as its contents need now
+    (plus the bar), and only :data:`MIN_DOCK_HEIGHT` tall at the least."""
 
     def eventFilter(self, obj, event) -> bool:
         if obj is self.widget() and event.type() == QEvent.Type.LayoutRequest:
@@ -161,6 +161,10 @@ def scroll_contents(dock: QWidget) -> QScrollArea:
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    # the vertical bar always takes its place: shown only as needed, it left the
+    # contents at the width from before it appeared (their right edge cut under it),
+    # or stayed shown with nothing to scroll when the contents just fit without it
+    area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
     area.setMinimumHeight(MIN_DOCK_HEIGHT)
     outer = QVBoxLayout(dock)
     outer.setContentsMargins(0, 0, 0, 0)
