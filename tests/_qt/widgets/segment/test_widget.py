@@ -13,6 +13,7 @@ from fixtures.qt_jobs import wait_job
 from fixtures.scripted_segmenter import BlobSegmenter
 from napari_clipcap._napari.layers import data_to_world
 from napari_clipcap._qt.widgets.segment.widget import SegmentWidget
+from napari_clipcap.core.coords.orientation import north_up_placement
 from napari_clipcap.core.segmentation import model as segmentation_model
 
 
@@ -31,12 +32,16 @@ def _scene():
     return img
 
 
-@pytest.fixture
-def dock(make_napari_viewer, qtbot):
+PLACEMENTS = {
+    "scaled-translated-rotated": {"scale": (2.0, 0.5), "translate": (10.0, -5.0), "rotate": 30.0},
+    "north-up": north_up_placement((90, 120)),
+}
+
+
+@pytest.fixture(params=list(PLACEMENTS))
+def dock(make_napari_viewer, qtbot, request):
     viewer = make_napari_viewer()
-    layer = viewer.add_image(
-        _scene(), rgb=True, scale=(2.0, 0.5), translate=(10.0, -5.0), rotate=30.0
-    )
+    layer = viewer.add_image(_scene(), rgb=True, **PLACEMENTS[request.param])
     widget = SegmentWidget(viewer)
     qtbot.addWidget(widget)
     return viewer, widget, layer
@@ -62,6 +67,8 @@ def test_labels_layer_lies_over_the_transformed_image(dock, qtbot, monkeypatch, 
     labels = widget.result_layer
     assert labels is not None and labels.data.shape == (90, 120)
     assert np.allclose(data_to_world(labels), data_to_world(layer))
+    corner = layer.data_to_world((10, 20))  # a mask corner lands on the image pixel
+    assert np.allclose(labels.data_to_world((10, 20)), corner)
     assert np.array_equal(labels.data > 0, _scene()[..., 0] > 0)
     assert widget.table.rowCount() == 2
     assert sorted(r["area_px"] for r in widget.rows) == [600, 1200]
