@@ -10,6 +10,7 @@ from qtpy.QtWidgets import QFormLayout
 
 from fixtures.qt_jobs import wait_job
 from napari_clipcap._qt.dock import BUSY_TIP, Dock
+from napari_clipcap._qt.first_view import DOCK_SCROLL_NAME
 
 
 class _Echo(Dock):
@@ -19,7 +20,7 @@ class _Echo(Dock):
         super().__init__(viewer, run_text="Echo", ready_tip="Echo the image's name")
         self.form = QFormLayout()
         self.form.addRow("Image", self.image_combo)
-        self.skeleton(self.form)
+        self.body = self.skeleton(self.form)
         self.gate = threading.Event()
         self.delivered: list[str] = []
         self.run_button.clicked.connect(self.run)
@@ -52,9 +53,13 @@ def echo(make_napari_viewer, notifications):
 
 def test_the_skeleton_holds_the_shared_parts(echo):
     _, dock, _ = echo
-    layout = dock.layout()
-    held = {layout.itemAt(i).widget() for i in range(layout.count())}
+    # the skeleton's layout holds them, inside the dock's scroll area (f6e6bdf)
+    held = {dock.body.itemAt(i).widget() for i in range(dock.body.count())}
     assert {dock.hint, dock.job_panel} <= held
+    assert all(dock.isAncestorOf(part) for part in (dock.hint, dock.job_panel))
+    outer = dock.layout()
+    assert outer.count() == 1
+    assert outer.itemAt(0).widget().objectName() == DOCK_SCROLL_NAME
     assert dock.run_button.isEnabled() and dock.run_button.toolTip() == "Echo the image's name"
 
 
