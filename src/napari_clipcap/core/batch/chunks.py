@@ -152,6 +152,7 @@ class BatchSpec:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["labels"] = list(self.labels)
+        d["phrases"] = list(self.phrases)  # as batch.json reads back
         d["regions"] = [np.asarray(r, dtype=float).tolist() for r in self.regions]
         return d
 
@@ -159,6 +160,7 @@ class BatchSpec:
     def from_dict(cls, d: dict) -> BatchSpec:
         d = dict(d)
         d["labels"] = tuple(d.get("labels", ()))
+        d["phrases"] = tuple(d.get("phrases", ()))
         d["regions"] = tuple(_region_tuple(r) for r in d.get("regions", ()))
         return cls(**d)
 
