@@ -3,7 +3,7 @@ action button disabled with the same reason as its tooltip."""
 
 from __future__ import annotations
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QSize, Qt
 from qtpy.QtWidgets import QAbstractButton, QLabel, QWidget
 
 
@@ -24,6 +24,54 @@ class HintLabel(QLabel):
         self.setText(why)
         self.setVisible(bool(why))
         return not why
+
+
+class StatusLabel(QLabel):
+    """A plain-text status line: wrapped, or with :meth:`set_elided` one line cut in
+    the middle to the width it has (a long path keeps its start and its file name),
+    the full text as tooltip."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)  # messages quote paths
+        self.setWordWrap(True)
+        self.full_text = ""
+        self._elided = False
+
+    def setText(self, text: str) -> None:
+        """Show ``text`` wrapped (and no tooltip)."""
+        self.full_text, self._elided = text, False
+        self.setWordWrap(True)
+        self.setToolTip("")
+        super().setText(text)
+
+    def set_elided(self, text: str) -> None:
+        """Show ``text`` on one line, elided in the middle; the tooltip holds it all."""
+        self.full_text, self._elided = text, True
+        self.setWordWrap(False)
+        self.setToolTip(text)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.contentsRect().width()
+        if not self.isVisible() or width <= 0:  # laid out later: elided on resize
+            super().setText(self.full_text)
+            return
+        middle = Qt.TextElideMode.ElideMiddle
+        super().setText(self.fontMetrics().elidedText(self.full_text, middle, width))
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(40, hint.height()) if self._elided else hint
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(40, hint.height()) if self._elided else hint
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._elided:
+            self._elide()
 
 
 #: A visible frame for text boxes: napari's dark theme draws none around them.

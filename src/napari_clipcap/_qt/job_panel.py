@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from qtpy.QtCore import QObject, Qt, Signal
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtCore import QObject, Signal
+from qtpy.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from .hint import StatusLabel
 from .worker import Job, JobFunction, make_job
 
 
@@ -40,9 +41,7 @@ class JobPanel(QWidget):
         self.cancel_button.setEnabled(False)
         self.cancel_button.setToolTip("Stop the running job after the current batch")
         self.cancel_button.clicked.connect(self.cancel)
-        self.status = QLabel("")
-        self.status.setTextFormat(Qt.TextFormat.PlainText)  # messages quote paths
-        self.status.setWordWrap(True)
+        self.status = StatusLabel()  # plain text: messages quote paths
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.bar, 1)
@@ -118,9 +117,13 @@ class JobPanel(QWidget):
             self.set_status(f"Cancelling: {why}" if why else "Cancelling…")
             self._why = why
 
-    def set_status(self, text: str, *, error: bool = False) -> None:
-        """Show one line of status text (red for errors)."""
-        self.status.setText(text)
+    def set_status(self, text: str, *, error: bool = False, elide: bool = False) -> None:
+        """Show a status line (red for errors); with ``elide`` on one line, cut in the
+        middle to fit (a long path), the full text as tooltip."""
+        if elide:
+            self.status.set_elided(text)
+        else:
+            self.status.setText(text)
         self.status.setStyleSheet("color: #e05050;" if error else "")
 
     def _on_failed(self, message: str) -> None:

@@ -106,7 +106,7 @@ class PanelActions:
 
         def done(names):
             self.errors.clear()
-            self.job_panel.set_status("Loaded: " + ", ".join(names))
+            self.job_panel.set_status("Loaded: " + ", ".join(names), elide=True)
             self.mark_presets()
             self.refresh()
 
