@@ -7,7 +7,7 @@ import argparse
 from ..core.registry import DEFAULT_CLIP, RESOLUTION_RULE
 from ._argtypes import positive_int, template_text
 from ._clipargs import CLIP_WEIGHTS_HELP
-from ._common import ProgressBar, add_common, box_text, emit, parse_box, warn
+from ._common import ProgressBar, add_common, emit_result, warn
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -82,67 +82,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def spec_from_args(args: argparse.Namespace):
     """The :class:`~napari_clipcap.core.batch.chunks.BatchSpec` the flags describe."""
-    from ..core.batch.chunks import BatchSpec
+    from ..core.batch.request import spec_from_flags
 
-    labels = ()
-    if args.labels:
-        labels = tuple(s.strip() for s in args.labels.split(",") if s.strip())
-    clip = model_spec_of(args)
-    if args.task == "caption":
-        args.captioner_spec = clip
-        clip = clip.clip if args.clip or args.clip_weights else None
-    else:
-        args.clip_spec = clip
-    return BatchSpec(
-        task=args.task,
-        clip_model=clip.name if clip is not None else None,
-        clip_weights=clip.weights if clip is not None else None,
-        captioner=args.captioner,
-        weights=args.weights,
-        decoder=args.decoder,
-        beam=args.beam,
-        num=args.num,
-        max_tokens=args.max_tokens,
-        labels=labels,
-        regions=tuple(_check_box(parse_box(r)) for r in args.region),
-        template=args.template,
-        query=args.query,
-        question=args.question,
-        phrases=tuple(p for p in (args.phrases or "").split(",") if p.strip()),
-        mode=args.mode,
-        window=args.window,
-        stride=args.stride,
-        batch_size=args.batch_size,
-        device=args.device,
-    )
-
-
-def model_spec_of(args: argparse.Namespace):
-    """The resolved model the flags ask for: the captioner (with its CLIP) for ``--task
-    caption``, else the CLIP model; the one rule of ``docs/models.md``."""
-    from ..core.registry import ModelSpec
-
-    kind = "captioner" if args.task == "caption" else "clip"
-    return ModelSpec.from_flags(args, kind).resolve()
-
-
-def _check_box(box):
-    """Refuse a box that no image can hold before any file is read (polygons pass)."""
-    from ..core.errors import InvalidInputError
-
-    if len(box) != 4 or not isinstance(box, tuple):
-        return box
-    x0, y0, x1, y1 = box
-    if x1 <= x0 or y1 <= y0:
-        raise InvalidInputError(
-            f"box {box_text(box)} is empty: it needs x1 > x0 and y1 > y0 "
-            "(x0,y0,x1,y1 with the end exclusive)"
-        )
-    if x1 <= 0 or y1 <= 0:
-        raise InvalidInputError(
-            f"box {box_text(box)} lies outside every image (left of or above pixel 0,0)"
-        )
-    return box
+    return spec_from_flags(args)
 
 
 def _count_clipped(parquet: str) -> int:
@@ -156,32 +98,20 @@ def _count_clipped(parquet: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.batch.runner import run_batch
+    """Flags -> :class:`~napari_clipcap.core.batch.request.BatchRequest` -> outputs
+    checked -> run -> printed."""
+    from ..core.batch.request import BatchRequest
 
-    spec = spec_from_args(args)
-    # said here too: on Dask workers the model loads out of sight
-    (args.captioner_spec if spec.task == "caption" else args.clip_spec).warn()
-    rep = run_batch(
-        args.inputs,
-        spec,
-        args.out,
-        scheduler=args.scheduler,
-        workers=args.workers,
-        chunk_size=args.chunk_size,
-        retry_errors=args.retry_errors,
-        overwrite=args.overwrite,
-        progress=ProgressBar(f"batch {args.task}", quiet=args.json),
-    )
-    text = (
-        f"{rep.files} files ({rep.skipped} done earlier, {rep.processed} processed): "
-        f"{rep.rows} rows, {rep.errors} errors\n  {rep.parquet}\n  {rep.csv}"
-    )
-    clipped = _count_clipped(rep.parquet) if args.region else 0
+    request = BatchRequest.from_args(args)
+    request.check_outputs()  # before any model runs
+    result = request.run(progress=ProgressBar(f"batch {args.task}", quiet=args.json))
+    rows = result.data["rows"]
+    clipped = _count_clipped(result.data["parquet"]) if args.region else 0
     if clipped:
         warn(
             args,
-            f"{clipped} of {rep.rows} rows: the region reaches past the image and was "
+            f"{clipped} of {rows} rows: the region reaches past the image and was "
             "clipped to it (see column clipped_to)",
         )
-    emit(args, {"task": args.task, **rep.to_dict()}, text)
+    emit_result(args, result)
     return 0
