@@ -142,9 +142,9 @@ def test_editing_shapes_rescores_only_new_ones_debounced(labels_widget, qtbot, m
     assert len(shapes.features[TEXT_COLUMN]) == 3 and all(shapes.features[TEXT_COLUMN])
 
 
-def test_missing_model_is_one_notification_and_no_results(
-    labels_widget, qtbot, tmp_path, notifications
-):
+def test_missing_weights_disable_score_naming_the_row(labels_widget, tmp_path, notifications):
+    """A weights file that is not there disables Score before any click, naming the row
+    and the file (c90ddf4: Run buttons say the row to fix); a click starts no job."""
     viewer, w = labels_widget
     SharedSettings.instance().update(
         clip=ModelChoice(preset=CUSTOM, model="ViT-B-32", weights=str(tmp_path / "x.pt"))
@@ -152,9 +152,31 @@ def test_missing_model_is_one_notification_and_no_results(
     shapes = viewer.add_shapes([RECT], shape_type="rectangle")
     w.shapes_combo.set_layer(shapes)
     w.labels_edit.setPlainText("forest, river")
+    assert not w.score_button.isEnabled()
+    why = w.score_button.toolTip()
+    assert "Weights row" in why and "x.pt" in why and why == w.hint.text()
+    w.score_button.click()
+    assert w.job_panel.job is None and notifications == []
+    assert w.results == {} and "label" not in shapes.features
+
+
+def test_broken_weights_are_one_notification_and_no_results(
+    labels_widget, qtbot, tmp_path, notifications, tiny_clip_choice
+):
+    viewer, w = labels_widget
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not a weights file")
+    SharedSettings.instance().update(
+        clip=ModelChoice(
+            preset=CUSTOM, kind="clip", model=tiny_clip_choice.model, weights=str(broken)
+        )
+    )
+    shapes = viewer.add_shapes([RECT], shape_type="rectangle")
+    w.shapes_combo.set_layer(shapes)
+    w.labels_edit.setPlainText("forest, river")
     w.score_button.click()
     wait_job(qtbot, w)
-    assert len(notifications) == 1 and "x.pt" in notifications[0]
+    assert len(notifications) == 1 and "broken.safetensors" in notifications[0]
     assert w.results == {} and "label" not in shapes.features
     assert "Failed" in w.job_panel.status.text()
 
