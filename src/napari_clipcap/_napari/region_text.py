@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from .layers import META_KEY
@@ -69,11 +71,24 @@ def contrast_colours(luminance, light: str) -> list[str]:
     return [DARK_TEXT if v > BRIGHT else light for v in luminance]
 
 
-def inside_translation(pixel_world: float) -> list[float]:
+def inside_translation(pixel_world: float, hidden: tuple[float, float] = (0.0, 0.0)) -> list:
     """Text translation (rows, columns; world units) that puts ``upper_left`` text
-    inside the top-left corner of its box; ``pixel_world`` is world units per screen
-    pixel (``1 / zoom``)."""
-    return [(LINE_PX + 4) * pixel_world, 8 * pixel_world]
+    inside the top-left corner of its box, a margin below the top; ``pixel_world`` is
+    world units per screen pixel (``1 / zoom``), ``hidden`` how far (world rows,
+    columns) the box's corner lies outside the view (a field-of-view box reaches to
+    the pixel edges past the canvas)."""
+    return [hidden[0] + (LINE_PX + 10) * pixel_world, hidden[1] + 8 * pixel_world]
+
+
+def hidden_corner(viewer, rectangle) -> tuple[float, float]:
+    """How far (world rows, columns) the top-left of ``rectangle`` (4 x 2 world
+    vertices) lies above and left of the canvas's view."""
+    camera = camera_of(viewer)
+    height, width = viewer.canvas.size
+    top = float(camera.center[-2]) - height / 2 / camera.zoom
+    left = float(camera.center[-1]) - width / 2 / camera.zoom
+    corner = np.asarray(rectangle, dtype=float).min(axis=0)
+    return (max(top - corner[0], 0.0), max(left - corner[1], 0.0))
 
 
 def set_text(layer, column: str, colours: list[str], light: str, **kwargs) -> None:
@@ -219,3 +234,89 @@ def caption_boxes(viewer, name: str, rects, captions: list[str], colours=(), tra
     set_text(layer, "caption", list(colours) or ["white"] * len(rects), "white",
              size=11, translation=translation)  # fmt: skip
     return layer
+
+
+# -- text colour that follows the view ------------------------------------------------
+def camera_of(viewer):
+    """The viewer's camera (``viewer.scene.camera`` from napari 0.9 on)."""
+    scene = getattr(viewer, "scene", None)
+    return getattr(scene, "camera", None) or viewer.camera
+
+
+def shown_luminance(image_layer, plane, rects) -> list[float]:
+    """Mean luminance of ``image_layer``'s plane as the canvas shows it now (scaled by
+    the layer's contrast limits and gamma) under each rect; outside the image counts
+    as the black canvas. Only the pixels under the rects are read."""
+    lo, hi = (float(v) for v in image_layer.contrast_limits)
+    span = hi - lo if hi > lo else 1.0
+    gamma = float(getattr(image_layer, "gamma", 1.0) or 1.0)
+    index = tuple(plane.index or ())
+    weights = np.array([0.299, 0.587, 0.114], np.float32)
+    out = []
+    for x0, y0, x1, y1 in rects:
+        total = max((np.ceil(x1) - np.floor(x0)) * (np.ceil(y1) - np.floor(y0)), 1.0)
+        c0, c1 = (int(np.clip(v, 0, plane.width)) for v in (np.floor(x0), np.ceil(x1)))
+        r0, r1 = (int(np.clip(v, 0, plane.height)) for v in (np.floor(y0), np.ceil(y1)))
+        patch = np.asarray(plane.data[(*index, slice(r0, r1), slice(c0, c1))], np.float32)
+        if patch.size == 0:
+            out.append(0.0)
+            continue
+        shown = np.clip((patch - lo) / span, 0.0, 1.0) ** gamma
+        lum = shown[..., :3] @ weights if plane.rgb else shown
+        inside = float(np.nansum(lum))
+        out.append(inside / total if np.isfinite(inside) else 0.0)
+    return out
+
+
+#: The colour follower of each text layer (one: the latest result's).
+_FOLLOWERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def follow_view(viewer, text_layer, image_layer, plane, placed, light: str) -> None:
+    """Keep the text of ``text_layer`` legible as the view changes: its colours are
+    recomputed from the pixels under each text when the camera zooms or the image's
+    contrast limits (or gamma) change.
+
+    ``placed`` is ``[(shape index, box, text, inside), ...]``: where each text sits
+    (see :func:`text_rect`).
+    """
+
+    def recolour(event=None) -> None:
+        if text_layer not in viewer.layers or image_layer not in viewer.layers:
+            return
+        if "clipcap_text_colour" not in text_layer.features:
+            return
+        pixel = screen_pixel(plane, camera_of(viewer).zoom)
+        rects = [text_rect(box, text, pixel, inside=inside) for _, box, text, inside in placed]
+        colours = contrast_colours(shown_luminance(image_layer, plane, rects), light)
+        current = list(text_layer.features["clipcap_text_colour"])
+        new = list(current)
+        for (i, *_), colour in zip(placed, colours):
+            if i < len(new):
+                new[i] = colour
+        if new != current:
+            features = text_layer.features.copy()
+            features["clipcap_text_colour"] = new
+            text_layer.features = features
+            text_layer.refresh_text()
+
+    previous = _FOLLOWERS.get(text_layer)
+    if previous is not None:  # one follower per text layer: the latest result's
+        _disconnect(viewer, *previous)
+    _FOLLOWERS[text_layer] = (image_layer, recolour)
+    camera_of(viewer).events.zoom.connect(recolour)
+    image_layer.events.contrast_limits.connect(recolour)
+    image_layer.events.gamma.connect(recolour)
+    recolour()
+
+
+def _disconnect(viewer, image_layer, callback) -> None:
+    for emitter in (
+        camera_of(viewer).events.zoom,
+        image_layer.events.contrast_limits,
+        image_layer.events.gamma,
+    ):
+        try:
+            emitter.disconnect(callback)
+        except (TypeError, ValueError, RuntimeError):
+            pass

@@ -191,3 +191,50 @@ def test_re_captioning_is_quiet_on_the_console(captioning, qtbot, recwarn):
         wait_job(qtbot, w)
     noisy = [str(r.message) for r in recwarn if "encoding failed" in str(r.message)]
     assert not noisy
+
+
+def _dark():
+    return np.array([int(DARK_TEXT[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+
+
+def test_caption_text_colour_follows_zoom_and_contrast(captioning, qtbot):
+    """Dark text over the bright half; zoomed out the text runs onto the black canvas
+    and turns light; contrast limits that darken the image turn it light as well."""
+    viewer, w = captioning
+    image = viewer.layers["scene"]
+    viewer.camera.zoom = 4.0
+    rects = [np.array([[40.0, 80.0], [80.0, 120.0]])]
+    shapes = viewer.add_shapes(rects, shape_type="rectangle")
+    w.scope_combo.setCurrentText("Each shape")
+    w.shapes_combo.set_layer(shapes)
+    w.caption_button.click()
+    wait_job(qtbot, w)
+
+    def colour():
+        return shapes.text._view_color(np.arange(1))[0][:3]
+
+    np.testing.assert_allclose(colour(), _dark(), atol=1e-3)
+    viewer.camera.zoom = 0.3  # the text is now far wider than the image: over the canvas
+    np.testing.assert_allclose(colour(), [1, 1, 1])
+    viewer.camera.zoom = 4.0
+    np.testing.assert_allclose(colour(), _dark(), atol=1e-3)
+    image.contrast_limits = (0, 2550)  # the bright half shows dark grey now
+    np.testing.assert_allclose(colour(), [1, 1, 1])
+
+
+def test_field_of_view_caption_keeps_a_margin_when_zoomed_in(captioning, qtbot):
+    """Zoomed in, the view's box reaches a pixel edge past the canvas; the text still
+    starts a margin below the top of the view, not under the canvas edge."""
+    viewer, w = captioning
+    viewer.window._qt_window.resize(900, 700)
+    viewer.camera.center = (0, 40.3, 64.3)
+    viewer.camera.zoom = 30.0  # one image pixel is 30 screen pixels
+    w.scope_combo.setCurrentText("Field of view")
+    w.caption_button.click()
+    wait_job(qtbot, w)
+    layer = viewer.layers[REGIONS_LAYER]
+    (yx,), _, _ = layer._view_text_coords
+    height = viewer.canvas.size[0]
+    view_top = viewer.camera.center[-2] - height / 2 / viewer.camera.zoom
+    # upper_left text is drawn above its anchor: a line (16 px) and a margin below the top
+    assert (yx[0] - view_top) * viewer.camera.zoom >= 24

@@ -28,10 +28,13 @@ from ...._napari.layers import (
 from ...._napari.models.specs import ModelChoice
 from ...._napari.models.store import STORE
 from ...._napari.region_text import (
+    camera_of,
     caption_boxes,
     caption_shapes,
     contrast_colours,
+    follow_view,
     ground_luminance,
+    hidden_corner,
     inside_translation,
     number_shapes,
     outside_note,
@@ -234,7 +237,7 @@ class CaptionWidget(Dock):
         def done(result):
             out, ground = result
             self._show(image, plane, names, boxes, out, opts, choices)
-            self._draw(image, boxes, kept, out, ground, shapes, drawn, inside, skipped)
+            self._draw(image, plane, boxes, kept, out, ground, shapes, drawn, inside, skipped)
             prov = caption_record(image, plane, regions, opts, choices, device, precision)
             store_result(image, "provenance", prov)
             self.copy_command_button.set_record(prov)
@@ -256,7 +259,7 @@ class CaptionWidget(Dock):
         store_result(image, "captions", self.results)
         self.results_view.set_results(self.results)
 
-    def _draw(self, image, boxes, kept, out, ground, shapes, drawn, inside, skipped) -> None:
+    def _draw(self, image, plane, boxes, kept, out, ground, shapes, drawn, inside, skipped):
         """Write the first captioner's captions on the canvas, legible and numbered."""
         n = len(self.results)
         colours = contrast_colours(ground, "white")
@@ -270,11 +273,21 @@ class CaptionWidget(Dock):
                 return
             caption_shapes(shapes, kept, out, colours)
             number_shapes(self.viewer, shapes)
+            texts = [c[0] if c else "" for c in out[0][1]]
+            placed = [(i, b, t, False) for i, b, t in zip(kept, boxes, texts)]
+            follow_view(self.viewer, shapes, image, plane, placed, "white")
         else:
             rects = [box_to_rectangle(b, image) for b in boxes]
-            shift = inside_translation(1.0 / self.viewer.camera.zoom) if inside else 0
+            shift = 0
+            if inside:  # a margin inside the view, whatever of the box it hides
+                zoom = camera_of(self.viewer).zoom
+                shift = inside_translation(1.0 / zoom, hidden_corner(self.viewer, rects[0]))
             caps = [c[0] for c in out[0][1]]
-            caption_boxes(self.viewer, REGIONS_LAYER, rects, caps, colours, translation=shift)
+            layer = caption_boxes(
+                self.viewer, REGIONS_LAYER, rects, caps, colours, translation=shift
+            )
+            placed = [(k, b, t, inside) for k, (b, t) in enumerate(zip(boxes, caps))]
+            follow_view(self.viewer, layer, image, plane, placed, "white")
         self.job_panel.set_status(f"{n} caption set(s)." + outside_note(skipped, "captioned"))
 
     # -- word relevance ------------------------------------------------------------
