@@ -98,6 +98,9 @@ def test_colorbar_shared_stable_contrast_and_names_per_source(dock, qtbot, scene
     for layer in (river, forest):
         meta = layer.metadata["napari_clipcap"]["heatmap"]
         assert layer.colorbar.visible
+        # titled: the name (query and source) beside the bar, at its corner
+        assert layer.name_overlay.visible
+        assert layer.name_overlay.position == layer.colorbar.position
         assert tuple(layer.contrast_limits) == pytest.approx(tuple(meta["contrast_limits"]))
         assert meta["contrast"] == CONTRAST_RULE
     # additive maps add up: only the last map of the run (chosen under Map) is shown

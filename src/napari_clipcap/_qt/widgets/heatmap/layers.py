@@ -108,13 +108,24 @@ def show_maps(viewer, image, plane, queries, maps, info: dict, **style) -> list:
             **style,
         )
         layer = viewer.layers[layer.name]  # the layer in the list, whatever add returned
-        layer.colorbar.visible = True
+        title_colorbar(layer)
         out.append(layer)
     for layer in heat_layers(viewer):  # additive maps add up: the last one alone is shown
         meta = layer.metadata["napari_clipcap"]["heatmap"]
         if (meta["source"], meta["plane"]) == (image.name, list(plane.index)):
             layer.visible = layer.name == out[-1].name
     return out
+
+
+def title_colorbar(layer) -> None:
+    """Show the map's colorbar with its title: napari 0.9's colorbar has none, so the
+    layer's name ("heatmap: <query> on <source>") is shown beside it, at the same
+    corner (napari sets each layer's overlays of one corner side by side)."""
+    layer.colorbar.visible = True
+    name = getattr(layer, "name_overlay", None)  # napari >= 0.9
+    if name is not None:
+        name.position = layer.colorbar.position
+        name.visible = True
 
 
 def heat_layers(viewer) -> list:
