@@ -1,4 +1,7 @@
-"""The ``provenance`` object of every ``--json`` output, built from the parsed arguments."""
+"""The ``provenance`` object of a ``--json`` output built from the parsed arguments, for
+the commands that have no request yet (evaluate, train-clipcap, finetune-clip, info; the
+parameters of segment). Every command with a request (labels, caption, heatmap, ground,
+ask, index, search, batch) records ``request.to_argv()`` through its result instead."""
 
 from __future__ import annotations
 
@@ -17,11 +20,11 @@ _NOT_PARAMETERS = {
     "argv",
     "low_data",
     "clip_spec",
-    "captioner_spec",
     "asked_models",
 }
-#: Arguments that name the inputs.
-_INPUTS = ("image", "images", "paths", "files", "dataset", "index", "run_dir")
+#: Arguments that name the inputs (of the commands without a request: evaluate,
+#: train-clipcap, finetune-clip, info, segment).
+_INPUTS = ("image", "dataset")
 
 
 def _absolute(token: str) -> str:
@@ -40,9 +43,7 @@ def _absolute(token: str) -> str:
 def _models(args: argparse.Namespace) -> list[dict]:
     from ..core.provenance import model_entry, spec_entries
 
-    if getattr(args, "captioner_spec", None) is not None:  # resolved by the command
-        return spec_entries("captioner", args.captioner_spec)
-    if getattr(args, "clip_spec", None) is not None:
+    if getattr(args, "clip_spec", None) is not None:  # resolved by the command
         return spec_entries("clip", args.clip_spec)
     models = []
     if getattr(args, "captioner", None):

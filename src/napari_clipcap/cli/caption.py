@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     result = request.run(
         progress=ProgressBar("caption", quiet=args.json),
         files=region_files(args),
-        before_load=lambda: setattr(args, "captioner_spec", captioner_spec(args)),
+        before_load=lambda: captioner_spec(args),
     )  # what loads is said before it loads
     if request.regions is not None:
         for image, entry, shape in zip(
