@@ -6,6 +6,7 @@ import argparse
 
 from ..core.registry import DEFAULT_CLIP, RESOLUTION_RULE, ModelSpec
 from ._argtypes import positive_int, template_text
+from ._imageargs import add_scaling_arguments
 
 #: What ``--clip`` and ``--clip-weights`` say in every ``--help`` that takes them.
 CLIP_HELP = (
@@ -42,11 +43,7 @@ def add_clip_args(p: argparse.ArgumentParser) -> None:
         metavar="PRESET",
         help="template ensemble: satellite, astronomy or photo (overrides --template)",
     )
-    s = p.add_argument_group("input scaling")
-    s.add_argument("--domain", default=None, help="astronomy, satellite or photo")
-    s.add_argument("--interval", default=None, help="e.g. zscale, minmax, percentile")
-    s.add_argument("--stretch", default=None, help="e.g. asinh, linear, log, sqrt")
-    s.add_argument("--hdu", default=None, help="FITS HDU index or name")
+    add_scaling_arguments(p)
 
 
 def clip_spec(args: argparse.Namespace) -> ModelSpec:

@@ -10,7 +10,14 @@ import argparse
 from ..core.registry import DEFAULT_CLIP, RESOLUTION_RULE
 from ._argtypes import finite_float, fraction, positive_float, positive_int, seed_value
 from ._clipargs import CLIP_WEIGHTS_HELP
-from ._common import ProgressBar, add_common, add_region_argument, emit_result, note_clipped
+from ._common import (
+    ProgressBar,
+    add_common,
+    add_region_argument,
+    emit_result,
+    note_clipped,
+)
+from ._imageargs import add_scaling_arguments
 from ._regionfiles import add_region_file_arguments, check_region_file_arguments, region_files
 
 
@@ -81,11 +88,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     add_region_argument(p)
     add_region_file_arguments(p)
-    s = p.add_argument_group("input scaling")
-    s.add_argument("--domain", default=None, help="astronomy, satellite or photo")
-    s.add_argument("--interval", default=None, help="e.g. zscale, minmax, percentile")
-    s.add_argument("--stretch", default=None, help="e.g. asinh, linear, log, sqrt")
-    s.add_argument("--hdu", default=None, help="FITS HDU index or name")
+    add_scaling_arguments(p)
     add_common(p)
     p.set_defaults(func=run)
     return p

@@ -7,6 +7,7 @@ import argparse
 
 from ._argtypes import fraction, nonnegative_int, positive_int
 from ._common import ProgressBar, add_common, emit_result
+from ._imageargs import add_scaling_arguments
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -55,11 +56,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="write the boxes with their labels to a .reg or .crtf file "
         "(sky coordinates when the image has a celestial WCS)",
     )
-    s = p.add_argument_group("input scaling")
-    s.add_argument("--domain", default=None, help="astronomy, satellite or photo")
-    s.add_argument("--interval", default=None, help="e.g. zscale, minmax, percentile")
-    s.add_argument("--stretch", default=None, help="e.g. asinh, linear, log, sqrt")
-    s.add_argument("--hdu", default=None, help="FITS HDU index or name")
+    add_scaling_arguments(p)
     add_common(p)
     p.set_defaults(func=run, captioner="florence2")
     return p

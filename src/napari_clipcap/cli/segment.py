@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import ProgressBar, add_common, add_region_argument, emit, parse_box, warn
+from ._common import (
+    ProgressBar,
+    add_common,
+    add_region_argument,
+    emit,
+    parse_box,
+    warn,
+)
+from ._imageargs import add_scaling_arguments
 
 
 def _boxes_argument(p: argparse.ArgumentParser, flag: str, help_text: str) -> None:
@@ -47,11 +55,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--out-regions", default=None, metavar="FILE", help=".reg/.crtf/.geojson")
     p.add_argument("--out-table", default=None, metavar="FILE", help="instance table .csv")
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"))
-    s = p.add_argument_group("input scaling")
-    s.add_argument("--domain", default=None, help="astronomy, satellite or photo")
-    s.add_argument("--interval", default=None, help="e.g. zscale, minmax, percentile")
-    s.add_argument("--stretch", default=None, help="e.g. asinh, linear, log, sqrt")
-    s.add_argument("--hdu", default=None, help="FITS HDU index or name")
+    add_scaling_arguments(p)
     add_common(p)
     p.set_defaults(func=run)
     return p
