@@ -284,7 +284,7 @@ ROWS += [
         2,
         r"open_clip_config\.json' describes a model of about .* billion parameters",
     ),
-    # rows of cases other helpers fix (issue 21 items 6 and 14)
+    # rows of cases other helpers fixed (issue 21 items 6 and 14, landed)
     (
         "tiff-stack",
         ["labels", "{stack}", "--labels", "a,b", *NO_LOAD],
@@ -304,7 +304,6 @@ ROWS += [
         r"out-regions|r\.reg",
     ),
 ]
-PENDING["out-regions-missing-folder"] = "output paths checked first: helper requests' item 14"
 
 SCHEDULER_ROW = (  # the check is helper dask's (core/distributed), landed
     "batch-scheduler-garbage",
