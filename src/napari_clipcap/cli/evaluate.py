@@ -111,11 +111,12 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def _records(args):
-    from ..core.errors import InvalidInputError
     from ..core.training.datasets import read_caption_dataset
 
-    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
-        raise InvalidInputError(f"--out {args.out} is a file; give a folder for the report")
+    if args.out:  # a report folder that cannot be one fails before any model runs
+        from ..core.io.atomic import check_output_folder
+
+        check_output_folder(args.out, "--out")
 
     ds = read_caption_dataset(args.dataset, images_dir=args.images_dir)
     return ds.split(args.split).records, ds.problems
