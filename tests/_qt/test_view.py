@@ -57,7 +57,12 @@ def test_first_view_caption_in_front_one_sample_shown_window_fits_screen(make_na
     assert len(bars) == 1 and bars[0].tabText(bars[0].currentIndex()).startswith("Caption")
     assert caption.isVisible() or not qt_window.isVisible()
     titles = dock_titles(viewer)
-    assert {"Caption", "Region labels", "Band composite"} <= {t.split(" (")[0] for t in titles}
+    assert {"Caption", "Labels", "Bands"} <= {t.split(" (")[0] for t in titles}
+    # every tab whole, none under the scroll buttons (the last one read "Band c")
+    from napari_clipcap._qt.first_view import DOCK_WIDTH
+
+    (bar,) = bars
+    assert sum(bar.tabRect(i).width() for i in range(bar.count())) <= DOCK_WIDTH
 
     assert all(
         bar.elideMode() == Qt.TextElideMode.ElideNone for bar in qt_window.findChildren(QTabBar)

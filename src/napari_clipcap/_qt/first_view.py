@@ -55,6 +55,14 @@ def show_only(viewer, name: str | None) -> None:
 
 #: napari titles a plugin's docks "Name (plugin)"; the tabs show the name alone.
 _PLUGIN_SUFFIX = " (napari-clipcap)"
+#: Tab titles of the docks whose menu names are long: six whole tabs fit the dock width
+#: (with the long names the last one was cut under the scroll buttons, "Band c").
+TAB_TITLES = {
+    "Region labels": "Labels",
+    "Text heatmap": "Heatmap",
+    "Search collection": "Search",
+    "Band composite": "Bands",
+}
 
 
 def _readable_tabs(qt_window, docks) -> None:
@@ -62,7 +70,8 @@ def _readable_tabs(qt_window, docks) -> None:
     for dock in docks:
         title = dock.windowTitle()
         if title.endswith(_PLUGIN_SUFFIX):
-            dock.setWindowTitle(title.removesuffix(_PLUGIN_SUFFIX))  # the tab's text
+            title = title.removesuffix(_PLUGIN_SUFFIX)
+            dock.setWindowTitle(TAB_TITLES.get(title, title))  # the tab's text
     for bar in qt_window.findChildren(QTabBar):
         bar.setElideMode(Qt.TextElideMode.ElideNone)
         bar.setUsesScrollButtons(True)
