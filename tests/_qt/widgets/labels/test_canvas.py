@@ -122,3 +122,27 @@ def test_scoring_shows_regions_done_of_total(labels_widget, qtbot, monkeypatch):
     finally:
         gate.set()
     wait_job(qtbot, w)
+
+
+def test_label_text_colour_follows_zoom_and_contrast(labels_widget, qtbot):
+    """Dark text over the bright square; zoomed out (text over the black canvas) or with
+    contrast limits that darken the image, the dock's own light colour."""
+    from napari_clipcap._napari.region_text import DARK_TEXT
+    from napari_clipcap._qt.widgets.labels.canvas import LABEL_COLOUR
+
+    viewer, w = labels_widget
+    viewer.camera.zoom = 4.0
+    in_square = np.array([[30.0, 20.0], [60.0, 60.0]])  # its text above, on the square
+    shapes = score(qtbot, viewer, w, "river, forest", rects=(in_square,))
+    dark = [int(DARK_TEXT[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+
+    def colour():
+        return shapes.text._view_color(np.arange(1))[0][:3]
+
+    np.testing.assert_allclose(colour(), dark, atol=1e-3)
+    viewer.camera.zoom = 0.3
+    assert shapes.features["clipcap_text_colour"][0] == LABEL_COLOUR
+    viewer.camera.zoom = 4.0
+    np.testing.assert_allclose(colour(), dark, atol=1e-3)
+    viewer.layers["scene"].contrast_limits = (0, 2550)
+    assert shapes.features["clipcap_text_colour"][0] == LABEL_COLOUR

@@ -36,6 +36,7 @@ from ...._napari.layers import (
 )
 from ...._napari.models.store import STORE
 from ...._napari.region_text import (
+    follow_view,
     ground_luminance,
     number_shapes,
     outside_note,
@@ -51,8 +52,8 @@ from ...layer_combo import LayerCombo
 from ...models.panel import ModelPanel
 from ...provenance import labels_record
 from ...region_files import RegionFilesBar
+from .canvas import LABEL_COLOUR, label_results, write_label_text
 from .canvas import TEXT_COLUMN as TEXT_COLUMN  # the shapes' text feature
-from .canvas import label_results, write_label_text
 from .table import LabelsTable, export_csv
 
 #: Template choices: a single template, or a preset ensemble of core.zeroshot.
@@ -262,6 +263,9 @@ class LabelsWidget(Dock):
                 return
             rows = np.array([self._cache[k] for k in keys])
             self._show(shapes, image, kept, boxes, labels, template, rows, ground, skipped)
+            sample = "x" * (max(len(lab) for lab in labels) + 5)  # as measured above
+            placed = [(r["shape"], r["box"], sample, False) for r in self.results["regions"]]
+            follow_view(self.viewer, shapes, image, plane, placed, LABEL_COLOUR)
             self._record(shapes, image, plane, regions, clip_choice, device, precision)
 
         sources = [image, shapes]
