@@ -214,3 +214,43 @@ def test_dock_ellipse_rotated_box_and_polygon_score_as_their_copied_command(
     for theirs, mine in zip(out["regions"], widget.results["regions"]):
         for label, p in mine["probabilities"].items():
             assert theirs["scores"][label] == p  # identical: the same outline, same crop
+
+
+def test_dock_refuses_a_region_without_data_as_the_cli_does(
+    make_napari_viewer, qtbot, tiny_clip_choice, notifications, tmp_path, capsys
+):
+    """The fourth door of the no-data rule: the same FITS, the same two boxes, the same
+    message and NaN scores from the dock as from its copied command."""
+    from astropy.io import fits
+
+    data = np.random.default_rng(0).random((64, 64)).astype(np.float32)
+    data[:, 32:] = np.nan
+    path = tmp_path / "edge.fits"
+    fits.PrimaryHDU(data).writeto(path)
+    viewer = make_napari_viewer()
+    (image,) = viewer.open(path, plugin="napari-clipcap")
+    widget = LabelsWidget(viewer)
+    qtbot.addWidget(widget)
+    box = lambda x0, y0, x1, y1: np.array(  # noqa: E731  (napari rectangle, row/col)
+        [[y0 - 0.5, x0 - 0.5], [y0 - 0.5, x1 - 0.5], [y1 - 0.5, x1 - 0.5], [y1 - 0.5, x0 - 0.5]]
+    )
+    shapes = viewer.add_shapes([box(0, 0, 32, 32), box(40, 0, 64, 20)], shape_type="rectangle")
+    widget.auto_check.setChecked(False)
+    widget.image_combo.set_layer(image)
+    widget.shapes_combo.set_layer(shapes)
+    widget.labels_edit.setPlainText("river, forest, city")
+    widget.score()
+    _wait(qtbot, widget)
+    mine = widget.results["regions"]
+    assert all(np.isnan(p) for p in mine[1]["probabilities"].values())
+    assert all(np.isfinite(p) for p in mine[0]["probabilities"].values())
+    command = widget.copy_command_button.copy()
+    capsys.readouterr()
+    assert main([*shlex.split(command)[1:], "--json"] if "--json" not in command
+                else shlex.split(command)[1:]) == 0  # fmt: skip
+    captured = capsys.readouterr()
+    theirs = json.loads(captured.out)["regions"]
+    message = "region 2 holds data in only 0%"
+    assert theirs[1]["no_data"] and message in captured.err
+    assert message in widget.job_panel.job.low_data[0]  # said in amber beside the result
+    assert message in widget.job_panel.status.toolTip()

@@ -219,12 +219,15 @@ class AskWidget(Dock):
 
         def job(progress, cancel):
             from ....core.tasks.ask import ask_image
+            from ....core.tasks.validity import plane_valid_mask
             from ....core.vlm.loading import cached_vlm
 
             model = cached_vlm(name, "auto", "auto")
+            valid = plane_valid_mask(plane.data, plane.index, rgb=plane.rgb)  # as the CLI
             answers = ask_image(model, plane.model_input(), question, regions=regions,
-                                history=histories, max_tokens=tokens, progress=progress,
-                                cancel=cancel, on_text=streamed.emit)  # fmt: skip
+                                history=histories, max_tokens=tokens, valid=valid,
+                                progress=progress, cancel=cancel,
+                                on_text=streamed.emit)  # fmt: skip
             return model, answers
 
         def done(result):

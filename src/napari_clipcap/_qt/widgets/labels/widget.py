@@ -242,14 +242,16 @@ class LabelsWidget(Dock):
 
         def job(progress, cancel):
             from ....core.tasks.labels import score_regions
+            from ....core.tasks.validity import plane_valid_mask
 
             ground = ground_luminance(plane.model_input(), rects)
             if not todo:
                 return np.zeros((0, len(labels)), np.float32), ground
             clip = STORE.clip(clip_choice, device, precision)
+            valid = plane_valid_mask(plane.data, plane.index, rgb=plane.rgb)  # as the CLI
             return score_regions(
                 plane.model_input(), list(todo.values()), labels, clip,
-                **template, progress=progress, cancel=cancel,
+                **template, valid=valid, progress=progress, cancel=cancel,
             ), ground  # fmt: skip
 
         def done(result):
