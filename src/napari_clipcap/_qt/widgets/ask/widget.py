@@ -15,9 +15,7 @@ from napari.layers import Shapes
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -33,10 +31,10 @@ from ...._napari.layers import (
     shape_regions,
 )
 from ....core.errors import InvalidInputError
-from ....core.registry import presets
 from ....core.tasks.ask import DEFAULT_VLM, AskRequest
 from ...dock import Dock
 from ...layer_combo import LayerCombo
+from ...model_row import ModelRow
 from ..grounding.results import show_boxes
 from .conversation import Conversations, transcript
 
@@ -67,16 +65,13 @@ class AskWidget(Dock):
             parent=parent,
         )
         self.conversations = Conversations()
-        self.vlm_combo = QComboBox()
-        self.vlm_combo.setEditable(True)
-        self.vlm_combo.addItems([p.name for p in presets("vlm")])
-        self.vlm_combo.setCurrentText(DEFAULT_VLM)
-        self.vlm_combo.setToolTip("A preset, a folder saved with save_pretrained, or a hub id")
-        self.folder_button = QPushButton("Folder…")
-        self.folder_button.clicked.connect(self.choose_folder)
-        model_row = QHBoxLayout()
-        model_row.addWidget(self.vlm_combo, 1)
-        model_row.addWidget(self.folder_button)
+        model_row = ModelRow(
+            "vlm",
+            DEFAULT_VLM,
+            "A preset, a folder saved with save_pretrained, or a hub id",
+            "Vision-language model folder",
+        )
+        self.vlm_combo, self.folder_button = model_row.combo, model_row.folder_button
         self.where_combo = QComboBox()
         self.where_combo.addItems([WHOLE, VIEW, SHAPES])
         self.shapes_combo = LayerCombo(napari_viewer, Shapes)
@@ -133,12 +128,6 @@ class AskWidget(Dock):
         self.shapes_combo.setToolTip(
             "" if where == SHAPES else "Choose 'Each shape' to ask about drawn shapes"
         )
-
-    def choose_folder(self) -> None:
-        """Pick a local model folder (``save_pretrained`` output)."""
-        folder = QFileDialog.getExistingDirectory(self, "Vision-language model folder")
-        if folder:
-            self.vlm_combo.setCurrentText(folder)
 
     def problem(self) -> str:
         """Why the dock cannot ask now ('' when it can); GUI wording only."""

@@ -16,7 +16,6 @@ from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -37,6 +36,7 @@ from ....core.registry import presets
 from ....core.tasks.segment import DEFAULT_SEGMENTER, SegmentRequest
 from ...dock import Dock
 from ...layer_combo import LayerCombo
+from ...model_row import ModelRow
 
 FIRST_STEPS = (
     'Type what to find ("storage tank, ship"): SAM 3 outlines every instance, counts '
@@ -57,16 +57,13 @@ class SegmentWidget(Dock):
             first_steps=FIRST_STEPS,
             parent=parent,
         )
-        self.segmenter_combo = QComboBox()
-        self.segmenter_combo.setEditable(True)
-        self.segmenter_combo.addItems([p.name for p in presets("segmenter")])
-        self.segmenter_combo.setCurrentText(DEFAULT_SEGMENTER)
-        self.segmenter_combo.setToolTip("A preset, a SAM 3 folder (save_pretrained) or hub id")
-        self.folder_button = QPushButton("Folder…")
-        self.folder_button.clicked.connect(self.choose_folder)
-        model_row = QHBoxLayout()
-        model_row.addWidget(self.segmenter_combo, 1)
-        model_row.addWidget(self.folder_button)
+        model_row = ModelRow(
+            "segmenter",
+            DEFAULT_SEGMENTER,
+            "A preset, a SAM 3 folder (save_pretrained) or hub id",
+            "SAM 3 folder",
+        )
+        self.segmenter_combo, self.folder_button = model_row.combo, model_row.folder_button
         self.where_combo = QComboBox()
         self.where_combo.addItems([WHOLE, VIEW, SHAPES])
         self.shapes_combo = LayerCombo(napari_viewer, Shapes)
@@ -101,12 +98,6 @@ class SegmentWidget(Dock):
         self.phrases_edit.returnPressed.connect(self.run)
         self.run_button.clicked.connect(self.run)
         self.validate()
-
-    def choose_folder(self) -> None:
-        """Pick a local SAM 3 folder (``save_pretrained`` output)."""
-        folder = QFileDialog.getExistingDirectory(self, "SAM 3 folder")
-        if folder:
-            self.segmenter_combo.setCurrentText(folder)
 
     def phrases(self) -> list[str]:
         return [p.strip() for p in self.phrases_edit.text().split(",") if p.strip()]
