@@ -9,6 +9,7 @@ import pytest
 
 from napari_clipcap.core.errors import InvalidInputError, LowDataWarning
 from napari_clipcap.core.tasks.ask import AskRequest, ask, ask_image, context_box
+from napari_clipcap.core.tasks.requests.base import ImageInput
 from napari_clipcap.core.vlm import load_vlm
 
 
@@ -78,6 +79,11 @@ def test_request_argv_and_checks(tmp_path):
     assert argv[:3] == ["napari-clipcap", "ask", str(tmp_path / "a.png")]
     assert argv[argv.index("--question") + 1] == "how many tanks?"
     assert "--region" in argv and "0,0,10,10" in argv and "12" in argv
+    polygon = np.array([[0.0, 0.0], [8.0, 0.0], [4.0, 6.0]])
+    with_polygon = AskRequest(ImageInput.of("a.png", hdu="1"), "q", regions=(polygon,))
+    argv = with_polygon.to_argv()
+    assert argv[argv.index("--region") + 1] == "0.0,0.0,8.0,0.0,4.0,6.0"
+    assert argv[argv.index("--hdu") + 1] == "1"
     with pytest.raises(InvalidInputError):
         AskRequest(image="a.png", question="   ")
     with pytest.raises(InvalidInputError):

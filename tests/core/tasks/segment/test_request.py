@@ -13,6 +13,7 @@ from astropy.io import fits
 
 from fixtures.scripted_segmenter import BlobSegmenter
 from napari_clipcap.core.errors import InvalidInputError
+from napari_clipcap.core.tasks.requests.base import ImageInput
 from napari_clipcap.core.tasks.segment import SegmentRequest, segment
 from napari_clipcap.core.tasks.segment.exports import write_outputs
 
@@ -59,15 +60,13 @@ def test_geotiff_areas_in_m2_centroids_in_map_units_and_exports(geotiff, tmp_pat
     from shapely.geometry import shape
 
     req = SegmentRequest(
-        str(geotiff),
+        ImageInput.of(geotiff, domain="photo", interval="minmax"),
         ("tank",),
         tile=64,
         overlap=16,
         out=str(tmp_path / "labels.tif"),
         out_regions=str(tmp_path / "tanks.geojson"),
         out_table=str(tmp_path / "tanks.csv"),
-        domain="photo",
-        interval="minmax",
     )
     result = req.run(segmenter=BlobSegmenter(64))
     assert np.array_equal(result.labels > 0, _truth())
@@ -111,13 +110,11 @@ def test_fits_areas_in_arcsec2_and_ds9_outlines_in_sky_coordinates(sky_fits, tmp
     from regions import Regions
 
     req = SegmentRequest(
-        str(sky_fits),
+        ImageInput.of(sky_fits, interval="minmax", stretch="linear"),
         ("galaxy",),
         tile=64,
         out=str(tmp_path / "labels.fits"),
         out_regions=str(tmp_path / "galaxies.reg"),
-        interval="minmax",
-        stretch="linear",
     )
     result = req.run(segmenter=BlobSegmenter(64))
     assert np.array_equal(result.labels > 0, _truth())
@@ -169,6 +166,19 @@ def test_to_argv_names_every_setting(tmp_path):
     assert argv[argv.index("--phrases") + 1] == "tank,ship"
     assert argv[argv.index("--exemplar") + 1] == "1,2,3,4"
     assert argv[argv.index("--tile") + 1] == "512" and "--overlap" not in argv
+
+
+def test_image_is_the_shared_image_input_with_its_reading_flags(tmp_path):
+    image = ImageInput.of(tmp_path / "sky.fits", hdu="SCI", interval="zscale", stretch="asinh")
+    req = SegmentRequest(image, ("galaxy",))
+    assert req.image is image
+    argv = req.to_argv()
+    assert argv[2] == str(tmp_path / "sky.fits")
+    for name, value in (("--hdu", "SCI"), ("--interval", "zscale"), ("--stretch", "asinh")):
+        assert argv[argv.index(name) + 1] == value
+    assert req.why_no_command() is None
+    pixels_only = SegmentRequest(ImageInput(name="layer"), ("galaxy",))
+    assert "not read from a file" in pixels_only.why_no_command()
 
 
 def test_public_segment_takes_a_loaded_model(geotiff):

@@ -164,23 +164,17 @@ class AskWidget(Dock):
         keys = [(id(image), region_key(r)) for r in regions]
         return regions, keys, [f"{image.name}, shape {i + 1}" for i in kept]
 
-    def request_for(self, image, plane, regions) -> AskRequest | None:
-        """The CLI request of this question, when the layer was read from a file."""
-        from ...provenance import source_path
+    def request_for(self, image, plane, regions) -> AskRequest:
+        """The request of this question (its command: when the layer was read from a
+        file, :meth:`AskRequest.why_no_command` otherwise)."""
+        from ...provenance import dock_image
 
-        path = source_path(image)
-        boxes_only = regions is None or all(isinstance(r, tuple) for r in regions)
-        if path is None or not boxes_only or any(plane.index):
-            return None
-        meta = image.metadata or {}
         return AskRequest(
-            image=path,
+            image=dock_image(image, plane),
             question=self.question_edit.text().strip(),
             vlm=self.vlm_combo.currentText().strip(),
-            regions=None if regions is None else tuple(tuple(map(int, r)) for r in regions),
+            regions=None if regions is None else tuple(regions),
             max_tokens=self.tokens_spin.value(),
-            hdu=None if meta.get("fits_hdu") is None else str(meta["fits_hdu"]),
-            domain=plane.domain,
         )
 
     def run(self) -> None:
@@ -193,6 +187,7 @@ class AskWidget(Dock):
         try:
             plane = displayed_plane(self.viewer, image, "auto")
             regions, keys, names = self._regions(image)
+            request = self.request_for(image, plane, regions)
         except InvalidInputError as exc:
             self.job_panel.set_status(str(exc), error=True)
             return
@@ -202,7 +197,6 @@ class AskWidget(Dock):
         self._keys, self._names = keys, names
         self.answers.setPlainText(transcript(self.conversations, keys, names))
         self._current, self._question = -1, question
-        request = self.request_for(image, plane, regions)
         tokens = self.tokens_spin.value()
         streamed = self.streamed
 
@@ -254,19 +248,16 @@ class AskWidget(Dock):
         self.about.setText(
             f"{model.name} ({model.family.name}) · question: {question} · shown: {sizes}"
         )
-        argv = request.to_argv() if request is not None else None
+        why = request.why_no_command()
         prov = record(
-            command=command_line(argv[1:]) if argv else "",
-            models=[model_entry("vlm", request.vlm if request else model.name)],
+            command=command_line(request.to_argv()[1:]) if why is None else "",
+            models=[model_entry("vlm", request.vlm)],
             device=model.device,
             parameters={"question": question, "max_tokens": self.tokens_spin.value()},
             inputs={"layer": image.name},
         )
-        if argv is None:
-            prov["command"] = None
-            prov["command_unavailable"] = (
-                f"layer {image.name!r} was not read from a file, or the regions are not boxes"
-            )
+        if why is not None:
+            prov["command"], prov["command_unavailable"] = None, why
         self.copy_command_button.set_record(prov)
         boxes = [d for a in shown for d in a.boxes]
         if boxes:

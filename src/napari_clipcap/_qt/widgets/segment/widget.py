@@ -131,22 +131,17 @@ class SegmentWidget(Dock):
             raise InvalidInputError("no shape overlaps the image")
         return [tuple(int(v) for v in b) for b in boxes]
 
-    def request_for(self, image, plane, areas) -> SegmentRequest | None:
-        """The CLI request of this run, when the layer was read from a file."""
-        from ...provenance import source_path
+    def request_for(self, image, plane, areas) -> SegmentRequest:
+        """The request of this run (its command: when the layer was read from a file,
+        :meth:`SegmentRequest.why_no_command` otherwise)."""
+        from ...provenance import dock_image
 
-        path = source_path(image)
-        if path is None or any(plane.index):
-            return None
-        meta = image.metadata or {}
         return SegmentRequest(
-            image=path,
+            image=dock_image(image, plane),
             phrases=tuple(self.phrases()),
             segmenter=self.segmenter_combo.currentText().strip(),
             regions=None if areas is None else tuple(areas),
             tile=self.tile_spin.value() or None,
-            hdu=None if meta.get("fits_hdu") is None else str(meta["fits_hdu"]),
-            domain=plane.domain,
         )
 
     def run(self) -> None:
@@ -157,12 +152,12 @@ class SegmentWidget(Dock):
         try:
             plane = displayed_plane(self.viewer, image, "auto")
             areas = self._areas(image)
+            request = self.request_for(image, plane, areas)
         except InvalidInputError as exc:
             self.job_panel.set_status(str(exc), error=True)
             return
         name, phrases = self.segmenter_combo.currentText().strip(), self.phrases()
         tile = self.tile_spin.value() or None
-        request = self.request_for(image, plane, areas)
         geo = _geo(image)
 
         def job(progress, cancel):
@@ -185,17 +180,16 @@ class SegmentWidget(Dock):
     def _show(self, image, request, model, labels, rows) -> None:
         from ....core.provenance import command_line, model_entry, record
 
-        argv = request.to_argv() if request is not None else None
+        why = request.why_no_command()
         prov = record(
-            command=command_line(argv[1:]) if argv else "",
-            models=[model_entry("segmenter", request.segmenter if request else model.name)],
+            command=command_line(request.to_argv()[1:]) if why is None else "",
+            models=[model_entry("segmenter", request.segmenter)],
             device=model.device,
             parameters={"phrases": self.phrases(), "tile": self.tile_spin.value() or None},
             inputs={"layer": image.name},
         )
-        if argv is None:
-            prov["command"] = None
-            prov["command_unavailable"] = f"layer {image.name!r} was not read from a file"
+        if why is not None:
+            prov["command"], prov["command_unavailable"] = None, why
         self.copy_command_button.set_record(prov)
         name = f"{', '.join(self.phrases())[:30]} on {image.name}"
         meta = {META_KEY: {"segment": rows, "provenance": prov}}

@@ -172,11 +172,10 @@ def ask(
     from ...vlm.loading import cached_vlm
 
     if isinstance(image, (str, bytes)) or hasattr(image, "__fspath__"):
-        from ...io.images import read_image
-        from ..validity import file_valid_mask
+        from ..requests.base import ImageInput
 
-        img = read_image(image)
-        image, valid = img.data, file_valid_mask(img) if valid is None else valid
+        img = ImageInput.of(image).load()
+        image, valid = img.data, img.valid if valid is None else valid
     model = cached_vlm(vlm, device, precision) if isinstance(vlm, str) else vlm
     answers = ask_image(
         model,

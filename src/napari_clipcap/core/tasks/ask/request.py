@@ -8,6 +8,7 @@ provenance records.
 from __future__ import annotations
 
 import argparse
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 
 from ...errors import InvalidInputError
 from ...jobs import CancelFlag, ProgressCallback
+from ..requests.base import ImageInput, flag, read_shapes, region_flags
 from .regions import DEFAULT_VLM, ask_image, context_box
 
 __all__ = ["AskRequest", "AskResult"]
@@ -45,7 +47,7 @@ class AskResult:
             return data
 
         out = {
-            "image": self.request.image,
+            "image": self.request.image.path,
             "question": self.request.question,
             "model": self.model,
             "family": self.family,
@@ -68,42 +70,41 @@ class AskRequest:
 
     Attributes
     ----------
-    image : str
-        The image file.
+    image : ImageInput
+        The image and how it is read and scaled, as for every task (a path is taken
+        as that file, read with the default scaling).
     question : str
     vlm : str
         Preset name, ``save_pretrained`` folder or hub id (default :data:`DEFAULT_VLM`).
-    regions : tuple of boxes, optional
-        ``(x0, y0, x1, y1)`` boxes (end exclusive); None for the whole image.
+    regions : tuple, optional
+        Boxes ``(x0, y0, x1, y1)`` (end exclusive) and polygons (``(N, 2)`` of
+        ``(x, y)``); None for the whole image.
     regions_file : str, optional
         A DS9/CRTF file whose regions are asked about, in file order.
     max_tokens, context : int, float
-    hdu, domain, interval, stretch : optional
-        How the image is read and scaled (as for every task).
     device, precision : str
     """
 
-    image: str
+    image: ImageInput
     question: str
     vlm: str = DEFAULT_VLM
     regions: tuple | None = None
     regions_file: str | None = None
     max_tokens: int = 256
     context: float = 0.25
-    hdu: str | None = None
-    domain: str | None = None
-    interval: str | None = None
-    stretch: str | None = None
     device: str = "auto"
     precision: str = "auto"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "image", ImageInput.of(self.image))
         if not str(self.question).strip():
             raise InvalidInputError("the question is empty")
         if int(self.max_tokens) < 1:
             raise InvalidInputError("--max-tokens must be at least 1")
         if self.regions is not None and self.regions_file is not None:
             raise InvalidInputError("give regions with --region or --regions FILE, not both")
+        if self.regions is not None:
+            object.__setattr__(self, "regions", tuple(self.regions))
         context_box((0, 0, 1, 1), (1, 1), float(self.context))  # checks the number
 
     @property
@@ -112,20 +113,16 @@ class AskRequest:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> AskRequest:
-        """The request the ``napari-clipcap ask`` flags describe (``args.region``: boxes)."""
-        regions = tuple(tuple(int(v) for v in b) for b in args.region) if args.region else None
+        """The request the ``napari-clipcap ask`` flags describe (``args.region``:
+        parsed regions)."""
         return cls(
-            image=str(args.image),
+            image=ImageInput.from_args(args),
             question=args.question,
             vlm=args.vlm or DEFAULT_VLM,
-            regions=regions,
+            regions=tuple(args.region) if args.region else None,
             regions_file=args.regions,
             max_tokens=args.max_tokens,
             context=args.context,
-            hdu=args.hdu,
-            domain=args.domain,
-            interval=args.interval,
-            stretch=args.stretch,
             device=args.device,
             precision=args.precision,
         )
@@ -143,23 +140,12 @@ class AskRequest:
         Warnings raised on the way (low data, clipped regions) are kept in the result as
         well as raised.
         """
-        from ...io.images import read_image
         from ...vlm.loading import cached_vlm
-        from ..validity import file_valid_mask
 
-        hdu = int(self.hdu) if self.hdu is not None and str(self.hdu).isdigit() else self.hdu
-        img = read_image(
-            self.image, domain=self.domain, interval=self.interval, stretch=self.stretch, hdu=hdu
-        )
+        img = self.image.load()
         regions = list(self.regions) if self.regions is not None else None
-        shapes = None
-        if self.regions_file is not None:
-            from ...io.region_files import read_region_file
-
-            placed = read_region_file(self.regions_file, img.wcs)
-            for reason in placed.skipped:
-                warnings.warn(f"{self.regions_file}: skipped: {reason}", stacklevel=2)
-            shapes = list(placed.regions)
+        shapes = read_shapes(self.regions_file, img)
+        if shapes is not None:
             regions = [shape.to_region() for shape in shapes]
         model = vlm if vlm is not None else cached_vlm(self.vlm, self.device, self.precision)
         with warnings.catch_warnings(record=True) as caught:
@@ -171,7 +157,7 @@ class AskRequest:
                 regions=regions,
                 context=self.context,
                 max_tokens=self.max_tokens,
-                valid=file_valid_mask(img),
+                valid=img.valid,
                 progress=progress,
                 cancel=cancel,
                 on_text=on_text,
@@ -188,31 +174,19 @@ class AskRequest:
             answers,
             boxes,
             [str(w.message) for w in caught],
-            image_file=img,
+            image_file=img.file,
             shapes=shapes,
         )
 
+    def why_no_command(self) -> str | None:
+        """Why no command line can recompute this request (None when one can)."""
+        return self.image.why_no_command()
+
     def to_argv(self) -> list[str]:
         """The ``napari-clipcap ask ...`` command that recomputes this request."""
-        import os
-
-        argv = ["napari-clipcap", "ask", os.path.abspath(self.image), "--question", self.question]
-        if self.vlm != DEFAULT_VLM:
-            argv += ["--vlm", self.vlm]
-        for box in self.regions or ():
-            argv += ["--region", ",".join(str(int(v)) for v in box)]
+        argv = ["napari-clipcap", "ask", *self.image.to_argv(), "--question", self.question]
+        argv += flag("--vlm", self.vlm, DEFAULT_VLM) + region_flags(self.regions)
         if self.regions_file:
             argv += ["--regions", os.path.abspath(self.regions_file)]
-        if self.max_tokens != 256:
-            argv += ["--max-tokens", str(int(self.max_tokens))]
-        if self.context != 0.25:
-            argv += ["--context", repr(float(self.context))]
-        for flag, value in (
-            ("--hdu", self.hdu),
-            ("--domain", self.domain),
-            ("--interval", self.interval),
-            ("--stretch", self.stretch),
-        ):
-            if value is not None:
-                argv += [flag, str(value)]
-        return argv
+        argv += flag("--max-tokens", int(self.max_tokens), 256)
+        return argv + flag("--context", float(self.context), 0.25)

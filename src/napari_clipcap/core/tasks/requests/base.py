@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -92,6 +92,28 @@ class ImageInput:
             stretch=_text(getattr(args, "stretch", None)),
             name=os.path.basename(str(path)),
         )
+
+    @classmethod
+    def of(cls, image: Any, **reading: Any) -> ImageInput:
+        """``image`` as an :class:`ImageInput`: itself, or the file at that path, read
+        with ``reading`` (``hdu``, ``domain``, ``interval``, ``stretch``).
+
+        Parameters
+        ----------
+        image : ImageInput, str or path-like
+        **reading
+            Reading flags; None values are left out.
+
+        Returns
+        -------
+        ImageInput
+        """
+        given = {k: _text(v) for k, v in reading.items() if v is not None}
+        if isinstance(image, ImageInput):
+            return replace(image, **given) if given else image
+        path = os.fspath(image)
+        path = path.decode() if isinstance(path, bytes) else path
+        return cls(path=path, name=os.path.basename(path), **given)
 
     def load(self, *, lazy: bool = False) -> LoadedImage:
         """Read and scale the image (or take the dock's pixels), with its valid mask;

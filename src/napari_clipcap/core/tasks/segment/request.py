@@ -18,6 +18,7 @@ import numpy as np
 
 from ...errors import InvalidInputError
 from ...jobs import CancelFlag, ProgressCallback, report
+from ..requests.base import ImageInput, flag
 
 __all__ = ["DEFAULT_SEGMENTER", "SegmentRequest", "SegmentResult", "segment"]
 
@@ -42,7 +43,7 @@ class SegmentResult:
         """The ``--json`` payload: ``instances`` with ``id``, ``phrase``, ``score``,
         ``area_px``, ``box`` and the world measures."""
         out = {
-            "image": self.request.image,
+            "image": self.request.image.path,
             "phrases": list(self.request.phrases),
             "model": self.model,
             "shape": [int(v) for v in self.labels.shape],
@@ -64,7 +65,9 @@ class SegmentRequest:
 
     Attributes
     ----------
-    image : str
+    image : ImageInput
+        The image and how it is read and scaled, as for every task (a path is taken
+        as that file, read with the default scaling).
     phrases : tuple of str
         What to find ("storage tank", "ship"); may be empty with exemplars or boxes.
     segmenter : str
@@ -80,11 +83,11 @@ class SegmentRequest:
     threshold, merge_iou : float
     out, out_regions, out_table : str, optional
         Label image (.tif/.fits/.npy), outlines (.reg/.crtf/.geojson), table (.csv).
-    hdu, domain, interval, stretch, device, precision
+    device, precision : str
         As for every task.
     """
 
-    image: str
+    image: ImageInput
     phrases: tuple = ()
     segmenter: str = DEFAULT_SEGMENTER
     exemplars: tuple | None = None
@@ -97,14 +100,11 @@ class SegmentRequest:
     out: str | None = None
     out_regions: str | None = None
     out_table: str | None = None
-    hdu: str | None = None
-    domain: str | None = None
-    interval: str | None = None
-    stretch: str | None = None
     device: str = "auto"
     precision: str = "auto"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "image", ImageInput.of(self.image))
         phrases = tuple(p.strip() for p in self.phrases if str(p).strip())
         object.__setattr__(self, "phrases", phrases)
         if not phrases and not self.exemplars and not self.boxes:
@@ -127,7 +127,7 @@ class SegmentRequest:
         """The request the ``napari-clipcap segment`` flags describe (boxes parsed)."""
         phrases = tuple(p for p in str(args.phrases or "").split(","))
         return cls(
-            image=str(args.image),
+            image=ImageInput.from_args(args),
             phrases=phrases,
             segmenter=args.segmenter or DEFAULT_SEGMENTER,
             exemplars=_boxes(args.exemplar),
@@ -140,10 +140,6 @@ class SegmentRequest:
             out=args.out,
             out_regions=args.out_regions,
             out_table=args.out_table,
-            hdu=args.hdu,
-            domain=args.domain,
-            interval=args.interval,
-            stretch=args.stretch,
             device=args.device,
             precision=args.precision,
         )
@@ -151,7 +147,7 @@ class SegmentRequest:
     def check_outputs(self) -> None:
         """Raise :class:`InvalidInputError` for an output path that cannot be written
         (called before any model runs)."""
-        for flag, value in (
+        for name, value in (
             ("--out", self.out),
             ("--out-regions", self.out_regions),
             ("--out-table", self.out_table),
@@ -161,15 +157,7 @@ class SegmentRequest:
             path = Path(value).expanduser()
             parent = path.parent if str(path.parent) else Path(".")
             if path.is_dir() or (parent.exists() and not os.access(parent, os.W_OK)):
-                raise InvalidInputError(f"cannot write {flag} {value}: not a writable file path")
-
-    def _read(self):
-        from ...io.images import read_image
-
-        hdu = int(self.hdu) if self.hdu is not None and str(self.hdu).isdigit() else self.hdu
-        return read_image(
-            self.image, domain=self.domain, interval=self.interval, stretch=self.stretch, hdu=hdu
-        )
+                raise InvalidInputError(f"cannot write {name} {value}: not a writable file path")
 
     def run(
         self,
@@ -183,25 +171,24 @@ class SegmentRequest:
         from ...segmentation.measure import instance_table
         from ...segmentation.model import cached_segmenter
         from ...segmentation.tiling import paint_labels
-        from ..validity import file_valid_mask
 
         self.check_outputs()
-        img = self._read()
+        img = self.image.load()
         model = segmenter or cached_segmenter(self.segmenter, self.device, self.precision)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            instances = self._instances(model, img.data, file_valid_mask(img), progress, cancel)
+            instances = self._instances(model, img.data, img.valid, progress, cancel)
         for w in caught:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         geo = None
         if img.kind == "geotiff":
             from ...io.geoexport import geo_metadata_of
 
-            geo = geo_metadata_of(img.path)
+            geo = geo_metadata_of(img.file.path)
         labels = paint_labels(instances, img.data.shape[:2])
         rows = instance_table(instances, geo=geo, wcs=img.wcs)
         messages = [str(w.message) for w in caught]
-        return SegmentResult(self, model.name, labels, instances, rows, messages, img, geo)
+        return SegmentResult(self, model.name, labels, instances, rows, messages, img.file, geo)
 
     def _instances(self, model, image, valid, progress, cancel) -> list:
         from ...segmentation.tiling import segment_tiles
@@ -228,43 +215,34 @@ class SegmentRequest:
             cancel=cancel,
         )
 
+    def why_no_command(self) -> str | None:
+        """Why no command line can recompute this request (None when one can)."""
+        return self.image.why_no_command()
+
     def to_argv(self) -> list[str]:
         """The ``napari-clipcap segment ...`` command that recomputes this request."""
-        argv = ["napari-clipcap", "segment", os.path.abspath(self.image)]
+        argv = ["napari-clipcap", "segment", *self.image.to_argv()]
         if self.phrases:
             argv += ["--phrases", ",".join(self.phrases)]
         if self.segmenter != DEFAULT_SEGMENTER:
             argv += ["--segmenter", self.segmenter]
-        for flag, boxes in (
+        for name, boxes in (
             ("--exemplar", self.exemplars),
             ("--box", self.boxes),
             ("--region", self.regions),
         ):
             for box in boxes or ():
-                argv += [flag, ",".join(str(int(v)) for v in box)]
-        for flag, value, default in (
-            ("--tile", self.tile, None),
-            ("--overlap", self.overlap, None),
-            ("--threshold", self.threshold, 0.5),
-            ("--merge-iou", self.merge_iou, 0.5),
-        ):
-            if value is not None and value != default:
-                argv += [flag, str(value)]
-        for flag, path in (
+                argv += [name, ",".join(str(int(v)) for v in box)]
+        argv += flag("--tile", self.tile) + flag("--overlap", self.overlap)
+        argv += flag("--threshold", self.threshold, 0.5)
+        argv += flag("--merge-iou", self.merge_iou, 0.5)
+        for name, path in (
             ("--out", self.out),
             ("--out-regions", self.out_regions),
             ("--out-table", self.out_table),
         ):
             if path:
-                argv += [flag, os.path.abspath(path)]
-        for flag, value in (
-            ("--hdu", self.hdu),
-            ("--domain", self.domain),
-            ("--interval", self.interval),
-            ("--stretch", self.stretch),
-        ):
-            if value is not None:
-                argv += [flag, str(value)]
+                argv += [name, os.path.abspath(path)]
         return argv
 
 
@@ -310,8 +288,8 @@ def segment(image: Any, phrases: Any = (), segmenter: Any = DEFAULT_SEGMENTER, *
         :func:`~napari_clipcap.core.segmentation.model.load_segmenter`.
     **options
         Any :class:`SegmentRequest` field (``exemplars``, ``boxes``, ``regions``, ``tile``,
-        ``overlap``, ``threshold``, ``merge_iou``, ``device``...), plus ``progress`` and
-        ``cancel``.
+        ``overlap``, ``threshold``, ``merge_iou``, ``device``...), how the image is read
+        (``hdu``, ``domain``, ``interval``, ``stretch``), plus ``progress`` and ``cancel``.
 
     Returns
     -------
@@ -326,5 +304,6 @@ def segment(image: Any, phrases: Any = (), segmenter: Any = DEFAULT_SEGMENTER, *
     for key in ("exemplars", "boxes", "regions"):
         if options.get(key) is not None:
             options[key] = _boxes(options[key])
-    request = SegmentRequest(str(image), tuple(phrases), name, **options)
+    reading = {k: options.pop(k, None) for k in ("hdu", "domain", "interval", "stretch")}
+    request = SegmentRequest(ImageInput.of(image, **reading), tuple(phrases), name, **options)
     return request.run(segmenter=loaded, progress=progress, cancel=cancel)
