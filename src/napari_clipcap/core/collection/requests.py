@@ -11,12 +11,21 @@ TaskResult` (``to_json()`` is the ``--json`` payload) and ``to_argv()`` is the
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from ..errors import InvalidInputError
 from ..registry import DEFAULT_CLIP, ModelSpec
-from ..tasks.requests.base import TaskResult, asked_box, clip_entry, flag, run_collecting
+from ..tasks.requests.base import (
+    ImageInput,
+    TaskResult,
+    asked_box,
+    clip_entry,
+    flag,
+    run_collecting,
+)
 
 __all__ = ["IndexRequest", "SearchRequest"]
 
@@ -237,7 +246,9 @@ class IndexRequest:
             + (" (unchanged since last failure)" if f.get("unchanged") else "")
             for f in rep.failed
         ]
-        return TaskResult(self, data, list(rep.failed), "\n".join(lines), models=models)
+        return TaskResult(
+            self, data, list(rep.failed), "\n".join(lines), models=models, extra={"report": rep}
+        )
 
 
 def _collection_spec(folder: str) -> ModelSpec | None:
@@ -258,7 +269,12 @@ class SearchRequest:
         A text query, put into ``template``.
     image : str, optional
         An image file as the query (FITS HDU ``hdu``; default its first image HDU), or
-        the box ``region`` of it (full-size pixels; clipped to the image, with a warning).
+        the ``region`` of it (a box or polygon in full-size pixels, cut by the one crops
+        function; clipped to the image, with a warning).
+    layer : ImageInput, optional
+        A dock's image given as pixels (``layer.pixels``), when no file can be named
+        for it: the query (and its ``region``), with no command
+        (:meth:`why_no_command` says why).
     k : int
         Number of hits.
     template : str
@@ -276,9 +292,11 @@ class SearchRequest:
     template: str = "{}"
     index_memory: str | None = None
     device: str = "auto"
+    layer: ImageInput | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        if (self.text is None) == (self.image is None):
+        queries = (self.text, self.image, self.layer)
+        if sum(q is not None for q in queries) != 1:
             raise InvalidInputError("give one query: a text (--text) or an image (--image)")
         if self.region is not None:  # a box as 4 ints, a polygon as (x, y) pairs
             object.__setattr__(self, "region", _region_tuple(self.region))
@@ -332,7 +350,10 @@ class SearchRequest:
         return [*argv, "--device", self.device, "--json"]
 
     def why_no_command(self) -> str | None:
-        return None
+        """Why no command line can recompute this search (None when one can)."""
+        if self.layer is None:
+            return None
+        return self.layer.why_no_command() or f"layer {self.layer.name!r} is given as pixels"
 
     def parameters(self) -> dict:
         return {
@@ -348,19 +369,35 @@ class SearchRequest:
         out: dict = {"index": _absolute(self.index)}
         if self.image is not None:
             out["image"] = _absolute(self.image)
+        if self.layer is not None:
+            out["layer"] = self.layer.name
         return out
 
     def check_outputs(self) -> None:
         """A search writes nothing."""
 
-    def run(self, *, progress=None, cancel=None, clip: Any = None) -> TaskResult:
-        """Search; ``clip``: the collection's model, already loaded."""
-        return run_collecting(lambda: self._run(clip))
+    def run(
+        self, *, progress=None, cancel=None, clip: Any = None, collection: Any = None
+    ) -> TaskResult:
+        """Search; ``clip``: the collection's model, already loaded; ``collection``: the
+        collection at :attr:`index`, already open (a dock's; left open).
 
-    def _run(self, clip) -> TaskResult:
+        The hits, as :class:`~napari_clipcap.core.collection.search.Hit` objects, are
+        ``extra["hits"]`` of the result.
+        """
+        return run_collecting(lambda: self._run(clip, collection))
+
+    def _run(self, clip, collection) -> TaskResult:
+        from contextlib import nullcontext
+
         from .store import Collection
 
-        with Collection(self.index, memory_budget=self._budget()) as col:
+        opened = (
+            nullcontext(collection)
+            if collection is not None
+            else Collection(self.index, memory_budget=self._budget())
+        )
+        with opened as col:
             spec = col.clip_spec
             if spec is None:
                 raise InvalidInputError(f"collection {self.index} holds no images yet")
@@ -382,7 +419,14 @@ class SearchRequest:
         for h in hits:
             where = h.item.path + (f"[{h.item.hdu}]" if h.item.hdu is not None else "")
             lines.append(f"{h.rank:>4}  {h.score:.4f}  {where}")
-        return TaskResult(self, data, data["hits"], "\n".join(lines), models=[clip_entry(spec)])
+        return TaskResult(
+            self,
+            data,
+            data["hits"],
+            "\n".join(lines),
+            models=[clip_entry(spec)],
+            extra={"hits": hits},
+        )
 
     def _budget(self) -> int | None:
         from .ivfpq.index import parse_bytes
@@ -398,41 +442,49 @@ class SearchRequest:
         image, hdu, used = self._query_image()
         hits = search_image(col, image, clip, self.k)
         asked = None if self.region is None else asked_box(self.region)
+        named = {"image": self.image} if self.layer is None else {"layer": self.layer.name}
         return hits, {
-            "image": self.image,
+            **named,
             "hdu": hdu,
             "region": None if self.region is None else _region_json(self.region),
             "clipped_to": None if used is None or list(used) == asked else list(used),
         }
 
     def _query_image(self) -> tuple[Any, int | None, tuple | None]:
-        """The query image (the region cut before any shrinking), its HDU, the box used."""
+        """The query image (the region cut by the one crops function before any
+        shrinking), its HDU, the box used."""
         from ..coords.regions import as_region
         from ..io.sources import MAX_SIDE, list_units, load_unit, shrink
+        from .search import region_query
 
-        units = [self.hdu] if self.hdu is not None else list_units(self.image)
-        if not units:
-            raise InvalidInputError(f"{self.image} holds no image HDU")
-        hdu = units[0]
+        if self.layer is not None:
+            image, hdu, name = self.layer.load().data, None, self.layer.name or "layer"
+        else:
+            units = [self.hdu] if self.hdu is not None else list_units(self.image)
+            if not units:
+                raise InvalidInputError(f"{self.image} holds no image HDU")
+            hdu, name = units[0], os.path.basename(self.image)
+            if self.region is None:
+                return load_unit(self.image, hdu), hdu, None
+            image = load_unit(self.image, hdu, max_side=None)  # the region: full-size pixels
         if self.region is None:
-            return load_unit(self.image, hdu), hdu, None
-        image = load_unit(self.image, hdu, max_side=None)  # the box is in full-size pixels
-        name = os.path.basename(self.image)
+            return shrink(image, MAX_SIDE), hdu, None
         try:
             used = as_region(_region_value(self.region), image.shape).box
+            part = region_query(image, _region_value(self.region))
         except InvalidInputError as exc:
             raise InvalidInputError(f"{name}: {exc}") from None
         if list(used) != asked_box(self.region):
             from ..errors import LowDataWarning, warn_user
 
             h, w = image.shape[:2]
+            asked = _box(asked_box(self.region))
             warn_user(
-                f"{name}: region {_box(self.region)} reaches past the {w} x {h} (width x "
-                f"height) image; clipped to {_box(used)}",
+                f"{name}: region {asked} reaches past the {w} x {h} (width x height) image; "
+                f"clipped to {_box(used)}",
                 LowDataWarning,
             )
-        x0, y0, x1, y1 = used
-        return shrink(image[y0:y1, x0:x1], MAX_SIDE), hdu, tuple(used)
+        return shrink(np.ascontiguousarray(part, dtype=np.float32), MAX_SIDE), hdu, tuple(used)
 
 
 def _region_tuple(region) -> tuple:

@@ -127,3 +127,44 @@ def test_the_dock_shows_which_model_embeds_and_offline_says_so_before_the_click(
     assert not w.index_panel.index_button.isEnabled()
     why = w.index_panel.index_button.toolTip()
     assert "not downloaded" in why and "--" not in why and "napari-clipcap" not in why
+
+
+def test_copied_index_command_indexes_the_same_items(widget, qtbot, tmp_path, capsys):
+    """The Index button runs the dock's IndexRequest; its Copy command, run through the
+    CLI into a fresh folder, holds the same items and finds the same hits."""
+    import json
+    import shlex
+
+    from napari_clipcap.cli import main
+    from napari_clipcap.core.collection.store import Collection
+
+    _, w = widget
+    images = make_image_folder(tmp_path / "images", per_colour=1)
+    folder = str(tmp_path / "col")
+    w.folder_edit.setText(folder)
+    w.index_panel.add_folder(str(images))
+    run_index(qtbot, w)
+    command = w.copy_command_button.copy()
+    assert command, (w.copy_command_button.record, w.job_panel.status.text())
+    words = shlex.split(command)
+    assert words[:2] == ["napari-clipcap", "index"]
+    assert words[words.index("--index") + 1] == folder
+    words[words.index("--index") + 1] = str(tmp_path / "again")
+    capsys.readouterr()
+    assert main(words[1:]) == 0
+    assert json.loads(capsys.readouterr().out)["items"] == 7
+
+    def items(where):
+        with Collection(where) as col:
+            return sorted((i.path, i.hdu) for i in col.items()), col.model_spec
+
+    assert items(tmp_path / "again") == items(folder)
+    w.text_edit.setText("red")
+    w.search_button.click()
+    wait_job(qtbot, w)
+    words = shlex.split(w.copy_command_button.copy())
+    words[words.index("--index") + 1] = str(tmp_path / "again")
+    assert main(words[1:]) == 0
+    again = json.loads(capsys.readouterr().out)["hits"]
+    assert [(h["path"], h["hdu"]) for h in again] == [(h.item.path, h.item.hdu) for h in w.hits]
+    assert [h["score"] for h in again] == pytest.approx([h.score for h in w.hits], abs=1e-5)

@@ -172,3 +172,62 @@ def test_search_uses_the_device_chosen_when_it_was_started(widget, qtbot, monkey
     gate.set()
     wait_job(qtbot, w)
     assert devices == ["cpu"]
+
+
+def _cli_json(capsys, command: str) -> dict:
+    import json
+    import shlex
+
+    from napari_clipcap.cli import main
+
+    words = shlex.split(command)
+    assert words[:2] == ["napari-clipcap", "search"]
+    capsys.readouterr()
+    assert main(words[1:]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _hits(w) -> list:
+    return [(h.item.path, h.item.hdu, h.score) for h in w.hits]
+
+
+def _cli_hits(data) -> list:
+    return [(h["path"], h["hdu"], h["score"]) for h in data["hits"]]
+
+
+def test_copied_search_commands_return_the_dock_hits(widget, qtbot, tmp_path, capsys):
+    """Text, image-file and drawn-region queries: the dock runs its SearchRequest and
+    the Copy command (``request.to_argv()``) gives the same hits through the CLI."""
+    viewer, w = widget
+    assert not w.copy_command_button.isEnabled()  # nothing found yet
+    w.text_edit.setText("a red field")
+    w.k_spin.setValue(5)
+    run_search(qtbot, w)
+    command = w.copy_command_button.copy()
+    assert command == w.copy_command_button.record["command"]
+    assert _cli_hits(_cli_json(capsys, command)) == pytest.approx(_hits(w))
+
+    from fixtures.collection_data import colour_image, write_png
+
+    query = write_png(tmp_path / "blue.png", colour_image("blue", size=64, seed=5))
+    (pair,) = viewer.open(query, plugin="napari")  # read from a file: a command
+    assert pair.rgb
+    shapes = viewer.add_shapes([[[4, 6], [50, 40]]], shape_type="ellipse")
+    w.mode_combo.setCurrentText("Drawn region")
+    w.image_combo.set_layer(pair)
+    w.shapes_combo.set_layer(shapes)
+    run_search(qtbot, w)
+    command = w.copy_command_button.copy()
+    assert "--image" in command and "--region" in command
+    assert _cli_hits(_cli_json(capsys, command)) == pytest.approx(_hits(w))
+
+
+def test_a_layer_without_a_file_searches_its_pixels_and_has_no_command(widget, qtbot, collection):
+    viewer, w = widget
+    data = hit_layer_data(str(collection[1] / "red" / "red_0.png"), None)[0]
+    viewer.add_image(data, name="pixels", rgb=True)
+    w.mode_combo.setCurrentText("Image layer")
+    run_search(qtbot, w)
+    assert w.hits[0].item.path.endswith("red_0.png")
+    assert not w.copy_command_button.isEnabled()
+    assert "not read from a file" in w.copy_command_button.toolTip()

@@ -1,6 +1,8 @@
 """Build or update the Search dock's collection from image folders, as ``napari-clipcap
-index`` does: :func:`napari_clipcap.core.collection.indexing.index_paths` in a worker,
-with files done of total in the job panel and Cancel (what was committed is kept).
+index`` does: the panel builds the same
+:class:`~napari_clipcap.core.collection.requests.IndexRequest` and runs it as the dock's
+job, with files done of total in the job panel and Cancel (what was committed is kept);
+the dock's Copy command then gives its ``to_argv()``.
 
 A new collection uses the model panel's CLIP; an existing one keeps its own model
 (:func:`collection_choice`). Index is disabled, with the reason, when that model cannot
@@ -25,6 +27,7 @@ from qtpy.QtWidgets import (
 from ...._napari.models.offline import offline_reason
 from ...._napari.models.specs import CUSTOM, ModelChoice
 from ...._napari.models.store import STORE
+from ....core.collection.requests import IndexRequest
 from ....core.collection.store import DB_NAME, Collection
 from ....core.errors import error_line
 from ....core.registry import presets
@@ -65,17 +68,19 @@ def report_line(rep) -> str:
 class IndexPanel(QGroupBox):
     """Folders to index into the collection folder of the Search dock.
 
-    ``collection_folder`` is a callable giving that folder; ``job_panel`` the dock's
-    job panel (one job at a time). ``indexed(folder)`` is emitted when a run ends,
-    finished or cancelled, so the dock reopens the collection.
+    ``collection_folder`` is a callable giving that folder; ``dock`` the Search dock,
+    whose job runner runs the indexing (one job at a time) and whose Copy command
+    offers its command. ``indexed(folder)`` is emitted when a run ends, finished or
+    cancelled, so the dock reopens the collection.
     """
 
     indexed = Signal(str)
 
-    def __init__(self, collection_folder, job_panel, parent: QWidget | None = None):
+    def __init__(self, collection_folder, dock, parent: QWidget | None = None):
         super().__init__("Build or update the collection", parent)
         self.collection_folder = collection_folder
-        self.job_panel = job_panel
+        self.dock = dock
+        self.job_panel = dock.job_panel
         self.folders = QListWidget()
         self.folders.setMaximumHeight(64)
         self.folders.setToolTip("Image folders (searched recursively) to add to the collection")
@@ -97,7 +102,7 @@ class IndexPanel(QGroupBox):
         self.index_button.clicked.connect(self.index)
         self.report = None
         self._folder = ""
-        job_panel.busy_changed.connect(self.validate)  # no Index while any job runs
+        self.job_panel.busy_changed.connect(self.validate)  # no Index while any job runs
         self.validate()
 
     def paths(self) -> list[str]:
@@ -144,45 +149,58 @@ class IndexPanel(QGroupBox):
     def model(self, folder: str) -> ModelChoice:
         """The collection's own CLIP when it has one, else the model panel's."""
         if (Path(folder) / DB_NAME).exists():
-            with Collection(folder) as col:
-                model, weights = col.model_spec
+            model, weights = _recorded_model(folder)
             if model:
                 return collection_choice(model, weights)
         return SharedSettings.instance().settings.clip
 
+    def request(self, choice: ModelChoice) -> IndexRequest:
+        """The :class:`~napari_clipcap.core.collection.requests.IndexRequest` of the
+        listed folders into the collection folder (``choice``: :meth:`model`); a new
+        collection names the panel's CLIP, an existing one keeps its own."""
+        from ...._napari.models.specs import clip_spec
+
+        folder = self.collection_folder().strip()
+        own = (Path(folder) / DB_NAME).exists() and bool(_recorded_model(folder)[0])
+        return IndexRequest(
+            index=folder,
+            paths=tuple(self.paths()),
+            clip=None if own else clip_spec(choice),
+            device=SharedSettings.instance().settings.device,
+        )
+
     def index(self) -> None:
-        """Index the folders into the collection in a worker."""
+        """Index the folders into the collection in a worker (the dock's job)."""
         if not self.validate() or self.job_panel.busy:
             return
-        from ...._napari.models.specs import clip_load_args
-
-        folder, paths = self.collection_folder().strip(), self.paths()
         try:
-            choice = self.model(folder)
-            args = clip_load_args(choice)
+            choice = self.model(self.collection_folder().strip())
+            request = self.request(choice)
+            request.check_outputs()
         except Exception as exc:  # an unreadable collection or an incomplete choice
             self.job_panel.set_status(f"Cannot index: {error_line(exc)}", error=True)
             return
-        s = SharedSettings.instance().settings
-        device, precision = s.device, s.precision
+        precision = SharedSettings.instance().settings.precision  # as clicked
 
         def job(progress, cancel):
-            from ....core.collection.indexing import index_paths
+            clip = STORE.clip(choice, request.device, precision)
+            return request.run(progress=progress, cancel=cancel, clip=clip)
 
-            clip = STORE.clip(choice, device, precision)
-            return index_paths(
-                folder, paths, clip, model=args["model"], weights=args["weights"],
-                progress=progress, cancel=cancel,
-            )  # fmt: skip
-
-        def done(rep) -> None:
-            self.report = rep
+        def done(result) -> None:
+            self.report = rep = result.extra["report"]
+            self.dock.copy_command_button.set_record(result.provenance())
             self.job_panel.set_status(report_line(rep), error=bool(rep.failed))
 
-        self._folder = folder
-        started = self.job_panel.run(job, "Indexing", done, unit="files", parent=self)
+        self._folder = request.index
+        started = self.dock.start(job, "Indexing", done, unit="files")
         if started is not None:
             started.ended.connect(self._on_ended)
 
     def _on_ended(self) -> None:
         self.indexed.emit(self._folder)
+
+
+def _recorded_model(folder: str) -> tuple:
+    """``(model, weights)`` the collection at ``folder`` records (empty when none)."""
+    with Collection(folder) as col:
+        return col.model_spec

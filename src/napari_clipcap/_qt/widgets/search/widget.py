@@ -9,6 +9,7 @@ image (the right HDU of a FITS file) as a new layer, leaving the query image as 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,12 +31,14 @@ from ...._napari.layers import displayed_plane, shape_regions
 from ...._napari.models.specs import ModelChoice
 from ...._napari.models.store import STORE
 from ....core.collection.describe import describe_collection_model
+from ....core.collection.requests import SearchRequest
 from ....core.collection.search import Hit
 from ....core.collection.store import DB_NAME, Collection
 from ....core.errors import ClipcapError, InvalidInputError, error_line
 from ...dock import Dock
 from ...layer_combo import LayerCombo
 from ...models.panel import ModelPanel, SharedSettings
+from ...provenance import dock_image
 from .hit_grid import PAGE, HitGrid
 from .index_panel import IndexPanel, collection_choice, model_problem
 
@@ -100,7 +103,7 @@ class SearchWidget(Dock):
         self.k_spin.setValue(12)
         self.grid = HitGrid()
         self.results = self.grid.list
-        self.index_panel = IndexPanel(self.folder_edit.text, self.job_panel)
+        self.index_panel = IndexPanel(self.folder_edit.text, self)
 
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder_edit, 1)
@@ -116,7 +119,7 @@ class SearchWidget(Dock):
         form.addRow("Regions", self.shapes_combo)
         form.addRow("Hits", self.k_spin)
         self._form = form
-        self.skeleton(form, self.index_panel, run_row=self.run_row(copy=False), results=self.grid)
+        self.skeleton(form, self.index_panel, run_row=self.run_row(), results=self.grid)
 
         self.browse_button.clicked.connect(self._browse)
         self.folder_edit.editingFinished.connect(
@@ -219,65 +222,87 @@ class SearchWidget(Dock):
             self._form.labelForField(widget).setVisible(shown)
 
     # -- searching -----------------------------------------------------------------
-    def _query(self) -> dict:
-        """The query as plain data (built in the Qt thread, pixels read in the worker)."""
+    def request(self) -> SearchRequest:
+        """The :class:`~napari_clipcap.core.collection.requests.SearchRequest` the
+        widgets describe, built once per search (in the Qt thread; a layer's pixels are
+        read in the worker). An image layer read from a file is queried as the command
+        reads that file; any other layer is its pixels, with no command.
+
+        Raises
+        ------
+        InvalidInputError
+            When the query is incomplete (no text, no image layer, no shape on it).
+        """
+        s = SharedSettings.instance().settings
+        common = {"index": self.folder_edit.text().strip(), "k": self.k_spin.value()}
+        common["device"] = s.device
         mode = self.mode_combo.currentText()
         if mode == "Text":
             if not self.text_edit.text().strip():
                 raise InvalidInputError("type a text query")
-            return {"text": self.text_edit.text(), "template": self.template_edit.text()}
+            return SearchRequest(
+                text=self.text_edit.text(), template=self.template_edit.text(), **common
+            )
         image = self.image_combo.layer()
         if image is None:
             raise InvalidInputError("open or select an image layer to search with")
-        plane = displayed_plane(self.viewer, image, SharedSettings.instance().settings.domain)
-        query = {"plane": plane, "region": None}
-        if mode == "Drawn region":
-            shapes = self.shapes_combo.layer()
-            if shapes is None or len(shapes.data) == 0:
-                raise InvalidInputError("draw a rectangle or polygon in a Shapes layer")
-            kept, boxes, _ = shape_regions(shapes, image)
-            if not kept:
-                raise InvalidInputError("no shape overlaps the image")
-            selected = [kept.index(i) for i in sorted(shapes.selected_data) if i in kept]
-            query["region"] = boxes[selected[-1] if selected else -1]
-        return query
+        plane = displayed_plane(self.viewer, image, s.domain)
+        region = self._region(image) if mode == "Drawn region" else None
+        layer = dock_image(image, plane)
+        if layer.why_no_command() is None:
+            hdu = None if layer.hdu is None else int(layer.hdu)
+            return SearchRequest(image=layer.path, hdu=hdu, region=region, **common)
+        pixels = replace(layer, pixels=lambda: (plane.model_input(), None))
+        return SearchRequest(layer=pixels, region=region, **common)
+
+    def _region(self, image):
+        """The drawn shape searched with: the selected one, else the last one."""
+        shapes = self.shapes_combo.layer()
+        if shapes is None or len(shapes.data) == 0:
+            raise InvalidInputError("draw a rectangle or polygon in a Shapes layer")
+        kept, _, regions = shape_regions(shapes, image)
+        if not kept:
+            raise InvalidInputError("no shape overlaps the image")
+        selected = [kept.index(i) for i in sorted(shapes.selected_data) if i in kept]
+        return regions[selected[-1] if selected else -1]
 
     def search(self) -> None:
-        """Run the query in a worker; the hits replace the grid when it finishes."""
+        """Run the search request in a worker; the hits replace the grid when it ends."""
         if self.job_panel.busy:
             return
         if not self.open_collection(self.folder_edit.text()):
             self.job_panel.set_status(self.info.text(), error=True)
             return
         try:
-            query = self._query()
+            request = self.request()
         except ClipcapError as exc:
             self.job_panel.set_status(str(exc), error=True)
             return
-        col, k = self.collection, self.k_spin.value()
+        col = self.collection
         model, weights = col.model_spec
         if not model:
             self.job_panel.set_status("The collection holds no images yet.", error=True)
             return
         choice = collection_choice(model, weights)
-        s = SharedSettings.instance().settings
-        device, precision = s.device, s.precision  # as clicked, not as when the job runs
+        precision = SharedSettings.instance().settings.precision  # as clicked
 
         def job(progress, cancel):
-            from ....core.collection.search import search_image, search_text
             from ....core.io.sources import decode_thumbnails
 
-            clip = STORE.clip(choice, device, precision)
-            if "text" in query:
-                hits = search_text(col, query["text"], clip, k, template=query["template"])
-            else:
-                image = query["plane"].model_input()
-                hits = search_image(col, image, clip, k, region=query["region"])
+            clip = STORE.clip(choice, request.device, precision)
+            result = request.run(clip=clip, collection=col)
+            hits = result.extra["hits"]
             page_one = col.thumbnails([h.item.id for h in hits[:PAGE]])
-            return hits, decode_thumbnails(page_one)  # decoded here, off the Qt thread
+            return result, decode_thumbnails(page_one)  # decoded here, off the Qt thread
 
-        sources = [] if "text" in query else [self.image_combo.layer(), self.shapes_combo.layer()]
-        self.start(job, "Collection search", self.show_hits, sources=sources)
+        def done(found) -> None:
+            result, thumbs = found
+            self.copy_command_button.set_record(result.provenance())
+            self.show_hits((result.extra["hits"], thumbs))
+
+        sources = [] if request.text is not None else [
+            self.image_combo.layer(), self.shapes_combo.layer()]  # fmt: skip
+        self.start(job, "Collection search", done, sources=sources)
 
     def show_hits(self, result) -> None:
         """Show ``(hits, decoded thumbnails of the first page)``; other pages read and
