@@ -19,6 +19,7 @@ _API: dict[str, str] = {
     "load_clip": "napari_clipcap.core.clip.model",
     "score_regions": "napari_clipcap.core.tasks.labels",
     "text_heatmap": "napari_clipcap.core.tasks.heatmap",
+    "region_heatmap": "napari_clipcap.core.tasks.heatmap",
     "load_captioner": "napari_clipcap.core.captioning.protocol",
     "caption_regions": "napari_clipcap.core.tasks.captions",
     "word_maps": "napari_clipcap.core.tasks.word_relevance",

@@ -63,26 +63,35 @@ def labels_record(image, plane, regions, results, clip_choice, device, precision
     return request_record(request, [clip_entry(spec)])
 
 
-def heatmap_record(image, plane, queries, options, clip_choice, device, precision) -> dict:
-    """Provenance of the Text heatmap dock's maps (one run, every query): the record of
-    its :class:`~napari_clipcap.core.tasks.requests.HeatmapRequest`."""
+def heatmap_request(image, plane, queries, options, clip_choice, device, precision):
+    """The :class:`~napari_clipcap.core.tasks.requests.HeatmapRequest` of the Text
+    heatmap dock's run (every query; ``options["query_regions"]``: the drawn regions
+    that are the queries instead)."""
     from .._napari.models.specs import clip_spec
     from ..core.tasks.requests import HeatmapRequest
-    from ..core.tasks.requests.base import clip_entry, request_record
 
-    spec = clip_spec(clip_choice)
-    request = HeatmapRequest(
+    regions = options.get("query_regions")
+    return HeatmapRequest(
         image=dock_image(image, plane),
-        queries=tuple(queries),
+        queries=() if regions else tuple(queries),
+        query_regions=tuple(regions) if regions else None,
         mode=options["mode"],
         window=int(options["window"]),
         stride=int(options["stride"]),
         template=options.get("template", "{}"),
-        clip=spec,
+        clip=clip_spec(clip_choice),
         device=device,
         precision=precision,
     )
-    return request_record(request, [clip_entry(spec)])
+
+
+def heatmap_record(request) -> dict:
+    """Provenance of the Text heatmap dock's maps (one run, every query): the record of
+    its :class:`~napari_clipcap.core.tasks.requests.HeatmapRequest`
+    (:func:`heatmap_request`)."""
+    from ..core.tasks.requests.base import clip_entry, request_record
+
+    return request_record(request, [clip_entry(request.clip)])
 
 
 def caption_record(image, plane, regions, opts, choices, device, precision) -> dict:

@@ -23,9 +23,19 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--query",
         action="append",
-        required=True,
+        default=None,
         metavar="Q",
         help="text query; repeat for a stack of maps (one per query)",
+    )
+    p.add_argument(
+        "--query-region",
+        action="extend",
+        nargs="+",
+        default=None,
+        metavar="x0,y0,x1,y1",
+        help="a region of the image as the query instead of text ('more like this'): a "
+        "box, or polygon vertices x,y,x,y,...; its CLIP embedding is matched against every "
+        "window (sliding) or patch (dense); repeatable, one map each",
     )
     p.add_argument("--mode", choices=("sliding", "dense"), default="sliding")
     p.add_argument(

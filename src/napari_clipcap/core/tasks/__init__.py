@@ -9,7 +9,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
     submod_attrs={
         "labels": ["rank_labels", "score_regions", "top_k_hits"],
-        "heatmap": ["text_heatmap"],
+        "heatmap": ["region_heatmap", "text_heatmap"],
         "captions": ["caption_regions"],
         "crops": ["RegionCrops", "cut_regions"],
         "word_relevance": ["caption_words", "word_maps"],

@@ -14,6 +14,14 @@ Two modes, both with the image's height and width and float32 values:
     (:mod:`napari_clipcap.core.clip.dense`), upsampled bilinearly to the tile's pixels and
     averaged where tiles overlap. With ``stride == window`` every pixel is seen once.
 
+The query may also be a region of the image itself (:func:`region_heatmap`, "more like
+this"): the region is cut with :func:`~napari_clipcap.core.tasks.crops.cut_regions` and
+embedded by the CLIP image encoder the way the mode sees the image, L2-normalised, in
+place of the text embedding. Sliding mode encodes the crop whole, as it encodes a window;
+dense mode takes the mean of the crop's own patch tokens (the dense pass over the crop),
+because the global image embedding and the patch tokens are not aligned well enough for
+an image-to-image match (with it, a region need not even score highest on itself).
+
 Several queries give a ``(Q, H, W)`` stack; ``softmax=True`` turns it into a softmax
 across queries of ``logit_scale * cosine``. Only batches of windows go to the device,
 never the whole image; progress is reported and the cancel flag checked per batch.
@@ -42,6 +50,8 @@ __all__ = [
     "WindowGrid",
     "map_summary",
     "naive_sliding_heatmap",
+    "region_embeddings",
+    "region_heatmap",
     "text_heatmap",
     "window_starts",
 ]
@@ -130,18 +140,138 @@ def text_heatmap(
     if softmax and len(queries) < 2:
         raise InvalidInputError("softmax across queries needs at least two queries")
     text = text_embeddings(clip, queries, resolve_templates(template, templates))
+    out = _embedding_maps(
+        image, text, clip, mode, window, stride, softmax, batch_size, valid, progress, cancel
+    )
+    return out[0] if single else out
+
+
+def region_embeddings(
+    image: np.ndarray,
+    regions: Any,
+    clip: Any,
+    *,
+    mode: str = "sliding",
+    valid: np.ndarray | None = None,
+) -> np.ndarray:
+    """The L2-normalised CLIP image embeddings of regions of ``image``: image queries.
+
+    Parameters
+    ----------
+    image : ndarray
+        The model input, as :func:`text_heatmap` takes it.
+    regions : sequence
+        Boxes ``(x0, y0, x1, y1)`` or polygons ``(N, 2)`` of ``(x, y)`` in image pixels,
+        cut with :func:`~napari_clipcap.core.tasks.crops.cut_regions` (a polygon's
+        outside masked); one box on its own is one region.
+    clip : ClipModel
+    mode : {"sliding", "dense"}
+        Sliding: each crop encoded whole (resized as a window is); dense: the mean of
+        the crop's patch tokens (:func:`~napari_clipcap.core.clip.dense.patch_features`
+        of the crop squashed to the model input, as a dense tile is).
+    valid : ndarray of bool, optional
+        Where the source holds data, as for :func:`text_heatmap`.
+
+    Returns
+    -------
+    ndarray
+        ``(R, D)`` float32, one L2-normalised row per region.
+
+    Raises
+    ------
+    InvalidInputError
+        No region, a malformed or outside region, or one without any valid pixel.
+    """
+    from .crops import cut_regions, region_list
+
+    if not region_list(regions):
+        raise InvalidInputError("give at least one query region")
+    names = [f"query region {i}" for i in range(1, len(region_list(regions)) + 1)]
+    cut = cut_regions(image, regions, valid=valid, names=names)
+    if cut.empty.any():
+        first = int(np.flatnonzero(cut.empty)[0]) + 1
+        raise InvalidInputError(f"query region {first} holds no data (all NaN or nodata)")
+    if mode != "dense":
+        return clip.encode_images(list(cut.parts)).astype(np.float32)
+    import torch
+
+    from ..clip.dense import patch_features
+
+    rows = []
+    for part in cut.parts:
+        tokens = patch_features(clip, clip.preprocess([np.asarray(part)], "squash"))
+        rows.append(torch.nn.functional.normalize(tokens.mean(dim=(1, 2)), dim=-1)[0])
+    return torch.stack(rows).float().cpu().numpy()
+
+
+def region_heatmap(
+    image: np.ndarray,
+    regions: Any,
+    clip: Any,
+    *,
+    mode: str = "sliding",
+    window: int = DEFAULT_WINDOW,
+    stride: int = DEFAULT_STRIDE,
+    softmax: bool = False,
+    batch_size: int = 16,
+    valid: np.ndarray | None = None,
+    progress: ProgressCallback | None = None,
+    cancel=None,
+) -> np.ndarray:
+    """Map how much each pixel's neighbourhood looks like a region of the same image.
+
+    The "more like this" query: each region's CLIP image embedding
+    (:func:`region_embeddings`) takes the place of :func:`text_heatmap`'s text embedding,
+    in sliding mode (cosine with each window's embedding) and in dense mode (cosine of
+    the region's mean patch token with each patch token).
+
+    Parameters
+    ----------
+    image : ndarray
+        As for :func:`text_heatmap`.
+    regions : sequence
+        Query boxes or polygons in image pixels (see :func:`region_embeddings`).
+    clip : ClipModel
+    mode, window, stride, softmax, batch_size, valid, progress, cancel
+        As for :func:`text_heatmap` (``softmax`` needs two regions or more).
+
+    Returns
+    -------
+    ndarray
+        float32 ``(R, H, W)``, one map per region, NaN where the image has no data.
+
+    Raises
+    ------
+    InvalidInputError
+        As :func:`text_heatmap` and :func:`region_embeddings`.
+    """
+    if mode not in MODES:
+        raise InvalidInputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    image = _check_image(image)
+    queries = region_embeddings(image, regions, clip, mode=mode, valid=valid)
+    if softmax and len(queries) < 2:
+        raise InvalidInputError("softmax across queries needs at least two query regions")
+    return _embedding_maps(
+        image, queries, clip, mode, window, stride, softmax, batch_size, valid, progress, cancel
+    )
+
+
+def _embedding_maps(
+    image, queries, clip, mode, window, stride, softmax, batch_size, valid, progress, cancel
+) -> np.ndarray:
+    """``(Q, H, W)`` maps of the normalised query embeddings ``queries`` (text or image)."""
     grid = WindowGrid.of(image.shape[0], image.shape[1], window, stride)
     # a lazy model input holds no NaN, so the windows never clear pixels of the mask:
     # the caller's mask is used as it is (no copy)
     mask = _mask(valid, image.shape[:2], copy=not hasattr(image, "reduced"))
     run = _sliding if mode == "sliding" else _dense
-    out = run(image, text, clip, grid, mask, softmax, int(batch_size), progress, cancel)
+    out = run(image, queries, clip, grid, mask, softmax, int(batch_size), progress, cancel)
     if not mask.any():
         raise InvalidInputError("the image has no valid pixel (all NaN or nodata)")
     for r in range(0, out.shape[1], 512):  # a band at a time: no full-size ~mask copy
         band = out[:, r : r + 512]
         band[:, ~mask[r : r + 512]] = np.nan
-    return out[0] if single else out
+    return out
 
 
 def map_summary(maps: np.ndarray, chunk_rows: int = 512) -> dict[str, float]:

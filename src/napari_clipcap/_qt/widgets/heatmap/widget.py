@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from napari.layers import Shapes
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QCheckBox,
@@ -26,14 +27,16 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ...._napari.layers import displayed_plane, spatial_shape, store_result
+from ...._napari.layers import displayed_plane, shape_regions, spatial_shape, store_result
 from ...._napari.models.store import STORE
 from ....core.errors import InvalidInputError
+from ....core.tasks.requests.heatmap import region_query_name
 from ....core.tasks.windows import WindowGrid, auto_window
 from ...dock import Dock
 from ...hint import framed
+from ...layer_combo import LayerCombo
 from ...models.panel import ModelPanel
-from ...provenance import heatmap_record
+from ...provenance import heatmap_record, heatmap_request
 from .layers import (
     PREFIX,
     heat_layers,
@@ -68,6 +71,14 @@ class HeatmapWidget(Dock):
         self.queries_edit = framed(QPlainTextEdit())
         self.queries_edit.setPlaceholderText("one query per line, e.g.\nriver\nspiral galaxy")
         self.queries_edit.setMaximumHeight(70)
+        self.region_check = QCheckBox("Use the selected shape as the query")
+        self.region_check.setToolTip(
+            "More like this: the selected shapes (or the last one drawn) of the Shapes "
+            "layer are the queries instead of text; each gets a map of where the image "
+            "looks like it"
+        )
+        self.shapes_combo = LayerCombo(napari_viewer, Shapes)
+        self.shapes_combo.setToolTip("The Shapes layer whose shape is the query")
         self.mode_combo = QComboBox()
         self.mode_combo.addItems(["sliding", "dense"])
         self.mode_combo.setToolTip(
@@ -102,6 +113,8 @@ class HeatmapWidget(Dock):
         form = QFormLayout()
         form.addRow("Image", self.image_combo)
         form.addRow("Queries", self.queries_edit)
+        form.addRow(self.region_check)
+        form.addRow("Query shape", self.shapes_combo)
         form.addRow("Mode", self.mode_combo)
         size = QHBoxLayout()
         size.addWidget(QLabel("window", textFormat=Qt.TextFormat.PlainText))
@@ -124,6 +137,8 @@ class HeatmapWidget(Dock):
         self.skeleton(form, below=[thresh])
 
         self.queries_edit.textChanged.connect(self.validate)
+        self.region_check.toggled.connect(self._on_region_query)
+        self.shapes_combo.layer_changed.connect(self.validate)
         self.image_combo.layer_changed.connect(self._auto_size)
         self.auto_check.toggled.connect(self._auto_size)
         self.window_spin.valueChanged.connect(self._size_set)
@@ -140,6 +155,7 @@ class HeatmapWidget(Dock):
         self._rate: float | None = None  # windows per second of the last job
         self.job_panel.bar.setFormat("%p% (%v of %m windows)")
         self._on_mode(self.mode_combo.currentText())
+        self._on_region_query(False)
         self._refresh_results()
         self._auto_size()
         self.validate()
@@ -149,6 +165,24 @@ class HeatmapWidget(Dock):
 
     def template(self) -> str:
         return self.template_combo.currentText().strip()
+
+    def _on_region_query(self, on: bool) -> None:
+        """A drawn shape is the query: the text and its template do not apply."""
+        self.queries_edit.setEnabled(not on)
+        self.template_combo.setEnabled(not on)
+        self.shapes_combo.setEnabled(on)
+        self.validate()
+
+    def query_regions(self) -> list:
+        """The query regions in the image's pixels: the selected shapes of the chosen
+        Shapes layer that overlap the image, or its last such shape when none is
+        selected; empty when there is none."""
+        shapes, image = self.shapes_combo.layer(), self.image_combo.layer()
+        if shapes is None or image is None or not len(shapes.data):
+            return []
+        kept, _, regions = shape_regions(shapes, image)
+        chosen = [kept.index(i) for i in sorted(shapes.selected_data) if i in kept]
+        return [regions[i] for i in chosen] if chosen else regions[-1:]
 
     def _on_mode(self, mode: str) -> None:
         sliding = mode == "sliding"
@@ -187,6 +221,10 @@ class HeatmapWidget(Dock):
         """Why the heatmap cannot run now ('' when it can)."""
         if self.image_combo.layer() is None:
             return "Open or select an image layer first."
+        if self.region_check.isChecked():
+            if self.shapes_combo.layer() is None:
+                return "Draw a rectangle or polygon in a Shapes layer to use as the query."
+            return self.models.problem()
         if not self.queries():
             return "Type a query (one per line)."
         if self.template().count("{}") != 1:
@@ -208,20 +246,20 @@ class HeatmapWidget(Dock):
         n_windows = self._windows_ok(plane, self.window_spin.value(), self.stride_spin.value())
         if not n_windows:
             return
-        queries, template = self.queries(), self.template()
-        window, stride = self.window_spin.value(), self.stride_spin.value()
-        options = {"mode": self.mode_combo.currentText(), "window": window, "stride": stride}
-        options["template"] = template
         clip_choice, device, precision = s.clip, s.device, s.precision
+        try:
+            queries, options, sources = self._queries_and_options(image)
+            request = heatmap_request(
+                image, plane, queries, options, clip_choice, device, precision
+            )
+        except InvalidInputError as exc:
+            self.job_panel.set_status(str(exc), error=True)
+            return
 
         def job(progress, cancel):
-            from ....core.tasks.heatmap import text_heatmap
-
             clip = STORE.clip(clip_choice, device, precision)
             image, valid = plane.model_input(), plane_valid_mask(plane)
-            maps = text_heatmap(
-                image, queries, clip, **options, valid=valid, progress=progress, cancel=cancel
-            )
+            maps = request.maps(image, valid, clip, progress, cancel)
             return np.asarray(maps, dtype=np.float32).reshape(len(queries), *maps.shape[-2:])
 
         started = time.perf_counter()
@@ -229,14 +267,31 @@ class HeatmapWidget(Dock):
         def done(maps):
             self._rate = n_windows / max(time.perf_counter() - started, 1e-3)
             self._show(image, plane, queries, maps, options)
-            prov = heatmap_record(image, plane, queries, options, clip_choice, device, precision)
+            prov = heatmap_record(request)
             for layer in self._last_layers:
                 store_result(layer, "provenance", prov)
             self.copy_command_button.set_record(prov)
 
-        self.start(job, "Text heatmap", done, unit="windows", sources=[image])
+        self.start(job, "Text heatmap", done, unit="windows", sources=sources)
+
+    def _queries_and_options(self, image) -> tuple[list[str], dict, list]:
+        """The maps' names, the request's options and the layers the job reads."""
+        window, stride = self.window_spin.value(), self.stride_spin.value()
+        options = {"mode": self.mode_combo.currentText(), "window": window, "stride": stride}
+        options["template"] = self.template()
+        if not self.region_check.isChecked():
+            return self.queries(), options, [image]
+        regions = self.query_regions()
+        if not regions:
+            raise InvalidInputError("No shape of that Shapes layer overlaps the image.")
+        options["query_regions"] = regions
+        names = [region_query_name(r) for r in regions]
+        return names, options, [image, self.shapes_combo.layer()]
 
     def _show(self, image, plane, queries, maps, options) -> None:
+        if "query_regions" in options:  # plain lists in the layers' metadata
+            regions = [np.asarray(r).tolist() for r in options["query_regions"]]
+            options = {**options, "query_regions": regions}
         self._last_layers = layers = show_maps(
             self.viewer, image, plane, queries, maps, options,
             colormap=self.colormap_combo.currentText(),

@@ -9,17 +9,32 @@ from typing import Any
 
 import numpy as np
 
+from ...coords.regions import region_text
 from ...errors import InvalidInputError
 from ...registry import ModelSpec
 from .base import ImageInput, TaskResult, clip_entry, flag, load_clip_model, run_collecting
 
-__all__ = ["HeatmapRequest"]
+__all__ = ["HeatmapRequest", "region_query_name"]
 
 _FITS = (".fits", ".fit", ".fts")
 
 
 def _default_clip() -> ModelSpec:
     return ModelSpec.for_clip(None, None)
+
+
+def region_query_name(region: Any) -> str:
+    """How a query region's map is named: ``"like x0,y0,x1,y1"`` (a polygon: its
+    pixels' bounding box, ``"like polygon in x0,y0,x1,y1"``)."""
+    from .base import asked_box
+
+    arr = np.asarray(region, dtype=float)
+    box = ",".join(str(v) for v in asked_box(region))
+    return f"like {box}" if arr.ndim == 1 else f"like polygon in {box}"
+
+
+def _region_lists(regions: Any) -> list | None:
+    return None if regions is None else [np.asarray(r).tolist() for r in regions]
 
 
 @dataclass(frozen=True)
@@ -30,7 +45,12 @@ class HeatmapRequest:
     ----------
     image : ImageInput
     queries : tuple of str
-        One map per query.
+        One map per text query.
+    query_regions : tuple or None
+        Regions of the image itself as the queries instead of text ("more like this"):
+        boxes ``(x0, y0, x1, y1)`` or polygons (``(N, 2)`` of ``(x, y)``) in image
+        pixels, one map each (:func:`~napari_clipcap.core.tasks.heatmap.region_heatmap`);
+        the template does not apply to them.
     mode : {"sliding", "dense"}
     window, stride : int
     softmax : bool
@@ -44,7 +64,7 @@ class HeatmapRequest:
     """
 
     image: ImageInput
-    queries: tuple[str, ...]
+    queries: tuple[str, ...] = ()
     mode: str = "sliding"
     window: int = 224
     stride: int = 112
@@ -56,24 +76,53 @@ class HeatmapRequest:
     device: str = "auto"
     precision: str = "auto"
     out: str | None = None
+    query_regions: tuple | None = None
 
     def __post_init__(self) -> None:
         from ...clip.prompts import resolve_templates
 
-        queries = (self.queries,) if isinstance(self.queries, str) else tuple(self.queries)
+        queries = (self.queries,) if isinstance(self.queries, str) else tuple(self.queries or ())
         object.__setattr__(self, "queries", queries)
-        if not queries or not all(str(q).strip() for q in queries):
-            raise InvalidInputError("give at least one non-empty query")
+        self._check_region_queries()
+        if self.query_regions is None and (
+            not queries or not all(str(q).strip() for q in queries)
+        ):
+            raise InvalidInputError("give at least one non-empty query (or --query-region)")
         if self.mode not in ("sliding", "dense"):
             raise InvalidInputError(f"mode must be sliding or dense, not {self.mode!r}")
         resolve_templates(self.template, self.templates)
 
+    def _check_region_queries(self) -> None:
+        """Query regions go alone (image and text cosines are on different scales)."""
+        from ..crops import region_list
+
+        if self.query_regions is None:
+            return
+        regions = region_list(self.query_regions)
+        if not regions:
+            raise InvalidInputError("give at least one query region")
+        if self.queries:
+            raise InvalidInputError("give text queries (--query) or --query-region, not both")
+        object.__setattr__(self, "query_regions", tuple(regions))
+
+    @property
+    def query_names(self) -> tuple[str, ...]:
+        """What each map is of: the text queries, or each query region's name
+        (:func:`region_query_name`)."""
+        if self.query_regions is None:
+            return self.queries
+        return tuple(region_query_name(r) for r in self.query_regions)
+
     @classmethod
     def from_args(cls, args: Any) -> HeatmapRequest:
         """The request the ``napari-clipcap heatmap`` flags describe."""
+        from ...coords.regions import parse_region
+
+        asked = getattr(args, "query_region", None)
         return cls(
             image=ImageInput.from_args(args),
-            queries=tuple(args.query),
+            queries=tuple(args.query or ()),
+            query_regions=tuple(parse_region(r) for r in asked) if asked else None,
             mode=args.mode,
             window=args.window,
             stride=args.stride,
@@ -92,6 +141,8 @@ class HeatmapRequest:
         argv = ["napari-clipcap", "heatmap", *self.image.to_argv()]
         for q in self.queries:
             argv += ["--query", q]
+        for region in self.query_regions or ():
+            argv += ["--query-region", region_text(region)]
         argv += ["--mode", self.mode, "--window", str(self.window), "--stride", str(self.stride)]
         argv += ["--softmax"] if self.softmax else []
         argv += flag("--template", self.template, "{}") + flag("--templates", self.templates)
@@ -106,6 +157,7 @@ class HeatmapRequest:
     def parameters(self) -> dict:
         return {
             "queries": list(self.queries),
+            "query_regions": _region_lists(self.query_regions),
             "mode": self.mode,
             "window": self.window,
             "stride": self.stride,
@@ -139,8 +191,29 @@ class HeatmapRequest:
         self.check_outputs()
         return run_collecting(lambda: self._run(progress, cancel, clip, image))
 
+    def maps(self, image: Any, valid: Any, clip: Any, progress=None, cancel=None) -> np.ndarray:
+        """The maps of this request's queries over ``image`` (a model input) with a
+        loaded ``clip``: ``(H, W)`` for one text query, ``(Q, H, W)`` otherwise."""
+        from ..heatmap import region_heatmap, text_heatmap
+
+        options = {
+            "mode": self.mode,
+            "window": self.window,
+            "stride": self.stride,
+            "softmax": self.softmax,
+            "batch_size": self.batch_size,
+            "valid": valid,
+            "progress": progress,
+            "cancel": cancel,
+        }
+        if self.query_regions is not None:
+            return region_heatmap(image, list(self.query_regions), clip, **options)
+        query = self.queries[0] if len(self.queries) == 1 else list(self.queries)
+        return text_heatmap(
+            image, query, clip, template=self.template, templates=self.templates, **options
+        )
+
     def _run(self, progress, cancel, clip, img) -> TaskResult:
-        from ..heatmap import text_heatmap
         from ..windows import WindowGrid
 
         img = self.image.load(lazy=True) if img is None else img
@@ -148,24 +221,12 @@ class HeatmapRequest:
         resolved = self.clip.resolve()
         if clip is None:
             clip, resolved = load_clip_model(self.clip, self.device, self.precision)
-        maps = text_heatmap(
-            img.data,
-            self.queries[0] if len(self.queries) == 1 else list(self.queries),
-            clip,
-            mode=self.mode,
-            window=self.window,
-            stride=self.stride,
-            template=self.template,
-            templates=self.templates,
-            softmax=self.softmax,
-            batch_size=self.batch_size,
-            valid=img.valid,
-            progress=progress,
-            cancel=cancel,
-        )
+        maps = self.maps(img.data, img.valid, clip, progress, cancel)
+        if self.query_regions is not None and len(self.query_regions) == 1:
+            maps = maps[0]  # one query, one 2D map, as for one text query
         maps = np.asarray(maps, dtype=np.float32)
         meta = {
-            "query": " | ".join(self.queries),
+            "query": " | ".join(self.query_names),
             "mode": self.mode,
             "window": self.window,
             "stride": self.stride,
@@ -175,7 +236,7 @@ class HeatmapRequest:
         data = {
             "image": self.image.path,
             "shape": list(maps.shape),
-            "queries": list(self.queries),
+            "queries": list(self.query_names),
             "min": float(np.nanmin(maps)),
             "max": float(np.nanmax(maps)),
             "mean": float(np.nanmean(maps)),
