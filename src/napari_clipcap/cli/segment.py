@@ -45,6 +45,11 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         f"(default {DEFAULT_SEGMENTER})",
     )
     _boxes_argument(p, "--exemplar", "SAM 3 example box (repeatable): find more like it")
+    _boxes_argument(
+        p,
+        "--negative-exemplar",
+        "SAM 3 counter-example box (repeatable): not like this (with --phrases or --exemplar)",
+    )
     _boxes_argument(p, "--box", "a box to turn into a mask with SAM (repeatable)")
     add_region_argument(p)
     p.add_argument("--tile", type=int, default=None, metavar="PX", help="tile side (model's)")
@@ -69,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.tasks.segment.exports import write_outputs
     from ._provenance import provenance_of
 
-    for flag in ("exemplar", "box", "region"):
+    for flag in ("exemplar", "negative_exemplar", "box", "region"):
         values = getattr(args, flag)
         setattr(args, flag, [parse_box(v) for v in values] if values else None)
     request = SegmentRequest.from_args(args)

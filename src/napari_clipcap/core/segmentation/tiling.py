@@ -213,7 +213,7 @@ def segment_tiles(
     for done, box in enumerate(tiles, start=1):
         check_cancel(cancel)
         boxes, box_labels = _tile_exemplars(exemplars, labels, box)
-        if phrases or boxes:
+        if phrases or 1 in box_labels:  # counter-examples alone find nothing
             pixels = np.asarray(image[box[1] : box[3], box[0] : box[2]], dtype=np.float32)
             for hit in segmenter.segment(
                 pixels,

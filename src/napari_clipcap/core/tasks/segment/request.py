@@ -74,6 +74,10 @@ class SegmentRequest:
         Preset name, ``save_pretrained`` folder or hub id (default ``sam3``).
     exemplars : tuple of boxes, optional
         SAM 3 example boxes ``(x0, y0, x1, y1)``.
+    exemplar_labels : tuple of int, optional
+        One per exemplar: 1 an example ("find more like it"), 0 a counter-example ("not
+        like this"); None: all examples. Kept with the examples first (the order
+        ``--exemplar``/``--negative-exemplar`` give back).
     boxes : tuple of boxes, optional
         Boxes to turn into masks with a SAM (v1) segmenter.
     regions : tuple of boxes, optional
@@ -91,6 +95,7 @@ class SegmentRequest:
     phrases: tuple = ()
     segmenter: str = DEFAULT_SEGMENTER
     exemplars: tuple | None = None
+    exemplar_labels: tuple | None = None
     boxes: tuple | None = None
     regions: tuple | None = None
     tile: int | None = None
@@ -109,6 +114,7 @@ class SegmentRequest:
         object.__setattr__(self, "phrases", phrases)
         if not phrases and not self.exemplars and not self.boxes:
             raise InvalidInputError("give --phrases, --exemplar boxes or --box boxes")
+        self._order_exemplars()
         if self.boxes and (phrases or self.exemplars):
             raise InvalidInputError("--box (boxes to masks) goes without --phrases/--exemplar")
         if not 0.0 <= float(self.threshold) <= 1.0:
@@ -130,7 +136,7 @@ class SegmentRequest:
             image=ImageInput.from_args(args),
             phrases=phrases,
             segmenter=args.segmenter or DEFAULT_SEGMENTER,
-            exemplars=_boxes(args.exemplar),
+            **_exemplar_fields(args.exemplar, getattr(args, "negative_exemplar", None)),
             boxes=_boxes(args.box),
             regions=_boxes(args.region),
             tile=args.tile,
@@ -143,6 +149,31 @@ class SegmentRequest:
             device=args.device,
             precision=args.precision,
         )
+
+    def _order_exemplars(self) -> None:
+        """Check the exemplar labels (0 or 1, one per box) and put the examples first;
+        counter-examples alone find nothing, so they need a phrase or an example."""
+        if self.exemplar_labels is None:
+            return
+        boxes, labels = tuple(self.exemplars or ()), tuple(int(v) for v in self.exemplar_labels)
+        if len(labels) != len(boxes):
+            raise InvalidInputError(
+                f"{len(labels)} exemplar labels for {len(boxes)} exemplar boxes"
+            )
+        if set(labels) - {0, 1}:
+            raise InvalidInputError("exemplar labels are 1 (example) or 0 (counter-example)")
+        if boxes and 1 not in labels and not self.phrases:
+            raise InvalidInputError(
+                "counter-examples (--negative-exemplar) need a phrase or an example box"
+            )
+        order = sorted(range(len(boxes)), key=lambda i: -labels[i])  # stable: examples first
+        object.__setattr__(self, "exemplars", tuple(boxes[i] for i in order) or None)
+        object.__setattr__(self, "exemplar_labels", tuple(labels[i] for i in order) or None)
+
+    def _exemplars_labelled(self, label: int) -> tuple:
+        """The exemplar boxes with ``label`` (1: examples, 0: counter-examples)."""
+        labels = self.exemplar_labels or (1,) * len(self.exemplars or ())
+        return tuple(b for b, v in zip(self.exemplars or (), labels) if v == label)
 
     def check_outputs(self) -> None:
         """Raise :class:`InvalidInputError` for an output path that cannot be written
@@ -208,6 +239,7 @@ class SegmentRequest:
             overlap=self.overlap,
             areas=self.regions,
             exemplars=self.exemplars or (),
+            exemplar_labels=self.exemplar_labels,
             threshold=self.threshold,
             merge_iou=self.merge_iou,
             valid=valid,
@@ -227,7 +259,8 @@ class SegmentRequest:
         if self.segmenter != DEFAULT_SEGMENTER:
             argv += ["--segmenter", self.segmenter]
         for name, boxes in (
-            ("--exemplar", self.exemplars),
+            ("--exemplar", self._exemplars_labelled(1)),
+            ("--negative-exemplar", self._exemplars_labelled(0)),
             ("--box", self.boxes),
             ("--region", self.regions),
         ):
@@ -244,6 +277,16 @@ class SegmentRequest:
             if path:
                 argv += [name, os.path.abspath(path)]
         return argv
+
+
+def _exemplar_fields(examples, counter_examples) -> dict:
+    """``exemplars`` and ``exemplar_labels`` of ``--exemplar`` and ``--negative-exemplar``
+    boxes (no labels when every box is an example)."""
+    positive, negative = _boxes(examples) or (), _boxes(counter_examples) or ()
+    if not negative:
+        return {"exemplars": positive or None, "exemplar_labels": None}
+    labels = (1,) * len(positive) + (0,) * len(negative)
+    return {"exemplars": positive + negative, "exemplar_labels": labels}
 
 
 def _label_suffixes() -> tuple[str, ...]:
