@@ -37,6 +37,7 @@ from ....core.tasks.segment import DEFAULT_SEGMENTER, SegmentRequest
 from ...dock import Dock
 from ...layer_combo import LayerCombo
 from ...model_row import ModelRow
+from .examples import ExamplesPanel
 
 FIRST_STEPS = (
     'Type what to find ("storage tank, ship"): SAM 3 outlines every instance, counts '
@@ -79,6 +80,8 @@ class SegmentWidget(Dock):
         form.addRow("Segment", self.where_combo)
         form.addRow("Shapes", self.shapes_combo)
         form.addRow("Phrases", self.phrases_edit)
+        self.examples = ExamplesPanel(napari_viewer)
+        form.addRow("By example", self.examples)
         form.addRow("Tile", self.tile_spin)
         self.export_button = QPushButton("Export table…")
         self.export_button.setEnabled(False)
@@ -93,6 +96,7 @@ class SegmentWidget(Dock):
             self.where_combo.currentTextChanged,
             self.phrases_edit.textChanged,
             self.shapes_combo.layer_changed,
+            self.examples.changed,
         ):
             signal.connect(self.validate)
         self.phrases_edit.returnPressed.connect(self.run)
@@ -106,12 +110,17 @@ class SegmentWidget(Dock):
         """Why the dock cannot segment now ('' when it can); GUI wording only."""
         if self.image_combo.layer() is None:
             return "Open or select an image layer first."
-        if not self.phrases():
-            return "Type one or more phrases, separated by commas."
+        examples_problem = self.examples.problem()
+        if examples_problem:
+            return examples_problem
+        if not self.phrases() and not self.examples.has_examples():
+            return "Type one or more phrases, separated by commas, or draw example boxes."
         if self.where_combo.currentText() == SHAPES:
             shapes = self.shapes_combo.layer()
             if shapes is None or len(shapes.data) == 0:
                 return "Draw shapes on a Shapes layer first, or segment the whole image."
+            if shapes in self.examples.layers().values():
+                return "The shapes to segment in and the example boxes need different layers."
         name = self.segmenter_combo.currentText().strip()
         known = {p.name for p in presets("segmenter")}
         if not name:
@@ -136,9 +145,12 @@ class SegmentWidget(Dock):
         :meth:`SegmentRequest.why_no_command` otherwise)."""
         from ...provenance import dock_image
 
+        exemplars, labels = self.examples.boxes(image)
         return SegmentRequest(
             image=dock_image(image, plane),
             phrases=tuple(self.phrases()),
+            exemplars=exemplars or None,
+            exemplar_labels=labels if 0 in labels else None,
             segmenter=self.segmenter_combo.currentText().strip(),
             regions=None if areas is None else tuple(areas),
             tile=self.tile_spin.value() or None,
@@ -168,12 +180,15 @@ class SegmentWidget(Dock):
             model = cached_segmenter(name)
             pixels = plane.model_input()
             found = segment_tiles(model, pixels, phrases, tile=tile, areas=areas,
+                                  exemplars=request.exemplars or (),
+                                  exemplar_labels=request.exemplar_labels,
                                   progress=progress, cancel=cancel)  # fmt: skip
             labels = paint_labels(found, pixels.shape[:2])
             return model, labels, instance_table(found, geo=geo)
 
         sources = [image] if self.where_combo.currentText() != SHAPES else [
             image, self.shapes_combo.layer()]  # fmt: skip
+        sources += [ly for ly in self.examples.layers().values() if ly is not None]
         self.start(job, "Segment", lambda r: self._show(image, request, *r), unit="tiles",
                    sources=sources)  # fmt: skip
 
@@ -185,13 +200,18 @@ class SegmentWidget(Dock):
             command=command_line(request.to_argv()[1:]) if why is None else "",
             models=[model_entry("segmenter", request.segmenter)],
             device=model.device,
-            parameters={"phrases": self.phrases(), "tile": self.tile_spin.value() or None},
+            parameters={
+                "phrases": list(request.phrases),
+                "tile": request.tile,
+                "exemplars": [list(b) for b in request.exemplars or ()],
+                "exemplar_labels": list(request.exemplar_labels or ()),
+            },
             inputs={"layer": image.name},
         )
         if why is not None:
             prov["command"], prov["command_unavailable"] = None, why
         self.copy_command_button.set_record(prov)
-        name = f"{', '.join(self.phrases())[:30]} on {image.name}"
+        name = f"{', '.join(request.phrases)[:30] or 'examples'} on {image.name}"
         meta = {META_KEY: {"segment": rows, "provenance": prov}}
         if self.result_layer is not None and self.result_layer in self.viewer.layers:
             self.viewer.layers.remove(self.result_layer)
