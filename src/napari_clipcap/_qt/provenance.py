@@ -1,11 +1,13 @@
 """How a dock's result was made: the provenance record and its "Copy command" button.
 
-A dock builds the request of its task (:mod:`napari_clipcap.core.tasks.requests`) from
-its widgets, over the file its image layer was read from (:func:`dock_image`); the
-record keeps ``request.to_argv()`` as its command, goes into the result layer's
-metadata, and the button offers the command on the clipboard. A layer that was not read
-from a file (sample data, arrays from a script) gets a record without a command, and
-the button says why.
+A dock builds the request of its task (:mod:`napari_clipcap.core.tasks.requests`) once
+from its widgets (its ``request_for`` method), over the file its image layer was read
+from (:func:`dock_image`); the record is derived from that request alone
+(:func:`~napari_clipcap.core.tasks.requests.base.request_record`: ``request.to_argv()``
+as its command, the request's model spec as its models), goes into the result layer's
+metadata, and the button offers the command on the clipboard. No task's flags are
+described here. A layer that was not read from a file (sample data, arrays from a
+script) gets a record without a command, and the button says why.
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ from typing import Any
 
 from qtpy.QtGui import QGuiApplication
 from qtpy.QtWidgets import QPushButton
-
-from ..core.provenance import model_entry
 
 
 def source_path(layer) -> str | None:
@@ -38,121 +38,6 @@ def dock_image(layer, plane) -> Any:
         plane=tuple(plane.index),
         name=layer.name,
     )
-
-
-def labels_record(image, plane, regions, results, clip_choice, device, precision) -> dict:
-    """Provenance of the Region labels dock's scores: the record of the
-    :class:`~napari_clipcap.core.tasks.requests.LabelsRequest` the dock ran, whose
-    ``to_argv()`` is the Copy command."""
-    from .._napari.models.specs import clip_spec
-    from ..core.tasks.requests import LabelsRequest
-    from ..core.tasks.requests.base import clip_entry, request_record
-
-    spec = clip_spec(clip_choice)
-    template = results["template"]
-    request = LabelsRequest(
-        image=dock_image(image, plane),
-        labels=tuple(results["labels"]),
-        regions=tuple(regions),
-        template=template.get("template", "{}"),
-        templates=template.get("templates"),
-        clip=spec,
-        device=device,
-        precision=precision,
-    )
-    return request_record(request, [clip_entry(spec)])
-
-
-def heatmap_request(image, plane, queries, options, clip_choice, device, precision):
-    """The :class:`~napari_clipcap.core.tasks.requests.HeatmapRequest` of the Text
-    heatmap dock's run (every query; ``options["query_regions"]``: the drawn regions
-    that are the queries instead)."""
-    from .._napari.models.specs import clip_spec
-    from ..core.tasks.requests import HeatmapRequest
-
-    regions = options.get("query_regions")
-    return HeatmapRequest(
-        image=dock_image(image, plane),
-        queries=() if regions else tuple(queries),
-        query_regions=tuple(regions) if regions else None,
-        mode=options["mode"],
-        window=int(options["window"]),
-        stride=int(options["stride"]),
-        template=options.get("template", "{}"),
-        clip=clip_spec(clip_choice),
-        device=device,
-        precision=precision,
-    )
-
-
-def heatmap_record(request) -> dict:
-    """Provenance of the Text heatmap dock's maps (one run, every query): the record of
-    its :class:`~napari_clipcap.core.tasks.requests.HeatmapRequest`
-    (:func:`heatmap_request`)."""
-    from ..core.tasks.requests.base import clip_entry, request_record
-
-    return request_record(request, [clip_entry(request.clip)])
-
-
-def caption_record(image, plane, regions, opts, choices, device, precision) -> dict:
-    """Provenance of the Caption dock's captions: the record of the first captioner's
-    :class:`~napari_clipcap.core.tasks.requests.CaptionRequest`, whose ``to_argv()`` is
-    the Copy command."""
-    from .._napari.models.specs import captioner_spec
-    from ..core.tasks.requests import CaptionRequest
-    from ..core.tasks.requests.base import request_record
-    from ..core.tasks.requests.caption import DECODING_FLAGS, captioner_entries
-
-    whole = len(regions) == 1 and tuple(regions[0]) == (0, 0, plane.width, plane.height)
-    spec = captioner_spec(choices[0])
-    request = CaptionRequest(
-        images=(dock_image(image, plane),),
-        captioner=spec,
-        decoding={k: v for k, v in opts.items() if k in DECODING_FLAGS},
-        regions=None if whole else tuple(regions),
-        device=device,
-        precision=precision,
-    )
-    prov = request_record(request, captioner_entries(spec))
-    prov["parameters"]["captioners"] = [c.label for c in choices]
-    return prov
-
-
-def ground_record(image, plane, request: dict, choice, device, precision) -> dict:
-    """Provenance of the Grounding dock's boxes or region descriptions: the record of
-    its :class:`~napari_clipcap.core.tasks.requests.GroundRequest`.
-
-    ``request`` holds ``mode`` (``"detect"``, ``"ground"`` or ``"describe"``), ``text``
-    (phrases or caption), ``tile``, ``overlap``, ``iou``, ``beam_size``, ``max_tokens``
-    and, for descriptions, ``regions``. Descriptions have no command (``ground`` has no
-    region-to-description mode), so their record says why.
-    """
-    from .._napari.models.specs import captioner_load_args
-    from ..core.tasks.requests import GroundRequest
-    from ..core.tasks.requests.base import request_record
-
-    weights = str(captioner_load_args(choice)["weights"])
-    mode = request["mode"]
-    text = request.get("text", "")
-    ground = GroundRequest(
-        image=dock_image(image, plane),
-        phrases=text if mode != "ground" else None,
-        caption=text if mode == "ground" else None,
-        weights=weights,
-        tile=request.get("tile") or None,
-        overlap=int(request.get("overlap", 64)),
-        iou=float(request["iou"]),
-        beam=int(request["beam_size"]),
-        max_tokens=int(request["max_tokens"]),
-        device=device,
-        precision=precision,
-    )
-    prov = request_record(ground, [model_entry("captioner", choice.label, weights)])
-    prov["parameters"].update(florence2_task=mode, **request)
-    if mode == "describe":
-        prov["command"] = None
-        prov["command_unavailable"] = "region descriptions have no napari-clipcap command"
-    return prov
 
 
 class CopyCommandButton(QPushButton):

@@ -32,6 +32,7 @@ from ...._napari.layers import (
 )
 from ....core.errors import InvalidInputError
 from ....core.tasks.ask import DEFAULT_VLM, AskRequest
+from ....core.tasks.requests.base import request_record
 from ...dock import Dock
 from ...layer_combo import LayerCombo
 from ...model_row import ModelRow
@@ -182,8 +183,6 @@ class AskWidget(Dock):
         if not self.validate() or self.job_panel.busy:
             return
         image = self.image_combo.layer()
-        name = self.vlm_combo.currentText().strip()
-        question = self.question_edit.text().strip()
         try:
             plane = displayed_plane(self.viewer, image, "auto")
             regions, keys, names = self._regions(image)
@@ -191,13 +190,14 @@ class AskWidget(Dock):
         except InvalidInputError as exc:
             self.job_panel.set_status(str(exc), error=True)
             return
+        name, question = request.vlm, request.question
         self.conversations.for_model(name)
         self.last_answers = None
         histories = [self.conversations.history(k) for k in keys]
         self._keys, self._names = keys, names
         self.answers.setPlainText(transcript(self.conversations, keys, names))
         self._current, self._question = -1, question
-        tokens = self.tokens_spin.value()
+        tokens = request.max_tokens
         streamed = self.streamed
 
         def job(progress, cancel):
@@ -239,8 +239,6 @@ class AskWidget(Dock):
             self.answers.setPlainText(transcript(self.conversations, self._keys, self._names))
 
     def _show(self, image, model, request, question: str, answers) -> None:
-        from ....core.provenance import command_line, model_entry, record
-
         shown = [a for a in answers if a is not None]
         sizes = ", ".join(
             f"{a.shown[0]} x {a.shown[1]} px{' in tiles' if a.tiled else ''}" for a in shown
@@ -248,16 +246,7 @@ class AskWidget(Dock):
         self.about.setText(
             f"{model.name} ({model.family.name}) · question: {question} · shown: {sizes}"
         )
-        why = request.why_no_command()
-        prov = record(
-            command=command_line(request.to_argv()[1:]) if why is None else "",
-            models=[model_entry("vlm", request.vlm)],
-            device=model.device,
-            parameters={"question": question, "max_tokens": self.tokens_spin.value()},
-            inputs={"layer": image.name},
-        )
-        if why is not None:
-            prov["command"], prov["command_unavailable"] = None, why
+        prov = request_record(request)
         self.copy_command_button.set_record(prov)
         boxes = [d for a in shown for d in a.boxes]
         if boxes:

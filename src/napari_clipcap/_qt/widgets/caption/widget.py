@@ -25,7 +25,7 @@ from ...._napari.layers import (
     shapes_signature,
     store_result,
 )
-from ...._napari.models.specs import ModelChoice
+from ...._napari.models.specs import ModelChoice, captioner_spec
 from ...._napari.models.store import STORE
 from ...._napari.region_text import (
     camera_of,
@@ -42,11 +42,14 @@ from ...._napari.region_text import (
     text_rect,
 )
 from ....core.errors import InvalidInputError
+from ....core.tasks.requests import CaptionRequest
+from ....core.tasks.requests.base import request_record
+from ....core.tasks.requests.caption import DECODING_FLAGS
 from ...dock import Dock
 from ...layer_combo import LayerCombo
 from ...models.panel import ModelPanel
 from ...orientation import NorthUpCheck
-from ...provenance import caption_record
+from ...provenance import dock_image
 from ...region_files import RegionFilesBar
 from .decoding import DecodingControls
 from .relevance import show_word_relevance
@@ -187,6 +190,23 @@ class CaptionWidget(Dock):
         box = (0, 0, plane.width, plane.height)
         return ["whole image"], [box], [box], None
 
+    def request_for(self, image, plane, regions) -> CaptionRequest:
+        """The :class:`~napari_clipcap.core.tasks.requests.CaptionRequest` of captioning
+        ``regions`` of ``image`` with the first captioner and the dock's decoding: built
+        once per click; what provenance and Copy command record (the other compared
+        captioners are named in its parameters)."""
+        s = self.models.settings
+        whole = len(regions) == 1 and tuple(regions[0]) == (0, 0, plane.width, plane.height)
+        opts = self.decoding()
+        return CaptionRequest(
+            images=(dock_image(image, plane),),
+            captioner=captioner_spec(self.captioners()[0]),
+            decoding={k: v for k, v in opts.items() if k in DECODING_FLAGS},
+            regions=None if whole else tuple(regions),
+            device=s.device,
+            precision=s.precision,
+        )
+
     def caption(self) -> None:
         """Start captioning with every chosen captioner."""
         if not self.validate() or self.job_panel.busy:
@@ -196,11 +216,12 @@ class CaptionWidget(Dock):
         try:
             plane = displayed_plane(self.viewer, image, s.domain)
             names, boxes, regions, kept = self._regions(image)
+            request = self.request_for(image, plane, regions)
         except InvalidInputError as exc:
             self.job_panel.set_status(str(exc), error=True)
             return
         choices, opts = self.captioners(), self.decoding()
-        device, precision = s.device, s.precision
+        device, precision = request.device, request.precision
         skipped, self._skipped = self._skipped, []
         pixel = screen_pixel(plane, self.viewer.camera.zoom)
         inside = self.scope_combo.currentText() == "Field of view"
@@ -238,7 +259,8 @@ class CaptionWidget(Dock):
             out, ground = result
             self._show(image, plane, names, boxes, out, opts, choices)
             self._draw(image, plane, boxes, kept, out, ground, shapes, drawn, inside, skipped)
-            prov = caption_record(image, plane, regions, opts, choices, device, precision)
+            prov = request_record(request)
+            prov["parameters"]["captioners"] = [c.label for c in choices]
             store_result(image, "provenance", prov)
             self.copy_command_button.set_record(prov)
 

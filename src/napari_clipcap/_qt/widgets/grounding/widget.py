@@ -12,13 +12,15 @@ from __future__ import annotations
 from qtpy.QtWidgets import QFormLayout, QWidget
 
 from ...._napari.layers import displayed_plane, shape_regions, store_result
-from ...._napari.models.specs import ModelChoice
+from ...._napari.models.specs import ModelChoice, captioner_load_args
 from ...._napari.models.store import STORE
 from ...._napari.region_text import outside_note
 from ....core.errors import InvalidInputError
+from ....core.tasks.requests import GroundRequest
+from ....core.tasks.requests.base import request_record
 from ...dock import Dock
 from ...models.panel import ModelPanel
-from ...provenance import ground_record
+from ...provenance import dock_image
 from .inputs import DESCRIBE, DETECT, GROUND, GroundingInputs, florence2_problem, last_caption
 from .results import describe_on_shapes, result_name, show_boxes
 
@@ -137,7 +139,7 @@ class GroundingWidget(Dock):
         return super().validate()
 
     # -- running -------------------------------------------------------------------
-    def request(self) -> dict:
+    def options(self) -> dict:
         """What to run: task, text, tiles and decoding (JSON-able, kept in provenance)."""
         tile, overlap = self.inputs.tiles()
         mode = _TASKS[self.inputs.mode()]
@@ -145,14 +147,37 @@ class GroundingWidget(Dock):
         return {"mode": mode, "text": text, "tile": tile, "overlap": overlap, "iou": IOU,
                 "beam_size": BEAM, "max_tokens": MAX_TOKENS}  # fmt: skip
 
+    def request_for(self, image, plane, options: dict) -> GroundRequest:
+        """The :class:`~napari_clipcap.core.tasks.requests.GroundRequest` of ``options``
+        (:meth:`options`) over ``image`` with the dock's Florence-2 model: built once per
+        click; what provenance and Copy command record. Region descriptions have no
+        command (``ground`` has no region-to-description mode)."""
+        s = self.models.settings
+        mode, text = options["mode"], options.get("text", "")
+        return GroundRequest(
+            image=dock_image(image, plane),
+            phrases=text if mode != "ground" else None,
+            caption=text if mode == "ground" else None,
+            weights=str(captioner_load_args(self.choice)["weights"]),
+            tile=options.get("tile") or None,
+            overlap=int(options.get("overlap", 64)),
+            iou=float(options["iou"]),
+            beam=int(options["beam_size"]),
+            max_tokens=int(options["max_tokens"]),
+            device=s.device,
+            precision=s.precision,
+        )
+
     def run(self) -> None:
         """Start detection, grounding or descriptions in a worker."""
         if not self.validate() or self.job_panel.busy:
             return
-        image, s, req = self.image_combo.layer(), self.models.settings, self.request()
-        choice, device, precision = self.choice, s.device, s.precision
+        image, s, req = self.image_combo.layer(), self.models.settings, self.options()
+        choice = self.choice
         try:
             plane = displayed_plane(self.viewer, image, s.domain)
+            request = self.request_for(image, plane, req)
+            device, precision = request.device, request.precision
             shapes, kept, regions = None, [], []
             if req["mode"] == "describe":
                 shapes = self.shapes_combo.layer()
@@ -185,7 +210,11 @@ class GroundingWidget(Dock):
                        **tiled, **decoding)  # fmt: skip
 
         def done(result):
-            prov = ground_record(image, plane, req, choice, device, precision)
+            prov = request_record(request)
+            prov["parameters"].update(florence2_task=req["mode"], **req)
+            if req["mode"] == "describe":
+                prov["command"] = None
+                prov["command_unavailable"] = "region descriptions have no napari-clipcap command"
             self.copy_command_button.set_record(prov)
             if req["mode"] == "describe":
                 describe_on_shapes(shapes, kept, result)

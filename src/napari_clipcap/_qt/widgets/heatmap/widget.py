@@ -28,15 +28,18 @@ from qtpy.QtWidgets import (
 )
 
 from ...._napari.layers import displayed_plane, shape_regions, spatial_shape, store_result
+from ...._napari.models.specs import clip_spec
 from ...._napari.models.store import STORE
 from ....core.errors import InvalidInputError
+from ....core.tasks.requests import HeatmapRequest
+from ....core.tasks.requests.base import request_record
 from ....core.tasks.requests.heatmap import region_query_name
 from ....core.tasks.windows import WindowGrid, auto_window
 from ...dock import Dock
 from ...hint import framed
 from ...layer_combo import LayerCombo
 from ...models.panel import ModelPanel
-from ...provenance import heatmap_record, heatmap_request
+from ...provenance import dock_image
 from .layers import (
     PREFIX,
     heat_layers,
@@ -249,9 +252,7 @@ class HeatmapWidget(Dock):
         clip_choice, device, precision = s.clip, s.device, s.precision
         try:
             queries, options, sources = self._queries_and_options(image)
-            request = heatmap_request(
-                image, plane, queries, options, clip_choice, device, precision
-            )
+            request = self.request_for(image, plane, queries, options)
         except InvalidInputError as exc:
             self.job_panel.set_status(str(exc), error=True)
             return
@@ -267,7 +268,7 @@ class HeatmapWidget(Dock):
         def done(maps):
             self._rate = n_windows / max(time.perf_counter() - started, 1e-3)
             self._show(image, plane, queries, maps, options)
-            prov = heatmap_record(request)
+            prov = request_record(request)
             for layer in self._last_layers:
                 store_result(layer, "provenance", prov)
             self.copy_command_button.set_record(prov)
@@ -287,6 +288,26 @@ class HeatmapWidget(Dock):
         options["query_regions"] = regions
         names = [region_query_name(r) for r in regions]
         return names, options, [image, self.shapes_combo.layer()]
+
+    def request_for(self, image, plane, queries, options) -> HeatmapRequest:
+        """The :class:`~napari_clipcap.core.tasks.requests.HeatmapRequest` of the dock's
+        run over ``image`` (every query; ``options["query_regions"]``: the drawn regions
+        that are the queries instead) with the panel's model: built once per click;
+        what runs and what provenance and Copy command record."""
+        s = self.models.settings
+        regions = options.get("query_regions")
+        return HeatmapRequest(
+            image=dock_image(image, plane),
+            queries=() if regions else tuple(queries),
+            query_regions=tuple(regions) if regions else None,
+            mode=options["mode"],
+            window=int(options["window"]),
+            stride=int(options["stride"]),
+            template=options.get("template", "{}"),
+            clip=clip_spec(s.clip),
+            device=s.device,
+            precision=s.precision,
+        )
 
     def _show(self, image, plane, queries, maps, options) -> None:
         if "query_regions" in options:  # plain lists in the layers' metadata

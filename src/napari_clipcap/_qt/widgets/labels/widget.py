@@ -34,6 +34,7 @@ from ...._napari.layers import (
     shapes_signature,
     store_result,
 )
+from ...._napari.models.specs import clip_spec
 from ...._napari.models.store import STORE
 from ...._napari.region_text import (
     follow_view,
@@ -46,11 +47,13 @@ from ...._napari.region_text import (
 from ....core.clip.prompts import TEMPLATE_PRESETS
 from ....core.clip.prompts import parse_labels as check_labels
 from ....core.errors import InvalidInputError
+from ....core.tasks.requests import LabelsRequest
+from ....core.tasks.requests.base import request_record
 from ...dock import Dock
 from ...hint import framed
 from ...layer_combo import LayerCombo
 from ...models.panel import ModelPanel
-from ...provenance import labels_record
+from ...provenance import dock_image
 from ...region_files import RegionFilesBar
 from .canvas import LABEL_COLOUR, label_results, write_label_text
 from .canvas import TEXT_COLUMN as TEXT_COLUMN  # the shapes' text feature
@@ -219,16 +222,17 @@ class LabelsWidget(Dock):
             return
         image, shapes = self.image_combo.layer(), self.shapes_combo.layer()
         s = self.models.settings
-        labels, template = self.labels(), self.template()
         try:
             plane = displayed_plane(self.viewer, image, s.domain)
             kept, boxes, regions = shape_regions(shapes, image)
+            request = self.request_for(image, plane, regions) if boxes else None
         except InvalidInputError as exc:
             self.job_panel.set_status(str(exc), error=True)
             return
-        if not boxes:
+        if request is None:
             self.job_panel.set_status("No shape overlaps the image.", error=True)
             return
+        labels, template = list(request.labels), self.template()  # as the request holds
         skipped = [i for i in range(len(shapes.data)) if i not in kept]
         pixel = screen_pixel(plane, self.viewer.camera.zoom)
         sample = "x" * (max(len(lab) for lab in labels) + 5)  # "label 0.00"
@@ -268,7 +272,7 @@ class LabelsWidget(Dock):
             sample = "x" * (max(len(lab) for lab in labels) + 5)  # as measured above
             placed = [(r["shape"], r["box"], sample, False) for r in self.results["regions"]]
             follow_view(self.viewer, shapes, image, plane, placed, LABEL_COLOUR)
-            self._record(shapes, image, plane, regions, clip_choice, device, precision)
+            self._record(shapes, request)
 
         sources = [image, shapes]
         started = self.start(job, "Region labels", done, unit="regions", sources=sources)
@@ -290,9 +294,25 @@ class LabelsWidget(Dock):
         self.job_panel.set_status(status + outside_note(skipped, "scored"))
         self.validate()
 
-    def _record(self, shapes, image, plane, regions, clip_choice, device, precision) -> None:
+    def request_for(self, image, plane, regions) -> LabelsRequest:
+        """The :class:`~napari_clipcap.core.tasks.requests.LabelsRequest` of scoring
+        ``regions`` of ``image`` with the dock's labels, template and model: built once
+        per click; what runs and what provenance and Copy command record."""
+        s, template = self.models.settings, self.template()
+        return LabelsRequest(
+            image=dock_image(image, plane),
+            labels=tuple(self.labels()),
+            regions=tuple(regions),
+            template=template.get("template", "{}"),
+            templates=template.get("templates"),
+            clip=clip_spec(s.clip),
+            device=s.device,
+            precision=s.precision,
+        )
+
+    def _record(self, shapes, request: LabelsRequest) -> None:
         """Keep how the scores were made with the shapes, and offer its command."""
-        prov = labels_record(image, plane, regions, self.results, clip_choice, device, precision)
+        prov = request_record(request)
         store_result(shapes, "provenance", prov)
         self.copy_command_button.set_record(prov)
 

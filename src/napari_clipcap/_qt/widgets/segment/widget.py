@@ -33,6 +33,7 @@ from ...._napari.layers import (
 )
 from ....core.errors import InvalidInputError
 from ....core.registry import presets
+from ....core.tasks.requests.base import request_record
 from ....core.tasks.segment import DEFAULT_SEGMENTER, SegmentRequest
 from ...dock import Dock
 from ...layer_combo import LayerCombo
@@ -168,8 +169,7 @@ class SegmentWidget(Dock):
         except InvalidInputError as exc:
             self.job_panel.set_status(str(exc), error=True)
             return
-        name, phrases = self.segmenter_combo.currentText().strip(), self.phrases()
-        tile = self.tile_spin.value() or None
+        name, phrases, tile = request.segmenter, list(request.phrases), request.tile
         geo = _geo(image)
 
         def job(progress, cancel):
@@ -193,23 +193,7 @@ class SegmentWidget(Dock):
                    sources=sources)  # fmt: skip
 
     def _show(self, image, request, model, labels, rows) -> None:
-        from ....core.provenance import command_line, model_entry, record
-
-        why = request.why_no_command()
-        prov = record(
-            command=command_line(request.to_argv()[1:]) if why is None else "",
-            models=[model_entry("segmenter", request.segmenter)],
-            device=model.device,
-            parameters={
-                "phrases": list(request.phrases),
-                "tile": request.tile,
-                "exemplars": [list(b) for b in request.exemplars or ()],
-                "exemplar_labels": list(request.exemplar_labels or ()),
-            },
-            inputs={"layer": image.name},
-        )
-        if why is not None:
-            prov["command"], prov["command_unavailable"] = None, why
+        prov = request_record(request)
         self.copy_command_button.set_record(prov)
         name = f"{', '.join(request.phrases)[:30] or 'examples'} on {image.name}"
         meta = {META_KEY: {"segment": rows, "provenance": prov}}

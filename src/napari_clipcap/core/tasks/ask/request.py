@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ...errors import InvalidInputError
 from ...jobs import CancelFlag, ProgressCallback
 from ..requests.base import ImageInput, flag, read_shapes, region_flags
@@ -177,6 +179,28 @@ class AskRequest:
             image_file=img.file,
             shapes=shapes,
         )
+
+    def models(self) -> list[dict]:
+        """Provenance entries of the model this request names (resolved, not loaded)."""
+        from ...provenance import model_entry
+
+        return [model_entry("vlm", self.vlm)]
+
+    def parameters(self) -> dict:
+        """What provenance records of the request besides its command."""
+        return {
+            "question": self.question,
+            "vlm": self.vlm,
+            "regions": [np.asarray(r).tolist() for r in self.regions or ()],
+            "regions_file": self.regions_file,
+            "max_tokens": int(self.max_tokens),
+            "context": float(self.context),
+        }
+
+    def inputs(self) -> dict:
+        """The image read (file, layer name, plane)."""
+        img = self.image
+        return {"image": img.path, "layer": img.name, "plane": list(img.plane)}
 
     def why_no_command(self) -> str | None:
         """Why no command line can recompute this request (None when one can)."""

@@ -371,7 +371,23 @@ class RegionFiles:
     write: Callable[..., str | None] = write_shapes
 
 
-def request_record(request: Any, models: list[dict]) -> dict:
+def request_record(request: Any, models: list[dict] | None = None) -> dict:
     """The provenance record of ``request`` (its command is ``request.to_argv()``), for a
-    door that ran the task's pieces itself (a dock re-scoring only the edited shapes)."""
+    door that ran the task's pieces itself (a dock re-scoring only the edited shapes).
+
+    Parameters
+    ----------
+    request : object
+        A task request (``to_argv``, ``why_no_command``, ``parameters``, ``inputs``).
+    models : list of dict, optional
+        Provenance model entries; default ``request.models()``, the entries of the
+        model the request names.
+
+    Returns
+    -------
+    dict
+        The record: ``command`` (None with ``command_unavailable`` when no command can
+        recompute it), models, device, parameters, inputs and versions.
+    """
+    models = request.models() if models is None else models
     return TaskResult(request, {}, [], "", models=list(models)).provenance()

@@ -174,6 +174,10 @@ class CaptionRequest:
             argv += flag("--out-frame", self.out_frame)
         return [*argv, "--json"]
 
+    def models(self) -> list[dict]:
+        """Provenance entries of the model this request names (resolved, not loaded)."""
+        return captioner_entries(self.captioner)
+
     def why_no_command(self) -> str | None:
         for img in self.images:
             why = img.why_no_command()

@@ -92,6 +92,12 @@ class GroundRequest:
             argv += flag("--out-frame", self.out_frame)
         return [*argv, "--json"]
 
+    def models(self) -> list[dict]:
+        """Provenance entries of the model this request names (resolved, not loaded)."""
+        from ...provenance import model_entry
+
+        return [model_entry("captioner", "florence2", self.weights)]
+
     def why_no_command(self) -> str | None:
         return self.image.why_no_command()
 

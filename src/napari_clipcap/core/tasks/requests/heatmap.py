@@ -151,6 +151,10 @@ class HeatmapRequest:
         out = self.out or f"{Path(self.image.path or 'image').stem}_heatmap.npy"
         return [*argv, "--out", out if self.out is None else os.path.abspath(out), "--json"]
 
+    def models(self) -> list[dict]:
+        """Provenance entries of the model this request names (resolved, not loaded)."""
+        return [clip_entry(self.clip.resolve())]
+
     def why_no_command(self) -> str | None:
         return self.image.why_no_command()
 

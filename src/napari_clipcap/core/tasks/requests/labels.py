@@ -126,6 +126,10 @@ class LabelsRequest:
             argv += flag("--out-frame", self.out_frame)
         return [*argv, "--json"]
 
+    def models(self) -> list[dict]:
+        """Provenance entries of the model this request names (resolved, not loaded)."""
+        return [clip_entry(self.clip.resolve())]
+
     def why_no_command(self) -> str | None:
         return self.image.why_no_command()
 

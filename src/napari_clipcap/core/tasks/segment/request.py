@@ -247,6 +247,35 @@ class SegmentRequest:
             cancel=cancel,
         )
 
+    def models(self) -> list[dict]:
+        """Provenance entries of the model this request names (resolved, not loaded)."""
+        from ...provenance import model_entry
+
+        return [model_entry("segmenter", self.segmenter)]
+
+    def parameters(self) -> dict:
+        """What provenance records of the request besides its command."""
+
+        def boxes(values):
+            return None if values is None else [list(map(int, b)) for b in values]
+
+        return {
+            "phrases": list(self.phrases),
+            "segmenter": self.segmenter,
+            "exemplars": boxes(self.exemplars),
+            "boxes": boxes(self.boxes),
+            "regions": boxes(self.regions),
+            "tile": self.tile,
+            "overlap": self.overlap,
+            "threshold": float(self.threshold),
+            "merge_iou": float(self.merge_iou),
+        }
+
+    def inputs(self) -> dict:
+        """The image read (file, layer name, plane)."""
+        img = self.image
+        return {"image": img.path, "layer": img.name, "plane": list(img.plane)}
+
     def why_no_command(self) -> str | None:
         """Why no command line can recompute this request (None when one can)."""
         return self.image.why_no_command()
