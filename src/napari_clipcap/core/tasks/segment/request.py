@@ -263,6 +263,7 @@ class SegmentRequest:
             "phrases": list(self.phrases),
             "segmenter": self.segmenter,
             "exemplars": boxes(self.exemplars),
+            "exemplar_labels": list(self.exemplar_labels or ()) or None,
             "boxes": boxes(self.boxes),
             "regions": boxes(self.regions),
             "tile": self.tile,
