@@ -148,3 +148,39 @@ def test_heatmap_files_carry_their_provenance(png, clip_args, capsys, tmp_path, 
     else:
         side = json.loads((tmp_path / "heat.npy.provenance.json").read_text())
         assert side["command"] == command
+
+
+def test_commands_without_a_request_never_ask_the_file_system_about_long_arguments(
+    monkeypatch, tmp_path
+):
+    """evaluate, train-clipcap and finetune-clip record their parsed arguments
+    (cli/_provenance.py): an argument over 255 characters is text, not a path to test
+    (issue 21 item 13: Path.exists() on it raised 'File name too long')."""
+    import argparse
+    from pathlib import Path
+
+    from napari_clipcap.cli import _provenance
+
+    asked: list[str] = []
+    real = Path.exists
+
+    def exists(self, *args, **kwargs):
+        asked.append(str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", exists)
+    long_text = "a caption of many many words " * 12  # 360 characters, one component
+    existing = tmp_path / "data.json"
+    existing.write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    args = argparse.Namespace(
+        command="evaluate",
+        argv=["evaluate", "data.json", "--prompt", long_text, "--out", "x" * 300 + "/r"],
+        device=None,
+        dataset="data.json",
+    )
+    prov = _provenance.provenance_of(args)
+    words = shlex.split(prov["command"])
+    assert words[:3] == ["napari-clipcap", "evaluate", str(existing)]
+    assert long_text in words and "x" * 300 + "/r" in words
+    assert all(len(part) <= 255 for path in asked for part in path.split("/"))

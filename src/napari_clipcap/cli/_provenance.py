@@ -1,7 +1,7 @@
 """The ``provenance`` object of a ``--json`` output built from the parsed arguments, for
-the commands that have no request yet (evaluate, train-clipcap, finetune-clip, info; the
-parameters of segment). Every command with a request (labels, caption, heatmap, ground,
-ask, index, search, batch) records ``request.to_argv()`` through its result instead."""
+the commands that have no request yet (evaluate, train-clipcap, finetune-clip, info).
+Every command with a request (labels, caption, heatmap, ground, ask, segment, index,
+search, batch) records ``request.to_argv()`` through its request instead."""
 
 from __future__ import annotations
 
@@ -23,19 +23,33 @@ _NOT_PARAMETERS = {
     "asked_models",
 }
 #: Arguments that name the inputs (of the commands without a request: evaluate,
-#: train-clipcap, finetune-clip, info, segment).
+#: train-clipcap, finetune-clip, info).
 _INPUTS = ("image", "dataset")
+
+
+#: Longest name of one path component, and of a whole path, that a file system takes.
+_NAME_MAX, _PATH_MAX = 255, 4096
+
+
+def _may_be_path(token: str) -> bool:
+    """Whether ``token`` can name a file at all: not an option, no newline or NUL, no
+    component longer than a file system takes. A label list, template or query of any
+    length is text, never handed to the file system."""
+    if not token or token.startswith("-") or "\n" in token or "\x00" in token:
+        return False
+    parts = token.replace(os.sep, "/").split("/")
+    return len(token) <= _PATH_MAX and all(len(part) <= _NAME_MAX for part in parts)
 
 
 def _absolute(token: str) -> str:
     """A token that names an existing file or folder, made absolute. Only tokens that
-    can be paths are looked at: a label list, template or query of any length is text
-    (commands with a request record ``request.to_argv()`` instead)."""
-    if token.startswith("-") or not token or len(token) > 1024 or "\n" in token:
+    can be paths are looked at (:func:`_may_be_path`); commands with a request record
+    ``request.to_argv()`` instead."""
+    if not _may_be_path(token):
         return token
     try:
         exists = Path(token).exists()
-    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+    except (OSError, ValueError):  # a file system that refuses the name anyway
         return token
     return os.path.abspath(token) if exists else token
 

@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     import warnings
 
     from ..core.tasks.ask import AskRequest
+    from ..core.tasks.requests.base import request_record
 
     check_region_file_arguments(args)
     args.region = [parse_box(r) for r in args.region] if args.region else None
@@ -94,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         warn(args, message)
     data = result.to_json()
     data["vlm"] = request.vlm
+    data["provenance"] = request_record(request)  # its command: request.to_argv()
     if result.shapes is not None:
         for entry, shape in zip(data["regions"], result.shapes):
             entry.update(region_entry(shape))

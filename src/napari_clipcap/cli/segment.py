@@ -69,10 +69,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     import warnings
 
-    from ..core.provenance import command_line
+    from ..core.tasks.requests.base import request_record
     from ..core.tasks.segment import SegmentRequest
     from ..core.tasks.segment.exports import write_outputs
-    from ._provenance import provenance_of
 
     for flag in ("exemplar", "negative_exemplar", "box", "region"):
         values = getattr(args, flag)
@@ -84,8 +83,7 @@ def run(args: argparse.Namespace) -> int:
         result = request.run(progress=ProgressBar("segment", quiet=args.json))
     for message in result.warnings:
         warn(args, message)
-    provenance = provenance_of(args)
-    provenance["command"] = command_line(request.to_argv()[1:])
+    provenance = request_record(request)  # its command: request.to_argv()
     provenance["segmenter"] = {"name": request.segmenter, "loaded": result.model}
     data = result.to_json()
     data["segmenter"] = request.segmenter

@@ -116,12 +116,17 @@ class AskRequest:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> AskRequest:
         """The request the ``napari-clipcap ask`` flags describe (``args.region``:
-        parsed regions)."""
+        region texts or regions already parsed)."""
+        from ...coords.regions import parse_region
+
+        regions = None
+        if args.region:
+            regions = tuple(parse_region(r) if isinstance(r, str) else r for r in args.region)
         return cls(
             image=ImageInput.from_args(args),
             question=args.question,
             vlm=args.vlm or DEFAULT_VLM,
-            regions=tuple(args.region) if args.region else None,
+            regions=regions,
             regions_file=args.regions,
             max_tokens=args.max_tokens,
             context=args.context,

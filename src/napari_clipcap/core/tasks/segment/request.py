@@ -56,7 +56,13 @@ class SegmentResult:
 
 
 def _boxes(values) -> tuple | None:
-    return tuple(tuple(int(v) for v in b) for b in values) if values else None
+    """Boxes as tuples of int (``x0,y0,x1,y1`` texts parsed), or None for none."""
+    if not values:
+        return None
+    from ...coords.regions import parse_region
+
+    parsed = (parse_region(b) if isinstance(b, str) else b for b in values)
+    return tuple(tuple(int(v) for v in b) for b in parsed)
 
 
 @dataclass(frozen=True)
