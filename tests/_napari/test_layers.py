@@ -7,8 +7,10 @@ import pytest
 from napari.layers import Image, Shapes
 
 from napari_clipcap._napari.layers import (
+    camera_of,
     data_to_world,
     displayed_plane,
+    field_of_view_box,
     guess_domain,
     placement,
     shape_regions,
@@ -59,3 +61,19 @@ def test_placement_of_a_stack_is_its_plane_affine(make_napari_viewer):
     viewer.dims.order = (1, 0, 2)
     with pytest.raises(InvalidInputError, match="axis order"):
         displayed_plane(viewer, stack)
+
+
+def test_camera_and_field_of_view_without_deprecation_warnings():
+    """napari 0.9 deprecates ``viewer.camera``: the glue reads ``viewer.scene.camera``."""
+    import warnings
+
+    from napari.components import ViewerModel
+
+    viewer = ViewerModel()
+    image = viewer.add_image(np.zeros((40, 60)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        camera = camera_of(viewer)
+        camera.zoom = 2.0
+        box = field_of_view_box(viewer, image)
+    assert camera.zoom == 2.0 and len(box) == 4

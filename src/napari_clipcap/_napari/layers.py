@@ -207,13 +207,33 @@ def region_key(region) -> tuple:
     return tuple(np.round(np.asarray(region, dtype=float), 2).ravel().tolist())
 
 
+def camera_of(viewer):
+    """The viewer's camera: ``viewer.scene.camera`` from napari 0.9 on (where
+    ``viewer.camera`` is deprecated), ``viewer.camera`` before.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+        The viewer.
+
+    Returns
+    -------
+    napari.components.Camera
+        Its camera model (center, zoom and their events).
+    """
+    scene = getattr(viewer, "scene", None)
+    camera = getattr(scene, "camera", None)
+    return camera if camera is not None else viewer.camera
+
+
 def field_of_view_box(viewer, image_layer) -> Box:
     """The box of ``image_layer`` seen in the canvas."""
     height, width = spatial_shape(image_layer)[-2:]
+    camera = camera_of(viewer)
     return view_box(
-        viewer.camera.center[-2:],
+        camera.center[-2:],
         viewer.canvas.size,
-        viewer.camera.zoom,
+        camera.zoom,
         plane_affine(data_to_world(image_layer)),
         height,
         width,

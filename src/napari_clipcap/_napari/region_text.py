@@ -15,7 +15,7 @@ import weakref
 
 import numpy as np
 
-from .layers import META_KEY
+from .layers import META_KEY, camera_of
 
 #: Text colours: over dark ground the docks' own colours, over bright ground this one.
 DARK_TEXT = "#101418"
@@ -237,12 +237,6 @@ def caption_boxes(viewer, name: str, rects, captions: list[str], colours=(), tra
 
 
 # -- text colour that follows the view ------------------------------------------------
-def camera_of(viewer):
-    """The viewer's camera (``viewer.scene.camera`` from napari 0.9 on)."""
-    scene = getattr(viewer, "scene", None)
-    return getattr(scene, "camera", None) or viewer.camera
-
-
 def shown_luminance(image_layer, plane, rects) -> list[float]:
     """Mean luminance of ``image_layer``'s plane as the canvas shows it now (scaled by
     the layer's contrast limits and gamma) under each rect; outside the image counts

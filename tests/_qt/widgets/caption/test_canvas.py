@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from fixtures.qt_jobs import wait_job
+from napari_clipcap._napari.layers import camera_of
 from napari_clipcap._napari.models.specs import CUSTOM, ModelChoice
 from napari_clipcap._napari.region_text import DARK_TEXT, numbers_layer_name
 from napari_clipcap._qt.models.panel import SharedSettings
@@ -111,7 +112,7 @@ def test_shapes_are_numbered_on_the_canvas_like_the_table(captioning, qtbot):
 
 def test_caption_text_contrasts_with_the_ground_under_it(captioning, qtbot):
     viewer, w = captioning
-    viewer.camera.zoom = 4.0
+    camera_of(viewer).zoom = 4.0
     # one shape whose text lies over the dark left half, one over the bright right half
     rects = [np.array([[40.0, 4.0], [80.0, 30.0]]), np.array([[40.0, 80.0], [80.0, 120.0]])]
     shapes = viewer.add_shapes(rects, shape_type="rectangle")
@@ -127,8 +128,8 @@ def test_caption_text_contrasts_with_the_ground_under_it(captioning, qtbot):
 
 def test_field_of_view_caption_is_written_inside_the_view(captioning, qtbot):
     viewer, w = captioning
-    viewer.camera.center = (0, 48, 64)
-    viewer.camera.zoom = viewer.canvas.size[1] / 32
+    camera_of(viewer).center = (0, 48, 64)
+    camera_of(viewer).zoom = viewer.canvas.size[1] / 32
     w.scope_combo.setCurrentText("Field of view")
     w.caption_button.click()
     wait_job(qtbot, w)
@@ -138,7 +139,7 @@ def test_field_of_view_caption_is_written_inside_the_view(captioning, qtbot):
     # napari draws upper_left text above its anchor: the anchor must be a line below
     # the top of the view (pixel edges at -0.5), and left of the right edge
     top = y0 - 0.5
-    assert top + 12 / viewer.camera.zoom < yx[0] < y1 and x0 - 0.5 <= yx[1] < x1
+    assert top + 12 / camera_of(viewer).zoom < yx[0] < y1 and x0 - 0.5 <= yx[1] < x1
 
 
 def test_shape_outside_the_image_is_reported(captioning, qtbot):
@@ -202,7 +203,7 @@ def test_caption_text_colour_follows_zoom_and_contrast(captioning, qtbot):
     and turns light; contrast limits that darken the image turn it light as well."""
     viewer, w = captioning
     image = viewer.layers["scene"]
-    viewer.camera.zoom = 4.0
+    camera_of(viewer).zoom = 4.0
     rects = [np.array([[40.0, 80.0], [80.0, 120.0]])]
     shapes = viewer.add_shapes(rects, shape_type="rectangle")
     w.scope_combo.setCurrentText("Each shape")
@@ -214,9 +215,9 @@ def test_caption_text_colour_follows_zoom_and_contrast(captioning, qtbot):
         return shapes.text._view_color(np.arange(1))[0][:3]
 
     np.testing.assert_allclose(colour(), _dark(), atol=1e-3)
-    viewer.camera.zoom = 0.3  # the text is now far wider than the image: over the canvas
+    camera_of(viewer).zoom = 0.3  # the text is now far wider than the image: over the canvas
     np.testing.assert_allclose(colour(), [1, 1, 1])
-    viewer.camera.zoom = 4.0
+    camera_of(viewer).zoom = 4.0
     np.testing.assert_allclose(colour(), _dark(), atol=1e-3)
     image.contrast_limits = (0, 2550)  # the bright half shows dark grey now
     np.testing.assert_allclose(colour(), [1, 1, 1])
@@ -227,14 +228,14 @@ def test_field_of_view_caption_keeps_a_margin_when_zoomed_in(captioning, qtbot):
     starts a margin below the top of the view, not under the canvas edge."""
     viewer, w = captioning
     viewer.window._qt_window.resize(900, 700)
-    viewer.camera.center = (0, 40.3, 64.3)
-    viewer.camera.zoom = 30.0  # one image pixel is 30 screen pixels
+    camera_of(viewer).center = (0, 40.3, 64.3)
+    camera_of(viewer).zoom = 30.0  # one image pixel is 30 screen pixels
     w.scope_combo.setCurrentText("Field of view")
     w.caption_button.click()
     wait_job(qtbot, w)
     layer = viewer.layers[REGIONS_LAYER]
     (yx,), _, _ = layer._view_text_coords
     height = viewer.canvas.size[0]
-    view_top = viewer.camera.center[-2] - height / 2 / viewer.camera.zoom
+    view_top = camera_of(viewer).center[-2] - height / 2 / camera_of(viewer).zoom
     # upper_left text is drawn above its anchor: a line (16 px) and a margin below the top
-    assert (yx[0] - view_top) * viewer.camera.zoom >= 24
+    assert (yx[0] - view_top) * camera_of(viewer).zoom >= 24

@@ -8,7 +8,7 @@ import pytest
 from qtpy.QtGui import QGuiApplication
 
 from fixtures.qt_jobs import wait_job
-from napari_clipcap._napari.layers import META_KEY
+from napari_clipcap._napari.layers import META_KEY, camera_of
 from napari_clipcap._napari.models.specs import CUSTOM, ModelChoice
 from napari_clipcap._qt.models.panel import SharedSettings
 from napari_clipcap._qt.widgets.caption.widget import REGIONS_LAYER, CaptionWidget
@@ -94,14 +94,14 @@ def test_each_shape_with_two_captioners_side_by_side(captioning, qtbot, clipcap_
 
 def test_field_of_view_captions_only_what_is_seen(captioning, qtbot):
     viewer, w = captioning
-    viewer.camera.center = (0, 48, 64)
-    viewer.camera.zoom = viewer.canvas.size[1] / 32  # 32 pixels wide
+    camera_of(viewer).center = (0, 48, 64)
+    camera_of(viewer).zoom = viewer.canvas.size[1] / 32  # 32 pixels wide
     w.scope_combo.setCurrentText("Field of view")
     w.caption_button.click()
     wait_job(qtbot, w)
     x0, y0, x1, y1 = w.results[0]["box"]
     assert x1 - x0 == pytest.approx(32, abs=1) and x0 == pytest.approx(48, abs=1)
-    half_height = viewer.canvas.size[0] / viewer.camera.zoom / 2
+    half_height = viewer.canvas.size[0] / camera_of(viewer).zoom / 2
     assert y0 == pytest.approx(max(0, 48 - half_height), abs=1)
     assert y1 == pytest.approx(min(96, 48 + half_height), abs=1)
 
@@ -109,8 +109,8 @@ def test_field_of_view_captions_only_what_is_seen(captioning, qtbot):
 def test_clicking_a_word_adds_a_relevance_layer(captioning, qtbot):
     viewer, w = captioning
     w.scope_combo.setCurrentText("Field of view")
-    viewer.camera.center = (0, 30, 40)
-    viewer.camera.zoom = viewer.canvas.size[1] / 40
+    camera_of(viewer).center = (0, 30, 40)
+    camera_of(viewer).zoom = viewer.canvas.size[1] / 40
     w.caption_button.click()
     wait_job(qtbot, w)
     # random weights write gibberish: give the caption a word to click

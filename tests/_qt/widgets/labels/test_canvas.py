@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from fixtures.qt_jobs import wait_job
+from napari_clipcap._napari.layers import camera_of
 from napari_clipcap._napari.region_text import numbers_layer_name
 from napari_clipcap._qt.widgets.labels.canvas import OUTSIDE, TEXT_COLUMN
 from napari_clipcap._qt.widgets.labels.widget import CUSTOM_TEMPLATE, LabelsWidget
@@ -131,7 +132,7 @@ def test_label_text_colour_follows_zoom_and_contrast(labels_widget, qtbot):
     from napari_clipcap._qt.widgets.labels.canvas import LABEL_COLOUR
 
     viewer, w = labels_widget
-    viewer.camera.zoom = 4.0
+    camera_of(viewer).zoom = 4.0
     in_square = np.array([[30.0, 20.0], [60.0, 60.0]])  # its text above, on the square
     shapes = score(qtbot, viewer, w, "river, forest", rects=(in_square,))
     dark = [int(DARK_TEXT[i : i + 2], 16) / 255 for i in (1, 3, 5)]
@@ -140,9 +141,9 @@ def test_label_text_colour_follows_zoom_and_contrast(labels_widget, qtbot):
         return shapes.text._view_color(np.arange(1))[0][:3]
 
     np.testing.assert_allclose(colour(), dark, atol=1e-3)
-    viewer.camera.zoom = 0.3
+    camera_of(viewer).zoom = 0.3
     assert shapes.features["clipcap_text_colour"][0] == LABEL_COLOUR
-    viewer.camera.zoom = 4.0
+    camera_of(viewer).zoom = 4.0
     np.testing.assert_allclose(colour(), dark, atol=1e-3)
     viewer.layers["scene"].contrast_limits = (0, 2550)
     assert shapes.features["clipcap_text_colour"][0] == LABEL_COLOUR

@@ -19,6 +19,7 @@ from qtpy.QtWidgets import (
 
 from ...._napari.layers import (
     box_to_rectangle,
+    camera_of,
     displayed_plane,
     field_of_view_box,
     shape_regions,
@@ -28,7 +29,6 @@ from ...._napari.layers import (
 from ...._napari.models.specs import ModelChoice, captioner_spec
 from ...._napari.models.store import STORE
 from ...._napari.region_text import (
-    camera_of,
     caption_boxes,
     caption_shapes,
     contrast_colours,
@@ -223,7 +223,7 @@ class CaptionWidget(Dock):
         choices, opts = self.captioners(), self.decoding()
         device, precision = request.device, request.precision
         skipped, self._skipped = self._skipped, []
-        pixel = screen_pixel(plane, self.viewer.camera.zoom)
+        pixel = screen_pixel(plane, camera_of(self.viewer).zoom)
         inside = self.scope_combo.currentText() == "Field of view"
         # the layer captioned, and its shapes now: the captions belong to these
         shapes = self.shapes_combo.layer() if kept is not None else None

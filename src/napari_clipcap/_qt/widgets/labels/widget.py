@@ -27,6 +27,7 @@ from qtpy.QtWidgets import (
 )
 
 from ...._napari.layers import (
+    camera_of,
     displayed_plane,
     placement,
     region_key,
@@ -234,7 +235,7 @@ class LabelsWidget(Dock):
             return
         labels, template = list(request.labels), self.template()  # as the request holds
         skipped = [i for i in range(len(shapes.data)) if i not in kept]
-        pixel = screen_pixel(plane, self.viewer.camera.zoom)
+        pixel = screen_pixel(plane, camera_of(self.viewer).zoom)
         sample = "x" * (max(len(lab) for lab in labels) + 5)  # "label 0.00"
         rects = [text_rect(b, sample, pixel) for b in boxes]
         tkey = tuple(sorted(template.items()))
