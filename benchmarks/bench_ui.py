@@ -168,7 +168,7 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    clip = load_clip("ViT-B-32", None, "cpu")  # random weights
+    clip = load_clip("ViT-B-32", "none", "cpu")  # random weights (said by a warning)
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 255, (args.size, args.size, 3), dtype=np.uint8) for _ in range(2)]
     options = {"mode": "sliding", "window": 224, "stride": 112, "template": "{}"}
