@@ -107,3 +107,27 @@ def test_napari_bar_is_made_with_its_total_never_indeterminate(
     release.set()
     qtbot.waitUntil(lambda: job.over, timeout=10000)
     assert made in ([3], [])  # made with its total (none when the job ended first)
+
+
+def test_a_docks_job_shows_in_its_panel_not_in_napari_activity(make_napari_viewer, qtbot):
+    """A dock's job has its bar and Cancel button in the dock: no napari activity bar
+    too, whose spinner repaints the whole window as long as the job runs."""
+    from napari.utils import progress as napari_progress
+
+    viewer = make_napari_viewer(show=True)
+    panel = JobPanel()
+    viewer.window.add_dock_widget(panel)
+    release = threading.Event()
+
+    def steps(progress, cancel):
+        progress(1, 3)
+        release.wait(10)
+        progress(3, 3)
+
+    job = panel.run(steps, "Panel steps", print)
+    qtbot.waitUntil(lambda: panel.bar.value() == 1, timeout=5000)
+    qtbot.wait(150)  # past the napari bar's interval: it would exist by now
+    assert not any(p.desc == "Panel steps" for p in napari_progress._all_instances)
+    assert job._pbar is None and panel.bar.maximum() == 3
+    release.set()
+    qtbot.waitUntil(lambda: job.over, timeout=10000)

@@ -3,7 +3,8 @@
 :meth:`JobPanel.run` is how a widget starts a job: the panel counts as busy before the
 job starts (anything that runs the event loop meanwhile, a queued second click
 included, finds it busy), and ``busy_changed`` tells the widget to show its run button
-as busy until the job is over.
+as busy until the job is over. The panel's own bar and Cancel button show the job; it
+is not also listed in napari's activity dock (see :mod:`napari_clipcap._qt.worker`).
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ class JobPanel(QWidget):
         """
         if self.busy:
             return None
-        job = self.watch(make_job(fn, label, on_result, parent=parent), unit)
+        # this panel's bar and Cancel button show the job: no napari activity bar,
+        # whose spinner repaints the whole window all the time the job runs
+        job = self.watch(make_job(fn, label, on_result, parent=parent, activity=False), unit)
         return job.start()
 
     def watch(self, job: Job, unit: str = "") -> Job:

@@ -8,10 +8,16 @@ with those two arguments. :class:`Job` runs it in a napari thread worker (a
 - each ``progress(done, total)`` call from the worker thread crosses to the Qt thread
   as a queued signal; :attr:`Job.progressed` is emitted at once, in order (a value
   older than one already emitted is dropped), and napari's
-  :class:`napari.utils.progress` bar in the activity dock is updated last, at most
-  every :data:`BAR_INTERVAL_MS`, from its own timer: napari's bar calls
+  :class:`napari.utils.progress` bar in the activity dock (for a job made with
+  ``activity=True``, the default) is updated last, at most every
+  :data:`BAR_INTERVAL_MS`, from its own timer: napari's bar calls
   ``processEvents()``, which must never run inside the slot that emits progress (it
-  delivered later values first, and the end before them);
+  delivered later values first, and the end before them). A dock's job
+  (:meth:`~napari_clipcap._qt.job_panel.JobPanel.run`) has no napari bar: the dock's
+  own bar and Cancel button show it, and napari's bar keeps an animated spinner in the
+  status bar that repaints the whole window (the canvas included) many times a second
+  for as long as the job runs: on a machine without a GPU that took 17 ms of every
+  50 ms of the Qt thread and slowed the job itself;
 - :meth:`Job.cancel` (the widgets' Cancel button, or napari's own task-cancel button,
   which calls ``worker.quit``) sets the job's :class:`threading.Event`; core functions
   check it between batches and raise :class:`~napari_clipcap.core.errors.Cancelled`,
@@ -89,7 +95,14 @@ class Job(QObject):
     #: Started jobs not yet over: they live on whatever happens to their owner.
     _live: ClassVar[set[Job]] = set()
 
-    def __init__(self, fn: JobFunction, label: str, parent: QObject | None = None):
+    def __init__(
+        self,
+        fn: JobFunction,
+        label: str,
+        parent: QObject | None = None,
+        *,
+        activity: bool = True,
+    ):
         # not a Qt child of ``parent``: a dock widget deleted while the job runs would
         # take the job's slots with it, leaving its worker computing and its progress
         # bar stuck in the activity dock; the job cancels itself instead
@@ -97,6 +110,7 @@ class Job(QObject):
         if parent is not None:
             parent.destroyed.connect(self.cancel)
         self.label = label
+        self.activity = activity  # shown in napari's activity dock too
         self.cancel_event = threading.Event()
         self.error: str | None = None
         self.low_data: list[str] = []  # results on too little data, said beside them
@@ -168,7 +182,9 @@ class Job(QObject):
             return  # stale or repeated: the panel already shows a later value
         self._latest = (done, total)
         self.progressed.emit(done, total)
-        if not self._bar_timer.isActive():  # napari's bar last, outside this slot
+        if (
+            self.activity and not self._bar_timer.isActive()
+        ):  # napari's bar last, outside this slot
             self._bar_timer.start()
 
     def _update_bar(self) -> None:
@@ -268,10 +284,12 @@ def make_job(
     on_result: Callable[[Any], None],
     *,
     parent: QObject | None = None,
+    activity: bool = True,
 ) -> Job:
     """The :class:`Job` :func:`start_job` starts, not started yet (see
-    :meth:`~napari_clipcap._qt.job_panel.JobPanel.run`)."""
-    job = Job(fn, label, parent=parent)
+    :meth:`~napari_clipcap._qt.job_panel.JobPanel.run`); ``activity``: shown in
+    napari's activity dock as well."""
+    job = Job(fn, label, parent=parent, activity=activity)
 
     def deliver(result: Any) -> None:
         # an exception escaping a slot would reach napari as a raw traceback
