@@ -9,17 +9,34 @@
   pixels of all maps of one run (the queries computed together share one scale), stored
   in ``metadata["napari_clipcap"]["heatmap"]["contrast_limits"]`` and not changed later;
   napari's colorbar is shown. Pixels without data are NaN: transparent.
+- **Colorbar titles**: napari's colorbar has no title of its own (0.9), so each map's
+  colorbar and its name (``"heatmap: <query> on <source>"``: query and source) sit in the
+  canvas's bottom-right corner, which napari tiles vertically in the order the overlays
+  were first shown: the bar first, so every bar has its name right above it as its
+  title, and the bars of maps shown together stack up the side of the canvas.
+- **Cheap on the Qt thread**: the layers are added at once (the dock and its recorded
+  command need them), their colorbars and titles one step later each, :data:`STEP_MS`
+  apart: each overlay builds its own drawing programs, and drawn all in one frame
+  with the new map they held the Qt thread over a second on a machine without a GPU.
 - **Visibility**: maps blend additively, so of the maps over one plane of a source only
   the last one computed is shown; the others stay in the layer list, hidden.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import numpy as np
+from qtpy.QtCore import QTimer
 
 from ...._napari.layers import add_or_update_image, box_to_rectangle, data_to_world, placement
 
 PREFIX = "heatmap: "
+#: Where a map's colorbar and its title sit (napari tiles this corner vertically).
+COLORBAR_CORNER = "bottom_right"
+#: Milliseconds between the steps that show new maps' colorbars and titles.
+STEP_MS = 40
 #: How the contrast limits are chosen (stored with every map).
 CONTRAST_RULE = "2-98 percentiles of the valid pixels of the run's maps"
 
@@ -107,25 +124,58 @@ def show_maps(viewer, image, plane, queries, maps, info: dict, **style) -> list:
             contrast_limits=(lo, hi),
             **style,
         )
-        layer = viewer.layers[layer.name]  # the layer in the list, whatever add returned
-        title_colorbar(layer)
-        out.append(layer)
+        out.append(viewer.layers[layer.name])  # the layer in the list, whatever add returned
     for layer in heat_layers(viewer):  # additive maps add up: the last one alone is shown
         meta = layer.metadata["napari_clipcap"]["heatmap"]
         if (meta["source"], meta["plane"]) == (image.name, list(plane.index)):
             layer.visible = layer.name == out[-1].name
+    shown_first = sorted(out, key=lambda layer: not layer.visible)
+    run_in_steps([partial(step, viewer, layer) for layer in shown_first
+                  for step in (show_colorbar, show_title)])  # fmt: skip
     return out
 
 
-def title_colorbar(layer) -> None:
-    """Show the map's colorbar with its title: napari 0.9's colorbar has none, so the
-    layer's name ("heatmap: <query> on <source>") is shown beside it, at the same
-    corner (napari sets each layer's overlays of one corner side by side)."""
-    layer.colorbar.visible = True
+def run_in_steps(steps: list[Callable[[], None]], step_ms: int = STEP_MS) -> None:
+    """Call ``steps`` one by one from the Qt event loop, ``step_ms`` apart, so that
+    the canvas is drawn (and the other events handled) between any two of them."""
+    if not steps:
+        return
+    first, rest = steps[0], steps[1:]
+
+    def run() -> None:
+        first()
+        run_in_steps(rest, step_ms)
+
+    QTimer.singleShot(step_ms, run)
+
+
+def _alive(viewer, layer) -> bool:
+    return layer.name in viewer.layers and viewer.layers[layer.name] is layer
+
+
+def show_colorbar(viewer, layer) -> None:
+    """Show the colorbar of map ``layer`` (if still in ``viewer``) at
+    :data:`COLORBAR_CORNER`."""
+    if _alive(viewer, layer):
+        layer.colorbar.position = COLORBAR_CORNER
+        layer.colorbar.visible = True
+
+
+def show_title(viewer, layer) -> None:
+    """Show the title of map ``layer``'s colorbar: its name (query and source), right
+    above the bar once the bar is shown (napari 0.9's colorbar has no title; before 0.9
+    there is no name overlay and the bar goes untitled)."""
     name = getattr(layer, "name_overlay", None)  # napari >= 0.9
-    if name is not None:
-        name.position = layer.colorbar.position
+    if name is not None and _alive(viewer, layer):
+        name.position = COLORBAR_CORNER
         name.visible = True
+
+
+def colorbar_title(layer) -> str:
+    """The title shown with map ``layer``'s colorbar ('' while none is shown)."""
+    name = getattr(layer, "name_overlay", None)
+    titled = name is not None and name.visible and layer.colorbar.visible
+    return layer.name if titled and name.position == layer.colorbar.position else ""
 
 
 def heat_layers(viewer) -> list:
