@@ -90,3 +90,17 @@ def test_public_api_names():
     assert napari_clipcap.search_image is search_image
     assert napari_clipcap.index_paths is index_paths
     assert napari_clipcap.Collection is Collection and napari_clipcap.run_batch is run_batch
+
+
+def test_a_search_by_pixels_has_no_command_and_says_why():
+    from napari_clipcap.core.collection.requests import SearchRequest
+    from napari_clipcap.core.tasks.requests.base import ImageInput, command_of
+
+    pixels = ImageInput(name="sketch", pixels=lambda: (np.zeros((8, 8, 3), np.float32), None))
+    request = SearchRequest(index="col", layer=pixels)
+    assert "not read from a file" in request.why_no_command()
+    assert command_of(request) is None
+    with pytest.raises(InvalidInputError, match="no command"):
+        request.to_argv()
+    with pytest.raises(InvalidInputError, match="one query"):
+        SearchRequest(index="col", text="red", layer=pixels)

@@ -339,6 +339,9 @@ class SearchRequest:
         """``napari-clipcap search ...``: the command that recomputes this request."""
         from ..coords.regions import region_text
 
+        why = self.why_no_command()
+        if why is not None:
+            raise InvalidInputError(f"no command for this search: {why}")
         argv = ["napari-clipcap", "search", "--index", _absolute(self.index)]
         if self.text is not None:
             argv += ["--text", self.text]
