@@ -107,3 +107,45 @@ def test_phrases_with_a_box_segmenter_are_refused(png, sam_dir, capsys):
     argv = ["segment", str(png), "--phrases", "tank", "--segmenter", str(sam_dir)]
     assert main([*argv, "--device", "cpu"]) == 2
     assert "need" in capsys.readouterr().err
+
+
+def test_labels_and_captions_per_instance_equal_labels_and_caption_on_the_outlines(
+    tmp_path, monkeypatch, tiny_clip_files, clipcap_for_tiny_clip, capsys
+):
+    from fixtures.scripted_segmenter import BlobSegmenter, blob_scene
+    from napari_clipcap.core.coords.regions import region_text
+    from napari_clipcap.core.segmentation import model as segmentation_model
+
+    monkeypatch.setattr(segmentation_model, "cached_segmenter", lambda *a, **k: BlobSegmenter(64))
+    path = tmp_path / "blobs.png"
+    Image.fromarray(blob_scene()).save(path)
+    clip = [
+        "--clip",
+        str(tiny_clip_files.config),
+        "--clip-weights",
+        str(tiny_clip_files.safetensors),
+    ]
+    table = tmp_path / "table.csv"
+    argv = ["segment", str(path), "--phrases", "blob", "--labels", "house,tree", *clip,
+            "--caption", "--captioner-weights", str(clipcap_for_tiny_clip), "--max-tokens", "8",
+            "--out-table", str(table), "--device", "cpu", "--json"]  # fmt: skip
+    data = _json(capsys, argv)
+    assert data["count"] == 2
+    regions = [a for e in data["instances"] for a in ("--region", region_text(e["polygon"]))]
+    want = _json(capsys, ["labels", str(path), "--labels", "house,tree", *regions, *clip,
+                          "--device", "cpu", "--json"])["regions"]  # fmt: skip
+    caption = ["caption", str(path), *regions, "--weights", str(clipcap_for_tiny_clip), *clip,
+               "--max-tokens", "8", "--device", "cpu", "--json"]  # fmt: skip
+    caps = _json(capsys, caption)["images"][0]["regions"]
+    for entry, scored, captioned in zip(data["instances"], want, caps):
+        assert entry["probabilities"] == pytest.approx(scored["scores"], abs=1e-6)
+        assert entry["label"] == scored["ranked"][0][0]
+        assert entry["caption"] == captioned["captions"][0]
+    header = table.read_text().splitlines()[0].split(",")
+    assert header[-4:] == ["label", "p:house", "p:tree", "caption"]
+    command = shlex.split(data["provenance"]["command"])
+    assert command[command.index("--labels") + 1] == "house,tree" and "--caption" in command
+    again = _json(capsys, [*command[1:], "--device", "cpu", "--json"])
+    assert [e["probabilities"] for e in again["instances"]] == [
+        e["probabilities"] for e in data["instances"]
+    ]

@@ -60,10 +60,34 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--out-regions", default=None, metavar="FILE", help=".reg/.crtf/.geojson")
     p.add_argument("--out-table", default=None, metavar="FILE", help="instance table .csv")
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"))
+    _instance_arguments(p)
     add_scaling_arguments(p)
     add_common(p)
     p.set_defaults(func=run)
     return p
+
+
+def _instance_arguments(p: argparse.ArgumentParser) -> None:
+    """``--labels``/``--caption`` and their models: the tasks run on each instance."""
+    from ._argtypes import positive_int, template_text
+    from ._clipargs import CLIP_HELP, CLIP_WEIGHTS_HELP
+
+    g = p.add_argument_group(
+        "each instance",
+        "label and caption every instance, its outline as the polygon region (as "
+        "`labels`/`caption` --region would)",
+    )
+    g.add_argument("--labels", default=None, metavar="L1,L2", help="labels scored with CLIP")
+    g.add_argument("--template", type=template_text, default="{}", metavar="T")
+    g.add_argument("--templates", default=None, metavar="PRESET", help="template ensemble")
+    g.add_argument("--clip", default=None, metavar="MODEL", help=CLIP_HELP)
+    g.add_argument("--clip-weights", default=None, metavar="W", help=CLIP_WEIGHTS_HELP)
+    g.add_argument("--caption", action="store_true", help="caption every instance")
+    g.add_argument("--captioner", default="clipcap", metavar="KIND", help="as caption's")
+    g.add_argument("--captioner-weights", default=None, metavar="W", help="caption --weights")
+    g.add_argument("--decoder", default=None, metavar="D", help="ClipCap's GPT-2")
+    g.add_argument("--max-tokens", type=positive_int, default=67, metavar="N")
+    g.add_argument("--batch-size", type=positive_int, default=16, metavar="N")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
         warn(args, message)
     provenance = request_record(request)  # its command: request.to_argv()
     provenance["segmenter"] = {"name": request.segmenter, "loaded": result.model}
+    if result.models:
+        provenance["instance_models"] = result.models
     data = result.to_json()
     data["segmenter"] = request.segmenter
     data.update(write_outputs(result, provenance))
@@ -99,7 +125,12 @@ def _text(result, data: dict) -> str:
         area = f"{r['area_px']} px"
         if r["area_world"] is not None:
             area += f", {r['area_world']:.6g} {r['area_unit']}"
-        lines.append(f"{r['id']}: {r['phrase']} {r['score']:.3f} {area} box {r['box']}")
+        line = f"{r['id']}: {r['phrase']} {r['score']:.3f} {area} box {r['box']}"
+        if r.get("label"):
+            line += f" label {r['label']} {r['probabilities'][r['label']]:.3f}"
+        if r.get("caption"):
+            line += f" caption: {r['caption']}"
+        lines.append(line)
     for flag in ("out", "out_regions", "out_table"):
         if flag in data:
             lines.append(f"wrote {data[flag]}")

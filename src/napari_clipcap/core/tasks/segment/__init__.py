@@ -9,9 +9,11 @@ __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
     submod_attrs={
         "request": ["DEFAULT_SEGMENTER", "SegmentRequest", "SegmentResult", "segment"],
+        "instances": ["InstanceTasks", "instance_polygons"],
         "exports": [
             "LABEL_SUFFIXES",
             "TABLE_COLUMNS",
+            "instance_columns",
             "instance_shapes",
             "write_outputs",
             "write_table",

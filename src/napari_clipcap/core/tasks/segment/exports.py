@@ -12,7 +12,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LABEL_SUFFIXES", "TABLE_COLUMNS", "instance_shapes", "write_outputs", "write_table"]
+__all__ = [
+    "LABEL_SUFFIXES",
+    "TABLE_COLUMNS",
+    "instance_columns",
+    "instance_shapes",
+    "write_outputs",
+    "write_table",
+]
 
 #: Label image formats ``--out`` takes.
 LABEL_SUFFIXES = (".tif", ".tiff", ".fits", ".fit", ".fts", ".npy")
@@ -47,7 +54,7 @@ def instance_shapes(labels: np.ndarray, rows: Sequence[dict]) -> list[Any]:
         FileRegion(
             "polygon",
             ring[:, ::-1] - 0.5,  # pixel-edge (x, y) -> napari (row, col) of the vertices
-            text=f"{r['id']} {r['phrase']} {r['score']:.3f}",
+            text=_shape_text(r),
             number=r["id"],
         )
         for ring, r in zip(rings, rows)
@@ -55,13 +62,42 @@ def instance_shapes(labels: np.ndarray, rows: Sequence[dict]) -> list[Any]:
     ]
 
 
+def _shape_text(row: dict) -> str:
+    """``"id phrase score"``, then the instance's label and caption when it has them."""
+    text = f"{row['id']} {row['phrase']} {row['score']:.3f}"
+    if row.get("label"):
+        text += f" {row['label']}"
+    if row.get("caption"):
+        text += f": {row['caption']}"
+    return text
+
+
+def instance_columns(rows: Sequence[dict]) -> list[str]:
+    """The columns the instance tasks added to ``rows``: ``label``, one ``p:<label>``
+    per label scored, ``caption`` (:mod:`.instances`)."""
+    columns: list[str] = []
+    if any("label" in r for r in rows):
+        probs = next((r["probabilities"] for r in rows if r.get("probabilities")), {})
+        columns += ["label", *(f"p:{lab}" for lab in probs)]
+    if any("caption" in r for r in rows):
+        columns.append("caption")
+    return columns
+
+
+def _instance_cells(row: dict, columns: Sequence[str]) -> list:
+    probs = row.get("probabilities") or {}
+    return [probs.get(c[2:]) if c.startswith("p:") else row.get(c) for c in columns]
+
+
 def write_table(path: str | Path, rows: Sequence[dict]) -> Path:
-    """The instance table as CSV (:data:`TABLE_COLUMNS`), whole or not at all."""
+    """The instance table as CSV (:data:`TABLE_COLUMNS`, then the instance tasks'
+    :func:`instance_columns`), whole or not at all."""
     from ...io.atomic import write_text
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(TABLE_COLUMNS)
+    extra = instance_columns(rows)
+    writer.writerow([*TABLE_COLUMNS, *extra])
     for r in rows:
         world = r["centroid_world"] or [None, None]
         writer.writerow(
@@ -76,6 +112,7 @@ def write_table(path: str | Path, rows: Sequence[dict]) -> Path:
                 r["centroid_y"],
                 *world,
                 *r["box"],
+                *_instance_cells(r, extra),
             ]
         )
     return write_text(Path(path), buffer.getvalue())

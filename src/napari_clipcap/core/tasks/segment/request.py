@@ -19,11 +19,24 @@ import numpy as np
 from ...errors import InvalidInputError
 from ...jobs import CancelFlag, ProgressCallback, report
 from ..requests.base import ImageInput, flag
+from .instances import InstanceTasks
 
 __all__ = ["DEFAULT_SEGMENTER", "SegmentRequest", "SegmentResult", "segment"]
 
 #: The segmenter used when none is named (gated on the hub: log in or give a folder).
 DEFAULT_SEGMENTER = "sam3"
+#: The :func:`segment` options that go to :class:`~.instances.InstanceTasks`.
+INSTANCE_OPTIONS = (
+    "labels",
+    "template",
+    "templates",
+    "clip",
+    "clip_weights",
+    "caption",
+    "captioner",
+    "captioner_weights",
+    "decoder",
+)
 
 
 @dataclass
@@ -38,6 +51,7 @@ class SegmentResult:
     warnings: list[str] = field(default_factory=list)
     image_file: Any = None
     geo: dict | None = None
+    models: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The ``--json`` payload: ``instances`` with ``id``, ``phrase``, ``score``,
@@ -95,6 +109,9 @@ class SegmentRequest:
         Label image (.tif/.fits/.npy), outlines (.reg/.crtf/.geojson), table (.csv).
     device, precision : str
         As for every task.
+    instance_tasks : InstanceTasks
+        Labels scored and captions made per instance (``--labels``, ``--caption``),
+        each instance's outline its polygon region (:mod:`.instances`).
     """
 
     image: ImageInput
@@ -113,6 +130,7 @@ class SegmentRequest:
     out_table: str | None = None
     device: str = "auto"
     precision: str = "auto"
+    instance_tasks: InstanceTasks = field(default_factory=InstanceTasks)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image", ImageInput.of(self.image))
@@ -154,6 +172,7 @@ class SegmentRequest:
             out_table=args.out_table,
             device=args.device,
             precision=args.precision,
+            instance_tasks=InstanceTasks.from_args(args),
         )
 
     def _order_exemplars(self) -> None:
@@ -225,7 +244,16 @@ class SegmentRequest:
         labels = paint_labels(instances, img.data.shape[:2])
         rows = instance_table(instances, geo=geo, wcs=img.wcs)
         messages = [str(w.message) for w in caught]
-        return SegmentResult(self, model.name, labels, instances, rows, messages, img.file, geo)
+        models: list[dict] = []
+        if self.instance_tasks.active:
+            rows, models, more = self.instance_tasks.run(
+                self.image, img, labels, rows, device=self.device, precision=self.precision,
+                progress=progress, cancel=cancel,
+            )  # fmt: skip
+            messages = list(dict.fromkeys([*messages, *more]))
+        result = SegmentResult(self, model.name, labels, instances, rows, messages, img.file, geo)
+        result.models = models
+        return result
 
     def _instances(self, model, image, valid, progress, cancel) -> list:
         from ...segmentation.tiling import segment_tiles
@@ -312,7 +340,7 @@ class SegmentRequest:
         ):
             if path:
                 argv += [name, os.path.abspath(path)]
-        return argv
+        return argv + self.instance_tasks.to_argv()
 
 
 def _exemplar_fields(examples, counter_examples) -> dict:
@@ -368,7 +396,10 @@ def segment(image: Any, phrases: Any = (), segmenter: Any = DEFAULT_SEGMENTER, *
     **options
         Any :class:`SegmentRequest` field (``exemplars``, ``boxes``, ``regions``, ``tile``,
         ``overlap``, ``threshold``, ``merge_iou``, ``device``...), how the image is read
-        (``hdu``, ``domain``, ``interval``, ``stretch``), plus ``progress`` and ``cancel``.
+        (``hdu``, ``domain``, ``interval``, ``stretch``), what is done per instance
+        (``labels``, ``caption``, ``template``, ``clip``, ``clip_weights``, ``captioner``,
+        ``captioner_weights``, ``decoder``: :class:`~.instances.InstanceTasks`), plus
+        ``progress`` and ``cancel``.
 
     Returns
     -------
@@ -384,5 +415,13 @@ def segment(image: Any, phrases: Any = (), segmenter: Any = DEFAULT_SEGMENTER, *
         if options.get(key) is not None:
             options[key] = _boxes(options[key])
     reading = {k: options.pop(k, None) for k in ("hdu", "domain", "interval", "stretch")}
+    tasks = {k: options.pop(k) for k in INSTANCE_OPTIONS if k in options}
+    if tasks:
+        if isinstance(tasks.get("clip"), str):
+            from ...registry import ModelSpec
+
+            tasks["clip"] = ModelSpec.for_clip(tasks["clip"], tasks.pop("clip_weights", None))
+        tasks.pop("clip_weights", None)
+        options["instance_tasks"] = InstanceTasks(**tasks)
     request = SegmentRequest(ImageInput.of(image, **reading), tuple(phrases), name, **options)
     return request.run(segmenter=loaded, progress=progress, cancel=cancel)
