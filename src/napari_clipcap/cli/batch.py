@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     opts.add_argument("--beam", type=int, default=1, help="caption: beam size")
     opts.add_argument("--num", type=int, default=1, help="caption: captions per image")
     opts.add_argument("--max-tokens", type=int, default=67, help="caption: longest caption")
-    opts.add_argument("--labels", default=None, help='labels: "a,b,c"')
+    opts.add_argument("--labels", default=None, help='labels (and segment: per instance): "a,b,c"')
     opts.add_argument(
         "--region",
         action="append",

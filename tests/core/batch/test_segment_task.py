@@ -51,3 +51,26 @@ def test_the_tiny_sam3_folder_runs_through_batch(folder, tmp_path, sam3_dir):
 def test_segment_needs_phrases():
     with pytest.raises(InvalidInputError, match="--phrases"):
         BatchSpec("segment")
+
+
+def test_segment_with_labels_scores_each_instance_as_segment_does(
+    tmp_path, monkeypatch, tiny_clip_files
+):
+    from fixtures.scripted_segmenter import blob_scene
+    from napari_clipcap.core.tasks.segment import InstanceTasks, SegmentRequest
+
+    root = tmp_path / "images"
+    root.mkdir()
+    Image.fromarray(blob_scene()).save(root / "blobs.png")
+    monkeypatch.setattr(batch_tasks, "get_model", lambda spec: BlobSegmenter(64))
+    config, weights = str(tiny_clip_files.config), str(tiny_clip_files.safetensors)
+    spec = BatchSpec("segment", config, weights, labels=("house", "tree"), phrases=("blob",),
+                     device="cpu")  # fmt: skip
+    run_batch([root], spec, tmp_path / "out")
+    got = json.loads(read_parts(tmp_path / "out").iloc[0]["instances"])
+    tasks = InstanceTasks(labels=("house", "tree"), clip=spec.clip)
+    want = SegmentRequest(str(root / "blobs.png"), ("blob",), device="cpu", instance_tasks=tasks)
+    rows = want.run(segmenter=BlobSegmenter(64)).rows
+    assert [r["label"] for r in got] == [r["label"] for r in rows]
+    for g, w in zip(got, rows):
+        assert g["probabilities"] == pytest.approx(w["probabilities"], abs=1e-6)

@@ -68,7 +68,9 @@ class BatchSpec:
     phrases : tuple of str
         ``segment`` task: the phrases found in every image (or each region); the
         segmenter is ``weights`` (a preset, SAM 3 folder or hub id; default ``sam3``),
-        one row per image with the instance count and the instances as JSON.
+        one row per image with the instance count and the instances as JSON; with
+        ``labels``, each instance's labels scored with :attr:`clip` on its outline
+        (``label``, ``probabilities``), as ``napari-clipcap segment --labels``.
     batch_size : int
         Images per model call.
     device : str

@@ -45,8 +45,9 @@ def ask_rows(spec, model, image: np.ndarray, k: int, valid) -> list[dict]:
 
 def segment_row(spec, model, image: np.ndarray, k: int, valid) -> dict:
     """One row per image: the instance count and the instances (id, phrase, score,
-    area_px and box in full-resolution pixels) as JSON, as ``napari-clipcap segment``
-    lists them (:func:`~napari_clipcap.core.segmentation.tiling.segment_tiles`)."""
+    area_px and box in full-resolution pixels; with ``labels``, each instance's label and
+    probabilities) as JSON, as ``napari-clipcap segment`` lists them
+    (:func:`~napari_clipcap.core.segmentation.tiling.segment_tiles`)."""
     import json
 
     from ..segmentation.measure import instance_table
@@ -60,11 +61,32 @@ def segment_row(spec, model, image: np.ndarray, k: int, valid) -> dict:
     phrases = [p.strip() for p in spec.phrases if p.strip()]
     found = segment_tiles(model, image, phrases, areas=areas, valid=valid)
     rows = instance_table(found)
+    keep = ("id", "phrase", "score", "area_px", "box")
+    if spec.labels:
+        rows = label_instances(spec, image, valid, found, rows)
+        keep += ("label", "probabilities")
     for r in rows:  # back to full-resolution pixels of a file read with a stride
         r["box"] = [int(v) * k for v in r["box"]]
         r["area_px"] = int(r["area_px"]) * k * k
-    keep = ("id", "phrase", "score", "area_px", "box")
     return {"count": len(rows), "instances": json.dumps([{c: r[c] for c in keep} for r in rows])}
+
+
+def label_instances(spec, image: np.ndarray, valid, found, rows) -> list[dict]:
+    """``segment`` with ``labels``: each instance's labels scored on its outline, as
+    ``napari-clipcap segment --labels`` scores them
+    (:class:`~napari_clipcap.core.tasks.segment.instances.InstanceTasks`)."""
+    from ..distributed import worker_device
+    from ..segmentation.tiling import paint_labels
+    from ..tasks.requests.base import ImageInput, LoadedImage
+    from ..tasks.segment.instances import InstanceTasks
+
+    tasks = InstanceTasks(labels=spec.labels, template=spec.template, clip=spec.clip)
+    painted = paint_labels(found, image.shape[:2])
+    pixels = ImageInput(pixels=lambda: (image, valid), name="image")
+    rows, _models, _warnings = tasks.run(
+        pixels, LoadedImage(image, valid), painted, rows, device=worker_device(spec.device)
+    )
+    return rows
 
 
 def gap_row(spec) -> dict:
