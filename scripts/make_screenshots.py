@@ -15,8 +15,9 @@ screenshots show the widgets with results that are right for that scene, not a g
 model's quality.
 
 Written: ``first_view.png`` (``napari-clipcap view``), ``caption.png``, ``labels.png``,
-``heatmap.png``, ``region_files.png``, ``grounding.png``, ``ask.png``, ``fits_radec.png``
-and ``geotiff_composite.png`` (``--only ask`` writes one).
+``heatmap.png``, ``heatmap_region.png`` (a drawn box as the query), ``region_files.png``,
+``grounding.png``, ``ask.png``, ``fits_radec.png`` and ``geotiff_composite.png``
+(``--only ask`` or ``--only heatmap_region`` writes one).
 """
 
 from __future__ import annotations
@@ -158,6 +159,43 @@ def heatmap_shot(out: Path) -> None:
     shoot(viewer, out)
 
 
+#: The "more like this" box of the heatmap_region shot: a stretch of the river (x0, y0,
+#: x1, y1 in pixels), 64 px like the heatmap's windows.
+RIVER_EXEMPLAR = (120, 300, 184, 364)
+
+
+def heatmap_region_shot(out: Path) -> None:
+    """The Text heatmap dock with a drawn box as the query: a stretch of the river, whose
+    map must be hotter on the rest of the river than off it."""
+    from screenshot_models import overhead_image, river_mask
+
+    viewer = new_viewer("Text heatmap: more like this")
+    viewer.open_sample("napari-clipcap", "overhead")
+    x0, y0, x1, y1 = RIVER_EXEMPLAR
+    shapes = viewer.add_shapes(
+        [rect((y0, x0, y1, x1))], shape_type="rectangle", name="like this",
+        edge_color="cyan", face_color="transparent", edge_width=3,
+    )  # fmt: skip
+    w = dock(viewer, "Text heatmap")
+    w.region_check.setChecked(True)
+    w.shapes_combo.set_layer(shapes)
+    w.auto_check.setChecked(False)
+    w.window_spin.setValue(HEATMAP["window"])
+    w.stride_spin.setValue(HEATMAP["stride"])
+    w.run_button.click()
+    wait(w)
+    (layer,) = w.result_layers()
+    heat, river = np.asarray(layer.data), river_mask(overhead_image())
+    away = np.ones(river.shape, bool)
+    away[y0 - 32 : y1 + 32, x0 - 32 : x1 + 32] = False  # the rest of the river, not the box
+    on, off = float(np.nanmean(heat[river & away])), float(np.nanmean(heat[~river & away]))
+    if on <= off:
+        raise SystemExit(f"the 'more like this' map is not hotter on the river ({on} <= {off})")
+    print(f"'more like this' (a stretch of river): mean {on:.3f} on the river, {off:.3f} off")
+    viewer.layers.selection.active = shapes
+    shoot(viewer, out)
+
+
 def grounding_shot(out: Path, folder: Path) -> None:
     """Florence-2 detection of "river, village" with a tiny model taught those two boxes."""
     from screenshot_models import REGIONS as _REGIONS
@@ -208,10 +246,40 @@ def ask_shot(out: Path, folder: Path) -> None:
     shoot(viewer, out)
 
 
+def use_models(models: dict) -> None:
+    """Point the docks' shared settings at the screenshot models, on the CPU."""
+    from napari_clipcap._napari.models.specs import CUSTOM, ModelChoice
+    from napari_clipcap._qt.models.panel import SharedSettings
+
+    clip_model, clip_weights = str(models["clip_model"]), str(models["clip_weights"])
+    SharedSettings.instance().update(
+        clip=ModelChoice(preset=CUSTOM, kind="clip", model=clip_model, weights=clip_weights),
+        captioner=ModelChoice(preset=CUSTOM, kind="clipcap", weights=str(models["clipcap"]),
+                              decoder=str(models["decoder"]), clip_model=clip_model,
+                              clip_weights=clip_weights),
+        device="cpu",
+    )  # fmt: skip
+
+
+#: ``--only`` choices: the screenshots that can be made on their own.
+ONLY = ("ask", "heatmap_region")
+
+
+def only_shot(name: str, out_dir: Path, tmp: Path) -> None:
+    """Make the one screenshot ``name`` (see :data:`ONLY`)."""
+    import torch  # noqa: F401  (before any OpenGL context, as build_models does)
+
+    if name == "ask":
+        ask_shot(out_dir / "ask.png", tmp)
+    else:
+        use_models(build_models(tmp))
+        heatmap_region_shot(out_dir / "heatmap_region.png")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", default=str(ROOT / "docs" / "images"))
-    parser.add_argument("--only", default=None, choices=("ask",), help="one screenshot")
+    parser.add_argument("--only", default=None, choices=ONLY, help="one screenshot")
     args = parser.parse_args()
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -220,10 +288,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         os.environ["NAPARI_CLIPCAP_CACHE"] = str(tmp / "cache")
-        if args.only == "ask":
-            import torch  # noqa: F401  (before any OpenGL context, as build_models does)
-
-            ask_shot(out_dir / "ask.png", tmp)
+        if args.only is not None:
+            only_shot(args.only, out_dir, tmp)
             return
         models = build_models(tmp)  # torch/open_clip load before any OpenGL context
 
@@ -231,21 +297,12 @@ def main() -> None:
         import screenshot_geotiff
         from screenshot_view import first_view_shot, regions_bar_shot
 
-        from napari_clipcap._napari.models.specs import CUSTOM, ModelChoice
-        from napari_clipcap._qt.models.panel import SharedSettings
-
         first_view_shot(out_dir / "first_view.png")  # before any model is chosen
-        clip_model, clip_weights = str(models["clip_model"]), str(models["clip_weights"])
-        SharedSettings.instance().update(
-            clip=ModelChoice(preset=CUSTOM, kind="clip", model=clip_model, weights=clip_weights),
-            captioner=ModelChoice(preset=CUSTOM, kind="clipcap", weights=str(models["clipcap"]),
-                                  decoder=str(models["decoder"]), clip_model=clip_model,
-                                  clip_weights=clip_weights),
-            device="cpu",
-        )  # fmt: skip
+        use_models(models)
         caption_shot(models, out_dir / "caption.png")
         labels_shot(out_dir / "labels.png")
         heatmap_shot(out_dir / "heatmap.png")
+        heatmap_region_shot(out_dir / "heatmap_region.png")
         regions_bar_shot(out_dir / "region_files.png", tmp, dock)
         grounding_shot(out_dir / "grounding.png", tmp)
         ask_shot(out_dir / "ask.png", tmp)
