@@ -11,6 +11,8 @@ runs (:class:`~napari_clipcap.core.tasks.ask.AskRequest`): *Copy command* gives 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from napari.layers import Shapes
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
@@ -168,10 +170,14 @@ class AskWidget(Dock):
     def request_for(self, image, plane, regions) -> AskRequest:
         """The request of this question (its command: when the layer was read from a
         file, :meth:`AskRequest.why_no_command` otherwise)."""
+        from ....core.tasks.validity import plane_valid_mask
         from ...provenance import dock_image
 
+        def pixels():  # read in the worker: the plane shown, no data where the CLI has none
+            return plane.model_input(), plane_valid_mask(plane.data, plane.index, rgb=plane.rgb)
+
         return AskRequest(
-            image=dock_image(image, plane),
+            image=replace(dock_image(image, plane), pixels=pixels),
             question=self.question_edit.text().strip(),
             vlm=self.vlm_combo.currentText().strip(),
             regions=None if regions is None else tuple(regions),
@@ -197,29 +203,19 @@ class AskWidget(Dock):
         self._keys, self._names = keys, names
         self.answers.setPlainText(transcript(self.conversations, keys, names))
         self._current, self._question = -1, question
-        tokens = request.max_tokens
         streamed = self.streamed
 
-        def job(progress, cancel):
-            from ....core.tasks.ask import ask_image
-            from ....core.tasks.validity import plane_valid_mask
-            from ....core.vlm.loading import cached_vlm
-
-            model = cached_vlm(name, "auto", "auto")
-            valid = plane_valid_mask(plane.data, plane.index, rgb=plane.rgb)  # as the CLI
-            answers = ask_image(model, plane.model_input(), question, regions=regions,
-                                history=histories, max_tokens=tokens, valid=valid,
-                                progress=progress, cancel=cancel,
-                                on_text=streamed.emit)  # fmt: skip
-            return model, answers
+        def job(progress, cancel):  # the request's own run, on the plane's pixels
+            return request.run(progress=progress, cancel=cancel, on_text=streamed.emit,
+                               history=histories)  # fmt: skip
 
         def done(result):
-            model, answers = result
+            answers = result.answers
             self.last_answers = answers
             for key, answer in zip(keys, answers):
                 self.conversations.add(key, question, "(no valid data)" if answer is None
                                        else answer.text)  # fmt: skip
-            self._show(image, model, request, question, answers)
+            self._show(image, result, request, question, answers)
 
         sources = [image] if regions is None or self.where_combo.currentText() != SHAPES else [
             image, self.shapes_combo.layer()]  # fmt: skip
@@ -238,13 +234,13 @@ class AskWidget(Dock):
         if not busy:  # cancelled or failed answers leave nothing behind
             self.answers.setPlainText(transcript(self.conversations, self._keys, self._names))
 
-    def _show(self, image, model, request, question: str, answers) -> None:
+    def _show(self, image, result, request, question: str, answers) -> None:
         shown = [a for a in answers if a is not None]
         sizes = ", ".join(
             f"{a.shown[0]} x {a.shown[1]} px{' in tiles' if a.tiled else ''}" for a in shown
         )
         self.about.setText(
-            f"{model.name} ({model.family.name}) · question: {question} · shown: {sizes}"
+            f"{result.model} ({result.family}) · question: {question} · shown: {sizes}"
         )
         prov = request_record(request)
         self.copy_command_button.set_record(prov)

@@ -141,11 +141,14 @@ class AskRequest:
         progress: ProgressCallback | None = None,
         cancel: CancelFlag | None = None,
         on_text: Callable[[int, str], None] | None = None,
+        history: Any = None,
     ) -> AskResult:
         """Read the image, load the model (or use ``vlm``) and answer.
 
-        Warnings raised on the way (low data, clipped regions) are kept in the result as
-        well as raised.
+        ``history``: per region (or one for the whole image) the earlier turns of a
+        conversation (:func:`~napari_clipcap.core.tasks.ask.regions.ask_image`), as a
+        dock keeps them. Warnings raised on the way (low data, clipped regions) are kept
+        in the result as well as raised.
         """
         from ...vlm.loading import cached_vlm
 
@@ -163,6 +166,7 @@ class AskRequest:
                 self.question,
                 regions=regions,
                 context=self.context,
+                history=history,
                 max_tokens=self.max_tokens,
                 valid=img.valid,
                 progress=progress,
