@@ -69,14 +69,15 @@ def test_json_lists_instances_and_the_command_reproduces_the_labels(
     assert np.array_equal(np.load(out), first)
 
 
-def test_boxes_to_masks_with_sam(png, sam_dir, capsys):
+@pytest.mark.parametrize("folder", ["sam_dir", "sam2_dir"])
+def test_boxes_to_masks_with_sam(png, folder, request, capsys):
     data = _json(
         capsys,
         [
             "segment",
             str(png),
             "--segmenter",
-            str(sam_dir),
+            str(request.getfixturevalue(folder)),
             "--box",
             "10,10,50,40",
             "60,20,120,90",

@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Find every instance of one or more phrases (SAM 3: --segmenter sam3, "
         "gated on the hub, or a save_pretrained folder) over the whole image or each "
         "--region, in overlapping tiles whose instances are merged (docs/segment.md); or "
-        "turn --box boxes into masks with SAM (--segmenter sam-vit-base). Writes an int32 "
+        "turn --box boxes into masks with SAM or SAM 2 (--segmenter sam-vit-base or "
+        "sam2.1-hiera-tiny). Writes an int32 "
         "label image (--out: GeoTIFF/FITS keep georeferencing/WCS), the outlines "
         "(--out-regions: DS9/CRTF, GeoJSON over a GeoTIFF) and the table (--out-table).",
     )

@@ -1,4 +1,4 @@
-"""The real loading and forward path on tiny SAM 3 and SAM folders."""
+"""The real loading and forward path on tiny SAM 3, SAM 2 and SAM folders."""
 
 from __future__ import annotations
 
@@ -68,6 +68,57 @@ def test_sam_folder_turns_boxes_into_masks(sam_dir):
     assert masks.shape == (2, 80, 100) and masks.dtype == bool and scores.shape == (2,)
 
 
+def test_sam2_folder_loads_natively_with_its_folder_checked_and_turns_boxes_into_masks(
+    sam2_dir, monkeypatch
+):
+    import transformers
+
+    from napari_clipcap.core.registry import trust
+
+    checked, calls = [], []
+    real_check = trust.check_model_source
+    monkeypatch.setattr(
+        trust, "check_model_source", lambda s, **kw: checked.append(s) or real_check(s, **kw)
+    )
+    for cls in (transformers.Sam2Model, transformers.Sam2Processor):
+        real = cls.from_pretrained.__func__
+
+        def spy(klass, source, *args, _real=real, **kwargs):
+            calls.append((klass.__name__, kwargs.get("trust_remote_code", "absent")))
+            return _real(klass, source, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "from_pretrained", classmethod(spy))
+    seg = load_segmenter(sam2_dir, device="cpu")
+    assert isinstance(seg, BoxSegmenter) and type(seg.model).__name__ == "Sam2Model"
+    assert checked == [str(sam2_dir)]
+    assert sorted(calls) == [("Sam2Model", False), ("Sam2Processor", False)]
+    image = np.random.default_rng(1).random((80, 100, 3)).astype(np.float32)
+    masks, scores = seg.masks_for_boxes(image, [(10, 10, 50, 40), (60, 20, 90, 70)])
+    assert masks.shape == (2, 80, 100) and masks.dtype == bool and scores.shape == (2,)
+    empty, none = seg.masks_for_boxes(image, [])
+    assert empty.shape == (0, 80, 100) and none.shape == (0,)
+
+
+def test_sam2_masks_are_placed_in_image_pixels(sam2_dir, monkeypatch):
+    """The real forward runs; the low-resolution masks are scripted to one known square
+    of the model's 64 px input, which must land on the same place of a 2:1 image."""
+    seg = load_segmenter(sam2_dir, device="cpu")
+    real = seg.model.forward
+
+    def scripted(*args, **kwargs):
+        out = real(*args, **kwargs)
+        masks = torch.full_like(out.pred_masks, -10.0)
+        masks[..., 4:8, 8:12] = 10.0  # a 16 px mask grid over the 64 px square input
+        out.pred_masks = masks
+        return out
+
+    monkeypatch.setattr(seg.model, "forward", scripted)
+    image = np.zeros((40, 80, 3), np.float32)
+    masks, _ = seg.masks_for_boxes(image, [(0, 0, 80, 40)])
+    rows, cols = np.nonzero(masks[0])
+    assert (rows.min(), rows.max() + 1) == (10, 20) and (cols.min(), cols.max() + 1) == (40, 60)
+
+
 def test_folders_asking_for_remote_code_are_refused(sam3_dir, tmp_path):
     import shutil
 
@@ -90,4 +141,5 @@ def test_missing_and_unsupported_models_are_one_clear_line(tmp_path, smolvlm_dir
 def test_presets_name_the_hub_ids():
     assert segmenter_source("sam3") == "facebook/sam3"
     assert segmenter_source("sam-vit-base") == "facebook/sam-vit-base"
+    assert segmenter_source("sam2.1-hiera-tiny") == "facebook/sam2.1-hiera-tiny"
     assert segmenter_source("/some/folder") == "/some/folder"

@@ -315,6 +315,15 @@ PRESETS: tuple[Preset, ...] = (
         licence="Apache-2.0",
         description="SAM ViT-B: boxes to masks (no phrases), weights not gated",
     ),
+    Preset(
+        name="sam2.1-hiera-tiny",
+        kind="segmenter",
+        source="transformers",
+        model="facebook/sam2.1-hiera-tiny",
+        weights=None,
+        licence="Apache-2.0",
+        description="SAM 2.1 Hiera-T (39M): boxes to masks (no phrases), weights not gated",
+    ),
 )
 _BY_NAME = {p.name: p for p in PRESETS}
 

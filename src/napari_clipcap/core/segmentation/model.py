@@ -3,7 +3,8 @@
 :func:`load_segmenter` opens a ``save_pretrained`` folder or a hub id: a SAM 3 folder
 (``Sam3Model`` / ``Sam3Processor``) gives a :class:`PhraseSegmenter`, which finds every
 instance of a phrase (or of example boxes) in one tile; a SAM folder (``SamModel`` /
-``SamProcessor``) gives a :class:`BoxSegmenter`, which turns boxes into masks. Every
+``SamProcessor``) or a SAM 2 folder (``Sam2Model`` / ``Sam2Processor``) gives a
+:class:`BoxSegmenter`, which turns boxes into masks. Every
 folder is checked first and ``trust_remote_code=False`` is passed to every call.
 """
 
@@ -30,7 +31,7 @@ __all__ = [
 
 #: ``model_type`` of the configs each segmenter class loads.
 PHRASE_TYPES = ("sam3",)
-BOX_TYPES = ("sam",)
+BOX_TYPES = ("sam", "sam2")
 
 
 @dataclass
@@ -162,12 +163,12 @@ class PhraseSegmenter:
 
 
 class BoxSegmenter:
-    """SAM: one mask per box (the mask SAM scores best of its three).
+    """SAM or SAM 2: one mask per box (the mask the model scores best of its three).
 
     Parameters
     ----------
     model, processor
-        ``SamModel`` and ``SamProcessor``.
+        ``SamModel`` and ``SamProcessor``, or ``Sam2Model`` and ``Sam2Processor``.
     """
 
     kind = "boxes"
@@ -196,10 +197,11 @@ class BoxSegmenter:
                 input_boxes=inputs["input_boxes"].to(self.dtype),
                 multimask_output=True,
             )
+        sizes = [inputs["original_sizes"].cpu()]
+        if "reshaped_input_sizes" in inputs:  # SAM pads the resized image; SAM 2 does not
+            sizes.append(inputs["reshaped_input_sizes"].cpu())
         masks = self.processor.image_processor.post_process_masks(
-            out.pred_masks.float().cpu(),
-            inputs["original_sizes"].cpu(),
-            inputs["reshaped_input_sizes"].cpu(),
+            out.pred_masks.float().cpu(), *sizes
         )[0].numpy()  # (N, 3, H, W)
         iou = out.iou_scores.float().cpu().numpy()[0]  # (N, 3)
         best = iou.argmax(axis=1)
@@ -219,6 +221,8 @@ def _classes(model_type: str):
 
     if model_type in PHRASE_TYPES:
         return PhraseSegmenter, transformers.Sam3Model, transformers.Sam3Processor
+    if model_type == "sam2":
+        return BoxSegmenter, transformers.Sam2Model, transformers.Sam2Processor
     if model_type in BOX_TYPES:
         return BoxSegmenter, transformers.SamModel, transformers.SamProcessor
     known = ", ".join((*PHRASE_TYPES, *BOX_TYPES))
@@ -233,7 +237,7 @@ def load_segmenter(weights: str | Path, device: str = "auto", precision: str = "
     Returns
     -------
     PhraseSegmenter or BoxSegmenter
-        SAM 3 folders give phrase segmenters, SAM folders box segmenters.
+        SAM 3 folders give phrase segmenters, SAM and SAM 2 folders box segmenters.
 
     Raises
     ------
@@ -241,7 +245,8 @@ def load_segmenter(weights: str | Path, device: str = "auto", precision: str = "
         Neither a local folder nor in the hub cache (SAM 3's hub weights are gated: accept
         the licence on the hub and ``hf auth login``, or give a local folder).
     CheckpointFormatError
-        A folder asking for code from its files, or not a native SAM 3 / SAM folder.
+        A folder asking for code from its files, or not a native SAM 3 / SAM 2 / SAM
+        folder.
     """
     from ..registry.trust import check_model_source
 
@@ -273,7 +278,7 @@ def load_segmenter(weights: str | Path, device: str = "auto", precision: str = "
         first = (str(exc).strip().splitlines() or [""])[0]
         raise CheckpointFormatError(
             f"cannot load a segmenter from {source!r} ({type(exc).__name__}: {first}); it "
-            "needs transformers' native SAM 3 or SAM format (save_pretrained of the model "
+            "needs transformers' native SAM 3, SAM 2 or SAM format (save_pretrained of the model "
             "and its processor)"
         ) from exc
     model = model.to(dev).eval()

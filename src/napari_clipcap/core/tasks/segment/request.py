@@ -364,7 +364,10 @@ def _box_instances(model, image, boxes, valid, progress) -> list:
     from ...segmentation.tiling import Instance, merge_instances
 
     if getattr(model, "kind", "") != "boxes":
-        raise InvalidInputError(f"--box needs a SAM segmenter (sam-vit-base), not {model.name}")
+        raise InvalidInputError(
+            f"--box needs a SAM or SAM 2 segmenter (sam-vit-base, sam2.1-hiera-tiny), "
+            f"not {model.name}"
+        )
     pixels = np.asarray(image, dtype=np.float32)
     masks, scores = model.masks_for_boxes(pixels, boxes)
     found = []
