@@ -5,8 +5,9 @@ does not depend on weight values) run in a shown napari window while a 10 ms QTi
 records when it fires, from the click until the last result layer is on the canvas:
 
 - ``worker``: the widgets' way: real Text heatmap docks, each clicked once (a napari
-  thread worker per job, progress crossing to the Qt thread as signals, napari's
-  activity bar, then the map layers made by the dock);
+  thread worker per job, progress crossing to the Qt thread as signals to the dock's
+  own bar, then the map layers made by the dock, their colorbars and titles a step
+  later each);
 - ``main_thread``: the naive way: the same computation and the same layer creation
   called directly on the Qt thread, one job after the other.
 
