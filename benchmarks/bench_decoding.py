@@ -203,20 +203,25 @@ def head_figures(gpt, prefix, repeats: int = 7, sweep_bytes: int = 1 << 29) -> d
 
 
 def accelerator_figures(
-    device: str = "cuda", dtype: torch.dtype = torch.float16, regions: int = 64
+    device: str = "cuda",
+    dtype: torch.dtype = torch.float16,
+    regions: int = 64,
+    tokens: int = TOKENS,
+    repeats: int = 3,
 ) -> dict:
-    """Captions per second for ``regions`` regions, greedy and beam 5, ``TOKENS`` tokens
-    each (no stop token). Run with ``device="cpu"`` to check the code path."""
+    """Captions per second for ``regions`` regions, greedy and beam 5, ``tokens`` tokens
+    each (no stop token), the last of ``repeats`` timed calls. Run with ``device="cpu"``
+    and few regions, tokens and repeats to check the code path."""
     from napari_clipcap.core.decoding.loops import generate
 
     gpt, mapping = build(device, dtype)
     emb, _ = clip_embeddings(regions, device)
     with torch.inference_mode():
         prefix = mapping(emb.to(dtype)).view(regions, PREFIX, -1)
-    out = {"regions": regions, "dtype": str(dtype).removeprefix("torch."), "tokens": TOKENS}
+    out = {"regions": regions, "dtype": str(dtype).removeprefix("torch."), "tokens": tokens}
     for name, beam in (("greedy", 1), ("beam5", 5)):
         # the result's .tolist() synchronises, so the time covers the device's work
-        _, s = timed(lambda b=beam: generate(gpt, prefix, max_tokens=TOKENS, beam_size=b), 3)
+        _, s = timed(lambda b=beam: generate(gpt, prefix, max_tokens=tokens, beam_size=b), repeats)
         out[f"{name}_captions_per_s"] = round(regions / s, 1)
     return out
 

@@ -103,11 +103,12 @@ def main(argv: list[str] | None = None) -> dict:
     result: dict = {"benchmark": "gpu_check", "machine": machine(args.device)}
     result["tests"] = "skipped (--skip-tests)" if args.skip_tests else run_tests()
     dtype = torch.float32 if args.device == "cpu" else torch.float16
+    decoding_sizes = {"regions": 2, "tokens": 3, "repeats": 1} if args.small else {}
     result["decoding"] = _bench("bench_decoding").accelerator_figures(
-        args.device, dtype, regions=2 if args.small else 64
+        args.device, dtype, **decoding_sizes
     )
     heat_sizes = (
-        {"archs": ("ViT-B-32",), "scene": 448, "batch": 4, "batches": 1}
+        {"archs": ("ViT-B-32",), "scene": 224, "batch": 2, "batches": 1}
         if args.small
         else {"archs": ("ViT-B-32", "ViT-B-16"), "scene": 8192, "batch": 64, "batches": 8}
     )

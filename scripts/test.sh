@@ -4,7 +4,7 @@
 #      Mesa, Qt's xcb libraries) and Java for the METEOR metric, installed when missing
 #      and this user may (root, or sudo without a password);
 #   2. the package with its test extras (pip, editable);
-#   3. pytest under Xvfb, offline (no test waits on a model hub).
+#   3. pytest under Xvfb, offline (no test waits on a model hub), one worker per core.
 # Arguments go to pytest: scripts/test.sh tests/_qt -x -q
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,10 +40,21 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 "$python" -m pip install -q -e ".[all,test]"
 
+# One pytest worker per core (pytest-xdist), each test file on one worker so its
+# module-scoped models are built once; one torch/BLAS thread per worker, since more
+# threads than cores make OpenMP spin against itself (a 10 s test took 230 s so).
+# NAPARI_CLIPCAP_TEST_WORKERS=0 runs in this process alone.
+workers=${NAPARI_CLIPCAP_TEST_WORKERS:-auto}
+parallel=()
+if [ "$workers" != 0 ]; then
+  parallel=(-n "$workers" --dist loadfile)
+  export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=${MKL_NUM_THREADS:-1}
+fi
+
 if command -v xvfb-run >/dev/null 2>&1; then
-  exec xvfb-run -a -s "-screen 0 1920x1080x24" "$python" -m pytest "$@"
+  exec xvfb-run -a -s "-screen 0 1920x1080x24" "$python" -m pytest "${parallel[@]}" "$@"
 elif [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
-  exec "$python" -m pytest "$@"
+  exec "$python" -m pytest "${parallel[@]}" "$@"
 else
   echo "scripts/test.sh: no xvfb-run and no display: install the package xvfb" >&2
   exit 2

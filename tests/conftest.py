@@ -51,3 +51,14 @@ def _independent_of_order():
     _forget_process_state()
     yield
     _forget_process_state()
+
+
+def pytest_collection_finish(session) -> None:
+    """Move every object alive after collection (torch, transformers, napari and the test
+    modules: millions of objects) out of the garbage collector's sight: the collections
+    napari's viewer fixture runs at every teardown then visit only what tests create
+    (1.2-1.8 s less per viewer test on this machine)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
