@@ -1,6 +1,9 @@
 """Segment every instance of one or more phrases in the image layer, the field of view or
-each drawn shape, with SAM 3; the instances become a Labels layer placed over the image
-(its scale, translation, rotation, shear and affine) and a table.
+each drawn shape, with SAM 3, or turn each shape's box into a mask with SAM or SAM 2
+(boxes from the Grounding dock or any Shapes layer); the instances become a Labels layer
+placed over the image (its scale, translation, rotation, shear and affine) and a table.
+*Label instances* and *Caption instances* then score labels on and caption each
+instance's outline (:mod:`.instances`).
 
 The work is :func:`~napari_clipcap.core.segmentation.tiling.segment_tiles`, as
 ``napari-clipcap segment`` runs it (:class:`~napari_clipcap.core.tasks.segment.SegmentRequest`):
@@ -9,8 +12,10 @@ The work is :func:`~napari_clipcap.core.segmentation.tiling.segment_tiles`, as
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from napari.layers import Shapes
 from qtpy.QtWidgets import (
     QComboBox,
@@ -39,12 +44,17 @@ from ...dock import Dock
 from ...layer_combo import LayerCombo
 from ...model_row import ModelRow
 from .examples import ExamplesPanel
+from .instances import INSTANCE_COLUMNS, InstanceActions, instance_text_layer
 
 FIRST_STEPS = (
     'Type what to find ("storage tank, ship"): SAM 3 outlines every instance, counts '
     "and measures them. Its weights are gated on the hub: log in, or pick a local folder."
 )
 WHOLE, VIEW, SHAPES = "Whole image", "Field of view", "Each shape"
+#: Boxes to masks: each shape's box (a rectangle is its own box) becomes one SAM/SAM 2 mask.
+BOXES = "Each shape's box → mask"
+#: The box segmenters (SAM, SAM 2); folders of either work too.
+BOX_PRESETS = ("sam-vit-base", "sam2.1-hiera-tiny")
 COLUMNS = ("id", "phrase", "score", "area_px", "area_world", "area_unit")
 
 
@@ -67,7 +77,11 @@ class SegmentWidget(Dock):
         )
         self.segmenter_combo, self.folder_button = model_row.combo, model_row.folder_button
         self.where_combo = QComboBox()
-        self.where_combo.addItems([WHOLE, VIEW, SHAPES])
+        self.where_combo.addItems([WHOLE, VIEW, SHAPES, BOXES])
+        self.where_combo.setItemData(
+            3, "Turn each shape's box into a mask with SAM or SAM 2 (sam-vit-base, "
+            "sam2.1-hiera-tiny): Grounding boxes or any rectangles", 3,
+        )  # fmt: skip
         self.shapes_combo = LayerCombo(napari_viewer, Shapes)
         self.phrases_edit = QLineEdit()
         self.phrases_edit.setPlaceholderText("e.g. storage tank, ship")
@@ -89,9 +103,15 @@ class SegmentWidget(Dock):
         self.export_button.clicked.connect(self.export_table)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.instance_actions = InstanceActions()
+        form.addRow("Each instance", self.instance_actions)
         self.skeleton(form, run_row=self.run_row(self.export_button), results=self.table)
         self.result_layer = None
+        self.text_layer = None
         self.rows: list[dict] = []
+        self.last: tuple | None = None  # (image layer, request) of the result shown
+        self.instance_actions.label_clicked.connect(self.run_instance_tasks)
+        self.instance_actions.caption_clicked.connect(self.run_instance_tasks)
         for signal in (
             self.segmenter_combo.currentTextChanged,
             self.where_combo.currentTextChanged,
@@ -114,6 +134,8 @@ class SegmentWidget(Dock):
         examples_problem = self.examples.problem()
         if examples_problem:
             return examples_problem
+        if self.where_combo.currentText() == BOXES:
+            return self._boxes_problem()
         if not self.phrases() and not self.examples.has_examples():
             return "Type one or more phrases, separated by commas, or draw example boxes."
         if self.where_combo.currentText() == SHAPES:
@@ -130,12 +152,26 @@ class SegmentWidget(Dock):
             return f"{name!r} is neither a preset, a folder nor a hub id."
         return ""
 
+    def _boxes_problem(self) -> str:
+        """Why boxes cannot become masks now ('' when they can)."""
+        shapes = self.shapes_combo.layer()
+        if shapes is None or len(shapes.data) == 0:
+            return "Pick a Shapes layer with boxes (the Grounding dock's, or draw rectangles)."
+        name = self.segmenter_combo.currentText().strip()
+        if name in {p.name for p in presets("segmenter")} and name not in BOX_PRESETS:
+            return f"Boxes to masks needs SAM or SAM 2 ({', '.join(BOX_PRESETS)} or a folder)."
+        if not name:
+            return "Choose a segmenter."
+        return ""
+
     def _areas(self, image):
         where = self.where_combo.currentText()
         if where == WHOLE:
             return None
         if where == VIEW:
             return [field_of_view_box(self.viewer, image)]
+        if where == BOXES:
+            return None
         kept, boxes, _ = shape_regions(self.shapes_combo.layer(), image)
         if not kept:
             raise InvalidInputError("no shape overlaps the image")
@@ -144,17 +180,29 @@ class SegmentWidget(Dock):
     def request_for(self, image, plane, areas) -> SegmentRequest:
         """The request of this run (its command: when the layer was read from a file,
         :meth:`SegmentRequest.why_no_command` otherwise)."""
-        from ...provenance import dock_image
-
         exemplars, labels = self.examples.boxes(image)
+        if self.where_combo.currentText() == BOXES:
+            return self.boxes_request(image, plane)
         return SegmentRequest(
-            image=dock_image(image, plane),
+            image=_image_input(image, plane),
             phrases=tuple(self.phrases()),
             exemplars=exemplars or None,
             exemplar_labels=labels if 0 in labels else None,
             segmenter=self.segmenter_combo.currentText().strip(),
             regions=None if areas is None else tuple(areas),
             tile=self.tile_spin.value() or None,
+        )
+
+    def boxes_request(self, image, plane) -> SegmentRequest:
+        """Boxes to masks: the box of each shape of the Shapes layer (image pixels), the
+        image read from the plane shown (its valid mask as the command has it)."""
+        kept, boxes, _ = shape_regions(self.shapes_combo.layer(), image)
+        if not kept:
+            raise InvalidInputError("no shape overlaps the image")
+        return SegmentRequest(
+            image=_image_input(image, plane),
+            boxes=tuple(tuple(int(v) for v in b) for b in boxes),
+            segmenter=self.segmenter_combo.currentText().strip(),
         )
 
     def run(self) -> None:
@@ -178,6 +226,9 @@ class SegmentWidget(Dock):
             from ....core.segmentation.tiling import paint_labels, segment_tiles
 
             model = cached_segmenter(name)
+            if request.boxes:  # boxes to masks: the request's own run, as the command's
+                result = request.run(segmenter=model, progress=progress, cancel=cancel)
+                return model, result.labels, instance_table(result.instances, geo=geo)
             pixels = plane.model_input()
             found = segment_tiles(model, pixels, phrases, tile=tile, areas=areas,
                                   exemplars=request.exemplars or (),
@@ -186,7 +237,7 @@ class SegmentWidget(Dock):
             labels = paint_labels(found, pixels.shape[:2])
             return model, labels, instance_table(found, geo=geo)
 
-        sources = [image] if self.where_combo.currentText() != SHAPES else [
+        sources = [image] if self.where_combo.currentText() not in (SHAPES, BOXES) else [
             image, self.shapes_combo.layer()]  # fmt: skip
         sources += [ly for ly in self.examples.layers().values() if ly is not None]
         self.start(job, "Segment", lambda r: self._show(image, request, *r), unit="tiles",
@@ -195,7 +246,8 @@ class SegmentWidget(Dock):
     def _show(self, image, request, model, labels, rows) -> None:
         prov = request_record(request)
         self.copy_command_button.set_record(prov)
-        name = f"{', '.join(request.phrases)[:30] or 'examples'} on {image.name}"
+        what = "boxes" if request.boxes else "examples"
+        name = f"{', '.join(request.phrases)[:30] or what} on {image.name}"
         meta = {META_KEY: {"segment": rows, "provenance": prov}}
         if self.result_layer is not None and self.result_layer in self.viewer.layers:
             self.viewer.layers.remove(self.result_layer)
@@ -203,14 +255,64 @@ class SegmentWidget(Dock):
             labels, name=name, metadata=meta, **placement(image)
         )
         self.rows = list(rows)
+        self.last = (image, request)
+        if self.text_layer is not None and self.text_layer in self.viewer.layers:
+            self.viewer.layers.remove(self.text_layer)
+        self.text_layer = None
         self._fill_table()
         self.export_button.setEnabled(bool(rows))
+        self.instance_actions.set_ready(bool(rows))
         self.job_panel.set_status(f"{len(rows)} instance(s).")
 
+    # -- each instance: labels and captions ------------------------------------------
+    def run_instance_tasks(self, tasks) -> None:
+        """Label or caption every instance of the result shown, in a worker (progress
+        per batch of instances, cancellable); the table and the layer text follow."""
+        if self.last is None or self.job_panel.busy or not self.rows:
+            return
+        from ...models.shared import SharedSettings
+
+        image, shown = self.last
+        request = replace(shown, instance_tasks=tasks)
+        labels, rows = np.asarray(self.result_layer.data), list(self.rows)
+        settings = SharedSettings.instance().settings
+
+        def job(progress, cancel):
+            loaded = request.image.load()
+            return tasks.run(
+                request.image, loaded, labels, rows, device=settings.device,
+                precision=settings.precision, progress=progress, cancel=cancel,
+            )  # fmt: skip
+
+        what = "Label instances" if tasks.labels else "Caption instances"
+        self.start(job, what, lambda r: self._show_instances(image, request, *r),
+                   unit="instances", sources=[image, self.result_layer])  # fmt: skip
+
+    def _show_instances(self, image, request, rows, models, warnings) -> None:
+        prov = request_record(request, [*request.models(), *models])
+        self.copy_command_button.set_record(prov)
+        self.rows = list(rows)
+        meta = self.result_layer.metadata.get(META_KEY, {})
+        meta.update(segment=self.rows, provenance=prov)
+        self.text_layer = instance_text_layer(
+            self.viewer, self.rows, f"instances of {self.result_layer.name}",
+            placement(image), old=self.text_layer,
+        )  # fmt: skip
+        self._fill_table()
+        done = "labelled" if request.instance_tasks.labels else "captioned"
+        note = f" ({warnings[0]})" if warnings else ""
+        self.job_panel.set_status(f"{len(rows)} instance(s) {done}.{note}")
+
+    def _columns(self) -> tuple[str, ...]:
+        return COLUMNS + tuple(c for c in INSTANCE_COLUMNS if any(c in r for r in self.rows))
+
     def _fill_table(self) -> None:
+        columns = self._columns()
+        self.table.setColumnCount(len(columns))
+        self.table.setHorizontalHeaderLabels(list(columns))
         self.table.setRowCount(len(self.rows))
         for i, row in enumerate(self.rows):
-            for j, column in enumerate(COLUMNS):
+            for j, column in enumerate(columns):
                 value = row.get(column)
                 text = f"{value:.4g}" if isinstance(value, float) else str(value or "")
                 self.table.setItem(i, j, QTableWidgetItem(text))
@@ -226,6 +328,18 @@ class SegmentWidget(Dock):
         written = str(write_table(path, self.rows))
         self.job_panel.set_status(f"wrote {written}")
         return written
+
+
+def _image_input(image, plane):
+    """The request's image: the layer's file (for the command) read, in the worker, from
+    the plane shown with its valid mask as the command has it."""
+    from ....core.tasks.validity import plane_valid_mask
+    from ...provenance import dock_image
+
+    def pixels():
+        return plane.model_input(), plane_valid_mask(plane.data, plane.index, rgb=plane.rgb)
+
+    return replace(dock_image(image, plane), pixels=pixels)
 
 
 def _geo(image) -> dict | None:

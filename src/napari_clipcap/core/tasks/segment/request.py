@@ -304,6 +304,9 @@ class SegmentRequest:
             "overlap": self.overlap,
             "threshold": float(self.threshold),
             "merge_iou": float(self.merge_iou),
+            "instance_tasks": (
+                self.instance_tasks.parameters() if self.instance_tasks.active else None
+            ),
         }
 
     def inputs(self) -> dict:
