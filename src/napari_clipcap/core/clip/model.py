@@ -117,7 +117,9 @@ class ClipModel:
         out = []
         for g in same_shape_groups(images):
             x = torch.from_numpy(np.ascontiguousarray(g, dtype=np.float32)).to(self.device)
-            x = torch.nan_to_num(x.permute(0, 3, 1, 2), nan=0.0)
+            # channels first: one copy (never the caller's array), cleaned of NaN in place
+            x = x.permute(0, 3, 1, 2).clone(memory_format=torch.contiguous_format)
+            x = torch.nan_to_num_(x, nan=0.0)
             mode = resize_mode or self.resize_mode
             out.append(resize_batch(x, self.image_size, mode, self.interpolation))
         x = torch.cat(out) if len(out) > 1 else out[0]

@@ -182,6 +182,8 @@ def crop(
     step = reduction_for(y1 - y0, x1 - x0) if hasattr(image, "reduced") else 1
     if step > 1:  # a lazy model input: read the large box block-averaged, a band at a time
         out = image.reduced(y0, y1, x0, x1, step)
+    elif hasattr(image, "reduced"):  # a lazy model input: its slice is already new
+        out = image[y0:y1, x0:x1]
     else:
         out = np.array(image[y0:y1, x0:x1], copy=True)
     if reg.polygon is not None and polygon_mode == "mask":

@@ -164,12 +164,26 @@ def plane_array(
         k = reduction_step(h, w, budget)
         data = data[..., ::k, ::k] if image.kind == "fits" else data[::k, ::k]
     try:
-        data = np.asarray(data.compute() if hasattr(data, "compute") else data)
+        data = in_memory(data)
     except ClipcapError:
         raise
     except Exception as exc:  # a lazy read failing late (corrupt tiles, vanished file)
         raise FileFormatError(f"{where}: cannot read the data ({exc})") from exc
     return replace(image, data=data, reduced_by=image.reduced_by * k)
+
+
+def in_memory(data: Any) -> np.ndarray:
+    """``data`` as a NumPy array; a dask array is stored into one output a chunk at a
+    time (``compute`` would hold every chunk and their concatenation, twice the image)."""
+    if not hasattr(data, "compute"):
+        return np.asarray(data)
+    import dask
+    import dask.array as da
+
+    out = np.empty(data.shape, dtype=data.dtype)
+    with dask.config.set(scheduler="synchronous"):  # one chunk in flight
+        da.store(data, out, lock=False)
+    return out
 
 
 def _open(p: Path, reduce: bool, max_side, budget: int, lazy) -> ImageSource:

@@ -187,6 +187,9 @@ def cut_regions(
 
 def _count_present(image: Any, valid: np.ndarray | None, chunk_rows: int = 512) -> int:
     """How many pixels hold data, a band of rows at a time (no full-size copy)."""
+    if hasattr(image, "reduced"):  # a lazy model input holds no NaN: the mask decides
+        h, w = image.shape[:2]
+        return h * w if valid is None else int(np.count_nonzero(valid))
     total = 0
     for r in range(0, image.shape[0], chunk_rows):
         band = _finite(np.asarray(image[r : r + chunk_rows]))

@@ -1,8 +1,9 @@
-"""FITS HDU data -> scaled arrays in native byte order, memory-mapped and lazy when large.
+"""FITS HDU data -> scaled arrays in native byte order, lazy when large.
 
 The raw bytes are read without astropy's scaling (``do_not_scale_image_data``) and
-scaled here, block by block, so a dask array over a memory map reads and scales only
-the planes that are looked at.
+scaled here, block by block, with plain reads (:class:`~..filerows.FileRows`, not a
+memory map), so a dask array reads and scales only the planes that are looked at and
+an in-memory read holds the scaled array plus one band, never the file's pages too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from ...errors import FileFormatError
 from ..budget import over_budget_text
+from ..filerows import FileRows
 
 #: FITS BITPIX -> on-disk (big-endian) dtype.
 BITPIX_DTYPES: dict[int, str] = {8: "u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
@@ -193,10 +195,19 @@ def image_array(
             f"data truncated: the header promises {nbytes} bytes of {shape} "
             f"{raw_dtype.name} but only {max(0, size - offset)} follow it"
         )
-    raw = np.memmap(path, dtype=raw_dtype, mode="r", offset=offset, shape=shape)
+    # plain reads, not a memory map: mapped pages stay resident beside the scaled copy
+    raw = FileRows(path, raw_dtype, offset, shape)
     if lazy:
         return _dask(raw, shape, scaling, token), False
-    data = scaling.apply(raw)
-    if np.shares_memory(data, raw):  # unscaled native data: copy, release the map
-        data = np.array(data)
-    return data, False
+    return read_scaled(raw, scaling), False
+
+
+def read_scaled(source: FileRows, scaling: Scaling) -> np.ndarray:
+    """All of ``source`` scaled, read into the output a band of rows at a time
+    (memory: the output and one band of about :data:`CHUNK_BYTES`)."""
+    out = np.empty(source.shape, dtype=scaling.dtype)
+    row_bytes = max(1, source.nbytes // max(1, source.shape[0]))
+    step = max(1, CHUNK_BYTES // row_bytes)
+    for r in range(0, source.shape[0], step):
+        out[r : r + step] = scaling.apply(source.rows(r, r + step))
+    return out

@@ -218,6 +218,7 @@ class HeatmapRequest:
         )
 
     def _run(self, progress, cancel, clip, img) -> TaskResult:
+        from ..heatmap import map_summary
         from ..windows import WindowGrid
 
         img = self.image.load(lazy=True) if img is None else img
@@ -229,6 +230,7 @@ class HeatmapRequest:
         if self.query_regions is not None and len(self.query_regions) == 1:
             maps = maps[0]  # one query, one 2D map, as for one text query
         maps = np.asarray(maps, dtype=np.float32)
+        summary = {k: float(v) for k, v in map_summary(maps).items()}
         meta = {
             "query": " | ".join(self.query_names),
             "mode": self.mode,
@@ -241,10 +243,7 @@ class HeatmapRequest:
             "image": self.image.path,
             "shape": list(maps.shape),
             "queries": list(self.query_names),
-            "min": float(np.nanmin(maps)),
-            "max": float(np.nanmax(maps)),
-            "mean": float(np.nanmean(maps)),
-            "valid_fraction": float(np.isfinite(maps).mean()),
+            **summary,  # min, max, mean, valid_fraction: a band at a time, no map copy
             "window_effective": [grid.wh, grid.ww],
             "windows": grid.count,
             "cells": list(grid.cells),

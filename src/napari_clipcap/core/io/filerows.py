@@ -1,0 +1,82 @@
+"""An array on a file's bytes that reads only what is sliced: :class:`FileRows`.
+
+A memory map looks free, but every page it touches stays resident (and counts towards
+the process's memory) until the kernel needs it back: scaling a mapped FITS image into
+a native array holds the file's pages *and* the copy, twice the image. A
+:class:`FileRows` reads the rows a slice needs with plain reads into a fresh array and
+keeps nothing, so a reader filling its output a band of rows at a time holds the output
+plus one band.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["FileRows"]
+
+
+class FileRows:
+    """A read-only C-order array stored at ``offset`` in ``path``, read when sliced.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (opened for each read; nothing stays open).
+    dtype : dtype
+        The stored dtype (any byte order).
+    offset : int
+        Where the array starts in the file, in bytes.
+    shape : tuple of int
+        The array's shape.
+    """
+
+    def __init__(self, path: str | Path, dtype: Any, offset: int, shape: tuple[int, ...]):
+        self.path = Path(path)
+        self.dtype = np.dtype(dtype)
+        self.offset = int(offset)
+        self.shape = tuple(int(n) for n in shape)
+        self.ndim = len(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.dtype.itemsize * math.prod(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Entries ``[start:stop]`` of the first axis, read from the file."""
+        start, stop = max(0, int(start)), min(self.shape[0], int(stop))
+        inner = self.shape[1:]
+        count = max(0, stop - start) * math.prod(inner)
+        row_bytes = self.dtype.itemsize * math.prod(inner)
+        with open(self.path, "rb") as f:
+            f.seek(self.offset + start * row_bytes)
+            out = np.fromfile(f, dtype=self.dtype, count=count)
+        if out.size != count:
+            raise OSError(f"{self.path}: the file ends before its data do")
+        return out.reshape((max(0, stop - start), *inner))
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        first, rest = (key[0], key[1:]) if key else (slice(None), ())
+        if first is Ellipsis:
+            return self.rows(0, self.shape[0])[key]
+        if isinstance(first, (int, np.integer)):
+            i = int(first) % self.shape[0] if self.shape[0] else 0
+            return self.rows(i, i + 1)[(0, *rest)]
+        if isinstance(first, slice):
+            start, stop, step = first.indices(self.shape[0])
+            if step < 0:
+                return np.asarray(self)[key]
+            block = self.rows(start, max(start, stop))
+            return block[(slice(None, None, step), *rest)]
+        return np.asarray(self)[key]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self.rows(0, self.shape[0])
+        return out if dtype is None else out.astype(dtype, copy=False)
