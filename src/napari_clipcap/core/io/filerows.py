@@ -3,9 +3,10 @@
 A memory map looks free, but every page it touches stays resident (and counts towards
 the process's memory) until the kernel needs it back: scaling a mapped FITS image into
 a native array holds the file's pages *and* the copy, twice the image. A
-:class:`FileRows` reads the rows a slice needs with plain reads into a fresh array and
-keeps nothing, so a reader filling its output a band of rows at a time holds the output
-plus one band.
+:class:`FileRows` reads the rows a slice needs with plain reads and keeps one band of
+rows (:attr:`FileRows.BAND_BYTES`), so a reader filling its output a band at a time holds
+the output plus one band, and a task reading windows of a raw TIFF plane holds the
+windows plus one band instead of the whole plane.
 """
 
 from __future__ import annotations
@@ -34,12 +35,34 @@ class FileRows:
         The array's shape.
     """
 
+    #: Rows read ahead per read (about this many bytes), kept until a read outside them:
+    #: windows cut along one band of rows (a heatmap's) are served by one read.
+    BAND_BYTES = 32 * 2**20
+
     def __init__(self, path: str | Path, dtype: Any, offset: int, shape: tuple[int, ...]):
         self.path = Path(path)
         self.dtype = np.dtype(dtype)
         self.offset = int(offset)
         self.shape = tuple(int(n) for n in shape)
         self.ndim = len(self.shape)
+        self._band: tuple[int, int, np.ndarray] | None = None
+
+    def _row_bytes(self) -> int:
+        return self.dtype.itemsize * math.prod(self.shape[1:])
+
+    def band(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``[start:stop]`` (read-only), served from the last band read when it
+        holds them, else read with up to :attr:`BAND_BYTES` of rows ahead."""
+        start, stop = max(0, int(start)), min(self.shape[0], int(stop))
+        if stop <= start:
+            return np.empty((0, *self.shape[1:]), dtype=self.dtype)
+        held = self._band
+        if held is None or not held[0] <= start or stop > held[1]:
+            ahead = max(stop, start + self.BAND_BYTES // max(1, self._row_bytes()))
+            block = self.rows(start, ahead)
+            block.flags.writeable = False
+            held = self._band = (start, start + len(block), block)
+        return held[2][start - held[0] : stop - held[0]]
 
     @property
     def nbytes(self) -> int:
@@ -53,7 +76,7 @@ class FileRows:
         start, stop = max(0, int(start)), min(self.shape[0], int(stop))
         inner = self.shape[1:]
         count = max(0, stop - start) * math.prod(inner)
-        row_bytes = self.dtype.itemsize * math.prod(inner)
+        row_bytes = self._row_bytes()
         with open(self.path, "rb") as f:
             f.seek(self.offset + start * row_bytes)
             out = np.fromfile(f, dtype=self.dtype, count=count)
@@ -68,12 +91,12 @@ class FileRows:
             return self.rows(0, self.shape[0])[key]
         if isinstance(first, (int, np.integer)):
             i = int(first) % self.shape[0] if self.shape[0] else 0
-            return self.rows(i, i + 1)[(0, *rest)]
+            return self.band(i, i + 1)[(0, *rest)]
         if isinstance(first, slice):
             start, stop, step = first.indices(self.shape[0])
             if step < 0:
                 return np.asarray(self)[key]
-            block = self.rows(start, max(start, stop))
+            block = self.band(start, max(start, stop))
             return block[(slice(None, None, step), *rest)]
         return np.asarray(self)[key]
 

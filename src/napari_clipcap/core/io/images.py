@@ -145,7 +145,9 @@ def read_image(
     lazy : bool
         Give ``data`` as a :class:`~napari_clipcap.core.scaling.lazy_input.ModelInputView`
         that scales only the windows a task slices out of it (memory: the raw image and
-        those windows) instead of the whole float32 array (12 bytes a pixel).
+        those windows) instead of the whole float32 array (12 bytes a pixel). A plain
+        uncompressed grey TIFF whose scaling needs no statistics of its pixels (its
+        type's range) is not even read whole: only the rows of the windows sliced.
 
     Returns
     -------
@@ -160,12 +162,12 @@ def read_image(
     from .reading import open_image, plane_array
 
     p = Path(path).expanduser()
-    source = open_image(p, reduce=reduce, max_side=max_side, max_pixels=max_pixels)
+    source = open_image(p, reduce=reduce, max_side=max_side, max_pixels=max_pixels, windows=lazy)
     picked = source.pick(hdu)
     fits, file_shape = picked.kind == "fits", picked.shape
     if fits and len(picked.shape) > 2:  # a cube: its first plane, only that one is read
         picked = replace(picked, data=picked.data[(0,) * (len(picked.shape) - 2)])
-    image = plane_array(picked, reduce=reduce, max_pixels=max_pixels, path=p)
+    image = plane_array(picked, reduce=reduce, max_pixels=max_pixels, path=p, windows=lazy)
     if domain is None:
         domain = "astronomy" if fits else "photo"
     plane_wcs = _two_d_wcs(image.wcs, p)

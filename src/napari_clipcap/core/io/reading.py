@@ -93,6 +93,7 @@ def open_image(
     max_side: int | None = None,
     max_pixels: int | None = None,
     lazy: bool | None = None,
+    windows: bool = False,
 ) -> ImageSource:
     """Read the images of a file, within the pixel budget.
 
@@ -110,6 +111,10 @@ def open_image(
         The pixel budget (default :func:`~napari_clipcap.core.io.budget.pixel_budget`).
     lazy : bool, optional
         FITS: force dask arrays or in-memory ones (default: by size).
+    windows : bool
+        A plain uncompressed grey TIFF is given as a
+        :class:`~napari_clipcap.core.io.filerows.FileRows` that reads only the rows
+        sliced out of it (for tasks that read windows), not decoded whole.
 
     Returns
     -------
@@ -130,7 +135,7 @@ def open_image(
         raise FileFormatError(f"{p}: no such file")
     budget = pixel_budget(max_pixels)
     try:
-        return _open(p, reduce, max_side, budget, lazy)
+        return _open(p, reduce, max_side, budget, lazy, windows)
     except ClipcapError:
         raise
     except MemoryError:
@@ -146,12 +151,14 @@ def plane_array(
     reduce: bool = False,
     max_pixels: int | None = None,
     path: str | Path | None = None,
+    windows: bool = False,
 ) -> Pixels:
     """``image`` with its data in memory, strided to the pixel budget when ``reduce``.
 
     Only the last two axes count towards the budget (a FITS cube's planes); a lazy
     image above it is read with a stride, so only every ``k``-th row is touched.
-    ``path`` names the file in messages.
+    ``path`` names the file in messages; ``windows``: a plane read as rows where sliced
+    (``open_image(windows=True)``) stays so when it needs no stride.
     """
     budget = pixel_budget(max_pixels)
     where = " ".join(str(v) for v in (path, image.name and f"[{image.name}]") if v) or "image"
@@ -164,7 +171,8 @@ def plane_array(
         k = reduction_step(h, w, budget)
         data = data[..., ::k, ::k] if image.kind == "fits" else data[::k, ::k]
     try:
-        data = in_memory(data)
+        if not (windows and k == 1 and hasattr(data, "rows")):
+            data = in_memory(data)
     except ClipcapError:
         raise
     except Exception as exc:  # a lazy read failing late (corrupt tiles, vanished file)
@@ -186,7 +194,7 @@ def in_memory(data: Any) -> np.ndarray:
     return out
 
 
-def _open(p: Path, reduce: bool, max_side, budget: int, lazy) -> ImageSource:
+def _open(p: Path, reduce: bool, max_side, budget: int, lazy, windows: bool) -> ImageSource:
     from .fits.reader import has_fits_suffix, is_fits
 
     if has_fits_suffix(p) or is_fits(p):
@@ -201,7 +209,7 @@ def _open(p: Path, reduce: bool, max_side, budget: int, lazy) -> ImageSource:
                 p, max_side=max_side, max_pixels=budget, reduce=reduce, factor=True
             )
             return ImageSource(p, "geotiff", [Pixels(arr, "geotiff", reduced_by=k)])
-        return ImageSource(p, "tiff", [Pixels(_read_tiff(p, budget), "tiff")])
+        return ImageSource(p, "tiff", [Pixels(_read_tiff(p, budget, windows), "tiff")])
     arr, k = _read_pillow(p, budget, reduce)
     return ImageSource(p, "raster", [Pixels(arr, "raster", reduced_by=k)])
 
@@ -255,13 +263,15 @@ def _tiff_plane(p: Path, shape: tuple[int, ...], axes: str, budget: int) -> int:
     return ndim
 
 
-def _read_tiff(p: Path, budget: int) -> np.ndarray:
+def _read_tiff(p: Path, budget: int, windows: bool = False) -> Any:
     import tifffile
 
     try:
         with tifffile.TiffFile(p) as tif:
             series = tif.series[0]
             ndim = _tiff_plane(p, series.shape, series.axes, budget)
+            if windows and (rows := _tiff_rows(p, tif, series, ndim)) is not None:
+                return rows
             arr = series.asarray()
     except ClipcapError:
         raise
@@ -275,6 +285,23 @@ def _read_tiff(p: Path, budget: int) -> np.ndarray:
     elif arr.ndim == 3 and arr.shape[2] > 4:
         arr = arr[..., :3]
     return arr
+
+
+def _tiff_rows(p: Path, tif: Any, series: Any, ndim: int) -> Any:
+    """The plane of a grey TIFF stored uncompressed in one run of bytes, as rows read
+    where sliced (:class:`~.filerows.FileRows`); None for any other layout."""
+    from .filerows import FileRows
+
+    shape = tuple(int(n) for n in series.shape)
+    shape = shape[len(shape) - ndim :]
+    dtype = np.dtype(series.dtype)
+    offset = series.dataoffset
+    if ndim != 2 or offset is None or dtype.kind not in "uif" or 0 in shape:
+        return None
+    rows = FileRows(p, dtype.newbyteorder(tif.byteorder), offset, shape)
+    if offset + rows.nbytes > p.stat().st_size:
+        return None  # truncated: the whole read says so
+    return rows
 
 
 def _read_pillow(p: Path, budget: int, reduce: bool) -> tuple[np.ndarray, int]:

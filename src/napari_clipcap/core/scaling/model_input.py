@@ -184,7 +184,10 @@ def _select(data: Any, rgb: bool | None, channels: Any, channel_axis: int, plane
     lead = data.ndim - spatial
     if lead < 0:
         raise InvalidInputError(f"cannot make an image from data of shape {data.shape}")
-    arr = np.asarray(data[_plane_index(plane, lead, data.shape)])
+    if lead == 0 and hasattr(data, "rows"):  # rows read where sliced: kept unread
+        arr = data
+    else:
+        arr = np.asarray(data[_plane_index(plane, lead, data.shape)])
     if arr.ndim == 3:
         if arr.shape[-1] == 4:
             arr = arr[..., :3]  # alpha is dropped, not composited
@@ -300,7 +303,22 @@ def model_input_view(
         per_channel = per_channel or default_per_channel
     interval = make_interval(interval)
     stretch = LinearStretch() if stretch is None else make_stretch(stretch)
+    if hasattr(arr, "rows") and not _needs_no_pixels(interval, stretch, arr.dtype):
+        raw = arr = np.asarray(arr)  # limits fitted to the pixels: read the plane
     layers = [arr[..., c] for c in range(3)] if colour and per_channel else [arr]
     limits = [interval.get_limits(values) for values in layers]
     stretches = [fitted_stretch(stretch, v, lim) for v, lim in zip(layers, limits)]
     return ModelInputView(raw, limits, stretches)
+
+
+def _needs_no_pixels(interval: BaseInterval, stretch: BaseStretch, dtype: Any) -> bool:
+    """Whether the scaling is fixed without looking at the pixels: given limits, or the
+    8/16-bit or float type's range, and a stretch that fits nothing to the data."""
+    if isinstance(stretch, HistEqStretch) and stretch.data is None:
+        return False
+    if isinstance(interval, ManualInterval):
+        return interval.vmin is not None and interval.vmax is not None
+    dtype = np.dtype(dtype)
+    return type(interval) is DtypeInterval and (
+        dtype in (np.uint8, np.uint16) or dtype.kind == "f"
+    )

@@ -155,7 +155,8 @@ def cut_regions(
         report_low_data(found)
         whole = crops(img, None)[0] if hasattr(img, "reduced") else np.asarray(img)
         return RegionCrops((), (whole,), np.zeros(1, bool), (tuple(found),))
-    if (valid is not None and not valid.any()) or (valid is None and is_all_nan(img)):
+    lazy = hasattr(img, "reduced")  # a lazy model input holds no NaN: nothing to scan
+    if (valid is not None and not valid.any()) or (valid is None and not lazy and is_all_nan(img)):
         raise InvalidInputError(NO_DATA_IMAGE)
     names = list(names) if names is not None else [f"region {i}" for i in range(1, len(asked) + 1)]
     placed, parts, empty, problems = [], [], [], []

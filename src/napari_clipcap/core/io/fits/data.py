@@ -23,6 +23,9 @@ from ..filerows import FileRows
 BITPIX_DTYPES: dict[int, str] = {8: "u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
 #: Target size of one dask chunk of a 2D image, in bytes.
 CHUNK_BYTES = 64 * 2**20
+#: Raw bytes read per step when data are read into memory (the band and its scaled copy
+#: are what a read holds beyond its output).
+READ_BAND_BYTES = 2 * 2**20
 
 # FITS stores unsigned integers as signed ones with an offset (BZERO = 2**(bits-1)).
 _PSEUDO_UNSIGNED = {
@@ -204,10 +207,10 @@ def image_array(
 
 def read_scaled(source: FileRows, scaling: Scaling) -> np.ndarray:
     """All of ``source`` scaled, read into the output a band of rows at a time
-    (memory: the output and one band of about :data:`CHUNK_BYTES`)."""
+    (memory: the output and one band of about :data:`READ_BAND_BYTES`, twice)."""
     out = np.empty(source.shape, dtype=scaling.dtype)
     row_bytes = max(1, source.nbytes // max(1, source.shape[0]))
-    step = max(1, CHUNK_BYTES // row_bytes)
+    step = max(1, READ_BAND_BYTES // row_bytes)
     for r in range(0, source.shape[0], step):
         out[r : r + step] = scaling.apply(source.rows(r, r + step))
     return out
