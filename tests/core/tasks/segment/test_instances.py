@@ -93,3 +93,24 @@ def test_an_instance_painted_over_gets_no_label(scene_png, tasks):
     )  # fmt: skip
     assert rows[0]["label"] is None and rows[0]["probabilities"] is None
     assert rows[1]["label"] in LABELS
+
+
+def test_the_python_api_takes_the_instance_options_and_cancel_stops_them(scene_png, tasks):
+    import threading
+
+    from napari_clipcap.core.errors import Cancelled
+    from napari_clipcap.core.tasks.segment import segment
+
+    result = segment(
+        scene_png, "blob", BlobSegmenter(64), labels="house, tree", clip=tasks.clip.name,
+        clip_weights=tasks.clip.weights, device="cpu",
+    )  # fmt: skip
+    assert result.request.instance_tasks.labels == ("house", "tree")
+    assert all(r["label"] in ("house", "tree") for r in result.rows)
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        InstanceTasks(labels=LABELS, clip=tasks.clip).run(
+            ImageInput(str(scene_png)), ImageInput(str(scene_png)).load(), result.labels,
+            result.rows, device="cpu", cancel=cancel,
+        )  # fmt: skip
