@@ -346,3 +346,36 @@ def test_a_linked_index_folder_is_never_cleaned(tmp_path):
     _ivfpq_search_ok(folder, vecs, n_new=30)
     assert sorted(p.name for p in user.iterdir()) == names
     assert (user / "my_notes.txt").read_text() == "mine"
+
+
+def _lists_of(index_dir: Path) -> tuple[dict, Path, list[tuple[int, int, int]], int]:
+    """The manifest, the lists' data file, each list's (size, capacity, offset), code size."""
+    import faiss
+
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    merged = index_dir / manifest["merged"]
+    flags = faiss.IO_FLAG_ONDISK_SAME_DIR | faiss.IO_FLAG_SKIP_IVF_DATA | faiss.IO_FLAG_READ_ONLY
+    index = faiss.read_index(str(merged), flags)
+    lists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(index).invlists)
+    table = [(lists.lists.at(i).size, lists.lists.at(i).capacity, lists.lists.at(i).offset)
+             for i in range(lists.nlist)]  # fmt: skip
+    return manifest, merged.with_suffix(".ivfdata"), table, int(lists.code_size)
+
+
+def test_one_tampered_list_is_refused_and_rebuilt_from_sqlite(tmp_path):
+    """The lists' total size is right, but one list holds another's row: refused."""
+    folder, vecs = _ivfpq_collection(tmp_path)
+    index_dir = folder / FOLDER_NAME
+    manifest, data, table, code = _lists_of(index_dir)
+    used = [(s, c, o) for s, c, o in table if s]
+    (_, c0, o0), (_, c1, o1) = used[0], used[1]
+    raw = bytearray(data.read_bytes())
+    ids0, ids1 = o0 + c0 * code, o1 + c1 * code  # ids follow each list's codes
+    raw[ids0 : ids0 + 8] = raw[ids1 : ids1 + 8]  # list 0's first row becomes list 1's
+    data.write_bytes(bytes(raw))
+    with pytest.raises(FileFormatError, match="listed twice"):
+        IvfPqIndex.open(index_dir)
+    _ivfpq_search_ok(folder, vecs)  # rebuilt from SQLite: every item found again
+    rebuilt = json.loads((index_dir / "manifest.json").read_text())
+    assert rebuilt["merged"] != manifest["merged"]
+    assert IvfPqIndex.open(index_dir).ntotal == len(vecs)

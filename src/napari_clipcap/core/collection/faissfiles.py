@@ -24,12 +24,16 @@ rebuild the index from the SQLite vectors, which are the collection's source of 
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from ..errors import FileFormatError
 
@@ -229,10 +233,62 @@ def read_ondisk_index(path: str | os.PathLike, data: str | os.PathLike):
         raise UntrustedIndexError(
             f"vector index {path} names lists {lists.filename!r}, not {data.name}; refused"
         )
+    problem = list_layout_problem(lists, os.lstat(data).st_size)
+    if problem:
+        raise UntrustedIndexError(f"vector index lists {data.name}: {problem}; refused")
     lists.read_only = True
     try:
         with quiet_stdout():
             lists.do_mmap()
     except RuntimeError as exc:
         raise UntrustedIndexError(f"cannot map vector index lists {data}: {exc}") from exc
+    problem = list_ids_problem(lists, int(index.ntotal))
+    if problem:
+        raise UntrustedIndexError(f"vector index lists {data.name}: {problem}; refused")
     return index
+
+
+def list_layout_problem(lists: Any, file_size: int) -> str | None:
+    """Why the on-disk lists' table does not fit their file (None when it does).
+
+    Each list ``i`` holds ``size <= capacity`` entries of ``code_size`` code bytes and
+    one int64 id, at ``offset`` in the file: every list must lie inside the file, and
+    the lists must not overlap (a list pointing into another would let one list's
+    codes be read as another's ids).
+    """
+    entry = int(lists.code_size) + 8
+    spans = []
+    for i in range(int(lists.nlist)):
+        one = lists.lists.at(i)
+        size, capacity, offset = int(one.size), int(one.capacity), int(one.offset)
+        if size < 0 or capacity < size or offset < 0:
+            return f"list {i} declares {size} entries in room for {capacity} at {offset}"
+        if offset + capacity * entry > file_size:
+            return f"list {i} runs past the end of the file ({file_size} bytes)"
+        if capacity:
+            spans.append((offset, offset + capacity * entry, i))
+    spans.sort()
+    for (_, end, i), (start, _, j) in itertools.pairwise(spans):
+        if start < end:
+            return f"lists {i} and {j} overlap"
+    return None
+
+
+def list_ids_problem(lists: Any, ntotal: int) -> str | None:
+    """Why the ids stored in the (mapped) lists are not the rows ``0 .. ntotal - 1``,
+    each exactly once (None when they are): each list's count and ids are checked."""
+    import faiss
+
+    found = [
+        np.array(faiss.rev_swig_ptr(lists.get_ids(i), n), dtype=np.int64)
+        for i in range(int(lists.nlist))
+        if (n := int(lists.list_size(i)))
+    ]
+    ids = np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+    if len(ids) != ntotal:
+        return f"the lists hold {len(ids)} entries, the index says {ntotal}"
+    if len(ids) and (ids.min() < 0 or ids.max() >= ntotal):
+        return "a list holds a row number outside the index"
+    if len(np.unique(ids)) != len(ids):
+        return "a row is listed twice"
+    return None
