@@ -16,8 +16,9 @@ model's quality.
 
 Written: ``first_view.png`` (``napari-clipcap view``), ``caption.png``, ``labels.png``,
 ``heatmap.png``, ``heatmap_region.png`` (a drawn box as the query), ``region_files.png``,
-``grounding.png``, ``ask.png``, ``fits_radec.png`` and ``geotiff_composite.png``
-(``--only ask`` or ``--only heatmap_region`` writes one).
+``grounding.png``, ``ask.png``, ``segment.png``, ``fits_radec.png`` and
+``geotiff_composite.png`` (``--only ask``, ``--only heatmap_region`` or ``--only segment``
+writes one).
 """
 
 from __future__ import annotations
@@ -246,6 +247,43 @@ def ask_shot(out: Path, folder: Path) -> None:
     shoot(viewer, out)
 
 
+def segment_shot(out: Path, folder: Path) -> None:
+    """The Segment dock: "house" in the village box, with a tiny SAM 3 taught its houses;
+    most houses must come back as their own instance (IoU 0.5 or more)."""
+    from screenshot_models import VILLAGE, house_masks, overhead_image, train_segmenter
+
+    from napari_clipcap.core.segmentation.model import as_uint8
+
+    image = overhead_image()
+    model = train_segmenter(folder, image)
+    viewer = new_viewer("Segment")
+    (layer,) = viewer.open_sample("napari-clipcap", "overhead")
+    x0, y0, x1, y1 = VILLAGE
+    village = viewer.add_shapes(
+        [rect((y0, x0, y1, x1))], shape_type="rectangle", name="village",
+        edge_color="yellow", face_color="transparent", edge_width=3,
+    )  # fmt: skip
+    w = dock(viewer, "Segment")
+    w.image_combo.set_layer(layer)
+    w.segmenter_combo.setCurrentText(str(model))
+    w.where_combo.setCurrentText("Each shape")
+    w.shapes_combo.set_layer(village)
+    w.phrases_edit.setText("house")
+    w.tile_spin.setValue(224)  # the village box in one tile
+    w.run_button.click()
+    wait(w)
+    labels = np.asarray(w.result_layer.data)
+    truth = house_masks(as_uint8(image))
+    found = [labels == i for i in np.unique(labels) if i]
+    best = [max((np.sum(t & f) / np.sum(t | f) for f in found), default=0) for t in truth]
+    hits = sum(iou >= 0.5 for iou in best)
+    print(f"Segment dock: {len(found)} instances, {hits} of the {len(truth)} houses (IoU >= 0.5)")
+    if hits < 0.8 * len(truth):
+        raise SystemExit(f"the segment screenshot found {hits} of {len(truth)} houses")
+    viewer.layers.selection.active = village
+    shoot(viewer, out)
+
+
 def use_models(models: dict) -> None:
     """Point the docks' shared settings at the screenshot models, on the CPU."""
     from napari_clipcap._napari.models.specs import CUSTOM, ModelChoice
@@ -262,7 +300,7 @@ def use_models(models: dict) -> None:
 
 
 #: ``--only`` choices: the screenshots that can be made on their own.
-ONLY = ("ask", "heatmap_region")
+ONLY = ("ask", "heatmap_region", "segment")
 
 
 def only_shot(name: str, out_dir: Path, tmp: Path) -> None:
@@ -271,6 +309,8 @@ def only_shot(name: str, out_dir: Path, tmp: Path) -> None:
 
     if name == "ask":
         ask_shot(out_dir / "ask.png", tmp)
+    elif name == "segment":
+        segment_shot(out_dir / "segment.png", tmp)
     else:
         use_models(build_models(tmp))
         heatmap_region_shot(out_dir / "heatmap_region.png")
@@ -306,6 +346,7 @@ def main() -> None:
         regions_bar_shot(out_dir / "region_files.png", tmp, dock)
         grounding_shot(out_dir / "grounding.png", tmp)
         ask_shot(out_dir / "ask.png", tmp)
+        segment_shot(out_dir / "segment.png", tmp)
         screenshot_fits.shoot(out_dir / "fits_radec.png")
         screenshot_geotiff.shoot(out_dir / "geotiff_composite.png")
     print(f"all screenshots in {time.perf_counter() - start:.0f} s")

@@ -343,3 +343,126 @@ def train_asker(folder: Path, image: np.ndarray) -> Path:
     vlm.processor.save_pretrained(out)
     print(f"tiny PaliGemma taught two answers about the overhead scene: loss {float(loss):.3f}")
     return out
+
+
+#: The box (x0, y0, x1, y1) around the overhead sample's village that the Segment shot
+#: segments in one tile, and the roof colours of its houses (as drawn, and with the
+#: darker ridge) that find their pixels.
+VILLAGE = (176, 208, 384, 368)
+ROOFS = np.array([[170, 70, 55], [140, 60, 50], [200, 195, 185], [90, 90, 95]], np.float32)
+
+
+def house_rects(size: int = 512, seed: int = 0) -> list[tuple[int, int, int, int]]:
+    """``(row, col, height, width)`` of each house of ``synthetic_overhead(size, seed)``,
+    in drawing order: its random draws replayed (a test holds them to the roofs)."""
+    rng = np.random.default_rng(seed)
+    rng.uniform(0, size, (24, 2)), rng.integers(0, 6, 24), rng.uniform(0, np.pi, 24)
+    rng.standard_normal((size, size))  # the forest canopy
+    rects = []
+    for _ in range(45):
+        cy = int(rng.normal(0.55 * size, 0.07 * size))
+        cx = int(rng.normal(0.55 * size, 0.07 * size))
+        h, w = rng.integers(8, 16, 2)
+        if abs(cy - 0.55 * size) < 12 or abs(cx - 0.55 * size) < 12:
+            continue  # the generator skips houses on the road
+        rng.integers(0, 4)  # the roof colour
+        rects.append((cy, cx, int(h), int(w)))
+    return rects
+
+
+def house_masks(pixels: np.ndarray, min_area: int = 25) -> list[np.ndarray]:
+    """Each house's visible roof in the uint8 overhead sample: its rectangle, less what
+    later houses (roofs and shadows) cover, where the pixels have a roof colour (trees
+    drawn over it are left out); houses of fewer than ``min_area`` pixels are dropped."""
+    colours = np.concatenate([ROOFS, ROOFS * 0.8])
+    diff = np.abs(pixels[..., None, :].astype(np.float32) - colours[None, None])
+    roof = diff.max(axis=-1).min(axis=-1) < 14
+    rects = house_rects(pixels.shape[0])
+    masks = []
+    for k, (cy, cx, h, w) in enumerate(rects):
+        mask = np.zeros(roof.shape, bool)
+        mask[cy : cy + h + 1, cx : cx + w + 1] = True
+        for cy2, cx2, h2, w2 in rects[k + 1 :]:
+            mask[cy2 : cy2 + h2 + 1, cx2 : cx2 + w2 + 1] = False
+            mask[cy2 + 3 : cy2 + h2 + 4, cx2 + 3 : cx2 + w2 + 4] = False  # its shadow
+        mask &= roof
+        if mask.sum() >= min_area:
+            masks.append(mask)
+    return masks
+
+
+def train_segmenter(folder: Path, image: np.ndarray, steps: int = 200) -> Path:
+    """A tiny SAM 3 (the test fixture's, at 224 px with 32 queries) taught the houses of
+    the overhead sample's village for the phrase "house".
+
+    One input is memorised: the village tile as the Segment dock cuts it, through the
+    segmenter's own pixel and prompt code. Query *i* is taught house *i*'s mask (binary
+    cross-entropy weighted towards the roofs, plus a Dice loss), the other queries a low
+    score, the presence token a high one. The mask head starts scaled up tenfold: at the
+    fixture's initial scale its masks are near zero everywhere and 200 steps teach nothing.
+    """
+    import torch
+    import torch.nn.functional as F
+    from transformers import Sam3Model, Sam3Processor
+    from transformers.models.sam3.image_processing_sam3 import Sam3ImageProcessor
+
+    from fixtures.segmenter_models import sam3_tokenizer, tiny_sam3_config
+    from napari_clipcap.core.segmentation.model import as_uint8, load_segmenter
+
+    side, queries = 224, 32
+    tok = sam3_tokenizer()
+    bos, eos = tok.convert_tokens_to_ids(["<|startoftext|>", "<|endoftext|>"])
+    config = tiny_sam3_config(len(tok), bos, eos, side=side)
+    config.detr_decoder_config.num_queries = queries
+    torch.manual_seed(0)
+    model = Sam3Model(config)
+    with torch.no_grad():
+        for part in (model.mask_decoder.mask_embedder, model.mask_decoder.instance_projection):
+            for weight in (p for p in part.parameters() if p.dim() > 1):
+                weight.mul_(10.0)
+    start = folder / "sam3-init"
+    model.save_pretrained(start)
+    images = Sam3ImageProcessor(
+        size={"height": side, "width": side}, mask_size={"height": 16, "width": 16}
+    )
+    Sam3Processor(image_processor=images, tokenizer=tok).save_pretrained(start)
+    seg = load_segmenter(start, device="cpu", precision="fp32")
+    x0, y0, x1, y1 = VILLAGE
+    tile = as_uint8(image[y0:y1, x0:x1])
+    masks = [m[y0:y1, x0:x1] for m in house_masks(as_uint8(image))]
+    masks.sort(key=lambda m: tuple(np.argwhere(m)[0]))
+    pixels, prompt = seg._pixels(tile), seg._prompt("house", tile.shape[:2], [], [])
+    started = time.perf_counter()
+    seg.model.train()
+    with torch.no_grad():
+        size = seg.model(pixel_values=pixels, **prompt).pred_masks.shape[-2:]
+    target = F.interpolate(torch.from_numpy(np.stack(masks)).float()[None], size, mode="area")[0]
+    labels = torch.zeros(1, queries)
+    labels[0, : len(masks)] = 1.0
+    opt = torch.optim.AdamW(seg.model.parameters(), lr=3e-3)
+    for _ in range(steps):
+        out = seg.model(pixel_values=pixels, **prompt)
+        logits = out.pred_masks[0, : len(masks)]
+        prob = logits.sigmoid()
+        overlap = 2 * (prob * target).sum((1, 2)) + 1
+        dice = 1 - (overlap / (prob.sum((1, 2)) + target.sum((1, 2)) + 1)).mean()
+        loss = (
+            F.binary_cross_entropy_with_logits(logits, target, pos_weight=torch.tensor(10.0))
+            + dice
+            + F.binary_cross_entropy_with_logits(out.pred_logits, labels)
+            + F.binary_cross_entropy_with_logits(
+                out.presence_logits, torch.ones_like(out.presence_logits)
+            )
+        )
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    seg.model.eval()
+    out_dir = folder / "sam3-houses"
+    seg.model.save_pretrained(out_dir)
+    seg.processor.save_pretrained(out_dir)
+    print(
+        f"tiny SAM 3 taught the village's {len(masks)} houses in "
+        f"{time.perf_counter() - started:.0f} s: loss {float(loss):.3f}"
+    )
+    return out_dir
