@@ -114,3 +114,10 @@ def test_the_python_api_takes_the_instance_options_and_cancel_stops_them(scene_p
             ImageInput(str(scene_png)), ImageInput(str(scene_png)).load(), result.labels,
             result.rows, device="cpu", cancel=cancel,
         )  # fmt: skip
+
+
+def test_only_a_clipcap_captioner_takes_the_instances_clip(tasks, blip_dir):
+    assert tasks.captioner_spec().clip == tasks.clip
+    blip = InstanceTasks(caption=True, captioner="blip", captioner_weights=str(blip_dir),
+                         clip=tasks.clip)  # fmt: skip
+    assert blip.captioner_spec().kind == "blip" and blip.captioner_spec().clip is None

@@ -145,10 +145,12 @@ class InstanceTasks:
         return self.clip if self.clip is not None else ModelSpec.for_clip(None, None)
 
     def captioner_spec(self) -> ModelSpec:
-        """The captioner (with :attr:`clip` as its CLIP when one is named)."""
-        return ModelSpec.for_captioner(
-            self.captioner, self.captioner_weights, decoder=self.decoder, clip=self.clip
+        """The captioner (a ClipCap with :attr:`clip` as its CLIP when one is named; other
+        captioners hold their own image encoder)."""
+        spec = ModelSpec.for_captioner(
+            self.captioner, self.captioner_weights, decoder=self.decoder
         )
+        return replace(spec, clip=self.clip) if spec.kind == "clipcap" else spec
 
     # -- the requests the instances go through -------------------------------------
     def labels_request(self, image: ImageInput, polygons: Sequence, device: str, precision: str):
