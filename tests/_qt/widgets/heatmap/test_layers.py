@@ -211,3 +211,27 @@ def test_very_large_job_asks_first(dock, qtbot):
     assert w.job_panel.job is not None and 21_025 > LARGE_JOB
     w.job_panel.cancel()
     wait_job(qtbot, w)
+
+
+def test_colorbar_steps_of_two_runs_take_turns_one_per_step(qtbot):
+    """Two jobs ending together: their colorbar and title steps run one at a time, in
+    the order asked for, a step apart (the canvas is drawn in between)."""
+    import time
+    from itertools import pairwise
+
+    from napari_clipcap._qt.widgets.heatmap.layers import run_in_steps
+
+    ran: list = []
+
+    def step(name):
+        return lambda: ran.append((name, time.perf_counter()))
+
+    def broken():
+        raise RuntimeError("layer gone")
+
+    run_in_steps([step("a1"), broken, step("a2")], step_ms=20)
+    run_in_steps([step("b1")], step_ms=20)
+    qtbot.waitUntil(lambda: len(ran) == 3, timeout=5000)
+    assert [name for name, _ in ran] == ["a1", "a2", "b1"]
+    times = [t for _, t in ran]
+    assert all(later - earlier >= 0.015 for earlier, later in pairwise(times))

@@ -24,6 +24,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections import deque
 from collections.abc import Callable
 from functools import partial
 
@@ -31,6 +33,8 @@ import numpy as np
 from qtpy.QtCore import QTimer
 
 from ...._napari.layers import add_or_update_image, box_to_rectangle, data_to_world, placement
+
+log = logging.getLogger(__name__)
 
 PREFIX = "heatmap: "
 #: Where a map's colorbar and its title sit (napari tiles this corner vertically).
@@ -137,16 +141,31 @@ def show_maps(viewer, image, plane, queries, maps, info: dict, **style) -> list:
 
 def run_in_steps(steps: list[Callable[[], None]], step_ms: int = STEP_MS) -> None:
     """Call ``steps`` one by one from the Qt event loop, ``step_ms`` apart, so that
-    the canvas is drawn (and the other events handled) between any two of them."""
-    if not steps:
-        return
-    first, rest = steps[0], steps[1:]
+    the canvas is drawn (and the other events handled) between any two of them.
 
-    def run() -> None:
-        first()
-        run_in_steps(rest, step_ms)
+    One queue serves every dock: the steps of two jobs that end together run one at a
+    time too, in the order they were asked for. A step that raises is logged and the
+    next one still runs.
+    """
+    idle = not _PENDING
+    _PENDING.extend(steps)
+    if idle and _PENDING:
+        QTimer.singleShot(step_ms, partial(_next_step, step_ms))
 
-    QTimer.singleShot(step_ms, run)
+
+#: Steps of :func:`run_in_steps` not run yet, oldest first.
+_PENDING: deque[Callable[[], None]] = deque()
+
+
+def _next_step(step_ms: int) -> None:
+    step = _PENDING.popleft()
+    try:
+        step()
+    except Exception:  # a layer or viewer gone meanwhile: the other steps still run
+        log.warning("heatmap: a colorbar step failed", exc_info=True)
+    finally:
+        if _PENDING:
+            QTimer.singleShot(step_ms, partial(_next_step, step_ms))
 
 
 def _alive(viewer, layer) -> bool:
