@@ -235,3 +235,16 @@ def test_colorbar_steps_of_two_runs_take_turns_one_per_step(qtbot):
     assert [name for name, _ in ran] == ["a1", "a2", "b1"]
     times = [t for _, t in ran]
     assert all(later - earlier >= 0.015 for earlier, later in pairwise(times))
+
+
+def test_dock_opened_from_the_plugins_menu_titles_its_colorbars(
+    make_napari_viewer, qtbot, scene, tiny_clip_choice, notifications
+):
+    """A dock napari opens for the plugin gets a proxy of the viewer, whose layers are
+    new proxies at each access: the colorbar steps still find their layers."""
+    viewer = make_napari_viewer()
+    viewer.add_image(scene, name="one")
+    _, w = viewer.window.add_plugin_dock_widget("napari-clipcap", "Text heatmap")
+    run(qtbot, w)
+    layer = viewer.layers[heat_name("river", "one")]
+    qtbot.waitUntil(lambda: colorbar_title(layer) == layer.name, timeout=5000)

@@ -169,7 +169,12 @@ def _next_step(step_ms: int) -> None:
 
 
 def _alive(viewer, layer) -> bool:
-    return layer.name in viewer.layers and viewer.layers[layer.name] is layer
+    """Whether ``layer`` is still in ``viewer`` (a plugin dock's viewer hands out
+    wrapt proxies of its layers, a new one at each access: compare what they wrap)."""
+    if layer.name not in viewer.layers:
+        return False
+    listed = viewer.layers[layer.name]
+    return getattr(listed, "__wrapped__", listed) is getattr(layer, "__wrapped__", layer)
 
 
 def show_colorbar(viewer, layer) -> None:
