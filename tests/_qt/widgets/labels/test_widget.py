@@ -260,3 +260,30 @@ def test_score_asked_while_scoring_runs_one_job_after_the_other(labels_widget, q
         lambda: len(w.results.get("labels", [])) == 3 and not w.job_panel.busy, timeout=20000
     )
     assert max(most) == 1  # never two scoring jobs at once
+
+
+def test_scores_come_from_the_labels_requests_run(labels_widget, qtbot, monkeypatch):
+    """The dock runs its LabelsRequest (the CLI's path), not a copy of the scoring loop:
+    what the request's run gives is what the table and the shapes show."""
+    from napari_clipcap.core.tasks.requests import LabelsRequest
+
+    ran: list = []
+    real = LabelsRequest.run
+
+    def spy(self, **kwargs):
+        result = real(self, **kwargs)
+        ran.append((self, kwargs))
+        result.extra["scores"] = np.array([[0.25, 0.75]], np.float32)
+        return result
+
+    monkeypatch.setattr(LabelsRequest, "run", spy)
+    viewer, w = labels_widget
+    _ask(viewer, w, "forest, river")
+    w.score_button.click()
+    wait_job(qtbot, w)
+    assert len(ran) == 1
+    request, kwargs = ran[0]
+    assert request.labels == ("forest", "river") and request.image.name == "scene"
+    assert kwargs["clip"] is not None  # the dock's cached model is handed in
+    probs = w.results["regions"][0]["probabilities"]
+    assert probs == pytest.approx({"forest": 0.25, "river": 0.75})

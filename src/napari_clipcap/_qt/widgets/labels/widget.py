@@ -9,6 +9,7 @@ after a short pause (debounced). The table exports to CSV.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 from napari.layers import Shapes
@@ -54,7 +55,7 @@ from ...dock import Dock
 from ...hint import framed
 from ...layer_combo import LayerCombo
 from ...models.panel import ModelPanel
-from ...provenance import dock_image
+from ...provenance import dock_input
 from ...region_files import RegionFilesBar
 from .canvas import LABEL_COLOUR, label_results, write_label_text
 from .canvas import TEXT_COLUMN as TEXT_COLUMN  # the shapes' text feature
@@ -245,19 +246,14 @@ class LabelsWidget(Dock):
         clip_choice, device, precision = s.clip, s.device, s.precision
         drawn = shapes_signature(shapes)
 
-        def job(progress, cancel):
-            from ....core.tasks.labels import score_regions
-            from ....core.tasks.validity import plane_valid_mask
-
-            ground = ground_luminance(plane.model_input(), rects)
+        def job(progress, cancel):  # the request's own run, on the new or moved shapes
             if not todo:
+                ground = ground_luminance(plane.model_input(), rects)
                 return np.zeros((0, len(labels)), np.float32), ground
-            clip = STORE.clip(clip_choice, device, precision)
-            valid = plane_valid_mask(plane.data, plane.index, rgb=plane.rgb)  # as the CLI
-            return score_regions(
-                plane.model_input(), list(todo.values()), labels, clip,
-                **template, valid=valid, progress=progress, cancel=cancel,
-            ), ground  # fmt: skip
+            clip = STORE.clip(clip_choice, device, precision)  # the one model cache
+            edited = replace(request, regions=tuple(todo.values()))
+            result = edited.run(progress=progress, cancel=cancel, clip=clip)
+            return result.extra["scores"], ground_luminance(result.image.data, rects)
 
         def done(result):
             probs, ground = result
@@ -301,7 +297,7 @@ class LabelsWidget(Dock):
         per click; what runs and what provenance and Copy command record."""
         s, template = self.models.settings, self.template()
         return LabelsRequest(
-            image=dock_image(image, plane),
+            image=dock_input(image, plane),
             labels=tuple(self.labels()),
             regions=tuple(regions),
             template=template.get("template", "{}"),
