@@ -55,3 +55,20 @@ def test_a_failing_world_formatter_is_skipped_and_logged_with_its_traceback(capl
         assert worldcoords.format_world({"broken": 1}, 0, 0) is None
     (record,) = caplog.records
     assert record.levelno == logging.DEBUG and record.exc_info[1].args == ("formatter bug",)
+
+
+def test_nested_warning_collectors_each_leave_their_own_list():
+    """A job's collector around two runs' collectors (a dock running its request twice):
+    each run's exit takes its own list off the stack, not an equal-looking outer one."""
+    import warnings
+
+    from napari_clipcap.core.errors import LowDataWarning, collect_warnings, warn_user
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with collect_warnings() as outer:
+            for n in range(2):
+                with collect_warnings() as inner:
+                    warn_user(f"low {n}", LowDataWarning)
+                assert inner == [f"low {n}"]
+        assert outer == ["low 0", "low 1"]

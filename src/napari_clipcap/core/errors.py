@@ -70,8 +70,8 @@ def collect_warnings() -> Iterator[list[str]]:
     stack.append(found)
     try:
         yield found
-    finally:
-        stack.remove(found)
+    finally:  # by identity: nested collectors often hold equal lists
+        del stack[next(i for i, c in enumerate(stack) if c is found)]
 
 
 def warn_user(message: str, category: type[Warning], stacklevel: int = 2) -> None:

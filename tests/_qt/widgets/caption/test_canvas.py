@@ -21,7 +21,9 @@ LONG = (
 
 
 class _Echo:
-    """Captions piece ``i`` as ``region <i>``."""
+    """Captions piece ``i`` as ``region <i>`` (a Captioner: it has a name)."""
+
+    name = "echo"
 
     def caption(self, pieces, *, progress=None, cancel=None, **opts):
         if progress is not None:

@@ -189,7 +189,9 @@ def test_caption_is_disabled_with_the_row_to_fix(captioning, clipcap_mlp_pt, cho
 
 
 class _HeldCaptioner:
-    """Captions every piece 'region <i>' once ``gate`` is set."""
+    """Captions every piece 'region <i>' once ``gate`` is set (a Captioner: named)."""
+
+    name = "held"
 
     def __init__(self, gate):
         self.gate = gate
@@ -242,3 +244,29 @@ def test_captions_go_to_the_shapes_captioned_not_the_ones_chosen_later(
     assert raised == [] and notifications == []
     assert "caption" not in first.features and len(w.results) == 2
     assert "shapes changed" in w.job_panel.status.text()
+
+
+def test_captions_come_from_the_caption_requests_run(captioning, qtbot, monkeypatch):
+    """The dock runs its CaptionRequest (the CLI's path) with the cached captioner handed
+    in, not a copy of the crop-and-caption loop: the request's rows are what it lists."""
+    from napari_clipcap.core.tasks.requests import CaptionRequest
+
+    ran: list = []
+    real = CaptionRequest.run
+
+    def spy(self, **kwargs):
+        result = real(self, **kwargs)
+        ran.append((self, kwargs))
+        result.rows[0]["captions"] = ["from the request"]
+        return result
+
+    monkeypatch.setattr(CaptionRequest, "run", spy)
+    viewer, w = captioning
+    w.caption_button.click()
+    wait_job(qtbot, w)
+    assert len(ran) == 1
+    request, kwargs = ran[0]
+    assert kwargs["captioner"] is not None and request.images[0].name == "scene"
+    assert dict(request.decoding)["max_tokens"] == 8
+    assert w.results[0]["captions"] == ["from the request"]
+    assert list(viewer.layers[REGIONS_LAYER].features["caption"]) == ["from the request"]

@@ -7,6 +7,8 @@ clicking a word of a caption shows its relevance map as an image layer over the 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from napari.layers import Shapes
 from qtpy.QtWidgets import (
     QComboBox,
@@ -49,7 +51,7 @@ from ...dock import Dock
 from ...layer_combo import LayerCombo
 from ...models.panel import ModelPanel
 from ...orientation import NorthUpCheck
-from ...provenance import dock_image
+from ...provenance import dock_input
 from ...region_files import RegionFilesBar
 from .decoding import DecodingControls
 from .relevance import show_word_relevance
@@ -199,7 +201,7 @@ class CaptionWidget(Dock):
         whole = len(regions) == 1 and tuple(regions[0]) == (0, 0, plane.width, plane.height)
         opts = self.decoding()
         return CaptionRequest(
-            images=(dock_image(image, plane),),
+            images=(dock_input(image, plane),),
             captioner=captioner_spec(self.captioners()[0]),
             decoding={k: v for k, v in opts.items() if k in DECODING_FLAGS},
             regions=None if whole else tuple(regions),
@@ -220,7 +222,7 @@ class CaptionWidget(Dock):
         except InvalidInputError as exc:
             self.job_panel.set_status(str(exc), error=True)
             return
-        choices, opts = self.captioners(), self.decoding()
+        choices, opts = self.captioners(), dict(request.decoding)
         device, precision = request.device, request.precision
         skipped, self._skipped = self._skipped, []
         pixel = screen_pixel(plane, camera_of(self.viewer).zoom)
@@ -229,31 +231,20 @@ class CaptionWidget(Dock):
         shapes = self.shapes_combo.layer() if kept is not None else None
         drawn = shapes_signature(shapes) if shapes is not None else None
 
-        def job(progress, cancel):
-            from ....core.tasks.crops import cut_regions
-            from ....core.tasks.validity import plane_valid_mask
-
-            valid = plane_valid_mask(plane.data, plane.index, rgb=plane.rgb)
-            cut = cut_regions(plane.model_input(), regions, valid=valid)
-            kept_pieces = cut.kept
-            n = len(kept_pieces)
-            total = len(choices) * n
-            out = []
+        def job(progress, cancel):  # the request's own run, once per compared captioner
+            out, total, result = [], len(choices), None
             for k, choice in enumerate(choices):
-                captioner = STORE.captioner(choice, device, precision)
+                captioner = STORE.captioner(choice, device, precision)  # the one model cache
 
-                def step(done, _total, offset=k * n):
-                    progress(offset + done, total)
+                def step(done, n, offset=k):  # the captioners one after the other
+                    progress(offset * n + done, total * n)
 
-                made = (
-                    captioner.caption(kept_pieces, **opts, progress=step, cancel=cancel)
-                    if kept_pieces
-                    else []
-                )
-                out.append((choice.label, cut.fill(made, gap=[])))
+                run = replace(request, captioner=captioner_spec(choice))
+                result = run.run(progress=step, cancel=cancel, captioner=captioner)
+                out.append((choice.label, [row["captions"] for row in result.rows]))
             texts = [c[0] if c else "" for c in out[0][1]]
             rects = [text_rect(b, t, pixel, inside=inside) for b, t in zip(boxes, texts)]
-            return out, ground_luminance(plane.model_input(), rects)
+            return out, ground_luminance(result.image.data, rects)
 
         def done(result):
             out, ground = result
