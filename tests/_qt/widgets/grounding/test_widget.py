@@ -327,3 +327,41 @@ def test_caption_and_grounding_keep_their_own_captioner(
     caption.models.captioner_combo.setCurrentText("blip-base")
     assert grounding.choice.weights == str(tmp_path / "other-florence")
     assert grounding.models.captioner_combo.currentText() == CUSTOM
+
+
+def test_boxes_and_descriptions_come_from_the_ground_requests_run(
+    dock, qtbot, monkeypatch, florence_choice
+):
+    """The dock runs its GroundRequest (the CLI's path) with the cached Florence-2 handed
+    in, for boxes and for shape descriptions alike: what the run gives is what it shows."""
+    from napari_clipcap.core.coords.detections import Detection
+    from napari_clipcap.core.tasks.requests import GroundRequest
+    from napari_clipcap.core.tasks.requests.base import TaskResult
+
+    ran: list = []
+
+    def spy(self, **kwargs):
+        ran.append((self, kwargs))
+        if self.regions is not None:
+            rows = [{"box": list(r), "description": f"d{i}"} for i, r in enumerate(self.regions)]
+            return TaskResult(self, {}, rows, "")
+        found = [Detection(box=(1.0, 2.0, 9.0, 12.0), label="ships", text="ships", score=None)]
+        return TaskResult(self, {}, [], "", extra={"detections": found})
+
+    monkeypatch.setattr(GroundRequest, "run", spy)
+    viewer, w = dock
+    viewer.add_image(np.zeros((32, 32, 3), np.uint8), name="scene")
+    w.text_edit.setText("ships")
+    w.run_button.click()
+    wait_job(qtbot, w)
+    request, kwargs = ran[-1]
+    assert request.phrases == "ships" and kwargs["model"] is not None
+    assert list(viewer.layers["ships on scene"].features["phrase"]) == ["ships"]
+    shapes = viewer.add_shapes([np.array([[0.0, 0.0], [9.0, 9.0]])], shape_type="rectangle")
+    w.mode_combo.setCurrentText(DESCRIBE)
+    w.shapes_combo.set_layer(shapes)
+    w.run_button.click()
+    wait_job(qtbot, w)
+    request, _ = ran[-1]
+    assert request.regions is not None and request.why_no_command()
+    assert list(shapes.features["description"]) == ["d0"]

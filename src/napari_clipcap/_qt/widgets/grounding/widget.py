@@ -20,7 +20,7 @@ from ....core.tasks.requests import GroundRequest
 from ....core.tasks.requests.base import request_record
 from ...dock import Dock
 from ...models.panel import ModelPanel
-from ...provenance import dock_image
+from ...provenance import dock_input
 from .inputs import DESCRIBE, DETECT, GROUND, GroundingInputs, florence2_problem, last_caption
 from .results import describe_on_shapes, result_name, show_boxes
 
@@ -147,17 +147,18 @@ class GroundingWidget(Dock):
         return {"mode": mode, "text": text, "tile": tile, "overlap": overlap, "iou": IOU,
                 "beam_size": BEAM, "max_tokens": MAX_TOKENS}  # fmt: skip
 
-    def request_for(self, image, plane, options: dict) -> GroundRequest:
+    def request_for(self, image, plane, options: dict, regions=None) -> GroundRequest:
         """The :class:`~napari_clipcap.core.tasks.requests.GroundRequest` of ``options``
         (:meth:`options`) over ``image`` with the dock's Florence-2 model: built once per
-        click; what provenance and Copy command record. Region descriptions have no
-        command (``ground`` has no region-to-description mode)."""
+        click; what runs and what provenance and Copy command record. ``regions``: the
+        boxes to describe (``describe`` mode; such a request has no command)."""
         s = self.models.settings
         mode, text = options["mode"], options.get("text", "")
         return GroundRequest(
-            image=dock_image(image, plane),
-            phrases=text if mode != "ground" else None,
+            image=dock_input(image, plane),
+            phrases=text if mode == "detect" else None,
             caption=text if mode == "ground" else None,
+            regions=tuple(regions) if mode == "describe" else None,
             weights=str(captioner_load_args(self.choice)["weights"]),
             tile=options.get("tile") or None,
             overlap=int(options.get("overlap", 64)),
@@ -169,15 +170,13 @@ class GroundingWidget(Dock):
         )
 
     def run(self) -> None:
-        """Start detection, grounding or descriptions in a worker."""
+        """Start detection, grounding or descriptions (the request's run) in a worker."""
         if not self.validate() or self.job_panel.busy:
             return
         image, s, req = self.image_combo.layer(), self.models.settings, self.options()
         choice = self.choice
         try:
             plane = displayed_plane(self.viewer, image, s.domain)
-            request = self.request_for(image, plane, req)
-            device, precision = request.device, request.precision
             shapes, kept, regions = None, [], []
             if req["mode"] == "describe":
                 shapes = self.shapes_combo.layer()
@@ -185,44 +184,29 @@ class GroundingWidget(Dock):
                 if not kept:
                     raise InvalidInputError("no shape overlaps the image")
                 req["regions"] = [list(map(int, r)) for r in regions]
+            request = self.request_for(image, plane, req, req.get("regions"))
         except InvalidInputError as exc:
             self.job_panel.set_status(str(exc), error=True)
             return
+        device, precision = request.device, request.precision
         skipped = [i for i in range(len(shapes.data)) if i not in kept] if shapes else []
 
-        def job(progress, cancel):
-            from ....core.captioning.florence2.tasks import (
-                describe_regions,
-                detect_phrases,
-                ground_caption,
-            )
-
+        def job(progress, cancel):  # the request's own run, with the cached Florence-2
             model = STORE.captioner(choice, device, precision)
-            pixels = plane.model_input()
-            decoding = {"beam_size": req["beam_size"], "max_tokens": req["max_tokens"]}
-            if req["mode"] == "describe":
-                out = describe_regions(model, pixels, regions, progress=progress,
-                                       cancel=cancel, **decoding)  # fmt: skip
-                return [texts[0] if texts else "" for texts in out]
-            tiled = {"tile": req["tile"], "overlap": req["overlap"], "iou": req["iou"]}
-            run = detect_phrases if req["mode"] == "detect" else ground_caption
-            return run(model, pixels, req["text"], progress=progress, cancel=cancel,
-                       **tiled, **decoding)  # fmt: skip
+            return request.run(progress=progress, cancel=cancel, model=model)
 
         def done(result):
             prov = request_record(request)
             prov["parameters"].update(florence2_task=req["mode"], **req)
-            if req["mode"] == "describe":
-                prov["command"] = None
-                prov["command_unavailable"] = "region descriptions have no napari-clipcap command"
             self.copy_command_button.set_record(prov)
             if req["mode"] == "describe":
-                describe_on_shapes(shapes, kept, result)
+                texts = [row["description"] for row in result.rows]
+                describe_on_shapes(shapes, kept, texts)
                 store_result(shapes, "provenance", prov)
                 note = outside_note(skipped, "described")
-                self.job_panel.set_status(f"{len(result)} shape(s) described." + note)
+                self.job_panel.set_status(f"{len(texts)} shape(s) described." + note)
                 return
-            self._show(image, req, result, prov)
+            self._show(image, req, result.extra["detections"], prov)
 
         unit = "regions" if req["mode"] == "describe" else "tiles"
         sources = [image] if shapes is None else [image, shapes]

@@ -6,15 +6,26 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ...errors import InvalidInputError
-from .base import ImageInput, RegionFiles, TaskResult, check_region_output, flag, run_collecting
+from .base import (
+    ImageInput,
+    RegionFiles,
+    TaskResult,
+    check_region_output,
+    fit_regions,
+    flag,
+    run_collecting,
+)
 
 __all__ = ["GroundRequest"]
 
 
 @dataclass(frozen=True)
 class GroundRequest:
-    """Florence-2 boxes for phrases (detection) or for the phrases of a caption.
+    """Florence-2 boxes for phrases (detection) or for the phrases of a caption, or a
+    description of each region.
 
     Attributes
     ----------
@@ -22,7 +33,11 @@ class GroundRequest:
     phrases : str or None
         Comma-separated phrases to detect; or
     caption : str or None
-        A caption whose phrases are grounded.
+        A caption whose phrases are grounded; or
+    regions : tuple or None
+        Boxes and polygons (their bounding boxes) to describe
+        (``<REGION_TO_DESCRIPTION>``: the model sees the whole image); such a request has
+        no command (``ground`` has no region-to-description mode).
     weights : str or None
         Florence-2 folder or hub id (None: the default).
     method : {"ovd", "grounding"}
@@ -36,6 +51,7 @@ class GroundRequest:
     image: ImageInput
     phrases: str | None = None
     caption: str | None = None
+    regions: tuple | None = None
     weights: str | None = None
     method: str = "ovd"
     tile: int | None = None
@@ -50,8 +66,13 @@ class GroundRequest:
     out_frame: str | None = None
 
     def __post_init__(self) -> None:
-        if (self.phrases is None) == (self.caption is None):
+        asked = [x is not None for x in (self.phrases, self.caption, self.regions)]
+        if sum(asked) != 1:
             raise InvalidInputError("give --phrases or --caption (one of them)")
+        if self.regions is not None:
+            if not self.regions:
+                raise InvalidInputError("no regions to describe")
+            object.__setattr__(self, "regions", tuple(self.regions))
         if self.method not in ("ovd", "grounding"):
             raise InvalidInputError(f"method must be ovd or grounding, not {self.method!r}")
 
@@ -99,12 +120,17 @@ class GroundRequest:
         return [model_entry("captioner", "florence2", self.weights)]
 
     def why_no_command(self) -> str | None:
+        if self.regions is not None:
+            return "region descriptions have no napari-clipcap command"
         return self.image.why_no_command()
 
     def parameters(self) -> dict:
         keys = ("phrases", "caption", "weights", "method", "tile", "overlap", "iou")
         keys += ("beam", "max_tokens", "batch_size")
-        return {k: getattr(self, k) for k in keys}
+        out = {k: getattr(self, k) for k in keys}
+        if self.regions is not None:
+            out["regions"] = [np.asarray(r).tolist() for r in self.regions]
+        return out
 
     def inputs(self) -> dict:
         img = self.image
@@ -116,13 +142,46 @@ class GroundRequest:
     def run(
         self, *, progress=None, cancel=None, model: Any = None, files: RegionFiles | None = None
     ) -> TaskResult:
-        """Detect or ground; ``model``: an already loaded Florence-2."""
+        """Detect, ground or describe; ``model``: an already loaded Florence-2;
+        ``cancel`` is checked before each tile and batch."""
         self.check_outputs()
         files = files or RegionFiles()
+        if self.regions is not None:
+            return run_collecting(lambda: self._describe(progress, cancel, model))
         return run_collecting(lambda: self._run(progress, cancel, model, files))
 
-    def _run(self, progress, cancel, model, files) -> TaskResult:
+    def _load(self, model: Any) -> Any:
         from ...captioning.florence2.captioner import build_florence2
+
+        return (
+            build_florence2(self.weights, self.device, self.precision) if model is None else model
+        )
+
+    def _describe(self, progress, cancel, model) -> TaskResult:
+        """One description per region (its clipped box on the image), in order."""
+        from ...captioning.florence2.tasks import describe_regions
+        from ...provenance import model_entry
+
+        img = self.image.load()
+        boxes = fit_regions(list(self.regions), img.data.shape, self.image.name or "image")
+        model = self._load(model)
+        made = describe_regions(
+            model, img.data, boxes, beam_size=self.beam, max_tokens=self.max_tokens,
+            batch_size=self.batch_size, progress=progress, cancel=cancel,
+        )  # fmt: skip
+        rows = [
+            {"box": [int(v) for v in box], "description": texts[0] if texts else ""}
+            for box, texts in zip(boxes, made)
+        ]
+        name = self.image.name or "image"
+        lines = [f"{name}  ({model.name}, descriptions)"]
+        lines += [f"  region {','.join(map(str, r['box']))}: {r['description']}" for r in rows]
+        data = {"image": self.image.path, "model": model.name, "mode": "description"}
+        data["regions"] = rows
+        entry = model_entry("captioner", "florence2", self.weights)
+        return TaskResult(self, data, rows, "\n".join(lines), models=[entry], image=img)
+
+    def _run(self, progress, cancel, model, files) -> TaskResult:
         from ...captioning.florence2.tasks import detect_phrases, ground_caption, split_phrases
         from ...coords.detections import tile_grid
         from ...provenance import model_entry
@@ -131,12 +190,11 @@ class GroundRequest:
         img = self.image.load()
         h, w = img.data.shape[:2]
         tiles = tile_grid(h, w, self.tile, self.overlap)  # bad tiles fail before loading
-        if model is None:
-            model = build_florence2(self.weights, self.device, self.precision)
+        model = self._load(model)
         options = {
             "tile": self.tile, "overlap": self.overlap, "iou": self.iou,
             "beam_size": self.beam, "max_tokens": self.max_tokens,
-            "batch_size": self.batch_size, "progress": progress,
+            "batch_size": self.batch_size, "progress": progress, "cancel": cancel,
         }  # fmt: skip
         if phrases is not None:
             dets = detect_phrases(model, img.data, phrases, method=self.method, **options)
