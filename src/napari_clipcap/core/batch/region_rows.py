@@ -25,15 +25,31 @@ def label_rows(spec, model, cut) -> list[dict]:
     return rows
 
 
+def _pixels(image: np.ndarray, valid) -> object:
+    """The pixels a batch read (model input and valid mask) as a request's image."""
+    from ..tasks.requests.base import ImageInput
+
+    return ImageInput(pixels=lambda: (image, valid), name="image")
+
+
 def ask_rows(spec, model, image: np.ndarray, k: int, valid) -> list[dict]:
-    """One row per region: the answer (:func:`~napari_clipcap.core.tasks.ask.ask_image`,
-    as ``napari-clipcap ask`` gives it) and the boxes it points at, as JSON."""
+    """One row per region: the answer and the boxes it points at, as JSON, from the
+    :class:`~napari_clipcap.core.tasks.ask.AskRequest` ``napari-clipcap ask`` runs."""
     import json
 
-    from ..tasks.ask import ask_image
+    from ..distributed import worker_device
+    from ..tasks.ask import DEFAULT_VLM, AskRequest
 
-    answers = ask_image(model, image, spec.question, regions=scaled_regions(spec, k),
-                        max_tokens=spec.max_tokens, valid=valid)  # fmt: skip
+    regions = scaled_regions(spec, k)
+    request = AskRequest(
+        image=_pixels(image, valid),
+        question=spec.question,
+        vlm=spec.weights or DEFAULT_VLM,
+        regions=None if regions is None else tuple(regions),
+        max_tokens=spec.max_tokens,
+        device=worker_device(spec.device),
+    )
+    answers = request.run(vlm=model).answers
     rows = []
     for r, a in zip(list(spec.regions) or [None], answers):
         row = {"region": box_text(r), **clipped(r, image, k)}
@@ -46,47 +62,35 @@ def ask_rows(spec, model, image: np.ndarray, k: int, valid) -> list[dict]:
 def segment_row(spec, model, image: np.ndarray, k: int, valid) -> dict:
     """One row per image: the instance count and the instances (id, phrase, score,
     area_px and box in full-resolution pixels; with ``labels``, each instance's label and
-    probabilities) as JSON, as ``napari-clipcap segment`` lists them
-    (:func:`~napari_clipcap.core.segmentation.tiling.segment_tiles`)."""
+    probabilities, scored on its outline) as JSON, from the
+    :class:`~napari_clipcap.core.tasks.segment.SegmentRequest` ``napari-clipcap
+    segment`` runs."""
     import json
 
-    from ..segmentation.measure import instance_table
-    from ..segmentation.tiling import segment_tiles
+    from ..distributed import worker_device
+    from ..tasks.segment import DEFAULT_SEGMENTER, InstanceTasks, SegmentRequest
 
     areas = scaled_regions(spec, k)
     if areas is not None:
         from ..coords.regions import as_region
 
-        areas = [as_region(r, image.shape).box for r in areas]
-    phrases = [p.strip() for p in spec.phrases if p.strip()]
-    found = segment_tiles(model, image, phrases, areas=areas, valid=valid)
-    rows = instance_table(found)
+        areas = tuple(as_region(r, image.shape).box for r in areas)
+    tasks = InstanceTasks(labels=spec.labels, template=spec.template, clip=spec.clip)
+    request = SegmentRequest(
+        image=_pixels(image, valid),
+        phrases=tuple(spec.phrases),
+        segmenter=spec.weights or DEFAULT_SEGMENTER,
+        regions=areas,
+        device=worker_device(spec.device),
+        instance_tasks=tasks,
+    )
+    rows = request.run(segmenter=model).rows
     keep = ("id", "phrase", "score", "area_px", "box")
-    if spec.labels:
-        rows = label_instances(spec, image, valid, found, rows)
-        keep += ("label", "probabilities")
+    keep += ("label", "probabilities") if spec.labels else ()
     for r in rows:  # back to full-resolution pixels of a file read with a stride
         r["box"] = [int(v) * k for v in r["box"]]
         r["area_px"] = int(r["area_px"]) * k * k
     return {"count": len(rows), "instances": json.dumps([{c: r[c] for c in keep} for r in rows])}
-
-
-def label_instances(spec, image: np.ndarray, valid, found, rows) -> list[dict]:
-    """``segment`` with ``labels``: each instance's labels scored on its outline, as
-    ``napari-clipcap segment --labels`` scores them
-    (:class:`~napari_clipcap.core.tasks.segment.instances.InstanceTasks`)."""
-    from ..distributed import worker_device
-    from ..segmentation.tiling import paint_labels
-    from ..tasks.requests.base import ImageInput, LoadedImage
-    from ..tasks.segment.instances import InstanceTasks
-
-    tasks = InstanceTasks(labels=spec.labels, template=spec.template, clip=spec.clip)
-    painted = paint_labels(found, image.shape[:2])
-    pixels = ImageInput(pixels=lambda: (image, valid), name="image")
-    rows, _models, _warnings = tasks.run(
-        pixels, LoadedImage(image, valid), painted, rows, device=worker_device(spec.device)
-    )
-    return rows
 
 
 def gap_row(spec) -> dict:
