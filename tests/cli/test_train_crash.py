@@ -207,9 +207,30 @@ def test_overwrite_replaces_only_the_runs_own_names(data, tiny_clip_files, tmp_p
     before = _users_project(root)
     assert main(_train_argv(data, root, tiny_clip_files, "--overwrite")) == 0
     capsys.readouterr()
-    for kept in ("checkpoints/my_best.ckpt", ".draft.tmp", ".settings.old-2023"):
+    kept_names = ("checkpoints/my_best.ckpt", ".draft.tmp", ".settings.old-2023")
+    for kept in (*kept_names, "model/my_notes.txt"):  # model/ is replaced file by file
         assert (root / kept).read_bytes() == before[Path(kept)]
     assert not (root / "settings").exists()
+    (root / "checkpoints" / "epoch-0001" / "why.txt").write_text("mine")  # in ours
     assert main(_train_argv(data, root, tiny_clip_files, "--epochs", "2")) == 0  # now ours
     capsys.readouterr()
     assert (root / "checkpoints" / "my_best.ckpt").read_text() == "best"
+    assert (root / "model" / "my_notes.txt").read_text() == "notes"
+    # epoch 1 is gone but for the user's file: only the project's own files were deleted
+    assert [p.name for p in (root / "checkpoints" / "epoch-0001").iterdir()] == ["why.txt"]
+
+
+def test_finetune_overwrite_keeps_a_users_file_in_its_checkpoints(
+    data, tiny_clip_files, tmp_path, capsys
+):
+    """Issue 21.4 for finetune-clip: a user's file inside an epoch folder stays."""
+    root = tmp_path / "myproject"
+    (root / "checkpoints" / "epoch-0001").mkdir(parents=True)
+    (root / "checkpoints" / "epoch-0001" / "my_notes.txt").write_text("notes")
+    argv = _finetune_argv(data, root, tiny_clip_files, "--epochs", "2", "--overwrite")
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert (root / "checkpoints" / "epoch-0001" / "my_notes.txt").read_text() == "notes"
+    assert sorted(p.name for p in (root / "checkpoints" / "epoch-0001").iterdir()) == [
+        "my_notes.txt"
+    ]  # the run's epoch-1 files were removed after epoch 2, the user's file was not

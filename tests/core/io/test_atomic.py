@@ -172,3 +172,31 @@ def test_a_killed_heatmap_write_leaves_the_previous_file(tmp_path):
     assert proc.returncode == -9, proc.stderr
     assert np.array_equal(np.load(path), np.zeros((64, 64), np.float32))
     assert len(remove_temporaries(tmp_path)) == 1 and _names(tmp_path) == ["heat.npy"]
+
+
+def test_a_folder_swapped_keeping_foreign_files_replaces_only_its_own(tmp_path):
+    """Issue 21.4: a user's notes inside the project's folder survive its replacement;
+    the project's files of the old version that it no longer writes do not."""
+    from napari_clipcap.core.io.atomic import FILES_MANIFEST, atomic_dir, remove_written
+
+    target = tmp_path / "model"
+    with atomic_dir(target, keep_foreign=True) as tmp:
+        (tmp / "weights.bin").write_bytes(b"v1")
+        (tmp / "old_only.json").write_text("{}")
+        (tmp / "decoder").mkdir()
+        (tmp / "decoder" / "config.json").write_text("{}")
+    (target / "my_notes.txt").write_text("notes")
+    (target / "decoder" / "mine.txt").write_text("mine")
+    (target / "link").symlink_to(tmp_path / "elsewhere")  # carried as a link, not followed
+    with atomic_dir(target, keep_foreign=True) as tmp:
+        (tmp / "weights.bin").write_bytes(b"v2")
+        (tmp / "decoder").mkdir()
+        (tmp / "decoder" / "config.json").write_text('{"v": 2}')
+    assert (target / "weights.bin").read_bytes() == b"v2"
+    assert (target / "my_notes.txt").read_text() == "notes"
+    assert (target / "decoder" / "mine.txt").read_text() == "mine"
+    assert (target / "link").is_symlink() and not (target / "old_only.json").exists()
+    assert remove_written(target) is False  # the user's files keep the folder
+    assert sorted(p.name for p in target.rglob("*")) == ["decoder", "link", "mine.txt",
+                                                         "my_notes.txt"]  # fmt: skip
+    assert not (target / FILES_MANIFEST).exists()

@@ -37,6 +37,7 @@ from typing import IO, Any
 from ..errors import InvalidInputError
 
 __all__ = [
+    "FILES_MANIFEST",
     "OWNER_MARK",
     "atomic_dir",
     "atomic_file",
@@ -44,9 +45,11 @@ __all__ = [
     "check_output_folder",
     "mark_output_folder",
     "remove_temporaries",
+    "remove_written",
     "write_bytes",
     "write_json",
     "write_text",
+    "written_files",
 ]
 
 TMP_MARK = ".tmp-"
@@ -143,7 +146,8 @@ def write_json(path: str | os.PathLike, obj: Any, **dumps_kw: Any) -> Path:
 def _fsync_tree(root: Path) -> None:
     for folder, _dirs, files in os.walk(root):
         for name in files:
-            _fsync_file(Path(folder) / name)
+            if not os.path.islink(os.path.join(folder, name)):  # a link: nothing to sync
+                _fsync_file(Path(folder) / name)
         fsync_dir(folder)
 
 
@@ -186,11 +190,17 @@ def replace_dir(src: str | os.PathLike, dst: str | os.PathLike) -> None:
 
 
 @contextmanager
-def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_dir(path: str | os.PathLike, *, keep_foreign: bool = False) -> Iterator[Path]:
     """Yield a new empty folder beside ``path``; fill it, and it replaces ``path`` whole.
 
     Every file in it is fsynced before the rename. If the block raises, the temporary
     folder is removed and ``path`` is left as it was.
+
+    ``keep_foreign``: the folder is the project's inside a folder a user may keep notes
+    in (a run's ``model/``, a checkpoint): what the block wrote is listed in
+    :data:`FILES_MANIFEST`, and every entry of the old folder that the project did not
+    write (not in the old folder's list, nor written now) is carried over into the new
+    one (hard links where possible), so a swap replaces only the project's own files.
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -198,11 +208,100 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     tmp.mkdir()
     try:
         yield tmp
+        if keep_foreign:
+            _list_written(tmp)
+            if final.is_dir() and not final.is_symlink():
+                _carry_foreign(final, tmp, written_files(final))
         _fsync_tree(tmp)
         replace_dir(tmp, final)
     except BaseException:
         _discard(tmp)
         raise
+
+
+#: In a folder written with ``atomic_dir(keep_foreign=True)``: the files the project
+#: wrote there (paths relative to the folder); anything else there is the user's.
+FILES_MANIFEST = ".napari-clipcap-files.json"
+
+
+def _list_written(folder: Path) -> None:
+    names = sorted(
+        str(Path(root, name).relative_to(folder).as_posix())
+        for root, _dirs, files in os.walk(folder)
+        for name in files
+        if name != FILES_MANIFEST
+    )
+    with open(folder / FILES_MANIFEST, "w", encoding="utf-8") as f:  # inside the new folder
+        json.dump({"written_by": "napari-clipcap", "files": names}, f, indent=1)
+
+
+def written_files(folder: str | os.PathLike) -> set[str] | None:
+    """The files the project wrote in ``folder`` (relative paths), from its
+    :data:`FILES_MANIFEST`; None when it has none (or it is not a plain readable list)."""
+    mark = Path(folder) / FILES_MANIFEST
+    if not mark.is_file() or mark.is_symlink():
+        return None
+    try:
+        files = json.loads(mark.read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(files, list):
+        return None
+    return {f for f in files if isinstance(f, str) and ".." not in Path(f).parts}
+
+
+def _carry_foreign(old: Path, new: Path, ours: set[str] | None, prefix: str = "") -> None:
+    """Copy (hard-link) into ``new`` each entry of ``old`` the project did not write."""
+    for entry in old.iterdir():
+        rel = f"{prefix}{entry.name}"
+        if entry.name == FILES_MANIFEST or _OURS.match(entry.name):
+            continue
+        dst = new / entry.name
+        if entry.is_dir() and not entry.is_symlink():
+            if dst.exists() and not dst.is_dir():
+                continue  # the project writes a file by that name now
+            dst.mkdir(exist_ok=True)
+            _carry_foreign(entry, dst, ours, f"{rel}/")
+            if not any(dst.iterdir()):
+                dst.rmdir()
+        elif not (dst.exists() or dst.is_symlink()) and rel not in (ours or ()):
+            if entry.is_symlink():
+                os.symlink(os.readlink(entry), dst)  # the link itself, never followed
+            else:
+                _link_or_copy(entry, dst)
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def remove_written(folder: str | os.PathLike) -> bool:
+    """Delete the files the project wrote in ``folder`` (its :data:`FILES_MANIFEST`),
+    then the folders they leave empty; the user's files and their folders stay.
+    Returns whether ``folder`` itself is gone. A folder without the list is left alone."""
+    root = Path(folder)
+    ours = written_files(root)
+    if ours is None or root.is_symlink():
+        return False
+    for rel in sorted(ours):
+        p = root / rel
+        if any(q.is_symlink() for q in [p, *p.parents] if root in q.parents):
+            continue  # never through a link
+        if p.is_file():
+            p.unlink()
+    for sub, _dirs, files in os.walk(root):  # the lists themselves (nested ones too)
+        mark = Path(sub) / FILES_MANIFEST
+        if FILES_MANIFEST in files and not mark.is_symlink():
+            mark.unlink()
+    for sub, _dirs, _files in sorted(os.walk(root), key=lambda t: -len(t[0])):
+        try:
+            os.rmdir(sub)  # only when empty
+        except OSError:
+            pass
+    return not root.exists()
 
 
 def remove_temporaries(folder: str | os.PathLike) -> list[Path]:

@@ -24,12 +24,20 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CheckpointFormatError, InvalidInputError
-from ..io.atomic import atomic_dir, remove_temporaries, write_json
+from ..io.atomic import (
+    atomic_dir,
+    remove_temporaries,
+    remove_written,
+    write_json,
+    written_files,
+)
 
 STATE_NAME = "train_state.pt"
 MODEL_DIR = "model"
 CHECKPOINTS = "checkpoints"
 _EPOCH_DIR = re.compile(r"^epoch-(\d{4,})$")
+#: What an epoch folder of the project holds (ClipCap: model/; fine-tuning: weights).
+_EPOCH_NAMES = {STATE_NAME, MODEL_DIR, "clip.safetensors"}
 #: What a training state must hold, and of which type.
 _FIELDS = {
     "epoch": int,
@@ -76,9 +84,22 @@ def remove_checkpoints(out: str | os.PathLike, keep: int | None = None) -> None:
         for old in root.iterdir():
             m = _EPOCH_DIR.match(old.name)
             if m and int(m.group(1)) != keep and old.is_dir() and not old.is_symlink():
-                shutil.rmtree(old, ignore_errors=True)
+                _remove_epoch(old)
     if keep is None or (root / f"epoch-{keep:04d}").is_dir():
         (out / STATE_NAME).unlink(missing_ok=True)
+
+
+def _remove_epoch(folder: Path) -> None:
+    """Delete one checkpoint's own files (its list of them); a user's files stay. An
+    epoch saved before the list existed loses only its training state (so it is never
+    resumed from) unless it holds nothing but the project's names."""
+    if remove_written(folder):
+        return
+    if written_files(folder) is None:
+        if {p.name for p in folder.iterdir()} <= _EPOCH_NAMES:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            (folder / STATE_NAME).unlink(missing_ok=True)
 
 
 def read_train_state(path: str | os.PathLike, config_keys=()) -> dict[str, Any]:
@@ -170,7 +191,7 @@ def publish_model(checkpoint: str | os.PathLike, out: str | os.PathLike) -> Path
     src = Path(checkpoint) / MODEL_DIR
     if src.resolve() == target.resolve():
         return target
-    with atomic_dir(target) as tmp:
+    with atomic_dir(target, keep_foreign=True) as tmp:  # a user's notes in model/ stay
         shutil.copytree(src, tmp, copy_function=_link_or_copy, dirs_exist_ok=True)
     return target
 
@@ -188,7 +209,7 @@ def save_checkpoint(out: str | os.PathLike, model, state: dict) -> Path:
     out = Path(out)
     epoch = int(state["epoch"])
     ckpt = out / CHECKPOINTS / f"epoch-{epoch:04d}"
-    with atomic_dir(ckpt) as tmp:  # its rename is the mark that the epoch is done
+    with atomic_dir(ckpt, keep_foreign=True) as tmp:  # its rename marks the epoch done
         save_clipcap(model, tmp / MODEL_DIR)
         torch.save({k: v for k, v in state.items() if k != "_file"}, tmp / STATE_NAME)
     publish_model(ckpt, out)

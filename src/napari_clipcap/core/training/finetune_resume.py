@@ -77,7 +77,7 @@ def save_finetune_checkpoint(
     }
     weights = {k: v.detach().float().cpu().contiguous() for k, v in net.state_dict().items()}
     ckpt = out / CHECKPOINTS / f"epoch-{epoch:04d}"
-    with atomic_dir(ckpt) as tmp:  # its rename is the mark that the epoch is done
+    with atomic_dir(ckpt, keep_foreign=True) as tmp:  # its rename marks the epoch done
         save_file(weights, str(tmp / WEIGHTS_NAME))
         torch.save(state, tmp / STATE_NAME)
     remove_checkpoints(out, keep=epoch)

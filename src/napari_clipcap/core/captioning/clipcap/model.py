@@ -316,7 +316,8 @@ def save_clipcap(
         "stop_token": model.stop_token,
         "meta": model.meta,
     }
-    with atomic_dir(directory) as tmp:  # a kill keeps the model saved there before
+    # a kill keeps the model saved there before; a user's notes in the folder stay
+    with atomic_dir(directory, keep_foreign=True) as tmp:
         save_file(state, str(tmp / WEIGHTS_NAME))
         model.gpt.config.save_pretrained(tmp / DECODER_DIR)
         model.tokenizer.save_pretrained(tmp / DECODER_DIR)
