@@ -11,8 +11,6 @@ runs (:class:`~napari_clipcap.core.tasks.ask.AskRequest`): *Copy command* gives 
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from napari.layers import Shapes
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
@@ -170,14 +168,10 @@ class AskWidget(Dock):
     def request_for(self, image, plane, regions) -> AskRequest:
         """The request of this question (its command: when the layer was read from a
         file, :meth:`AskRequest.why_no_command` otherwise)."""
-        from ....core.tasks.validity import plane_valid_mask
-        from ...provenance import dock_image
+        from ...provenance import dock_input
 
-        def pixels():  # read in the worker: the plane shown, no data where the CLI has none
-            return plane.model_input(), plane_valid_mask(plane.data, plane.index, rgb=plane.rgb)
-
-        return AskRequest(
-            image=replace(dock_image(image, plane), pixels=pixels),
+        return AskRequest(  # the plane shown, no data where the CLI has none
+            image=dock_input(image, plane),
             question=self.question_edit.text().strip(),
             vlm=self.vlm_combo.currentText().strip(),
             regions=None if regions is None else tuple(regions),
