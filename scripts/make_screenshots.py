@@ -79,12 +79,15 @@ def dock(viewer, name: str):
     return widget
 
 
-def shoot(viewer, out: Path, zoom: float = 0.92) -> None:
+def shoot(viewer, out: Path, zoom: float = 0.92, centre=None) -> None:
     """Fit the image to the canvas, zoom out by ``zoom`` (room for text on shapes at the
-    image's edge), write the window to ``out`` and close the viewer."""
+    image's edge; above 1 it zooms in, on ``centre``, a world (row, col) point), write the
+    window to ``out`` and close the viewer."""
     settle(0.3)
     viewer.reset_view()  # fit the image to the canvas the docked widget left
     viewer.scene.camera.zoom *= zoom
+    if centre is not None:
+        viewer.camera.center = tuple(float(v) for v in centre)
     settle(0.5)
     viewer.screenshot(str(out), canvas_only=False, flash=False)
     print(f"wrote {out}")
@@ -281,7 +284,9 @@ def segment_shot(out: Path, folder: Path) -> None:
     if hits < 0.8 * len(truth):
         raise SystemExit(f"the segment screenshot found {hits} of {len(truth)} houses")
     viewer.layers.selection.active = village
-    shoot(viewer, out)
+    size = overhead_image().shape[0]
+    zoom = 0.95 * min(size / (x1 - x0), size / (y1 - y0))  # the village box fills the view
+    shoot(viewer, out, zoom=zoom, centre=((y0 + y1) / 2, (x0 + x1) / 2))
 
 
 def use_models(models: dict) -> None:
