@@ -87,7 +87,7 @@ def shoot(viewer, out: Path, zoom: float = 0.92, centre=None) -> None:
     viewer.reset_view()  # fit the image to the canvas the docked widget left
     viewer.scene.camera.zoom *= zoom
     if centre is not None:
-        viewer.camera.center = tuple(float(v) for v in centre)
+        viewer.scene.camera.center = tuple(float(v) for v in centre)
     settle(0.5)
     viewer.screenshot(str(out), canvas_only=False, flash=False)
     print(f"wrote {out}")
