@@ -254,3 +254,32 @@ def test_dock_refuses_a_region_without_data_as_the_cli_does(
     assert theirs[1]["no_data"] and message in captured.err
     assert message in widget.job_panel.job.low_data[0]  # said in amber beside the result
     assert message in widget.job_panel.status.toolTip()
+
+
+def test_dock_input_reads_the_shown_plane_once_however_often_it_runs(
+    make_napari_viewer, monkeypatch
+):
+    """A dock's request image is the plane shown (as the CLI would read it: valid mask
+    included), read once per click even when the request runs per captioner."""
+    from napari_clipcap._napari.layers import displayed_plane
+    from napari_clipcap._qt.provenance import dock_input
+
+    viewer = make_napari_viewer()
+    data = np.ones((2, 12, 16), np.float32)
+    data[1, :, :4] = np.nan
+    layer = viewer.add_image(data, name="stack")
+    viewer.dims.set_current_step(0, 1)
+    plane = displayed_plane(viewer, layer, "auto")
+    calls: list = []
+    real = type(plane).model_input
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(plane), "model_input", counted)
+    image = dock_input(layer, plane)
+    first, second = image.load(), image.load()
+    assert len(calls) == 1 and first.data is second.data
+    assert first.data.shape == (12, 16, 3) and not first.valid[:, :4].any()
+    assert image.name == "stack" and image.plane == (1,) and image.why_no_command()

@@ -44,15 +44,21 @@ def dock_input(layer, plane) -> Any:
     """:func:`dock_image` with the shown plane's pixels: what a dock's request runs on.
 
     The request reads ``plane.model_input()`` and the plane's valid mask (no data where
-    the CLI finds none) in the worker thread, so a layer not read from a file runs the
-    same way; the file named stays the request's command.
+    the CLI finds none) in the worker thread, once however often it runs (the Caption
+    dock runs it per compared captioner), so a layer not read from a file runs the same
+    way; the file named stays the request's command.
     """
     from dataclasses import replace
 
     from ..core.tasks.validity import plane_valid_mask
 
+    read: list = []
+
     def pixels():
-        return plane.model_input(), plane_valid_mask(plane.data, plane.index, rgb=plane.rgb)
+        if not read:
+            mask = plane_valid_mask(plane.data, plane.index, rgb=plane.rgb)
+            read.append((plane.model_input(), mask))
+        return read[0]
 
     return replace(dock_image(layer, plane), pixels=pixels)
 
