@@ -5,8 +5,11 @@ resident memory (``ru_maxrss``). The model's share is measured the same way on a
 image (imports + model + a tiny job), so ``beyond_model_mb`` is what the image costs;
 the goal is ``beyond_model_mb <= 1.5 x image_mb``. With ``--before-src`` the same cases
 run against another source tree (e.g. the main branch before the change) in the same
-run. ``api_heatmap`` runs the Python API the way the heatmap benchmark does (eager
-``read_image`` + ``text_heatmap``) for comparison.
+run. The naive way runs in the same run: ``naive_api_heatmap`` is the Python API the way
+the heatmap benchmark calls it (eager ``read_image`` + ``text_heatmap``), and
+``naive_labels_tiff_*`` make the whole image the float32 model input first and then cut
+the region (eager ``read_image`` + ``score_regions``). Caption, ground, ask and segment
+are not measured here (they need captioner / VLM / SAM models built for the run).
 
 The model is a tiny open_clip ViT built here with random weights (memory does not
 depend on the weights; speed is not measured). Usage::
@@ -55,6 +58,19 @@ out = text_heatmap(
     img.data, "a star", clip, window=window, stride=window // 2, valid=file_valid_mask(img)
 )
 np.save(sys.argv[4], out)
+print("RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 0, file=sys.stderr)
+"""
+
+_NAIVE_LABELS = """
+import resource, sys
+from napari_clipcap.core.clip.model import load_clip
+from napari_clipcap.core.io.images import read_image
+from napari_clipcap.core.tasks.labels import score_regions
+image, cfg, weights, box = sys.argv[1:5]
+clip = load_clip(cfg, weights, "cpu")
+img = read_image(image)  # the naive way: the whole image as float32 H x W x 3 first
+regions = [tuple(int(v) for v in box.split(","))] if box != "whole" else None
+score_regions(img.data, regions, ["a", "b"], clip)
 print("RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 0, file=sys.stderr)
 """
 
@@ -175,10 +191,18 @@ def measure(src: Path, files: dict[str, Path], region: int, root: Path, window: 
     args = [str(files["fits"]), str(files["cfg"]), str(files["weights"]), str(root / "a.npy")]
     args.append(str(window))
     peak = peak_mb(src, _API, args, root)
-    result["api_heatmap_fits_sliding"] = {
+    result["naive_api_heatmap_fits_sliding"] = {  # eager read_image + text_heatmap
         "peak_mb": peak,
         "beyond_model_mb": round(peak - model, 1),
     }
+    box = f"1000,1000,{1000 + region},{1000 + region}"
+    for name, where in (("whole", "whole"), ("region", box)):
+        argv = [str(files["tiff"]), str(files["cfg"]), str(files["weights"]), where]
+        peak = peak_mb(src, _NAIVE_LABELS, argv, root)
+        result[f"naive_labels_tiff_{name}"] = {  # whole float32 model input, then crop
+            "peak_mb": peak,
+            "beyond_model_mb": round(peak - model, 1),
+        }
     return result
 
 
