@@ -159,6 +159,8 @@ def test_out_in_a_folder_of_the_users_is_refused_and_its_dotfiles_kept(
              "profile": "current"}  # fmt: skip
     for name, text in users.items():
         (home / name).write_text(text)
+    (home / "parts").mkdir()  # a name the run writes, holding a file of the user's
+    (home / "parts" / "my_notes.txt").write_text("notes")
     with pytest.raises(InvalidInputError, match="did not create"):
         run_batch([images], spec, home)
     monkeypatch.chdir(home)
@@ -169,5 +171,6 @@ def test_out_in_a_folder_of_the_users_is_refused_and_its_dotfiles_kept(
     assert main([*argv, "--overwrite", "--json"]) == 0
     for name, text in users.items():
         assert (home / name).read_text() == text
+    assert (home / "parts" / "my_notes.txt").read_text() == "notes"  # file by file
     assert not (home / "settings").exists() and (home / "batch.json").is_file()
     assert main([*argv, "--json"]) == 0  # marked as the run's folder now: resumes
