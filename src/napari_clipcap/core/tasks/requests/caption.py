@@ -222,7 +222,7 @@ class CaptionRequest:
 
         out = []
         for image in self.images:
-            img = image.load()
+            img = image.load(lazy=True)  # only the regions are read (or a reduced whole)
             shapes = (files or RegionFiles()).read(self.regions_file, img)
             asked = region_list(shapes if shapes is not None else self.regions)
             h, w = img.data.shape[:2]
