@@ -400,8 +400,9 @@ def segment(image: Any, phrases: Any = (), segmenter: Any = DEFAULT_SEGMENTER, *
         Preset, folder or hub id, or a model from
         :func:`~napari_clipcap.core.segmentation.model.load_segmenter`.
     **options
-        Any :class:`SegmentRequest` field (``exemplars``, ``boxes``, ``regions``, ``tile``,
-        ``overlap``, ``threshold``, ``merge_iou``, ``device``...), how the image is read
+        Any :class:`SegmentRequest` field (``exemplars`` with ``exemplar_labels``: 1 an
+        example, 0 a counter-example; ``boxes``, ``regions``, ``tile``, ``overlap``,
+        ``threshold``, ``merge_iou``, ``device``...), how the image is read
         (``hdu``, ``domain``, ``interval``, ``stretch``), what is done per instance
         (``labels``, ``caption``, ``template``, ``clip``, ``clip_weights``, ``captioner``,
         ``captioner_weights``, ``decoder``: :class:`~.instances.InstanceTasks`), plus
