@@ -92,3 +92,22 @@ def test_file_rows_slices_like_the_array(tmp_path):
     path.write_bytes(b"x" * 16)  # truncated under it
     with pytest.raises(OSError):
         FileRows(path, arr.dtype, 16, arr.shape).rows(0, 2)
+
+
+def test_ask_reads_a_large_window_a_band_of_blocks_at_a_time(scene, monkeypatch):
+    """The VLM's view of a window of a lazy input equals the eager one (same blocks
+    averaged, NaN where there is no data), without the window whole in float32."""
+    from napari_clipcap.core.tasks.ask import regions as ask_regions
+    from napari_clipcap.core.tasks.ask.regions import _shown, _shown_window
+
+    monkeypatch.setattr(ask_regions, "MAX_SIDE", 500)  # the VLM sees at most 500 px
+    lazy = read_image(scene, lazy=True).data
+    valid = np.ones((SIDE, SIDE), dtype=bool)
+    valid[:40, :70] = False
+    box = (10, 5, 1490, 1400)
+    peak, shown = _peak_mb(lambda: _shown_window(lazy, valid, box))
+    whole = read_image(scene).data[5:1400, 10:1490]
+    eager = _shown(np.where(valid[5:1400, 10:1490][..., None], whole, np.nan))
+    np.testing.assert_allclose(shown, eager, rtol=1e-6, equal_nan=True)
+    assert shown.shape == eager.shape and np.isnan(shown[0, 0]).all()
+    assert peak < 12, f"{peak:.1f} MB: the window whole in float32 is 23 MB"

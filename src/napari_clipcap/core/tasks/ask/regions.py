@@ -49,6 +49,32 @@ def _shown(part: np.ndarray) -> np.ndarray:
         return np.nanmean(blocks, axis=(1, 3)).astype(np.float32)
 
 
+def _shown_window(image: Any, valid: Any, box: tuple[int, int, int, int]) -> np.ndarray:
+    """:func:`_shown` of ``image[y0:y1, x0:x1]`` (NaN where ``valid`` is False), read a
+    band of blocks at a time from a lazy model input: the same blocks averaged, without
+    the window at full size in float32."""
+    x0, y0, x1, y1 = box
+    factor = int(np.ceil(max(y1 - y0, x1 - x0) / MAX_SIDE))
+
+    def masked(r0: int, r1: int, c1: int) -> np.ndarray:
+        part = image[r0:r1, x0:c1]
+        if valid is None:
+            return part
+        return np.where(np.asarray(valid[r0:r1, x0:c1])[..., None], part, np.nan)
+
+    if factor <= 1:
+        return masked(y0, y1, x1)
+    h2, w2 = (y1 - y0) // factor, (x1 - x0) // factor
+    out = np.empty((h2, w2, 3), dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks stay NaN
+        for i in range(h2):
+            r = y0 + i * factor
+            band = masked(r, r + factor, x0 + w2 * factor).reshape(1, factor, w2, factor, -1)
+            out[i] = np.nanmean(band, axis=(1, 3))[0]
+    return out
+
+
 def ask_image(
     vlm: Any,
     image: np.ndarray,
@@ -99,7 +125,8 @@ def ask_image(
 
     if regions is not None and len(regions) == 0:
         raise InvalidInputError("no regions given; pass regions=None for the whole image")
-    image = np.asarray(image, dtype=np.float32)
+    lazy = hasattr(image, "reduced")  # a lazy model input: only the parts asked are read
+    image = image if lazy else np.asarray(image, dtype=np.float32)
     empty = cut_regions(image, regions, valid=valid).empty  # validity and low-data warnings
     boxes = [None] if regions is None else [as_region(r, image.shape).box for r in regions]
     histories = list(history) if history is not None else [()] * len(boxes)
@@ -115,12 +142,16 @@ def ask_image(
             x0, y0, x1, y1 = (
                 (0, 0, w, h) if box is None else context_box(box, image.shape, context)
             )
-            part = image[y0:y1, x0:x1]
-            if valid is not None:
-                part = np.where(np.asarray(valid[y0:y1, x0:x1])[..., None], part, np.nan)
+            if lazy:
+                shown = _shown_window(image, valid, (x0, y0, x1, y1))
+            else:
+                part = image[y0:y1, x0:x1]
+                if valid is not None:
+                    part = np.where(np.asarray(valid[y0:y1, x0:x1])[..., None], part, np.nan)
+                shown = _shown(part)
             answers.append(
                 vlm.answer(
-                    _shown(part),
+                    shown,
                     question,
                     history=histories[i],
                     max_tokens=max_tokens,

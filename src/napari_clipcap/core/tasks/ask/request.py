@@ -152,7 +152,7 @@ class AskRequest:
         """
         from ...vlm.loading import cached_vlm
 
-        img = self.image.load()
+        img = self.image.load(lazy=True)  # only the parts asked about are read
         regions = list(self.regions) if self.regions is not None else None
         shapes = read_shapes(self.regions_file, img)
         if shapes is not None:
