@@ -10,7 +10,6 @@ takes ``cuda:(worker number % GPU count)``.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from ..registry import DEFAULT_CLIP, ModelSpec
 from .region_rows import (
     ask_rows,
     box_text,
+    caption_rows,
     clipped,
     gap_row,
     heatmap_row,
@@ -218,7 +218,7 @@ def _regions(spec: BatchSpec) -> list:
 def _run_task(
     spec: BatchSpec, model, images: list[np.ndarray], factors=None, valids=None
 ) -> list[list[dict]]:
-    """Rows per image (one per region for caption and labels).
+    """Rows per image (one per region for caption, labels and ask).
 
     ``factors[i]`` is the stride image ``i`` was read with (above the pixel budget);
     regions, given in full-resolution pixels, are divided by it. ``valids[i]`` is where
@@ -235,25 +235,15 @@ def _run_task(
         return [ask_rows(spec, model, im, k, v) for im, k, v in zip(images, factors, valids)]
     if spec.task == "segment":
         return [[segment_row(spec, model, im, k, v)] for im, k, v in zip(images, factors, valids)]
+    if spec.task == "caption":
+        return caption_rows(spec, model, images, factors, valids)
     from ..tasks.crops import cut_regions
 
     cuts = [
         cut_regions(im, scaled_regions(spec, k), valid=v)
         for im, k, v in zip(images, factors, valids)
     ]
-    kept = [part for cut in cuts for part in cut.kept]
-    if spec.task == "labels":
-        results = iter(row for cut in cuts for row in label_rows(spec, model, cut))
-    else:
-        from ..decoding.options import DecodeOptions
-
-        opts = DecodeOptions(
-            beam_size=spec.beam, num_captions=spec.num, max_tokens=spec.max_tokens
-        )
-        made = model.caption(kept, options=opts, batch_size=spec.batch_size) if kept else []
-        results = iter(
-            {"caption": c[0] if c else "", "captions": json.dumps(list(c))} for c in made
-        )
+    results = iter(row for cut in cuts for row in label_rows(spec, model, cut))
     out: list[list[dict]] = []
     for im, k, cut in zip(images, factors, cuts):
         rows = []

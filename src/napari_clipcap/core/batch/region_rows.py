@@ -1,5 +1,7 @@
 """The rows a batch task writes per image and region: regions scaled to reduced reads,
-``clipped_to``, label, caption and answer columns, the columns of a region without data."""
+``clipped_to``, label, caption and answer columns, the columns of a region without data.
+Caption, ask and segment rows are their requests' runs (the CLI's path) on the pixels
+batch read."""
 
 from __future__ import annotations
 
@@ -30,6 +32,41 @@ def _pixels(image: np.ndarray, valid) -> object:
     from ..tasks.requests.base import ImageInput
 
     return ImageInput(pixels=lambda: (image, valid), name="image")
+
+
+def caption_rows(spec, model, images: list, factors: list, valids: list) -> list[list[dict]]:
+    """Rows per image, one per region: the first caption and all of them as JSON, from
+    the :class:`~napari_clipcap.core.tasks.requests.CaptionRequest` ``napari-clipcap
+    caption`` runs (images read with the same stride captioned as one batch); a region
+    without data says why in ``no_data``."""
+    import json
+
+    from ..distributed import worker_device
+    from ..tasks.requests import CaptionRequest
+
+    out: list[list[dict]] = [[] for _ in images]
+    for k in dict.fromkeys(factors):  # regions are scaled by the stride of each read
+        index = [i for i, f in enumerate(factors) if f == k]
+        regions = scaled_regions(spec, k)
+        request = CaptionRequest(
+            images=tuple(_pixels(images[i], valids[i]) for i in index),
+            captioner=spec.model,
+            decoding={"beam_size": spec.beam, "num_captions": spec.num,
+                      "max_tokens": spec.max_tokens},
+            regions=None if regions is None else tuple(regions),
+            batch_size=spec.batch_size,
+            device=worker_device(spec.device),
+        )  # fmt: skip
+        result = request.run(captioner=model)
+        for i, entry, problems in zip(index, result.data["images"], result.extra["problems"]):
+            for r, found, why in zip(list(spec.regions) or [None], entry["regions"], problems):
+                caps = found["captions"]
+                row = {"region": box_text(r), **clipped(r, images[i], k)}
+                row.update(caption=caps[0] if caps else "", captions=json.dumps(caps))
+                blank = found.get("no_data")
+                row["no_data"] = (why[0] if why else "no valid data") if blank else ""
+                out[i].append(row)
+    return out
 
 
 def ask_rows(spec, model, image: np.ndarray, k: int, valid) -> list[dict]:
@@ -94,12 +131,10 @@ def segment_row(spec, model, image: np.ndarray, k: int, valid) -> dict:
 
 
 def gap_row(spec) -> dict:
-    """The result columns of a region without data."""
-    if spec.task == "labels":
-        gap = {"label": "", "probability": float("nan")}
-        gap.update({f"p:{lab}": float("nan") for lab in spec.labels})
-        return gap
-    return {"caption": "", "captions": "[]"}
+    """The label columns of a region without data."""
+    gap = {"label": "", "probability": float("nan")}
+    gap.update({f"p:{lab}": float("nan") for lab in spec.labels})
+    return gap
 
 
 def heatmap_row(spec, model, image: np.ndarray, valid) -> dict:

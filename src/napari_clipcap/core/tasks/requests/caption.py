@@ -282,5 +282,6 @@ class CaptionRequest:
             data["out_regions"] = files.write(self.out_regions, img, shapes, fitted, texts, header)
         return TaskResult(
             self, data, rows, "\n".join(lines), models=captioner_entries(self.captioner),
-            image=cuts[0][1], extra={"shapes": [c[1].data.shape for c in cuts]},
+            image=cuts[0][1], extra={"shapes": [c[1].data.shape for c in cuts],
+                                     "problems": [c[-1].problems for c in cuts]},
         )  # fmt: skip
