@@ -216,3 +216,31 @@ def test_evaluate_captions_with_a_vlm_and_its_prompt(tmp_path, qwen_vl_dir, caps
     images = [np.asarray(Image.open(tmp_path / f"{i}.png"), np.float32) / 255 for i in range(2)]
     expected = [c[0] for c in vlm.caption(images, max_tokens=67)]
     assert [s["prediction"] for s in out["samples"]] == expected
+
+
+def test_a_handed_in_vlm_captioner_asks_the_requests_domain_prompt(tmp_path, qwen_vl_dir, capsys):
+    # a dock hands in its cached VLM captioner (built with the photo prompt); over a FITS
+    # image the request asks, records and reruns the astronomy prompt, as the CLI does
+    from astropy.io import fits
+
+    from napari_clipcap.core.captioning.vlm import DOMAIN_PROMPTS, VlmCaptioner
+    from napari_clipcap.core.registry import ModelSpec
+    from napari_clipcap.core.tasks.requests import CaptionRequest
+    from napari_clipcap.core.tasks.requests.base import ImageInput
+    from napari_clipcap.core.vlm import load_vlm
+
+    sky = tmp_path / "sky.fits"
+    fits.PrimaryHDU(np.random.default_rng(0).random((48, 64)).astype(np.float32)).writeto(sky)
+    photo = VlmCaptioner(load_vlm(str(qwen_vl_dir), device="cpu"), DOMAIN_PROMPTS["photo"])
+    request = CaptionRequest(
+        images=(ImageInput(path=str(sky)),),
+        captioner=ModelSpec.for_captioner("vlm", str(qwen_vl_dir)),
+        decoding={"max_tokens": 4},
+        device="cpu",
+    )
+    result = request.run(captioner=photo)
+    assert DOMAIN_PROMPTS["astronomy"] in result.to_json()["captioner"]
+    command = result.to_json()["provenance"]["command"]
+    assert DOMAIN_PROMPTS["astronomy"] in command
+    again = _json(capsys, [*shlex.split(command)[1:], "--json", "--device", "cpu"])
+    assert again["images"][0]["regions"] == result.to_json()["images"][0]["regions"]

@@ -70,6 +70,16 @@ def _with_domain_prompt(spec: ModelSpec, cuts) -> ModelSpec:
     return replace(spec, extras=tuple(sorted({**dict(spec.extras), "prompt": prompt}.items())))
 
 
+def _asking(captioner: Any, prompt: str | None) -> Any:
+    """A VLM captioner handed in (a dock's cached one) asking the request's prompt: the
+    prompt recorded in ``to_argv()`` is the one the captions answered, in every door."""
+    from ...captioning.vlm import VlmCaptioner
+
+    if prompt and isinstance(captioner, VlmCaptioner) and captioner.prompt != prompt:
+        return VlmCaptioner(captioner.vlm, prompt)
+    return captioner
+
+
 def captioner_entries(spec: ModelSpec) -> list[dict]:
     """Provenance entries of a captioner spec (and its decoder and CLIP), resolved."""
     from ...provenance import spec_entries
@@ -245,6 +255,8 @@ class CaptionRequest:
             before_load()
         if captioner is None:
             captioner = load_captioner_spec(self.captioner, self.device, self.precision)
+        elif self.captioner.kind == "vlm":
+            captioner = _asking(captioner, self.captioner.option("prompt"))
         made = iter(
             captioner.caption(
                 check_images(kept), options=self.options(), batch_size=self.batch_size,
