@@ -117,6 +117,7 @@ def caption_shot(models: dict, out: Path) -> None:
     w.results_view.words.linkActivated.emit("0:0:river")
     wait(w)
     viewer.layers.selection.active = shapes
+    w.models.set_expanded(False)  # the models are chosen: room for the captions' table
     shoot(viewer, out, zoom=0.85)  # the forest's caption runs past the image's right edge
 
 
@@ -212,8 +213,8 @@ def grounding_shot(out: Path, folder: Path) -> None:
 
     image = to_model_input(overhead_sample()[0][0], domain="satellite")
     model = train_grounder(folder, image)
-    SharedSettings.instance().update(
-        captioner=ModelChoice(preset=CUSTOM, kind="florence2", weights=str(model)),
+    SharedSettings.instance().update(  # the Grounding dock's own captioner choice
+        grounding=ModelChoice(preset=CUSTOM, kind="florence2", weights=str(model)),
         device="cpu",
     )
     viewer = new_viewer("Grounding")
@@ -222,9 +223,14 @@ def grounding_shot(out: Path, folder: Path) -> None:
     w.image_combo.set_layer(layer)
     w.text_edit.setText("river, village")
     w.tile_spin.setValue(w.tile_spin.minimum())  # the whole image in one pass
+    why = w.problem() if hasattr(w, "problem") else ""
     w.run_button.click()
     wait(w)
-    found = {p for p in viewer.layers[-1].features["phrase"]}
+    shapes = [ly for ly in viewer.layers if hasattr(ly, "features") and "phrase" in ly.features]
+    if not shapes:
+        status = w.job_panel.status.text()
+        raise SystemExit(f"the grounding dock made no boxes: {why or status!r}")
+    found = set(shapes[-1].features["phrase"])
     if found != {"river", "village"} or len(_REGIONS) < 2:
         raise SystemExit(f"the grounding screenshot found {found}, not the river and village")
     shoot(viewer, out)
