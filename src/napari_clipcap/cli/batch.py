@@ -47,7 +47,15 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     models.add_argument("--clip-weights", default=None, metavar="W", help=CLIP_WEIGHTS_HELP)
     models.add_argument("--captioner", default="clipcap", help="caption: captioner kind")
-    models.add_argument("--weights", default=None, help="caption: captioner weights")
+    models.add_argument(
+        "--weights",
+        default=None,
+        help="caption (and segment --caption): captioner weights; ask: the VLM; segment "
+        "without --segmenter: the segmenter",
+    )
+    models.add_argument(
+        "--segmenter", default=None, metavar="MODEL", help="segment: preset, folder or hub id"
+    )
     models.add_argument("--decoder", default=None, help="caption: ClipCap GPT-2 decoder")
     opts = p.add_argument_group("task options")
     opts.add_argument("--beam", type=int, default=1, help="caption: beam size")
@@ -70,7 +78,12 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--question", default=None, help="ask: the question (model: --weights, a VLM)"
     )
     opts.add_argument(
-        "--phrases", default=None, help="segment: phrases, comma-separated (model: --weights)"
+        "--phrases", default=None, help="segment: phrases, comma-separated (model: --segmenter)"
+    )
+    opts.add_argument(
+        "--caption",
+        action="store_true",
+        help="segment: caption every instance on its outline (--captioner/--weights/--decoder)",
     )
     opts.add_argument("--mode", default="sliding", choices=("sliding", "dense"))
     opts.add_argument("--window", type=positive_int, default=224, help="heatmap: window (px)")

@@ -101,3 +101,41 @@ def test_segment_rows_come_from_the_segment_request(tmp_path, monkeypatch):
     run_batch([root], spec, tmp_path / "out")
     assert len(ran) == 1 and ran[0].phrases == ("blob",)
     assert ran[0].regions == ((0, 0, 60, 50),)
+
+
+def test_segment_captions_each_instance_as_the_segment_command_does(
+    tmp_path, monkeypatch, capsys, tiny_clip_files, clipcap_for_tiny_clip
+):
+    import shlex
+
+    import napari_clipcap.core.segmentation.model as segmenters
+
+    root = tmp_path / "images"
+    root.mkdir()
+    Image.fromarray(blob_scene()).save(root / "blobs.png")
+    monkeypatch.setattr(segmenters, "cached_segmenter", lambda *a, **k: BlobSegmenter(64))
+    clip = ["--clip", str(tiny_clip_files.config), "--clip-weights",
+            str(tiny_clip_files.safetensors)]  # fmt: skip
+    out = tmp_path / "out"
+    batch = _cli_json(capsys, ["batch", str(root), "--task", "segment", "--phrases", "blob",
+                               "--segmenter", "sam3", "--caption", "--weights",
+                               str(clipcap_for_tiny_clip), *clip, "--max-tokens", "6",
+                               "--out", str(out), "--device", "cpu", "--json"])  # fmt: skip
+    row = read_parts(out).iloc[0]
+    cli = _cli_json(capsys, ["segment", str(root / "blobs.png"), "--phrases", "blob", "--caption",
+                             "--captioner-weights", str(clipcap_for_tiny_clip), *clip,
+                             "--max-tokens", "6", "--device", "cpu", "--json"])  # fmt: skip
+    got = [r["caption"] for r in json.loads(row["instances"])]
+    assert row["count"] == cli["count"] == 2
+    assert got == [r["caption"] for r in cli["instances"]] and all(got)
+    command = shlex.split(batch["provenance"]["command"])
+    assert "--caption" in command and command[command.index("--segmenter") + 1] == "sam3"
+
+
+def test_captioning_instances_needs_the_segmenter_named():
+    from napari_clipcap.core.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="--segmenter"):
+        BatchSpec("segment", phrases=("blob",), weights="w.pt", caption_instances=True)
+    with pytest.raises(InvalidInputError, match="--task segment"):
+        BatchSpec("labels", labels=("a", "b"), caption_instances=True)

@@ -67,10 +67,17 @@ class BatchSpec:
         ``max_tokens`` bounds each answer.
     phrases : tuple of str
         ``segment`` task: the phrases found in every image (or each region); the
-        segmenter is ``weights`` (a preset, SAM 3 folder or hub id; default ``sam3``),
-        one row per image with the instance count and the instances as JSON; with
-        ``labels``, each instance's labels scored with :attr:`clip` on its outline
-        (``label``, ``probabilities``), as ``napari-clipcap segment --labels``.
+        segmenter is ``segmenter`` (a preset, SAM 3 folder or hub id; default ``sam3``;
+        ``weights`` names it when ``segmenter`` is not given), one row per image with the
+        instance count and the instances as JSON; with ``labels``, each instance's labels
+        scored with :attr:`clip` on its outline (``label``, ``probabilities``), as
+        ``napari-clipcap segment --labels``.
+    segmenter : str, optional
+        ``segment`` task: the segmenter. Given, ``captioner``/``weights``/``decoder`` are
+        the instance captioner's, as for the ``caption`` task.
+    caption_instances : bool
+        ``segment`` task: caption each instance on its outline (``caption``), as
+        ``napari-clipcap segment --caption``; needs ``segmenter``.
     batch_size : int
         Images per model call.
     device : str
@@ -95,6 +102,8 @@ class BatchSpec:
     stride: int = 112
     question: str | None = None
     phrases: tuple[str, ...] = ()
+    segmenter: str | None = None
+    caption_instances: bool = False
     batch_size: int = 8
     device: str = "auto"
     extra: dict = field(default_factory=dict)
@@ -110,6 +119,13 @@ class BatchSpec:
             raise InvalidInputError("the ask task needs a question (--question)")
         if self.task == "segment" and not any(str(p).strip() for p in self.phrases):
             raise InvalidInputError("the segment task needs phrases (--phrases)")
+        if self.caption_instances and self.task != "segment":
+            raise InvalidInputError("captioning instances (--caption) is for --task segment")
+        if self.caption_instances and not self.segmenter:
+            raise InvalidInputError(
+                "captioning instances needs the segmenter named with --segmenter "
+                "(--weights is then the captioner's, as for --task caption)"
+            )
         if self.task == "caption" and not self.weights and self.captioner == "clipcap":
             raise InvalidInputError("the caption task with ClipCap needs --weights")
         # settings that would fail on every file are refused before any file is read
@@ -140,6 +156,18 @@ class BatchSpec:
         if self.clip_model is None and self.clip_weights is None:
             return None
         return ModelSpec.for_clip(self.clip_model, self.clip_weights)
+
+    @property
+    def segmenter_name(self) -> str | None:
+        """The ``segment`` task's segmenter: ``segmenter``, else ``weights`` (its older
+        spelling); None: the default one."""
+        return self.segmenter or (None if self.task != "segment" else self.weights)
+
+    @property
+    def instance_captioner_weights(self) -> str | None:
+        """The instance captioner's weights: ``weights`` once ``segmenter`` names the
+        segmenter."""
+        return self.weights if self.segmenter else None
 
     @property
     def model(self) -> ModelSpec:
@@ -188,7 +216,7 @@ def get_model(spec: BatchSpec):
         from ..segmentation.model import cached_segmenter
         from ..tasks.segment import DEFAULT_SEGMENTER
 
-        return cached_segmenter(spec.weights or DEFAULT_SEGMENTER, device)
+        return cached_segmenter(spec.segmenter_name or DEFAULT_SEGMENTER, device)
     if spec.task == "caption":
         from ..captioning.protocol import load_captioner
 

@@ -99,9 +99,9 @@ def ask_rows(spec, model, image: np.ndarray, k: int, valid) -> list[dict]:
 def segment_row(spec, model, image: np.ndarray, k: int, valid) -> dict:
     """One row per image: the instance count and the instances (id, phrase, score,
     area_px and box in full-resolution pixels; with ``labels``, each instance's label and
-    probabilities, scored on its outline) as JSON, from the
-    :class:`~napari_clipcap.core.tasks.segment.SegmentRequest` ``napari-clipcap
-    segment`` runs."""
+    probabilities, and with ``caption_instances`` its caption, made on its outline) as
+    JSON, from the :class:`~napari_clipcap.core.tasks.segment.SegmentRequest`
+    ``napari-clipcap segment`` runs."""
     import json
 
     from ..distributed import worker_device
@@ -112,11 +112,20 @@ def segment_row(spec, model, image: np.ndarray, k: int, valid) -> dict:
         from ..coords.regions import as_region
 
         areas = tuple(as_region(r, image.shape).box for r in areas)
-    tasks = InstanceTasks(labels=spec.labels, template=spec.template, clip=spec.clip)
+    tasks = InstanceTasks(
+        labels=spec.labels,
+        template=spec.template,
+        clip=spec.clip,
+        caption=spec.caption_instances,
+        captioner=spec.captioner,
+        captioner_weights=spec.instance_captioner_weights,
+        decoder=spec.decoder,
+        max_tokens=spec.max_tokens,
+    )
     request = SegmentRequest(
         image=_pixels(image, valid),
         phrases=tuple(spec.phrases),
-        segmenter=spec.weights or DEFAULT_SEGMENTER,
+        segmenter=spec.segmenter_name or DEFAULT_SEGMENTER,
         regions=areas,
         device=worker_device(spec.device),
         instance_tasks=tasks,
@@ -124,6 +133,7 @@ def segment_row(spec, model, image: np.ndarray, k: int, valid) -> dict:
     rows = request.run(segmenter=model).rows
     keep = ("id", "phrase", "score", "area_px", "box")
     keep += ("label", "probabilities") if spec.labels else ()
+    keep += ("caption",) if spec.caption_instances else ()
     for r in rows:  # back to full-resolution pixels of a file read with a stride
         r["box"] = [int(v) * k for v in r["box"]]
         r["area_px"] = int(r["area_px"]) * k * k

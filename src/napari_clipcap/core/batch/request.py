@@ -89,6 +89,8 @@ def spec_from_flags(flags: Any) -> BatchSpec:
         query=flags.query,
         question=flags.question,
         phrases=_split(flags.phrases),
+        segmenter=getattr(flags, "segmenter", None),
+        caption_instances=bool(getattr(flags, "caption", False)),
         mode=flags.mode,
         window=flags.window,
         stride=flags.stride,
@@ -172,6 +174,8 @@ class BatchRequest:
         argv += flag("--labels", ",".join(s.labels) or None) + region_flags(s.regions)
         argv += flag("--template", s.template, "{}") + flag("--query", s.query)
         argv += flag("--question", s.question) + flag("--phrases", ",".join(s.phrases) or None)
+        argv += flag("--segmenter", _path_or_name(s.segmenter))
+        argv += ["--caption"] if s.caption_instances else []
         argv += flag("--mode", s.mode, "sliding") + flag("--window", s.window, 224)
         argv += flag("--stride", s.stride, 112)
         return [*argv, "--device", s.device, "--json"]
