@@ -20,6 +20,7 @@ counts tiles; ``cancel`` is checked before each tile and each batch.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -89,6 +90,18 @@ def describe_regions(
     )
 
 
+def _tiled_input(image: Any) -> Any:
+    """``image`` checked as ``H x W x 3``: a lazy model input (a
+    :class:`~napari_clipcap.core.scaling.lazy_input.ModelInputView`) as it is, so that
+    only the tiles are read and scaled; anything else as a float32 array."""
+    if not hasattr(image, "reduced"):
+        return check_rgb([image])[0]
+    shape = tuple(image.shape)
+    if len(shape) != 3 or shape[2] != 3 or min(shape[:2]) < 1:
+        raise InvalidInputError(f"image 0 must be H x W x 3, got shape {shape}")
+    return image
+
+
 def _tiled(
     captioner: Florence2Captioner,
     image: np.ndarray,
@@ -102,14 +115,15 @@ def _tiled(
     cancel,
     **options,
 ) -> list[Detection]:
-    """Run location ``tasks`` on every tile; label boxes (``None``: the model's phrase)."""
-    image = check_rgb([image])[0]
+    """Run location ``tasks`` on every tile; label boxes (``None``: the model's phrase).
+    A lazy model input is read one tile at a time."""
+    image = _tiled_input(image)
     h, w = image.shape[:2]
     tiles = tile_grid(h, w, tile, overlap)
     found: list[Detection] = []
     for done, t in enumerate(tiles, 1):
         check_cancel(cancel)
-        crop = image[t[1] : t[3], t[0] : t[2]]
+        crop = np.asarray(image[t[1] : t[3], t[0] : t[2]], dtype=np.float32)
         located = captioner.locate([crop] * len(tasks), tasks, cancel=cancel, **options)
         for label, pairs in zip(labels, located):
             for text, bins in pairs:

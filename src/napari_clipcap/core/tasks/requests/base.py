@@ -120,7 +120,8 @@ class ImageInput:
         ``lazy``: scale only the windows a task reads (``read_image(lazy=True)``)."""
         if self.pixels is not None:
             data, valid = self.pixels()
-            return LoadedImage(np.asarray(data), valid)
+            keep = lazy and hasattr(data, "reduced")  # a lazy model input given on stays lazy
+            return LoadedImage(data if keep else np.asarray(data), valid)
         if self.path is None:
             raise InvalidInputError("no image given")
         from ...io.images import read_image

@@ -187,7 +187,7 @@ class GroundRequest:
         from ...provenance import model_entry
 
         phrases = split_phrases(self.phrases) if self.phrases is not None else None
-        img = self.image.load()
+        img = self.image.load(lazy=True)  # each tile is read and scaled when it is run
         h, w = img.data.shape[:2]
         tiles = tile_grid(h, w, self.tile, self.overlap)  # bad tiles fail before loading
         model = self._load(model)

@@ -229,7 +229,7 @@ class SegmentRequest:
         from ...segmentation.tiling import paint_labels
 
         self.check_outputs()
-        img = self.image.load()
+        img = self.image.load(lazy=True)  # each tile is read and scaled when it is run
         model = segmenter or cached_segmenter(self.segmenter, self.device, self.precision)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
