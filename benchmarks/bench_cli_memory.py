@@ -8,14 +8,18 @@ run against another source tree (e.g. the main branch before the change) in the 
 run. The naive way runs in the same run: ``naive_api_heatmap`` is the Python API the way
 the heatmap benchmark calls it (eager ``read_image`` + ``text_heatmap``), and
 ``naive_labels_tiff_*`` make the whole image the float32 model input first and then cut
-the region (eager ``read_image`` + ``score_regions``). Caption, ground, ask and segment
-are not measured here (they need captioner / VLM / SAM models built for the run).
+the region (eager ``read_image`` + ``score_regions``). ``segment`` and ``ground`` run
+their requests in a fresh process with scripted models (a blob segmenter, a Florence-2
+answering one box per tile: the models' own memory is not the question), against the
+same script on the small PNG; ``--tiled-only`` runs just those. Caption and ask are not
+measured here (they need captioner / VLM models built for the run).
 
 The model is a tiny open_clip ViT built here with random weights (memory does not
 depend on the weights; speed is not measured). Usage::
 
     python benchmarks/bench_cli_memory.py [--fits-size 8192] [--tiff-size 12000]
-        [--region 2000] [--window 224] [--before-src /path/to/other/src]
+        [--region 2000] [--window 224] [--tile 1024] [--tiled-only]
+        [--before-src /path/to/other/src]
 
 Prints one JSON object.
 """
@@ -71,6 +75,34 @@ clip = load_clip(cfg, weights, "cpu")
 img = read_image(image)  # the naive way: the whole image as float32 H x W x 3 first
 regions = [tuple(int(v) for v in box.split(","))] if box != "whole" else None
 score_regions(img.data, regions, ["a", "b"], clip)
+print("RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 0, file=sys.stderr)
+"""
+
+_TILED = """
+import resource, sys
+import numpy as np
+from scipy import ndimage
+from napari_clipcap.core.segmentation.model import TileInstance
+from napari_clipcap.core.tasks.requests import GroundRequest, ImageInput
+from napari_clipcap.core.tasks.segment import SegmentRequest
+task, image, tile = sys.argv[1], sys.argv[2], int(sys.argv[3])
+
+class Blobs:  # scripted SAM 3: each bright blob of a tile is one instance
+    kind, name, device, tile_size = "phrase", "segmenter:blobs", "cpu", tile
+    def segment(self, pixels, phrases, **options):
+        parts, n = ndimage.label(pixels[..., 0] > 0.9)
+        return [TileInstance(parts == i, 0.9, phrases[0]) for i in range(1, min(n, 4) + 1)]
+
+class Boxes:  # scripted Florence-2: one box per tile and task
+    name = "florence2:scripted"
+    def locate(self, images, tasks, **options):
+        return [[("a star", np.array([[0, 0, 499, 499]]))] for _ in images]
+
+source = ImageInput.of(image)
+if task == "segment":
+    SegmentRequest(source, ("star",), tile=tile, overlap=tile // 8).run(segmenter=Blobs())
+else:
+    GroundRequest(source, phrases="stars", tile=tile, overlap=tile // 8).run(model=Boxes())
 print("RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 0, file=sys.stderr)
 """
 
@@ -206,6 +238,28 @@ def measure(src: Path, files: dict[str, Path], region: int, root: Path, window: 
     return result
 
 
+def measure_tiled(src: Path, files: dict[str, Path], root: Path, tile: int) -> dict:
+    """Peak memory of ``segment`` and ``ground`` (their requests, with scripted models:
+    a blob segmenter and a Florence-2 that answers one box per tile) on the FITS and the
+    TIFF, against the same script on the small PNG (imports and the job's set-up)."""
+    result: dict = {}
+    for task in ("segment", "ground"):
+        base = peak_mb(src, _TILED, [task, str(files["png"]), str(tile)], root)
+        result[f"{task}_small_png_peak_mb"] = base
+        for kind in ("fits", "tiff"):
+            peak = peak_mb(src, _TILED, [task, str(files[kind]), str(tile)], root)
+            size = image_mb(files[kind])
+            beyond = round(peak - base, 1)
+            result[f"{task}_{kind}_tiled"] = {
+                "peak_mb": peak,
+                "image_mb": size,
+                "beyond_model_mb": beyond,
+                "beyond_over_image": round(beyond / size, 2),
+                "within_1_5x": beyond <= 1.5 * size,
+            }
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fits-size", type=int, default=8192)
@@ -213,6 +267,10 @@ def main() -> None:
     parser.add_argument("--region", type=int, default=2000)
     parser.add_argument("--window", type=int, default=224, help="heatmap window (224)")
     parser.add_argument("--before-src", type=Path, default=None)
+    parser.add_argument("--tile", type=int, default=1024, help="segment/ground tile (1024)")
+    parser.add_argument(
+        "--tiled-only", action="store_true", help="only the segment and ground cases"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -239,12 +297,14 @@ def main() -> None:
             "tiff": f"{args.tiff_size} x {args.tiff_size} uint16",
             "region": f"{args.region} x {args.region}",
             "heatmap_window": args.window,
-            "after": measure(SRC, files, args.region, root, args.window),
+            "tile": args.tile,
         }
+        sources = {"after": SRC}
         if args.before_src:
-            report["before"] = measure(
-                args.before_src.resolve(), files, args.region, root, args.window
-            )
+            sources["before"] = args.before_src.resolve()
+        for name, src in sources.items():
+            clip = {} if args.tiled_only else measure(src, files, args.region, root, args.window)
+            report[name] = {**clip, **measure_tiled(src, files, root, args.tile)}
     print(json.dumps(report, indent=2))
 
 
