@@ -176,7 +176,7 @@ def read_image(
     data = scale(  # FITS axes are never colour, whatever their length
         image.data, domain=domain, interval=interval, stretch=stretch, rgb=False if fits else None
     )
-    valid = np.isfinite(image.data) if fits and image.data.dtype.kind in "fc" else None
+    valid = _finite_mask(image.data) if fits and image.data.dtype.kind in "fc" else None
     return ImageFile(
         p,
         data,
@@ -188,6 +188,19 @@ def read_image(
         valid=valid,
         valid_known=fits,
     )
+
+
+def _finite_mask(plane: Any, band_rows: int = 256) -> np.ndarray | None:
+    """Where a float plane is finite, read a band of rows at a time (no full-size float
+    temporary); None when every pixel is finite (nothing to mask)."""
+    mask = None
+    for r in range(0, plane.shape[0], band_rows):
+        band = np.isfinite(np.asarray(plane[r : r + band_rows]))
+        if mask is None and not band.all():
+            mask = np.ones(plane.shape[:2], dtype=bool)
+        if mask is not None:
+            mask[r : r + band_rows] = band if band.ndim == 2 else band.all(axis=-1)
+    return mask
 
 
 def write_map(

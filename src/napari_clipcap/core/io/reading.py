@@ -114,7 +114,8 @@ def open_image(
     windows : bool
         A plain uncompressed grey TIFF is given as a
         :class:`~napari_clipcap.core.io.filerows.FileRows` that reads only the rows
-        sliced out of it (for tasks that read windows), not decoded whole.
+        sliced out of it (for tasks that read windows), not decoded whole; so is an
+        uncompressed FITS HDU (:class:`~napari_clipcap.core.io.fits.data.ScaledRows`).
 
     Returns
     -------
@@ -198,7 +199,7 @@ def _open(p: Path, reduce: bool, max_side, budget: int, lazy, windows: bool) -> 
     from .fits.reader import has_fits_suffix, is_fits
 
     if has_fits_suffix(p) or is_fits(p):
-        return _open_fits(p, budget, lazy)
+        return _open_fits(p, budget, lazy, windows)
     if p.suffix.lower() in (".tif", ".tiff"):
         from .geotiff import is_geospatial_tiff
 
@@ -214,10 +215,10 @@ def _open(p: Path, reduce: bool, max_side, budget: int, lazy, windows: bool) -> 
     return ImageSource(p, "raster", [Pixels(arr, "raster", reduced_by=k)])
 
 
-def _open_fits(p: Path, budget: int, lazy) -> ImageSource:
+def _open_fits(p: Path, budget: int, lazy, windows: bool = False) -> ImageSource:
     from .fits.reader import read_fits
 
-    images = read_fits(p, lazy=lazy, max_pixels=budget)
+    images = read_fits(p, lazy=lazy, max_pixels=budget, windows=windows)
     units = [
         Pixels(im.data, "fits", im.name, im.index, im.header, im.wcs, im.axis_labels)
         for im in images

@@ -303,12 +303,22 @@ def model_input_view(
         per_channel = per_channel or default_per_channel
     interval = make_interval(interval)
     stretch = LinearStretch() if stretch is None else make_stretch(stretch)
-    if hasattr(arr, "rows") and not _needs_no_pixels(interval, stretch, arr.dtype):
+    if hasattr(arr, "rows") and not _samples_by_rows(interval, stretch, arr.dtype):
         raw = arr = np.asarray(arr)  # limits fitted to the pixels: read the plane
     layers = [arr[..., c] for c in range(3)] if colour and per_channel else [arr]
     limits = [interval.get_limits(values) for values in layers]
     stretches = [fitted_stretch(stretch, v, lim) for v, lim in zip(layers, limits)]
     return ModelInputView(raw, limits, stretches)
+
+
+def _samples_by_rows(interval: BaseInterval, stretch: BaseStretch, dtype: Any) -> bool:
+    """Whether the limits can be fitted to a plane read a band of rows at a time: the
+    scaling needs no pixels, or it is zscale (sampled band by band) with a stretch that
+    fits nothing to the data."""
+    if _needs_no_pixels(interval, stretch, dtype):
+        return True
+    unfitted = isinstance(stretch, HistEqStretch) and stretch.data is None
+    return isinstance(interval, ZScaleInterval) and not unfitted
 
 
 def _needs_no_pixels(interval: BaseInterval, stretch: BaseStretch, dtype: Any) -> bool:

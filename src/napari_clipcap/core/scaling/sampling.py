@@ -72,6 +72,8 @@ def stride_sample(values: np.ndarray, n_samples: int) -> np.ndarray:
     ndarray
         1D array of at most ``n_samples`` values, in the input's dtype, in image order.
     """
+    if hasattr(values, "rows"):  # read where sliced: sampled a band of rows at a time
+        return _banded_stride_sample(values, n_samples)
     flat, mask = _flat(values)
     bad = ~np.isfinite(flat) if flat.dtype.kind in "fc" else np.zeros(flat.shape, bool)
     if mask is not None:
@@ -92,3 +94,28 @@ def stride_sample(values: np.ndarray, n_samples: int) -> np.ndarray:
     else:
         positions = np.flatnonzero(~bad)[ranks]
     return flat[positions]
+
+
+def _banded_stride_sample(values, n_samples: int, band_rows: int = 256) -> np.ndarray:
+    """:func:`stride_sample` of an array read a band of rows at a time (``values.rows``):
+    one pass counts the finite values, a second takes every ``stride``-th of them."""
+    bands = range(0, values.shape[0], band_rows)
+
+    def finite_of(r: int) -> np.ndarray:
+        flat = np.asarray(values.rows(r, r + band_rows)).ravel()
+        return flat[np.isfinite(flat)] if flat.dtype.kind in "fc" else flat
+
+    n_good = sum(finite_of(r).size for r in bands)
+    if n_good == 0:
+        return np.asarray(values.rows(0, 0)).ravel()
+    stride = int(max(1.0, n_good / n_samples))
+    last = min(n_good, n_samples * stride)  # ranks below this, every stride-th, are taken
+    parts, rank = [], 0
+    for r in bands:
+        if rank >= last:
+            break
+        good = finite_of(r)
+        first = -(-rank // stride) * stride  # first multiple of stride at or after rank
+        parts.append(good[first - rank : min(good.size, last - rank) : stride])
+        rank += good.size
+    return np.concatenate(parts)

@@ -262,10 +262,13 @@ def _embedding_maps(
     """``(Q, H, W)`` maps of the normalised query embeddings ``queries`` (text or image)."""
     grid = WindowGrid.of(image.shape[0], image.shape[1], window, stride)
     # a lazy model input holds no NaN, so the windows never clear pixels of the mask:
-    # the caller's mask is used as it is (no copy)
-    mask = _mask(valid, image.shape[:2], copy=not hasattr(image, "reduced"))
+    # the caller's mask is used as it is (no copy), and without one there is none at all
+    lazy = hasattr(image, "reduced")
+    mask = None if lazy and valid is None else _mask(valid, image.shape[:2], copy=not lazy)
     run = _sliding if mode == "sliding" else _dense
     out = run(image, queries, clip, grid, mask, softmax, int(batch_size), progress, cancel)
+    if mask is None:
+        return out
     if not mask.any():
         raise InvalidInputError("the image has no valid pixel (all NaN or nodata)")
     for r in range(0, out.shape[1], 512):  # a band at a time: no full-size ~mask copy

@@ -138,6 +138,7 @@ def image_array(
     lazy: bool | None,
     header: Any = None,
     max_pixels: int | None = None,
+    windows: bool = False,
 ) -> tuple[Any, bool]:
     """Return ``(data, needs_open_file)`` for an image HDU opened without scaling.
 
@@ -158,6 +159,10 @@ def image_array(
     max_pixels : int, optional
         Data above this many pixels (all planes) are made lazy; where they cannot be
         (gzip/bzip2 files, ``lazy=False``) they are refused before reading.
+    windows : bool
+        Uncompressed data within ``max_pixels`` are given as :class:`ScaledRows`, read and scaled
+        only where sliced (for tasks that read windows), instead of a dask array or an
+        in-memory one.
     """
     from astropy.io import fits
 
@@ -200,6 +205,8 @@ def image_array(
         )
     # plain reads, not a memory map: mapped pages stay resident beside the scaled copy
     raw = FileRows(path, raw_dtype, offset, shape)
+    if windows and not over:  # above the budget: a dask array, read with a stride
+        return ScaledRows(raw, scaling), False
     if lazy:
         return _dask(raw, shape, scaling, token), False
     return read_scaled(raw, scaling), False
@@ -214,3 +221,49 @@ def read_scaled(source: FileRows, scaling: Scaling) -> np.ndarray:
     for r in range(0, source.shape[0], step):
         out[r : r + step] = scaling.apply(source.rows(r, r + step))
     return out
+
+
+class ScaledRows:
+    """A :class:`~..filerows.FileRows` of raw FITS values scaled where sliced.
+
+    Behaves as the scaled array (``shape``, ``dtype``, slicing, ``np.asarray``) but reads
+    only the rows a slice needs (the raw rows are kept one band at a time by the
+    :class:`~..filerows.FileRows`), so a task cutting windows holds one band, not the
+    plane.
+
+    Parameters
+    ----------
+    raw : FileRows
+        The HDU's raw values.
+    scaling : Scaling
+        BSCALE, BZERO and BLANK of the HDU.
+    """
+
+    def __init__(self, raw: FileRows, scaling: Scaling):
+        self.raw = raw
+        self.scaling = scaling
+        self.shape = raw.shape
+        self.ndim = raw.ndim
+        self.dtype = scaling.dtype
+
+    @property
+    def nbytes(self) -> int:
+        return self.dtype.itemsize * math.prod(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Scaled entries ``[start:stop]`` of the first axis, read from the file."""
+        return self.scaling.apply(self.raw.rows(start, stop))
+
+    def band(self, start: int, stop: int) -> np.ndarray:
+        """Scaled rows ``[start:stop]``, read through the raw rows' band."""
+        return self.scaling.apply(self.raw.band(start, stop))
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return self.scaling.apply(self.raw[key])
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = read_scaled(self.raw, self.scaling)
+        return out if dtype is None else out.astype(dtype, copy=False)

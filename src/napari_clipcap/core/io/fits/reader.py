@@ -149,7 +149,11 @@ def is_fits(path: str | Path) -> bool:
 
 
 def read_fits(
-    path: str | Path, *, lazy: bool | None = None, max_pixels: int | None = None
+    path: str | Path,
+    *,
+    lazy: bool | None = None,
+    max_pixels: int | None = None,
+    windows: bool = False,
 ) -> FitsFile:
     """Read every image HDU of a FITS file.
 
@@ -163,6 +167,9 @@ def read_fits(
     max_pixels : int, optional
         Pixel budget (default :func:`~napari_clipcap.core.io.budget.pixel_budget`) for
         data read into memory whole: a gzip/bzip2 HDU above it is refused, not read.
+    windows : bool
+        Uncompressed HDUs are given as :class:`~.data.ScaledRows`, read and scaled only
+        where sliced (for tasks that cut windows out of one plane).
 
     Returns
     -------
@@ -219,6 +226,7 @@ def read_fits(
                     lazy=lazy,
                     header=header,
                     max_pixels=budget,
+                    windows=windows,
                 )
             except Exception as exc:
                 result.problems.append(
