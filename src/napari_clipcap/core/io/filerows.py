@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FileRows"]
+__all__ = ["FileRows", "FiniteRows"]
 
 
 class FileRows:
@@ -102,4 +102,46 @@ class FileRows:
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         out = self.rows(0, self.shape[0])
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+
+class FiniteRows:
+    """Where a 2D plane read where sliced is finite: a bool mask computed on slicing.
+
+    Parameters
+    ----------
+    plane : array-like
+        ``H x W``, with ``rows(start, stop)`` and slicing (a :class:`FileRows` or a
+        scaled view of one); a slice of the mask reads the same slice of the plane.
+    band_rows : int
+        Rows read per step by :meth:`any` and ``np.asarray``.
+    """
+
+    dtype = np.dtype(bool)
+    ndim = 2
+
+    def __init__(self, plane: Any, band_rows: int = 256):
+        self.plane = plane
+        self.shape = (int(plane.shape[0]), int(plane.shape[1]))
+        self.band_rows = int(band_rows)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """The mask of rows ``[start:stop]``."""
+        return np.isfinite(np.asarray(self.plane.rows(start, stop)))
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return np.isfinite(np.asarray(self.plane[key]))
+
+    def any(self) -> bool:
+        """Whether any pixel is finite (read a band of rows at a time)."""
+        steps = range(0, self.shape[0], self.band_rows)
+        return any(bool(self.rows(r, r + self.band_rows).any()) for r in steps)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = np.empty(self.shape, dtype=bool)
+        for r in range(0, self.shape[0], self.band_rows):
+            out[r : r + self.band_rows] = self.rows(r, r + self.band_rows)
         return out if dtype is None else out.astype(dtype, copy=False)

@@ -39,9 +39,11 @@ class ImageFile:
     plane : dict or None
         For a FITS cube, the plane read: ``{"axes": [{"axis", "pixel", "ctype",
         "value", "unit"}, ...]}`` (FITS axis numbers and 1-based pixels).
-    valid : ndarray of bool or None
+    valid : ndarray of bool, FiniteRows or None
         ``(H, W)``: where the file holds data (finite values), when ``valid_known``;
-        None there means every pixel holds data.
+        None there means every pixel holds data. A plane read where sliced
+        (``read_image(lazy=True)``) gets a :class:`~.filerows.FiniteRows`, computed for
+        the slices taken (``np.asarray`` gives the whole mask).
     valid_known : bool
         Whether ``valid`` was taken from the pixels read (FITS), so that nothing needs
         to read the file again for it.
@@ -54,7 +56,7 @@ class ImageFile:
     hdu: str | None = None
     reduced_by: int = 1
     plane: dict | None = None
-    valid: np.ndarray | None = None
+    valid: Any = None
     valid_known: bool = False
 
 
@@ -190,9 +192,16 @@ def read_image(
     )
 
 
-def _finite_mask(plane: Any, band_rows: int = 256) -> np.ndarray | None:
+def _finite_mask(plane: Any, band_rows: int = 256) -> Any:
     """Where a float plane is finite, read a band of rows at a time (no full-size float
-    temporary); None when every pixel is finite (nothing to mask)."""
+    temporary); None when every pixel is finite (nothing to mask). A 2D plane read where
+    sliced gets a :class:`~.filerows.FiniteRows` (computed where sliced, never whole)."""
+    if hasattr(plane, "rows") and plane.ndim == 2:
+        from .filerows import FiniteRows
+
+        steps = range(0, plane.shape[0], band_rows)
+        finite = all(np.isfinite(plane.rows(r, r + band_rows)).all() for r in steps)
+        return None if finite else FiniteRows(plane, band_rows)
     mask = None
     for r in range(0, plane.shape[0], band_rows):
         band = np.isfinite(np.asarray(plane[r : r + band_rows]))

@@ -300,7 +300,10 @@ def map_summary(maps: np.ndarray, chunk_rows: int = 512) -> dict[str, float]:
 def _mask(valid: np.ndarray | None, shape: tuple[int, int], copy: bool = True) -> np.ndarray:
     if valid is None:
         return np.ones(shape, dtype=bool)
-    mask = np.array(valid, dtype=bool, copy=copy or None)
+    # a mask computed where sliced (FiniteRows) stays so: never made whole
+    mask = (
+        valid if not copy and hasattr(valid, "rows") else np.array(valid, bool, copy=copy or None)
+    )
     if mask.shape != tuple(shape):
         raise InvalidInputError(f"valid mask has shape {mask.shape}, the image {tuple(shape)}")
     if not mask.any():
