@@ -11,15 +11,18 @@ the heatmap benchmark calls it (eager ``read_image`` + ``text_heatmap``), and
 the region (eager ``read_image`` + ``score_regions``). ``segment`` and ``ground`` run
 their requests in a fresh process with scripted models (a blob segmenter, a Florence-2
 answering one box per tile: the models' own memory is not the question), against the
-same script on the small PNG; ``--tiled-only`` runs just those. Caption and ask are not
-measured here (they need captioner / VLM models built for the run).
+same script on the small PNG; ``--tiled-only`` runs just those. ``caption`` and ``ask``
+run their requests the same way (a scripted captioner answering "x" per image, a scripted
+VLM answering "x"), whole image and ``--region`` window, against the same script on the
+small PNG; ``--tasks caption,ask`` runs just the tasks named (labels, heatmap, segment,
+ground, caption, ask; the labels and heatmap cases run together).
 
 The model is a tiny open_clip ViT built here with random weights (memory does not
 depend on the weights; speed is not measured). Usage::
 
     python benchmarks/bench_cli_memory.py [--fits-size 8192] [--tiff-size 12000]
         [--region 2000] [--window 224] [--tile 1024] [--tiled-only]
-        [--before-src /path/to/other/src]
+        [--tasks labels,heatmap,segment,ground,caption,ask] [--before-src /path/to/other/src]
 
 Prints one JSON object.
 """
@@ -106,11 +109,44 @@ else:
 print("RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 0, file=sys.stderr)
 """
 
+_TALK = """
+import resource, sys
+from napari_clipcap.core.tasks.ask import AskRequest
+from napari_clipcap.core.tasks.requests import CaptionRequest, ImageInput
+from napari_clipcap.core.vlm.model import Answer
+task, image, box = sys.argv[1:4]
+regions = None if box == "whole" else (tuple(int(v) for v in box.split(",")),)
+
+class Captioner:  # scripted captioner: one caption "x" per image
+    name = "captioner:scripted"
+    def caption(self, images, options=None, batch_size=32, progress=None, cancel=None):
+        return [["x"] for _ in images]
+
+class Family:
+    name = "scripted"
+
+class Vlm:  # scripted VLM: answers "x" about whatever it is shown
+    name, family = "vlm:scripted", Family()
+    def answer(self, shown, question, **options):
+        return Answer("x", "x", shown=(shown.shape[1], shown.shape[0]))
+
+source = ImageInput.of(image)
+if task == "caption":
+    CaptionRequest(source, regions=regions).run(captioner=Captioner())
+else:
+    AskRequest(source, "what is this?", regions=regions).run(vlm=Vlm())
+print("RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 0, file=sys.stderr)
+"""
+
 TINY = {
     "embed_dim": 32,
     "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "head_width": 32, "patch_size": 8},
     "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
 }
+
+
+#: The tasks measured, in order (``--tasks`` picks some).
+TASKS = ["labels", "heatmap", "segment", "ground", "caption", "ask"]
 
 
 def build_inputs(root: Path, fits_size: int, tiff_size: int) -> dict[str, Path]:
@@ -238,25 +274,50 @@ def measure(src: Path, files: dict[str, Path], region: int, root: Path, window: 
     return result
 
 
-def measure_tiled(src: Path, files: dict[str, Path], root: Path, tile: int) -> dict:
+def against_base(peak: float, base: float, image: Path) -> dict:
+    """A case's peak, what it costs beyond ``base`` and that against the image's size."""
+    size = image_mb(image)
+    beyond = round(peak - base, 1)
+    return {
+        "peak_mb": peak,
+        "image_mb": size,
+        "beyond_model_mb": beyond,
+        "beyond_over_image": round(beyond / size, 2),
+        "within_1_5x": beyond <= 1.5 * size,
+    }
+
+
+def measure_talk(
+    src: Path, files: dict[str, Path], root: Path, region: int, tasks: list[str]
+) -> dict:
+    """Peak memory of ``caption`` and ``ask`` (their requests, with a scripted captioner
+    and a scripted VLM) on the FITS and the TIFF, whole and a ``region`` window, against
+    the same script on the small PNG (imports and the job's set-up)."""
+    box = f"1000,1000,{1000 + region},{1000 + region}"
+    result: dict = {}
+    for task in tasks:
+        base = peak_mb(src, _TALK, [task, str(files["png"]), "whole"], root)
+        result[f"{task}_small_png_peak_mb"] = base
+        for kind in ("fits", "tiff"):
+            for name, where in (("whole", "whole"), ("region", box)):
+                peak = peak_mb(src, _TALK, [task, str(files[kind]), where], root)
+                result[f"{task}_{kind}_{name}"] = against_base(peak, base, files[kind])
+    return result
+
+
+def measure_tiled(
+    src: Path, files: dict[str, Path], root: Path, tile: int, tasks: list[str]
+) -> dict:
     """Peak memory of ``segment`` and ``ground`` (their requests, with scripted models:
     a blob segmenter and a Florence-2 that answers one box per tile) on the FITS and the
     TIFF, against the same script on the small PNG (imports and the job's set-up)."""
     result: dict = {}
-    for task in ("segment", "ground"):
+    for task in tasks:
         base = peak_mb(src, _TILED, [task, str(files["png"]), str(tile)], root)
         result[f"{task}_small_png_peak_mb"] = base
         for kind in ("fits", "tiff"):
             peak = peak_mb(src, _TILED, [task, str(files[kind]), str(tile)], root)
-            size = image_mb(files[kind])
-            beyond = round(peak - base, 1)
-            result[f"{task}_{kind}_tiled"] = {
-                "peak_mb": peak,
-                "image_mb": size,
-                "beyond_model_mb": beyond,
-                "beyond_over_image": round(beyond / size, 2),
-                "within_1_5x": beyond <= 1.5 * size,
-            }
+            result[f"{task}_{kind}_tiled"] = against_base(peak, base, files[kind])
     return result
 
 
@@ -271,7 +332,19 @@ def main() -> None:
     parser.add_argument(
         "--tiled-only", action="store_true", help="only the segment and ground cases"
     )
+    parser.add_argument(
+        "--tasks",
+        default=None,
+        help=f"comma-separated tasks to run, of {','.join(TASKS)} (all; labels and "
+        "heatmap run together)",
+    )
     args = parser.parse_args()
+    tasks = TASKS if args.tasks is None else [t.strip() for t in args.tasks.split(",")]
+    if args.tiled_only:
+        tasks = ["segment", "ground"]
+    unknown = sorted(set(tasks) - set(TASKS))
+    if unknown:
+        parser.error(f"unknown task(s) {','.join(unknown)}: choose of {','.join(TASKS)}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         # built in a child process: Linux carries a parent's peak RSS (ru_maxrss) over
@@ -303,8 +376,15 @@ def main() -> None:
         if args.before_src:
             sources["before"] = args.before_src.resolve()
         for name, src in sources.items():
-            clip = {} if args.tiled_only else measure(src, files, args.region, root, args.window)
-            report[name] = {**clip, **measure_tiled(src, files, root, args.tile)}
+            clip_run = {"labels", "heatmap"} & set(tasks)
+            clip = measure(src, files, args.region, root, args.window) if clip_run else {}
+            tiled = [t for t in ("segment", "ground") if t in tasks]
+            talk = [t for t in ("caption", "ask") if t in tasks]
+            report[name] = {
+                **clip,
+                **measure_tiled(src, files, root, args.tile, tiled),
+                **measure_talk(src, files, root, args.region, talk),
+            }
     print(json.dumps(report, indent=2))
 
 
