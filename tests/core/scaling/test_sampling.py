@@ -46,3 +46,28 @@ def test_finite_values_take_at_most_max_samples_at_a_stride():
     assert out.dtype == np.float64 and out.size <= 10_000
     np.testing.assert_array_equal(out, values[::2][np.isfinite(values[::2])])
     np.testing.assert_array_equal(finite_values(values), values[np.isfinite(values)])
+
+
+class _Rows:
+    """A lazy array read a band of rows at a time, as a lazy FITS plane is."""
+
+    def __init__(self, values):
+        self.values, self.shape = values, values.shape
+
+    def rows(self, start, stop):
+        return self.values[start:stop].copy()
+
+
+def test_banded_stride_sample_keeps_no_band_alive():
+    import tracemalloc
+
+    values = np.random.default_rng(0).normal(size=(4096, 512)).astype(np.float32)  # 8 MB
+    rows = _Rows(values)
+    tracemalloc.start()
+    try:
+        got = stride_sample(rows, 100)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(got, _astropy_sample(values, 100))
+    assert peak < values.nbytes / 2  # a few bands at a time, never the whole image

@@ -116,6 +116,7 @@ def _banded_stride_sample(values, n_samples: int, band_rows: int = 256) -> np.nd
             break
         good = finite_of(r)
         first = -(-rank // stride) * stride  # first multiple of stride at or after rank
-        parts.append(good[first - rank : min(good.size, last - rank) : stride])
+        # copied: a view would keep every band's finite values alive, the whole image
+        parts.append(good[first - rank : min(good.size, last - rank) : stride].copy())
         rank += good.size
     return np.concatenate(parts)
