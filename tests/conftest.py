@@ -26,6 +26,7 @@ from fixtures.segmenter_models import *  # noqa: F403
 
 # Fixture modules (small models built and saved locally) are registered here.
 from fixtures.text_models import *  # noqa: F403
+from fixtures.threads import *  # noqa: F403
 from fixtures.vlm_models import *  # noqa: F403
 from napari_clipcap.core import model_cache
 

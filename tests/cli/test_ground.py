@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from astropy.io import fits
 from astropy.wcs import WCS
 from PIL import Image
@@ -15,13 +14,7 @@ from napari_clipcap.cli import main
 from napari_clipcap.core.captioning.florence2.captioner import Florence2Captioner
 from napari_clipcap.core.io.region_files import read_region_file
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

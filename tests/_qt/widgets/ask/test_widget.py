@@ -10,20 +10,13 @@ import threading
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from fixtures.qt_jobs import wait_job
 from napari_clipcap._qt.widgets.ask.widget import SHAPES, VIEW, AskWidget
 from napari_clipcap.cli import main
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import shlex
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from fixtures.qt_jobs import wait_job
@@ -35,12 +34,7 @@ SHIP = [40.032, 0.032, 60.0, 31.968]
 TANK = [0.032, 0.032, 6.368, 6.368]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import shlex
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from fixtures.qt_jobs import wait_job
@@ -18,13 +17,7 @@ from napari_clipcap._qt.widgets.segment.widget import SegmentWidget
 from napari_clipcap.cli import main
 from napari_clipcap.core.segmentation import model as segmentation_model
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def rectangle(x0, y0, x1, y1) -> np.ndarray:

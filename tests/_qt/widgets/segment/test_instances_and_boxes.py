@@ -9,7 +9,6 @@ import shlex
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from fixtures.qt_jobs import wait_job
@@ -31,12 +30,7 @@ from napari_clipcap.core.tasks.segment import instance_polygons
 PLACE = {"scale": (2.0, 0.5), "translate": (10.0, -5.0), "rotate": 30.0}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class BoxFiller:

@@ -7,7 +7,6 @@ import csv
 
 import numpy as np
 import pytest
-import torch
 
 from fixtures.qt_jobs import wait_job
 from fixtures.scripted_segmenter import BlobSegmenter
@@ -16,13 +15,7 @@ from napari_clipcap._qt.widgets.segment.widget import SegmentWidget
 from napari_clipcap.core.coords.orientation import north_up_placement
 from napari_clipcap.core.segmentation import model as segmentation_model
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _scene():

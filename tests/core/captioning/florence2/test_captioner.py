@@ -29,14 +29,7 @@ from napari_clipcap.core.errors import (
     ModelNotFoundError,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The tiny model is far faster on one thread than on a busy machine's several."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
